@@ -1,0 +1,35 @@
+"""The one exception tree of OpenOMS.
+
+Every error the project raises on purpose derives from :class:`OpenOMSError`; each subclass
+carries the fields a caller (the CLI, later the API's problem-document table) needs to say
+what went wrong and where.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InputError", "OpenOMSError", "UnknownDeviceError", "UnsupportedOperationError"]
+
+
+class OpenOMSError(Exception):
+    """Root of every error OpenOMS raises on purpose."""
+
+
+class InputError(OpenOMSError):
+    """Bad input from a file, a message or a user, that can be named precisely."""
+
+
+class UnknownDeviceError(InputError):
+    """A device id that the network does not have."""
+
+    def __init__(self, device_id: str, *, network: str) -> None:
+        super().__init__(f"unknown device {device_id!r} in network {network!r}")
+        self.device_id = device_id
+        self.network = network
+
+
+class UnsupportedOperationError(InputError):
+    """An operation that makes no sense for this kind of device."""
+
+    def __init__(self, device_id: str, message: str) -> None:
+        super().__init__(f"{device_id}: {message}")
+        self.device_id = device_id

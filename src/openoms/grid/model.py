@@ -1,0 +1,253 @@
+"""The network model: utility ids at the edges, dense arrays inside.
+
+A :class:`Network` is immutable. Each table is a frozen dataclass of columns: ``id`` and text
+columns as tuples, numbers as numpy arrays, references as int32 indexes into the referenced
+table (``-1`` where empty). Branches are numbered once for the topology engine: sections
+first, then switches, so edge ``e < n_sections`` is section ``e`` and edge ``e >= n_sections``
+is switch ``e - n_sections``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from openoms.errors import UnknownDeviceError
+
+if TYPE_CHECKING:
+    from openoms.grid.topology import GraphArrays
+
+__all__ = [
+    "Detectors",
+    "ElementKind",
+    "Feeders",
+    "GridCells",
+    "HVCustomers",
+    "Network",
+    "Nodes",
+    "Sections",
+    "SensitiveCustomers",
+    "Substations",
+    "Switches",
+    "TransformerAreas",
+]
+
+Ints = NDArray[np.int32]
+Floats = NDArray[np.float64]
+Bools = NDArray[np.bool_]
+Texts = tuple[str | None, ...]
+
+
+class ElementKind(StrEnum):
+    """The table an id belongs to (table names of the native format)."""
+
+    SUBSTATION = "substations"
+    FEEDER = "feeders"
+    NODE = "nodes"
+    SECTION = "sections"
+    SWITCH = "switches"
+    DETECTOR = "detectors"
+    TRANSFORMER_AREA = "transformer_areas"
+    HV_CUSTOMER = "hv_customers"
+    SENSITIVE_CUSTOMER = "sensitive_customers"
+    GRID_CELL = "grid_cells"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Substations:
+    id: tuple[str, ...]
+    name: Texts
+    busbar_node: Ints
+    voltage_kv: Floats
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Feeders:
+    id: tuple[str, ...]
+    name: Texts
+    substation: Ints
+    head_edge: Ints  # branch (edge) index of the feeder breaker or first section
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Nodes:
+    id: tuple[str, ...]
+    name: Texts
+    kind: tuple[str, ...]
+    lon_deg: Floats  # NaN where unknown
+    lat_deg: Floats
+    grid_cell: Ints
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Sections:
+    id: tuple[str, ...]
+    name: Texts
+    from_node: Ints
+    to_node: Ints
+    kind: tuple[str, ...]
+    length_km: Floats
+    r_ohm_per_km: Floats  # NaN where unknown
+    x_ohm_per_km: Floats
+    ampacity_a: Floats
+    conductor: Texts
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Switches:
+    id: tuple[str, ...]
+    name: Texts
+    from_node: Ints
+    to_node: Ints
+    kind: tuple[str, ...]
+    normal_closed: Bools
+    present_closed: Bools
+    remote: Bools
+    rated_a: Floats
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Detectors:
+    id: tuple[str, ...]
+    name: Texts
+    kind: tuple[str, ...]
+    edge: Ints  # branch (edge) index watched
+    directional: Bools
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TransformerAreas:
+    id: tuple[str, ...]
+    name: Texts
+    node: Ints
+    rated_kva: Floats
+    lv_customers: NDArray[np.int64]
+    load_kw: Floats  # given, or rated_kva × the default load ratio
+    village: Texts
+    street: Texts
+    township: Texts
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class HVCustomers:
+    id: tuple[str, ...]
+    name: Texts
+    node: Ints
+    contracted_kva: Floats
+    importance: tuple[str, ...]
+    load_kw: Floats
+    village: Texts
+    street: Texts
+    township: Texts
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SensitiveCustomers:
+    id: tuple[str, ...]
+    name: Texts
+    category: tuple[str, ...]
+    transformer_area: Ints  # -1 when supplied by an HV customer connection
+    hv_customer: Ints  # -1 when supplied by a transformer area
+    people: NDArray[np.int64]  # -1 where unknown
+    note: Texts
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GridCells:
+    id: tuple[str, ...]
+    name: Texts
+    crew: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Network:
+    """One validated network. Build it with :func:`openoms.grid.load_network` and friends."""
+
+    name: str
+    substations: Substations
+    feeders: Feeders
+    nodes: Nodes
+    sections: Sections
+    switches: Switches
+    detectors: Detectors
+    transformer_areas: TransformerAreas
+    hv_customers: HVCustomers
+    sensitive_customers: SensitiveCustomers
+    grid_cells: GridCells
+    _ids: dict[str, tuple[ElementKind, int]] = field(repr=False)
+
+    # -- ids ----------------------------------------------------------------------------
+    def locate(self, element_id: str) -> tuple[ElementKind, int]:
+        """The table and index of an id; raises :class:`UnknownDeviceError`."""
+        try:
+            return self._ids[element_id]
+        except KeyError:
+            raise UnknownDeviceError(element_id, network=self.name) from None
+
+    def __contains__(self, element_id: object) -> bool:
+        return element_id in self._ids
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.sections.id) + len(self.switches.id)
+
+    def edge_index(self, element_id: str) -> int | None:
+        """The edge index of a section or switch id, ``None`` for other kinds."""
+        kind, index = self.locate(element_id)
+        if kind is ElementKind.SECTION:
+            return index
+        if kind is ElementKind.SWITCH:
+            return len(self.sections.id) + index
+        return None
+
+    def edge_id(self, edge: int) -> str:
+        n_sections = len(self.sections.id)
+        return self.sections.id[edge] if edge < n_sections else self.switches.id[edge - n_sections]
+
+    def is_switch_edge(self, edge: int) -> bool:
+        return edge >= len(self.sections.id)
+
+    # -- arrays for the engines --------------------------------------------------------
+    @property
+    def edge_from(self) -> Ints:
+        return np.concatenate([self.sections.from_node, self.switches.from_node])
+
+    @property
+    def edge_to(self) -> Ints:
+        return np.concatenate([self.sections.to_node, self.switches.to_node])
+
+    def closed_edges(self, *, normal: bool = False) -> Bools:
+        """Closed state of every edge: sections closed, switches present (or normal) state."""
+        states = self.switches.normal_closed if normal else self.switches.present_closed
+        return np.concatenate([np.ones(len(self.sections.id), dtype=np.bool_), states])
+
+    def graph_arrays(self) -> GraphArrays:
+        from openoms.grid.topology import GraphArrays  # noqa: PLC0415  (cycle: topology is pure)
+
+        return GraphArrays(
+            n_nodes=len(self.nodes.id),
+            edge_from=self.edge_from,
+            edge_to=self.edge_to,
+            source_nodes=np.unique(self.substations.busbar_node).astype(np.int32),
+            feeder_head=self.feeders.head_edge,
+        )
+
+    def transformer_areas_by_node(self) -> tuple[Ints, Ints]:
+        """CSR (indptr, indices): the transformer areas at each node."""
+        return _group(self.transformer_areas.node, len(self.nodes.id))
+
+    def hv_customers_by_node(self) -> tuple[Ints, Ints]:
+        """CSR (indptr, indices): the HV customers at each node."""
+        return _group(self.hv_customers.node, len(self.nodes.id))
+
+
+def _group(keys: Ints, n: int) -> tuple[Ints, Ints]:
+    order = np.argsort(keys, kind="stable").astype(np.int32)
+    counts = np.bincount(keys, minlength=n)
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr, order
