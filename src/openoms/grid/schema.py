@@ -371,7 +371,7 @@ def json_schema() -> dict[str, Any]:
         }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://openoms.org/schema/network-1.json",
+        "$id": "urn:openoms:network-format:1",
         "title": "OpenOMS network",
         "type": "object",
         "required": ["format", "format_version", *[t.name for t in TABLES if t.required]],
