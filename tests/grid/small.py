@@ -31,20 +31,45 @@ def small_rows() -> dict[str, list[dict[str, Any]]]:
             {"id": "F3", "name": "乙Ⅰ线", "substation": "SB", "head": "CB3"},
         ],
         "nodes": [
-            {"id": n, "kind": "busbar" if n.endswith("0") else "pole",
-             "lon_deg": 113.0 + i * 0.01, "lat_deg": 35.0, "grid_cell": "G1"}
+            {
+                "id": n,
+                "kind": "busbar" if n.endswith("0") else "pole",
+                "lon_deg": 113.0 + i * 0.01,
+                "lat_deg": 35.0,
+                "grid_cell": "G1",
+            }
             for i, n in enumerate(nodes)
         ],
         "sections": [
-            {"id": s, "from_node": a, "to_node": b, "kind": "overhead", "length_km": 1.0,
-             "r_ohm_per_km": 0.13, "x_ohm_per_km": 0.35, "ampacity_a": 445.0}
-            for s, a, b in [("s1", "A1", "A2"), ("s2", "A3", "A4"), ("s3", "A1", "A5"),
-                            ("s4", "C1", "C2"), ("s5", "B1", "B2"), ("s6", "B2", "B3"),
-                            ("s7", "B3", "B4")]
+            {
+                "id": s,
+                "from_node": a,
+                "to_node": b,
+                "kind": "overhead",
+                "length_km": 1.0,
+                "r_ohm_per_km": 0.13,
+                "x_ohm_per_km": 0.35,
+                "ampacity_a": 445.0,
+            }
+            for s, a, b in [
+                ("s1", "A1", "A2"),
+                ("s2", "A3", "A4"),
+                ("s3", "A1", "A5"),
+                ("s4", "C1", "C2"),
+                ("s5", "B1", "B2"),
+                ("s6", "B2", "B3"),
+                ("s7", "B3", "B4"),
+            ]
         ],
         "switches": [
-            {"id": k, "from_node": a, "to_node": b, "kind": kind, "normal_state": st,
-             "remote": remote}
+            {
+                "id": k,
+                "from_node": a,
+                "to_node": b,
+                "kind": kind,
+                "normal_state": st,
+                "remote": remote,
+            }
             for k, a, b, kind, st, remote in [
                 ("CB1", "A0", "A1", "breaker", "closed", True),
                 ("CB2", "A0", "C1", "breaker", "closed", True),
@@ -59,19 +84,39 @@ def small_rows() -> dict[str, list[dict[str, Any]]]:
             {"id": "D2", "kind": "ftu", "branch": "K1", "directional": True},
         ],
         "transformer_areas": [
-            {"id": ta, "name": f"{ta}台区", "node": n, "rated_kva": 200.0, "lv_customers": c,
-             "village": v}
-            for ta, n, c, v in [("TA1", "A2", 40, "王庄村"), ("TA2", "A4", 35, "李村"),
-                                ("TA3", "A6", 20, "李村"), ("TA4", "C2", 50, "城关"),
-                                ("TA5", "B3", 30, "张营")]
+            {
+                "id": ta,
+                "name": f"{ta}台区",
+                "node": n,
+                "rated_kva": 200.0,
+                "lv_customers": c,
+                "village": v,
+            }
+            for ta, n, c, v in [
+                ("TA1", "A2", 40, "王庄村"),
+                ("TA2", "A4", 35, "李村"),
+                ("TA3", "A6", 20, "李村"),
+                ("TA4", "C2", 50, "城关"),
+                ("TA5", "B3", 30, "张营"),
+            ]
         ],
         "hv_customers": [
-            {"id": "HV1", "name": "水泥厂", "node": "A3", "contracted_kva": 1000.0,
-             "importance": "class_2"},
+            {
+                "id": "HV1",
+                "name": "水泥厂",
+                "node": "A3",
+                "contracted_kva": 1000.0,
+                "importance": "class_2",
+            },
         ],
         "sensitive_customers": [
-            {"id": "SC1", "name": "李村敬老院", "category": "nursing_home", "supplied_by": "TA2",
-             "people": 96},
+            {
+                "id": "SC1",
+                "name": "李村敬老院",
+                "category": "nursing_home",
+                "supplied_by": "TA2",
+                "people": 96,
+            },
         ],
         "grid_cells": [{"id": "G1", "name": "城关网格", "crew": "城关抢修一班"}],
     }

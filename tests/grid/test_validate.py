@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from openoms.grid.load import check_raw, load_network
+from openoms.grid.load import check_raw, load_network, network_from_raw
 from openoms.grid.native import read_csv_folder, write_csv_folder, write_json_document
 from openoms.grid.problems import InvalidNetworkError, Problem, ProblemKind, Severity
 from tests.grid.small import small_raw, small_rows
@@ -37,8 +37,9 @@ def test_unknown_reference_names_file_row_and_field() -> None:
     _row(rows, "sections", "s2")["to_node"] = "A44"
     problems = _problems(rows)
     [p] = [p for p in problems if p.kind is ProblemKind.UNKNOWN_REFERENCE]
-    assert p.matches(ProblemKind.UNKNOWN_REFERENCE, table="sections", field="to_node",
-                     element_id="s2", row=3)
+    assert p.matches(
+        ProblemKind.UNKNOWN_REFERENCE, table="sections", field="to_node", element_id="s2", row=3
+    )
     assert "'A44' is not a known node" in str(p)
     assert "small/sections.csv row 3" in str(p)
 
@@ -55,8 +56,9 @@ def test_duplicate_ids_across_tables() -> None:
     rows = small_rows()
     rows["nodes"].append({"id": "s1", "kind": "pole"})  # a node named like a section
     problems = _problems(rows)
-    assert any(p.matches(ProblemKind.DUPLICATE_ID, table="sections", element_id="s1")
-               for p in problems)
+    assert any(
+        p.matches(ProblemKind.DUPLICATE_ID, table="sections", element_id="s1") for p in problems
+    )
     [dup] = [p for p in problems if p.kind is ProblemKind.DUPLICATE_ID]
     assert "already used by node at small/nodes.csv row 16" in dup.message
 
@@ -66,23 +68,35 @@ def test_section_without_ends(end: str, value: str | None) -> None:
     rows = small_rows()
     _row(rows, "sections", "s1")[end] = value
     problems = _problems(rows)
-    assert any(p.matches(ProblemKind.SECTION_WITHOUT_ENDS, table="sections", element_id="s1",
-                         field=end, row=2) for p in problems), problems
+    assert any(
+        p.matches(
+            ProblemKind.SECTION_WITHOUT_ENDS, table="sections", element_id="s1", field=end, row=2
+        )
+        for p in problems
+    ), problems
 
 
 def test_feeder_without_source() -> None:
     rows = small_rows()
     _row(rows, "feeders", "F2")["head"] = "K1"
     [p] = [p for p in _problems(rows) if p.severity is Severity.ERROR]
-    assert p.matches(ProblemKind.FEEDER_WITHOUT_SOURCE, table="feeders", field="head",
-                     element_id="F2", row=3)
+    assert p.matches(
+        ProblemKind.FEEDER_WITHOUT_SOURCE, table="feeders", field="head", element_id="F2", row=3
+    )
     assert "not the busbar 'A0' of substation 'SA'" in p.message
 
 
 def test_closed_loop_inside_a_feeder_names_its_devices() -> None:
     rows = small_rows()
-    rows["switches"].append({"id": "K9", "from_node": "A2", "to_node": "A5",
-                             "kind": "disconnector", "normal_state": "closed"})
+    rows["switches"].append(
+        {
+            "id": "K9",
+            "from_node": "A2",
+            "to_node": "A5",
+            "kind": "disconnector",
+            "normal_state": "closed",
+        }
+    )
     [p] = _problems(rows)
     assert p.kind is ProblemKind.CLOSED_LOOP
     assert set(p.devices) == {"s1", "s3", "K9"}
@@ -102,11 +116,13 @@ def test_island_with_load_but_no_source() -> None:
     rows = small_rows()
     rows["nodes"] += [{"id": "X1"}, {"id": "X2"}]
     rows["sections"].append({"id": "sx", "from_node": "X1", "to_node": "X2", "length_km": 0.4})
-    rows["transformer_areas"].append({"id": "TAX", "node": "X2", "rated_kva": 100,
-                                      "lv_customers": 10})
+    rows["transformer_areas"].append(
+        {"id": "TAX", "node": "X2", "rated_kva": 100, "lv_customers": 10}
+    )
     [p] = _problems(rows)
-    assert p.matches(ProblemKind.ISLAND_WITHOUT_SOURCE, table="transformer_areas",
-                     element_id="TAX", row=7)
+    assert p.matches(
+        ProblemKind.ISLAND_WITHOUT_SOURCE, table="transformer_areas", element_id="TAX", row=7
+    )
     assert "2 node(s) (X1, X2)" in p.message
 
 
@@ -135,13 +151,15 @@ def test_load_dead_in_normal_state_is_a_warning_and_still_loads() -> None:
         ("sections", "s3", "colour", "red", ProblemKind.UNKNOWN_FIELD),
     ],
 )
-def test_bad_field_values(table: str, element_id: str, field: str, value: object,
-                          kind: ProblemKind) -> None:
+def test_bad_field_values(
+    table: str, element_id: str, field: str, value: object, kind: ProblemKind
+) -> None:
     rows = small_rows()
     _row(rows, table, element_id)[field] = value
     problems = _problems(rows)
-    assert any(p.matches(kind, table=table, field=field, element_id=element_id)
-               for p in problems), problems
+    assert any(
+        p.matches(kind, table=table, field=field, element_id=element_id) for p in problems
+    ), problems
 
 
 def test_every_problem_is_collected_before_failing() -> None:
@@ -151,12 +169,13 @@ def test_every_problem_is_collected_before_failing() -> None:
     _row(rows, "switches", "T1")["normal_state"] = "closed"
     rows["nodes"].append({"id": "A1"})
     with pytest.raises(InvalidNetworkError) as caught:
-        from openoms.grid.load import network_from_raw
-
         network_from_raw(small_raw(rows))
     kinds = {p.kind for p in caught.value.errors}
-    assert kinds == {ProblemKind.OUT_OF_RANGE, ProblemKind.UNKNOWN_REFERENCE,
-                     ProblemKind.DUPLICATE_ID}
+    assert kinds == {
+        ProblemKind.OUT_OF_RANGE,
+        ProblemKind.UNKNOWN_REFERENCE,
+        ProblemKind.DUPLICATE_ID,
+    }
     assert "3 error(s)" in str(caught.value)  # the loop is broken by the unknown node
 
 
@@ -168,8 +187,9 @@ def test_csv_folder_errors_name_the_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(InvalidNetworkError) as caught:
         load_network(tmp_path)
     [p] = caught.value.errors
-    assert p.matches(ProblemKind.OUT_OF_RANGE, table="sections", field="length_km",
-                     element_id="s4", row=5)
+    assert p.matches(
+        ProblemKind.OUT_OF_RANGE, table="sections", field="length_km", element_id="s4", row=5
+    )
     assert str(tmp_path / "sections.csv") + " row 5" in str(p)
 
 

@@ -35,8 +35,14 @@ from openoms.grid.records import RawNetwork
 from openoms.grid.schema import SwitchState
 from openoms.grid.validate import IdEntry, validate_parsed
 
-__all__ = ["DEFAULT_LOAD_RATIO", "CheckResult", "check_raw", "load_network", "network_from_raw",
-           "read_network_records"]
+__all__ = [
+    "DEFAULT_LOAD_RATIO",
+    "CheckResult",
+    "check_raw",
+    "load_network",
+    "network_from_raw",
+    "read_network_records",
+]
 
 DEFAULT_LOAD_RATIO = 0.3
 """Typical load as a share of rating, where a transformer area or HV customer gives none."""
@@ -128,41 +134,51 @@ def _build(parsed: ParsedNetwork, ids: dict[str, IdEntry]) -> Network:
     t = parsed.tables
     r = _Resolver(ids, len(t["sections"].rows))
     sw = t["switches"]
-    normal = np.asarray([v == SwitchState.CLOSED.value for v in sw.column("normal_state")],
-                        dtype=np.bool_)
+    normal = np.asarray(
+        [v == SwitchState.CLOSED.value for v in sw.column("normal_state")], dtype=np.bool_
+    )
     present = np.asarray(
-        [(n if p is None else p) == SwitchState.CLOSED.value
-         for n, p in zip(sw.column("normal_state"), sw.column("present_state"), strict=True)],
+        [
+            (n if p is None else p) == SwitchState.CLOSED.value
+            for n, p in zip(sw.column("normal_state"), sw.column("present_state"), strict=True)
+        ],
         dtype=np.bool_,
     )
     ta, hv, sc = t["transformer_areas"], t["hv_customers"], t["sensitive_customers"]
     ta_load = _floats(ta, "load_kw")
     ta_load = np.where(np.isnan(ta_load), _floats(ta, "rated_kva") * DEFAULT_LOAD_RATIO, ta_load)
     hv_load = _floats(hv, "load_kw")
-    hv_load = np.where(np.isnan(hv_load), _floats(hv, "contracted_kva") * DEFAULT_LOAD_RATIO,
-                       hv_load)
+    hv_load = np.where(
+        np.isnan(hv_load), _floats(hv, "contracted_kva") * DEFAULT_LOAD_RATIO, hv_load
+    )
     kinds = {spec_name: ElementKind(spec_name) for spec_name in t}
     return Network(
         name=parsed.name,
         substations=Substations(
-            id=tuple(t["substations"].column("id")), name=_texts(t["substations"], "name"),
+            id=tuple(t["substations"].column("id")),
+            name=_texts(t["substations"], "name"),
             busbar_node=r.rows(t["substations"], "busbar_node"),
             voltage_kv=_floats(t["substations"], "voltage_kv"),
         ),
         feeders=Feeders(
-            id=tuple(t["feeders"].column("id")), name=_texts(t["feeders"], "name"),
+            id=tuple(t["feeders"].column("id")),
+            name=_texts(t["feeders"], "name"),
             substation=r.rows(t["feeders"], "substation"),
             head_edge=r.edges(t["feeders"], "head"),
         ),
         nodes=Nodes(
-            id=tuple(t["nodes"].column("id")), name=_texts(t["nodes"], "name"),
+            id=tuple(t["nodes"].column("id")),
+            name=_texts(t["nodes"], "name"),
             kind=tuple(t["nodes"].column("kind")),
-            lon_deg=_floats(t["nodes"], "lon_deg"), lat_deg=_floats(t["nodes"], "lat_deg"),
+            lon_deg=_floats(t["nodes"], "lon_deg"),
+            lat_deg=_floats(t["nodes"], "lat_deg"),
             grid_cell=r.rows(t["nodes"], "grid_cell"),
         ),
         sections=Sections(
-            id=tuple(t["sections"].column("id")), name=_texts(t["sections"], "name"),
-            from_node=r.rows(t["sections"], "from_node"), to_node=r.rows(t["sections"], "to_node"),
+            id=tuple(t["sections"].column("id")),
+            name=_texts(t["sections"], "name"),
+            from_node=r.rows(t["sections"], "from_node"),
+            to_node=r.rows(t["sections"], "to_node"),
             kind=tuple(t["sections"].column("kind")),
             length_km=_floats(t["sections"], "length_km"),
             r_ohm_per_km=_floats(t["sections"], "r_ohm_per_km"),
@@ -171,43 +187,59 @@ def _build(parsed: ParsedNetwork, ids: dict[str, IdEntry]) -> Network:
             conductor=_texts(t["sections"], "conductor"),
         ),
         switches=Switches(
-            id=tuple(sw.column("id")), name=_texts(sw, "name"),
-            from_node=r.rows(sw, "from_node"), to_node=r.rows(sw, "to_node"),
-            kind=tuple(sw.column("kind")), normal_closed=normal, present_closed=present,
+            id=tuple(sw.column("id")),
+            name=_texts(sw, "name"),
+            from_node=r.rows(sw, "from_node"),
+            to_node=r.rows(sw, "to_node"),
+            kind=tuple(sw.column("kind")),
+            normal_closed=normal,
+            present_closed=present,
             remote=np.asarray(sw.column("remote"), dtype=np.bool_),
             rated_a=_floats(sw, "rated_a"),
         ),
         detectors=Detectors(
-            id=tuple(t["detectors"].column("id")), name=_texts(t["detectors"], "name"),
+            id=tuple(t["detectors"].column("id")),
+            name=_texts(t["detectors"], "name"),
             kind=tuple(t["detectors"].column("kind")),
             edge=r.edges(t["detectors"], "branch"),
             directional=np.asarray(t["detectors"].column("directional"), dtype=np.bool_),
         ),
         transformer_areas=TransformerAreas(
-            id=tuple(ta.column("id")), name=_texts(ta, "name"), node=r.rows(ta, "node"),
+            id=tuple(ta.column("id")),
+            name=_texts(ta, "name"),
+            node=r.rows(ta, "node"),
             rated_kva=_floats(ta, "rated_kva"),
             lv_customers=np.asarray(ta.column("lv_customers"), dtype=np.int64),
-            load_kw=ta_load, village=_texts(ta, "village"), street=_texts(ta, "street"),
+            load_kw=ta_load,
+            village=_texts(ta, "village"),
+            street=_texts(ta, "street"),
             township=_texts(ta, "township"),
         ),
         hv_customers=HVCustomers(
-            id=tuple(hv.column("id")), name=_texts(hv, "name"), node=r.rows(hv, "node"),
+            id=tuple(hv.column("id")),
+            name=_texts(hv, "name"),
+            node=r.rows(hv, "node"),
             contracted_kva=_floats(hv, "contracted_kva"),
-            importance=tuple(hv.column("importance")), load_kw=hv_load,
-            village=_texts(hv, "village"), street=_texts(hv, "street"),
+            importance=tuple(hv.column("importance")),
+            load_kw=hv_load,
+            village=_texts(hv, "village"),
+            street=_texts(hv, "street"),
             township=_texts(hv, "township"),
         ),
         sensitive_customers=SensitiveCustomers(
-            id=tuple(sc.column("id")), name=_texts(sc, "name"),
+            id=tuple(sc.column("id")),
+            name=_texts(sc, "name"),
             category=tuple(sc.column("category")),
             transformer_area=r.split(sc, "supplied_by", "transformer_areas"),
             hv_customer=r.split(sc, "supplied_by", "hv_customers"),
-            people=np.asarray([-1 if v is None else v for v in sc.column("people")],
-                              dtype=np.int64),
+            people=np.asarray(
+                [-1 if v is None else v for v in sc.column("people")], dtype=np.int64
+            ),
             note=_texts(sc, "note"),
         ),
         grid_cells=GridCells(
-            id=tuple(t["grid_cells"].column("id")), name=_texts(t["grid_cells"], "name"),
+            id=tuple(t["grid_cells"].column("id")),
+            name=_texts(t["grid_cells"], "name"),
             crew=tuple(t["grid_cells"].column("crew")),
         ),
         _ids={k: (kinds[e.table], e.row) for k, e in ids.items()},

@@ -16,8 +16,13 @@ from openoms.errors import InputError
 from openoms.grid.records import Location, RawNetwork
 from openoms.grid.schema import FORMAT_NAME, FORMAT_VERSION, TABLES, TABLES_BY_NAME
 
-__all__ = ["read_csv_folder", "read_json_document", "read_native", "write_csv_folder",
-           "write_json_document"]
+__all__ = [
+    "read_csv_folder",
+    "read_json_document",
+    "read_native",
+    "write_csv_folder",
+    "write_json_document",
+]
 
 
 class NativeFormatError(InputError):
@@ -49,7 +54,7 @@ def read_csv_folder(folder: Path) -> RawNetwork:
             reader = csv.DictReader(handle)
             for row in reader:
                 # DictReader puts surplus cells under the key None.
-                extra = row.pop(None, None)  # type: ignore[call-overload]  # DictReader's restkey
+                extra = row.pop(None, None)  # type: ignore[call-overload,unused-ignore]  # restkey
                 values: dict[str, Any] = {
                     key.strip(): (value.strip() if value and value.strip() else None)
                     for key, value in row.items()
@@ -115,8 +120,11 @@ def write_csv_folder(raw: RawNetwork, folder: Path) -> None:
 
 def write_json_document(raw: RawNetwork, path: Path) -> None:
     """Write ``raw`` as one JSON document; empty fields are left out."""
-    document: dict[str, Any] = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
-                                "name": raw.name}
+    document: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "name": raw.name,
+    }
     for spec in TABLES:
         rows = raw.tables[spec.name].rows if spec.name in raw.tables else []
         document[spec.name] = [{k: v for k, v in row.items() if v is not None} for row in rows]

@@ -41,7 +41,7 @@ class ParsedNetwork:
     tables: dict[str, ParsedTable]
 
 
-class _BadValue(Exception):
+class _BadValueError(Exception):
     def __init__(self, kind: ProblemKind, message: str) -> None:
         super().__init__(message)
         self.kind = kind
@@ -50,20 +50,20 @@ class _BadValue(Exception):
 
 def _to_float(value: Any) -> float:
     if isinstance(value, bool):
-        raise _BadValue(ProblemKind.BAD_VALUE, f"{value!r} is not a number")
+        raise _BadValueError(ProblemKind.BAD_VALUE, f"{value!r} is not a number")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise _BadValue(ProblemKind.BAD_VALUE, f"{value!r} is not a number") from None
+        raise _BadValueError(ProblemKind.BAD_VALUE, f"{value!r} is not a number") from None
     if not math.isfinite(number):
-        raise _BadValue(ProblemKind.BAD_VALUE, f"{value!r} is not a finite number")
+        raise _BadValueError(ProblemKind.BAD_VALUE, f"{value!r} is not a finite number")
     return number
 
 
 def _to_int(value: Any) -> int:
     number = _to_float(value)
     if number != int(number):
-        raise _BadValue(ProblemKind.BAD_VALUE, f"{value!r} is not a whole number")
+        raise _BadValueError(ProblemKind.BAD_VALUE, f"{value!r} is not a whole number")
     return int(number)
 
 
@@ -75,19 +75,19 @@ def _to_bool(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise _BadValue(ProblemKind.BAD_VALUE, f"{value!r} is not true or false")
+    raise _BadValueError(ProblemKind.BAD_VALUE, f"{value!r} is not true or false")
 
 
 def _convert(field: Field, value: Any) -> Any:
     match field.type:
         case FieldType.STRING | FieldType.REFERENCE:
             if isinstance(value, (dict, list)):
-                raise _BadValue(ProblemKind.BAD_VALUE, f"{value!r} is not text")
+                raise _BadValueError(ProblemKind.BAD_VALUE, f"{value!r} is not text")
             return str(value)
         case FieldType.CHOICE:
             text = str(value).strip()
             if text not in field.choices:
-                raise _BadValue(
+                raise _BadValueError(
                     ProblemKind.NOT_A_CHOICE,
                     f"{value!r} is not one of {', '.join(field.choices)}",
                 )
@@ -100,11 +100,11 @@ def _convert(field: Field, value: Any) -> Any:
             number = _to_float(value)
     unit = f" {field.unit}" if field.unit else ""
     if field.minimum is not None and number < field.minimum:
-        raise _BadValue(
+        raise _BadValueError(
             ProblemKind.OUT_OF_RANGE, f"{number:g}{unit} is below the minimum {field.minimum:g}"
         )
     if field.exclusive_minimum is not None and number <= field.exclusive_minimum:
-        raise _BadValue(
+        raise _BadValueError(
             ProblemKind.OUT_OF_RANGE,
             f"{number:g}{unit} must be greater than {field.exclusive_minimum:g}",
         )
@@ -122,32 +122,48 @@ def _parse_table(spec: TableSpec, raw: RawNetwork, problems: list[Problem]) -> P
         element = str(element_id) if element_id not in (None, "") else None
         for key in values:
             if key not in names:
-                problems.append(Problem(
-                    ProblemKind.UNKNOWN_FIELD, spec.name, location,
-                    f"unknown field {key!r}; {spec.name} has {', '.join(sorted(names))}",
-                    field=key, element_id=element,
-                ))
+                problems.append(
+                    Problem(
+                        ProblemKind.UNKNOWN_FIELD,
+                        spec.name,
+                        location,
+                        f"unknown field {key!r}; {spec.name} has {', '.join(sorted(names))}",
+                        field=key,
+                        element_id=element,
+                    )
+                )
         row: dict[str, Any] = {}
         for field in spec.fields:
             value = values.get(field.name)
             if value is None or (isinstance(value, str) and not value.strip()):
                 if field.required:
                     ends = spec.name in _BRANCH_TABLES and field.name in _END_FIELDS
-                    problems.append(Problem(
-                        ProblemKind.SECTION_WITHOUT_ENDS if ends else ProblemKind.MISSING_FIELD,
-                        spec.name, location,
-                        f"{field.name} is required" + (": a branch needs two ends" if ends else ""),
-                        field=field.name, element_id=element,
-                    ))
+                    problems.append(
+                        Problem(
+                            ProblemKind.SECTION_WITHOUT_ENDS if ends else ProblemKind.MISSING_FIELD,
+                            spec.name,
+                            location,
+                            f"{field.name} is required"
+                            + (": a branch needs two ends" if ends else ""),
+                            field=field.name,
+                            element_id=element,
+                        )
+                    )
                 row[field.name] = field.default
                 continue
             try:
                 row[field.name] = _convert(field, value)
-            except _BadValue as bad:
-                problems.append(Problem(
-                    bad.kind, spec.name, location, bad.message,
-                    field=field.name, element_id=element,
-                ))
+            except _BadValueError as bad:
+                problems.append(
+                    Problem(
+                        bad.kind,
+                        spec.name,
+                        location,
+                        bad.message,
+                        field=field.name,
+                        element_id=element,
+                    )
+                )
                 row[field.name] = None
         parsed.rows.append(row)
         parsed.locations.append(location)
@@ -159,9 +175,13 @@ def parse_network(raw: RawNetwork) -> tuple[ParsedNetwork, list[Problem]]:
     problems: list[Problem] = []
     for spec in TABLES:
         if spec.required and not raw.tables.get(spec.name):
-            problems.append(Problem(
-                ProblemKind.MISSING_TABLE, spec.name, Location(f"{raw.name}/{spec.file_name}"),
-                f"table {spec.name} is required and has no rows",
-            ))
+            problems.append(
+                Problem(
+                    ProblemKind.MISSING_TABLE,
+                    spec.name,
+                    Location(f"{raw.name}/{spec.file_name}"),
+                    f"table {spec.name} is required and has no rows",
+                )
+            )
     tables = {spec.name: _parse_table(spec, raw, problems) for spec in TABLES}
     return ParsedNetwork(raw.name, tables), problems

@@ -71,8 +71,9 @@ def _splice(document: str, body: str) -> str:
 def main(root: Path) -> None:
     (root / "src/openoms/grid/network.schema.json").write_text(schema_text(), encoding="utf-8")
     docs = root / "docs/formats.md"
-    docs.write_text(_splice(docs.read_text(encoding="utf-8"), field_tables_markdown()),
-                    encoding="utf-8")
+    docs.write_text(
+        _splice(docs.read_text(encoding="utf-8"), field_tables_markdown()), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

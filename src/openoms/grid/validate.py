@@ -46,11 +46,16 @@ def index_ids(parsed: ParsedNetwork, problems: list[Problem]) -> dict[str, IdEnt
                 ids[element_id] = IdEntry(spec.name, i)
                 continue
             where = parsed.tables[first.table].locations[first.row]
-            problems.append(Problem(
-                ProblemKind.DUPLICATE_ID, spec.name, table.locations[i],
-                f"id {element_id!r} is already used by {first.table[:-1]} at {where}",
-                field="id", element_id=element_id,
-            ))
+            problems.append(
+                Problem(
+                    ProblemKind.DUPLICATE_ID,
+                    spec.name,
+                    table.locations[i],
+                    f"id {element_id!r} is already used by {first.table[:-1]} at {where}",
+                    field="id",
+                    element_id=element_id,
+                )
+            )
     return ids
 
 
@@ -70,13 +75,20 @@ def _check_references(
                     continue
                 what = " or ".join(r[:-1].replace("_", " ") for r in field.references)
                 message = (
-                    f"{target!r} is not a known {what}" if entry is None
+                    f"{target!r} is not a known {what}"
+                    if entry is None
                     else f"{target!r} is a {entry.table[:-1].replace('_', ' ')}, not a {what}"
                 )
-                problems.append(Problem(
-                    ProblemKind.UNKNOWN_REFERENCE, spec.name, location, message,
-                    field=field.name, element_id=row["id"],
-                ))
+                problems.append(
+                    Problem(
+                        ProblemKind.UNKNOWN_REFERENCE,
+                        spec.name,
+                        location,
+                        message,
+                        field=field.name,
+                        element_id=row["id"],
+                    )
+                )
                 row[field.name] = None  # so that later checks skip it
 
 
@@ -85,11 +97,16 @@ def _check_branch_ends(parsed: ParsedNetwork, problems: list[Problem]) -> None:
         table = parsed.tables[name]
         for row, location in zip(table.rows, table.locations, strict=True):
             if row["from_node"] is not None and row["from_node"] == row["to_node"]:
-                problems.append(Problem(
-                    ProblemKind.SECTION_WITHOUT_ENDS, name, location,
-                    f"both ends are node {row['from_node']!r}: a branch needs two ends",
-                    field="to_node", element_id=row["id"],
-                ))
+                problems.append(
+                    Problem(
+                        ProblemKind.SECTION_WITHOUT_ENDS,
+                        name,
+                        location,
+                        f"both ends are node {row['from_node']!r}: a branch needs two ends",
+                        field="to_node",
+                        element_id=row["id"],
+                    )
+                )
 
 
 def _check_feeders(parsed: ParsedNetwork, ids: dict[str, IdEntry], problems: list[Problem]) -> None:
@@ -107,20 +124,30 @@ def _check_feeders(parsed: ParsedNetwork, ids: dict[str, IdEntry], problems: lis
             continue
         fed.add(row["substation"])
         if busbar not in (head["from_node"], head["to_node"]):
-            problems.append(Problem(
-                ProblemKind.FEEDER_WITHOUT_SOURCE, "feeders", location,
-                f"feeder has no source: its head {row['head']!r} connects "
-                f"{head['from_node']!r}–{head['to_node']!r}, not the busbar {busbar!r} of "
-                f"substation {row['substation']!r}",
-                field="head", element_id=row["id"],
-            ))
+            problems.append(
+                Problem(
+                    ProblemKind.FEEDER_WITHOUT_SOURCE,
+                    "feeders",
+                    location,
+                    f"feeder has no source: its head {row['head']!r} connects "
+                    f"{head['from_node']!r}–{head['to_node']!r}, not the busbar {busbar!r} of "
+                    f"substation {row['substation']!r}",
+                    field="head",
+                    element_id=row["id"],
+                )
+            )
     for row, location in zip(substations.rows, substations.locations, strict=True):
         if row["id"] is not None and row["id"] not in fed:
-            problems.append(Problem(
-                ProblemKind.SUBSTATION_WITHOUT_FEEDER, "substations", location,
-                "no feeder leaves this substation", element_id=row["id"],
-                severity=Severity.WARNING,
-            ))
+            problems.append(
+                Problem(
+                    ProblemKind.SUBSTATION_WITHOUT_FEEDER,
+                    "substations",
+                    location,
+                    "no feeder leaves this substation",
+                    element_id=row["id"],
+                    severity=Severity.WARNING,
+                )
+            )
 
 
 @dataclass(slots=True)
@@ -159,13 +186,24 @@ def _graph(parsed: ParsedNetwork) -> _Graph:
             edge_ids.append(row["id"])
             tables.append(name)
             locations.append(location)
-    sources = sorted({
-        index[row["busbar_node"]] for row in parsed.tables["substations"].rows
-        if row["busbar_node"] in index
-    })
-    return _Graph(len(node_ids), node_ids, edge_ids, tables, locations,
-                  np.asarray(us, dtype=np.int64), np.asarray(vs, dtype=np.int64),
-                  np.asarray(closed, dtype=np.bool_), sources)
+    sources = sorted(
+        {
+            index[row["busbar_node"]]
+            for row in parsed.tables["substations"].rows
+            if row["busbar_node"] in index
+        }
+    )
+    return _Graph(
+        len(node_ids),
+        node_ids,
+        edge_ids,
+        tables,
+        locations,
+        np.asarray(us, dtype=np.int64),
+        np.asarray(vs, dtype=np.int64),
+        np.asarray(closed, dtype=np.bool_),
+        sources,
+    )
 
 
 def _check_loops(g: _Graph, problems: list[Problem]) -> None:
@@ -198,11 +236,22 @@ def _check_loops(g: _Graph, problems: list[Problem]) -> None:
                     queue.append(b)
                 elif e >= 0 and e not in reported:
                     reported.add(e)
-                    problems.append(_loop_problem(g, e, a, b, parent, parent_edge, depth))
+                    problems.append(
+                        _loop_problem(
+                            g, e, a=a, b=b, parent=parent, parent_edge=parent_edge, depth=depth
+                        )
+                    )
 
 
 def _loop_problem(
-    g: _Graph, e: int, a: int, b: int, parent: list[int], parent_edge: list[int], depth: list[int]
+    g: _Graph,
+    e: int,
+    *,
+    a: int,
+    b: int,
+    parent: list[int],
+    parent_edge: list[int],
+    depth: list[int],
 ) -> Problem:
     edges = [e]
     while a != b:  # climb to the lowest common ancestor
@@ -218,10 +267,13 @@ def _loop_problem(
     kind = "a parallel between sources" if through_source else "a closed loop"
     listed = ", ".join(devices[:_SHOWN_DEVICES]) + (" …" if len(devices) > _SHOWN_DEVICES else "")
     return Problem(
-        ProblemKind.CLOSED_LOOP, g.edge_tables[e], g.edge_locations[e],
+        ProblemKind.CLOSED_LOOP,
+        g.edge_tables[e],
+        g.edge_locations[e],
         f"{kind} through closed branches in the normal state ({len(devices)} branches, "
         f"switches: {', '.join(switches) or 'none'}): {listed}; open one of its switches",
-        element_id=g.edge_ids[e], devices=tuple(devices),
+        element_id=g.edge_ids[e],
+        devices=tuple(devices),
     )
 
 
@@ -240,10 +292,18 @@ def _check_islands(parsed: ParsedNetwork, g: _Graph, problems: list[Problem]) ->
     if not loads:
         return
     for closed_only, kind, severity, why in (
-        (False, ProblemKind.ISLAND_WITHOUT_SOURCE, Severity.ERROR,
-         "has load but no path to any source, whatever the switch positions"),
-        (True, ProblemKind.DEAD_IN_NORMAL_STATE, Severity.WARNING,
-         "is not supplied in the normal state (check the normal switch positions)"),
+        (
+            False,
+            ProblemKind.ISLAND_WITHOUT_SOURCE,
+            Severity.ERROR,
+            "has load but no path to any source, whatever the switch positions",
+        ),
+        (
+            True,
+            ProblemKind.DEAD_IN_NORMAL_STATE,
+            Severity.WARNING,
+            "is not supplied in the normal state (check the normal switch positions)",
+        ),
     ):
         keep = g.closed if closed_only else np.ones(len(g.u), dtype=np.bool_)
         matrix = coo_matrix((np.ones(int(keep.sum())), (g.u[keep], g.v[keep])), shape=(g.n, g.n))
@@ -256,14 +316,20 @@ def _check_islands(parsed: ParsedNetwork, g: _Graph, problems: list[Problem]) ->
                 dead_labels.setdefault(lab, []).append(load)
         for lab, members in dead_labels.items():
             node_ids = [g.node_ids[i] for i in np.flatnonzero(label == lab)[:_SHOWN_DEVICES]]
-            _, table, first_id, location = members[0]
+            _, table_name, first_id, location = members[0]
             ids = [m[2] for m in members]
-            problems.append(Problem(
-                kind, table, location,
-                f"the island of {int((label == lab).sum())} node(s) ({', '.join(node_ids)}) "
-                f"with {len(members)} load(s) ({', '.join(ids[:_SHOWN_DEVICES])}) {why}",
-                element_id=first_id, devices=tuple(ids), severity=severity,
-            ))
+            problems.append(
+                Problem(
+                    kind,
+                    table_name,
+                    location,
+                    f"the island of {int((label == lab).sum())} node(s) ({', '.join(node_ids)}) "
+                    f"with {len(members)} load(s) ({', '.join(ids[:_SHOWN_DEVICES])}) {why}",
+                    element_id=first_id,
+                    devices=tuple(ids),
+                    severity=severity,
+                )
+            )
         if any(p.kind is ProblemKind.ISLAND_WITHOUT_SOURCE for p in problems):
             return  # dead-in-normal-state would repeat the same islands
 
