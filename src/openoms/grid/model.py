@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from openoms.errors import UnknownDeviceError
-
-if TYPE_CHECKING:
-    from openoms.grid.topology import GraphArrays
+from openoms.grid.topology import GraphArrays
 
 __all__ = [
     "Detectors",
@@ -226,8 +223,6 @@ class Network:
         return np.concatenate([np.ones(len(self.sections.id), dtype=np.bool_), states])
 
     def graph_arrays(self) -> GraphArrays:
-        from openoms.grid.topology import GraphArrays  # noqa: PLC0415  (cycle: topology is pure)
-
         return GraphArrays(
             n_nodes=len(self.nodes.id),
             edge_from=self.edge_from,
