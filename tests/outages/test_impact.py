@@ -128,9 +128,12 @@ def test_ieee33_single_openings_match_networkx(branch: str) -> None:
 
 
 def test_ieee33_known_opening() -> None:
-    # Baran & Wu numbering: opening branch 2-3 (L2) cuts buses 3..18 and the lateral 23..25.
+    # Baran & Wu (1989) branch table: branch 2 joins buses 2-3; the laterals 3-23 (to 25) and
+    # 6-26 (to 33) hang below bus 3, the lateral 2-19 (to 22) does not. So opening branch 2
+    # cuts buses 3..18 and 23..33 and leaves 1, 2 and 19..22 on.
     impact = _analyser("sample:ieee33").of_opening(["L2"])
-    assert sorted(impact.nodes, key=int) == [str(b) for b in [*range(3, 19), 23, 24, 25]]
+    assert sorted(impact.nodes, key=int) == [str(b) for b in [*range(3, 19), *range(23, 34)]]
+    assert len(impact.transformer_areas) == 27  # one per loaded bus 3..18 and 23..33
 
 
 def test_sample_county_openings_match_networkx() -> None:

@@ -89,6 +89,8 @@ def draw_feeder_map(
         ax.add_collection(
             LineCollection(list(segments[impact.section_index]), colors="black", linewidths=2.2)
         )
+    mid = segments[ties].mean(axis=1)
+    ax.scatter(mid[:, 0], mid[:, 1], s=22, marker="x", c="crimson", linewidths=1.2, zorder=3)
     sources = network.substations.busbar_node
     ax.scatter(lon[sources], lat[sources], s=120, marker="s", c="black", zorder=3)
     for i, node in enumerate(sources.tolist()):
@@ -126,7 +128,7 @@ def draw_feeder_map(
     ax.set_ylabel("latitude (°)")
     legend = [
         Line2D([], [], color=cmap(0), label="feeder (one colour each)"),
-        Line2D([], [], color="crimson", linestyle="dashed", label="open switch / tie"),
+        Line2D([], [], color="crimson", marker="x", linestyle="dashed", label="open switch / tie"),
         Line2D([], [], marker="s", color="black", linestyle="", label="substation"),
         Line2D([], [], marker=".", color="0.35", linestyle="", label="transformer area"),
         Line2D(
