@@ -130,19 +130,24 @@ def grid_check(path: str, lang: str | None, as_json: bool) -> None:
     Exit status 1 when there is any error; warnings alone exit 0.
     """
     language = _lang(lang)
-    result = check_raw(read_network_records(_resolve(path)))
+    raw = read_network_records(_resolve(path))
+    result = check_raw(raw)
+    notes = [str(n) for n in getattr(raw, "notes", ())]  # what an importer left out
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "ok": result.network is not None,
                     "problems": [_problem_dict(p) for p in result.problems],
+                    "import_notes": notes,
                 },
                 ensure_ascii=False,
                 indent=1,
             )
         )
     else:
+        for note in notes:
+            click.echo(_say(language, f"导入说明：{note}", f"import note: {note}"))
         for p in result.problems:
             click.echo(str(p))
         errors, warnings = len(result.errors), len(result.warnings)

@@ -203,3 +203,29 @@ def test_csv_and_json_round_trip(tmp_path: Path) -> None:
         assert net.transformer_areas.lv_customers.sum() == 175
         assert net.sensitive_customers.people.tolist() == [96]
     assert read_csv_folder(tmp_path / "csv").tables["nodes"].rows[0]["kind"] == "busbar"
+
+
+def test_missing_required_table_is_named() -> None:
+    rows = small_rows()
+    rows["sections"] = []
+    problems = _problems(rows)
+    assert any(p.matches(ProblemKind.MISSING_TABLE, table="sections") for p in problems)
+
+
+def test_a_network_without_switches_loads() -> None:
+    rows = small_rows()
+    rows["switches"] = []
+    rows["detectors"] = []
+    rows["nodes"] = [n for n in rows["nodes"] if n["id"] in {"A0", "A1", "A2"}]
+    rows["sections"] = [
+        {"id": "s1", "from_node": "A0", "to_node": "A1", "length_km": 1.0},
+        {"id": "s2", "from_node": "A1", "to_node": "A2", "length_km": 1.0},
+    ]
+    rows["substations"] = rows["substations"][:1]
+    rows["feeders"] = [{"id": "F1", "substation": "SA", "head": "s1"}]
+    rows["transformer_areas"] = rows["transformer_areas"][:1]
+    rows["hv_customers"], rows["sensitive_customers"] = [], []
+    result = check_raw(small_raw(rows))
+    assert result.problems == ()
+    assert result.network is not None
+    assert result.network.n_edges == 2

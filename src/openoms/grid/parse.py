@@ -179,7 +179,7 @@ def parse_network(raw: RawNetwork) -> tuple[ParsedNetwork, list[Problem]]:
                 Problem(
                     ProblemKind.MISSING_TABLE,
                     spec.name,
-                    Location(f"{raw.name}/{spec.file_name}"),
+                    Location(raw.name, element=spec.file_name),
                     f"table {spec.name} is required and has no rows",
                 )
             )

@@ -301,7 +301,6 @@ TABLES: Final[tuple[TableSpec, ...]] = (
             ),
             Field("rated_a", FieldType.FLOAT, "Rated current.", unit="A", exclusive_minimum=0.0),
         ),
-        required=True,
     ),
     TableSpec(
         "detectors",
