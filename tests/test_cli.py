@@ -148,3 +148,18 @@ def test_the_installed_command_names_bad_devices(small_folder: Path) -> None:
     )
     assert done.returncode == 2
     assert "no such file or folder" in done.stderr
+
+
+def test_switching_sequence(small_folder: Path) -> None:
+    code, out = _run("switching", str(small_folder), "open:K1", "close:T1", "--json")
+    assert code == 0
+    effect = json.loads(out)
+    assert effect["transferred"]["transformer_areas"] == ["TA2"]
+    assert effect["lost"]["nodes"] == []
+    code, out = _run("switching", str(small_folder), "close:T1", "--lang", "en")
+    assert out.strip() == (
+        "After close T1: no customer changes supply; closing T1 makes a parallel between F1 and F3."
+    )
+    result = CliRunner().invoke(main, ["switching", str(small_folder), "shut:T1"])
+    assert result.exit_code == 2
+    assert "write open:DEVICE or close:DEVICE" in result.output

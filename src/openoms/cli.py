@@ -322,6 +322,39 @@ def impact_command(
         click.echo(impact.summary(language))
 
 
+@main.command("switching")
+@click.argument("path")
+@click.argument("operations", nargs=-1, required=True, metavar="open:DEVICE|close:DEVICE…")
+@_lang_option
+@_json_option
+def switching_command(
+    path: str, operations: tuple[str, ...], lang: str | None, as_json: bool
+) -> None:
+    """Effect of a switching sequence, in order: who loses and regains supply, and any loop
+    or parallel it makes (倒闸操作影响分析).
+
+    Example: openoms switching sample:county close:CG-F01-K09 open:CG-F01-K03
+    """
+    from openoms.outages.impact import ImpactAnalyser  # noqa: PLC0415
+    from openoms.outages.switching import Operation, switching_effect  # noqa: PLC0415
+
+    ops: list[Operation] = []
+    for text in operations:
+        verb, _, device = text.partition(":")
+        if verb not in {"open", "close"} or not device:
+            raise click.BadParameter(
+                f"{text!r}: write open:DEVICE or close:DEVICE", param_hint="OPERATIONS"
+            )
+        ops.append(Operation(device, verb == "close"))
+    language = _lang(lang)
+    network = _load(path, language, quiet=as_json)
+    effect = switching_effect(ImpactAnalyser(network), ops)
+    if as_json:
+        click.echo(json.dumps(effect.as_dict(), ensure_ascii=False, indent=1))
+    else:
+        click.echo(effect.summary(language))
+
+
 @main.command("demo")
 @click.option(
     "--out",

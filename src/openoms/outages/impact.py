@@ -160,43 +160,52 @@ class Impact:
             "hv_customers": self.hv_customers,
         }
 
-    def summary(self, lang: Lang = Lang.ZH) -> str:
-        """One paragraph, the way a dispatcher says it."""
+    @property
+    def is_empty(self) -> bool:
+        return len(self.transformer_area_index) == 0 and len(self.hv_customer_index) == 0
+
+    def scope(self, lang: Lang = Lang.ZH, *, lost: bool = True) -> str:
+        """Who, as a phrase: "7 villages, 97 transformer areas (… LV customers) and 10 HV
+        customers, about … kW of load, including …" (empty when no customer is concerned)."""
+        if self.is_empty:
+            return ""
         n_ta, n_hv = len(self.transformer_area_index), len(self.hv_customer_index)
         villages, streets = len(self.villages), len(self.streets)
         sensitive = [_describe(s, lang) for s in self.sensitive_customers]
+        if lang is Lang.ZH:
+            who = [f"{villages} 个村"] if villages else []
+            who += [f"{streets} 个街道/小区"] if streets else []
+            if n_ta:
+                who.append(f"{n_ta} 个台区（低压用户 {self.lv_customers:,} 户）")
+            who += [f"{n_hv} 个高压用户"] if n_hv else []
+            text = f"{'、'.join(who)}，{'损失负荷' if lost else '负荷'}约 {self.load_kw:,.0f} kW"
+            if sensitive:
+                text += f"，其中包括敏感用户 {len(sensitive)} 个：{'；'.join(sensitive)}"
+            return text
+        who = [_plural(villages, "village")] if villages else []
+        who += [_plural(streets, "street")] if streets else []
+        if n_ta:
+            ta = _plural(n_ta, "transformer area")
+            who.append(f"{ta} ({self.lv_customers:,} LV customers)")
+        who += [_plural(n_hv, "HV customer")] if n_hv else []
+        text = f"{join_list(who, lang)}, about {self.load_kw:,.0f} kW of load"
+        if sensitive:
+            text += f", including {_plural(len(sensitive), 'sensitive customer')}: "
+            text += "; ".join(sensitive)
+        return text
+
+    def summary(self, lang: Lang = Lang.ZH) -> str:
+        """One paragraph, the way a dispatcher says it."""
         opened = join_list(list(self.opened), lang)
-        if n_ta == 0 and n_hv == 0:
+        if self.is_empty:
             return (
                 f"断开 {opened} 不会造成用户停电。"
                 if lang is Lang.ZH
                 else f"Opening {opened} puts no customer off supply."
             )
         if lang is Lang.ZH:
-            places = [f"{villages} 个村"] if villages else []
-            places += [f"{streets} 个街道/小区"] if streets else []
-            hv_text = f"、{n_hv} 个高压用户" if n_hv else ""
-            text = (
-                f"断开 {opened} 后停电：{'、'.join([*places, f'{n_ta} 个台区'])}"
-                f"（低压用户 {self.lv_customers:,} 户）{hv_text}，"
-                f"损失负荷约 {self.load_kw:,.0f} kW"
-            )
-            if sensitive:
-                text += f"，其中包括敏感用户 {len(sensitive)} 个：{'；'.join(sensitive)}"
-            return text + "。"
-        places = [_plural(villages, "village")] if villages else []
-        places += [_plural(streets, "street")] if streets else []
-        hv_text = f" and {_plural(n_hv, 'HV customer')}" if n_hv else ""
-        text = (
-            f"Opening {opened} cuts supply to "
-            f"{', '.join([*places, _plural(n_ta, 'transformer area')])} "
-            f"({self.lv_customers:,} LV customers){hv_text}, "
-            f"about {self.load_kw:,.0f} kW of load"
-        )
-        if sensitive:
-            text += f", including {_plural(len(sensitive), 'sensitive customer')}: "
-            text += "; ".join(sensitive)
-        return text + "."
+            return f"断开 {opened} 后停电：{self.scope(lang)}。"
+        return f"Opening {opened} cuts supply to {self.scope(lang)}."
 
 
 def _plural(n: int, word: str) -> str:
@@ -256,7 +265,8 @@ class ImpactAnalyser:
         )
         self._sensitive_hv_rows = np.flatnonzero(sc.hv_customer >= 0).astype(np.int32)
 
-    def _edges(self, device_ids: Sequence[str]) -> list[int]:
+    def edges(self, device_ids: Sequence[str]) -> list[int]:
+        """Edge indexes of switch or section ids; names any other id."""
         edges = []
         for device_id in device_ids:
             edge = self.network.edge_index(device_id)
@@ -272,12 +282,13 @@ class ImpactAnalyser:
 
     def of_opening(self, device_ids: Sequence[str]) -> Impact:
         """The impact of opening ``device_ids`` (switches or sections) from the present state."""
-        edges = self._edges(device_ids)
+        edges = self.edges(device_ids)
         change = self.topology.preview([(e, False) for e in edges])
         lost = np.sort(change.lost.astype(np.int32))
-        return self._impact(tuple(device_ids), lost, np.asarray(edges, dtype=np.int32))
+        return self.impact_of_nodes(tuple(device_ids), lost, np.asarray(edges, dtype=np.int32))
 
-    def _impact(self, opened: tuple[str, ...], lost: Ints, opened_edges: Ints) -> Impact:
+    def impact_of_nodes(self, opened: tuple[str, ...], lost: Ints, opened_edges: Ints) -> Impact:
+        """The impact of de-energising ``lost`` (sorted node indexes) by ``opened_edges``."""
         net = self.network
         n_sections = len(net.sections.id)
         # Sections off: both ends off, or opened themselves.
