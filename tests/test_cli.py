@@ -30,6 +30,7 @@ def _run(*args: str) -> tuple[int, str]:
 def test_every_command_has_help() -> None:
     for command in (
         ["--help"],
+        ["switching", "--help"],
         ["grid", "--help"],
         ["grid", "check", "--help"],
         ["grid", "show", "--help"],
