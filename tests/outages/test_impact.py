@@ -162,3 +162,31 @@ def test_sample_county_feeder_breakers_cover_their_feeders() -> None:
         total += len(impact.transformer_areas)
     assert total == len(network.transformer_areas.id)
     assert np.all(analyser.topology.feeder_of_nodes >= -2)
+
+
+def test_radial_fast_path_equals_the_preview() -> None:
+    """Opening on a radial state takes subtrees; it must agree with a full preview."""
+    network = load_network(bundled_path("sample:county"))
+    analyser = ImpactAnalyser(network)
+    rng = random.Random(3)
+    sets = [[e] for e in range(network.n_edges)]
+    sets += [rng.sample(range(network.n_edges), 3) for _ in range(200)]
+    for edges in sets:
+        fast = analyser._radial_lost(edges)
+        assert fast is not None
+        exact = np.sort(analyser.topology.preview([(e, False) for e in edges]).lost)
+        assert np.array_equal(fast, exact), edges
+
+
+def test_with_a_parallel_closed_opening_falls_back_to_the_exact_preview() -> None:
+    network = network_from_raw(small_raw())
+    analyser = ImpactAnalyser(network)
+    tie = network.edge_index("T1")
+    assert tie is not None
+    analyser.topology.operate([(tie, True)])  # F1 and F3 in parallel
+    k1 = network.edge_index("K1")
+    assert k1 is not None
+    assert analyser._radial_lost([k1]) is None
+    # A3 and A4 stay fed from F3 through the tie: nobody is off.
+    assert analyser.of_opening(["K1"]).nodes == []
+    assert analyser.of_opening(["K1", "T1"]).nodes == ["A3", "A4"]
