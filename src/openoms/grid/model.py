@@ -31,6 +31,7 @@ __all__ = [
     "Substations",
     "Switches",
     "TransformerAreas",
+    "group_indices",
 ]
 
 Ints = NDArray[np.int32]
@@ -233,14 +234,16 @@ class Network:
 
     def transformer_areas_by_node(self) -> tuple[Ints, Ints]:
         """CSR (indptr, indices): the transformer areas at each node."""
-        return _group(self.transformer_areas.node, len(self.nodes.id))
+        return group_indices(self.transformer_areas.node, len(self.nodes.id))
 
     def hv_customers_by_node(self) -> tuple[Ints, Ints]:
         """CSR (indptr, indices): the HV customers at each node."""
-        return _group(self.hv_customers.node, len(self.nodes.id))
+        return group_indices(self.hv_customers.node, len(self.nodes.id))
 
 
-def _group(keys: Ints, n: int) -> tuple[Ints, Ints]:
+def group_indices(keys: Ints, n: int) -> tuple[Ints, Ints]:
+    """CSR grouping of positions by key in ``0..n-1``: the positions with key ``k`` are
+    ``indices[indptr[k]:indptr[k + 1]]`` (in increasing order)."""
     order = np.argsort(keys, kind="stable").astype(np.int32)
     counts = np.bincount(keys, minlength=n)
     indptr = np.zeros(n + 1, dtype=np.int32)

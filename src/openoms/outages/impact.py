@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from openoms.errors import UnsupportedOperationError
-from openoms.grid.model import Network
+from openoms.grid.model import Network, group_indices
 from openoms.grid.topology import DEAD, Topology
 from openoms.i18n import CATEGORY_NAMES, Lang, join_list
 
@@ -221,13 +221,6 @@ def _describe(s: SensitiveOff, lang: Lang) -> str:
     return f"{s.name} ({category}{people})"
 
 
-def _csr(keys: Ints, n: int) -> tuple[Ints, Ints]:
-    order = np.argsort(keys, kind="stable").astype(np.int32)
-    indptr = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(keys, minlength=n), out=indptr[1:])
-    return indptr, order
-
-
 def _gather(indptr: Ints, items: Ints, keys: Ints) -> Ints:
     """All ``items`` grouped under any of ``keys`` (CSR), in O(len(keys) + answer)."""
     if len(keys) == 0:
@@ -248,19 +241,19 @@ class ImpactAnalyser:
         self.network = network
         self.topology = topology or Topology.build(network.graph_arrays(), network.closed_edges())
         n_nodes = len(network.nodes.id)
-        self._ta_by_node = _csr(network.transformer_areas.node, n_nodes)
-        self._hv_by_node = _csr(network.hv_customers.node, n_nodes)
+        self._ta_by_node = network.transformer_areas_by_node()
+        self._hv_by_node = network.hv_customers_by_node()
         edge_from, edge_to = network.edge_from, network.edge_to
         both = np.concatenate([edge_from, edge_to])
-        indptr, order = _csr(both, n_nodes)
+        indptr, order = group_indices(both, n_nodes)
         # Slot i of the concatenation is edge i mod n_edges.
         self._edges_by_node = (indptr, (order % max(network.n_edges, 1)).astype(np.int32))
         sc = network.sensitive_customers
-        self._sensitive_by_ta = _csr(
+        self._sensitive_by_ta = group_indices(
             sc.transformer_area[sc.transformer_area >= 0], len(network.transformer_areas.id)
         )
         self._sensitive_ta_rows = np.flatnonzero(sc.transformer_area >= 0).astype(np.int32)
-        self._sensitive_by_hv = _csr(
+        self._sensitive_by_hv = group_indices(
             sc.hv_customer[sc.hv_customer >= 0], len(network.hv_customers.id)
         )
         self._sensitive_hv_rows = np.flatnonzero(sc.hv_customer >= 0).astype(np.int32)
