@@ -1,0 +1,105 @@
+"""Settings: one frozen value, read by :func:`load_settings` from a file and the environment.
+
+Nothing is read at import. Precedence, lowest first: the defaults below, a TOML file (the
+``path`` argument, else ``$OPENOMS_CONFIG``, else ``openoms.toml`` in the current folder if it
+exists), then environment variables ``OPENOMS_<FIELD>`` (e.g. ``OPENOMS_DATABASE_URL``,
+``OPENOMS_MQTT_HOST``). Unknown keys in the file or environment are errors, not ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from openoms.errors import InputError
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+_PREFIX = "OPENOMS_"
+
+
+class SettingsError(InputError):
+    """A bad setting, naming where it came from."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=lambda: (
+            Path(os.environ.get("XDG_DATA_HOME", "~/.local/share")).expanduser() / "openoms"
+        ),
+        description="Folder for the embedded database and other files.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; empty means SQLite at <data_dir>/openoms.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    network: str = Field(
+        default="sample:county",
+        description="Network loaded on first start: a path or sample:county / sample:ieee33.",
+    )
+    utility: str = Field(default="demo", description="Utility code in MQTT topics.")
+    mqtt_host: str | None = Field(default=None, description="MQTT broker; empty: no MQTT.")
+    mqtt_port: int = 1883
+    mqtt_client_id: str | None = Field(
+        default=None, description="Persistent-session client id; default openoms-<utility>."
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    timezone: str = "Asia/Shanghai"
+    sustained_threshold_min: float = Field(
+        default=5.0, description="Interruptions longer than this are sustained (IEEE 1366)."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'openoms.db'}"
+
+    @property
+    def resolved_mqtt_client_id(self) -> str:
+        return self.mqtt_client_id or f"openoms-{self.utility}"
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(_PREFIX) or key == f"{_PREFIX}CONFIG":
+            continue
+        name = key[len(_PREFIX) :].lower()
+        if name not in Settings.model_fields:
+            raise SettingsError(f"environment variable {key}: no such setting")
+        values[name] = value if value != "" else None
+    return values
+
+
+def load_settings(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Defaults, then the TOML file, then ``OPENOMS_*`` variables."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    source = "defaults"
+    config = path or (Path(env[f"{_PREFIX}CONFIG"]) if env.get(f"{_PREFIX}CONFIG") else None)
+    if config is None and Path("openoms.toml").is_file():
+        config = Path("openoms.toml")
+    if config is not None:
+        try:
+            values.update(tomllib.loads(config.read_text(encoding="utf-8")))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{config}: {exc}") from exc
+        source = str(config)
+    values.update(_from_environment(env))
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise SettingsError(f"settings from {source} and the environment: {problems}") from exc

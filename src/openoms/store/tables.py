@@ -1,0 +1,253 @@
+"""Database tables (SQLAlchemy 2). The same schema runs on SQLite and PostgreSQL.
+
+One shape of three (DESIGN.md §4): these rows are converted to domain values in the
+repositories of this package, never passed to the pure core. Every change to this module
+comes with an Alembic migration in ``store/migrations/versions``; a test checks that the
+migrations produce exactly these tables.
+
+Times are timezone-aware UTC in Python; SQLite stores them as UTC text, PostgreSQL as
+``timestamptz``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "DeadLetter",
+    "EventRow",
+    "NetworkVersion",
+    "Outage",
+    "OutageArea",
+    "OutageStep",
+    "OutageTransition",
+    "UTCDateTime",
+]
+
+# Stable constraint names, so that migrations can refer to them on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python on every database; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: OpenOMS stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012  (SQLAlchemy's class attribute)
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class NetworkVersion(Base):
+    """One import of the network; a re-import makes a new version, outages keep theirs."""
+
+    __tablename__ = "network_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500))  # path or sample name it came from
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    document: Mapped[bytes] = mapped_column(LargeBinary)  # the native JSON document, gzip
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str] = mapped_column(String(100))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    summary: Mapped[dict[str, Any]]  # counts, for listing versions without loading them
+
+
+class Outage(Base):
+    __tablename__ = "outages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # fault / planned / customer
+    state: Mapped[str] = mapped_column(String(20), index=True)  # lifecycle.OutageState
+    network_version_id: Mapped[int] = mapped_column(ForeignKey("network_versions.id"))
+    feeder_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    operated_device: Mapped[str | None] = mapped_column(String(100))  # breaker / fuse that opened
+    located_section: Mapped[str | None] = mapped_column(String(100))
+    cause: Mapped[str | None] = mapped_column(String(200))
+    crew: Mapped[str | None] = mapped_column(String(200))
+    momentary: Mapped[bool] = mapped_column(Boolean, default=False)  # reclosed successfully
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    restored_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("outages.id"))
+    summary: Mapped[dict[str, Any]]  # counts and the dispatcher's sentence in zh and en
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    areas: Mapped[list[OutageArea]] = relationship(
+        back_populates="outage", cascade="all, delete-orphan"
+    )
+    steps: Mapped[list[OutageStep]] = relationship(
+        back_populates="outage", cascade="all, delete-orphan", order_by="OutageStep.number"
+    )
+    transitions: Mapped[list[OutageTransition]] = relationship(
+        back_populates="outage", cascade="all, delete-orphan", order_by="OutageTransition.id"
+    )
+
+
+class OutageArea(Base):
+    """A transformer area or HV customer off in an outage, and when it came back."""
+
+    __tablename__ = "outage_areas"
+    __table_args__ = (UniqueConstraint("outage_id", "element_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outages.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str] = mapped_column(String(100), index=True)  # TA or HV customer id
+    element_kind: Mapped[str] = mapped_column(String(20))  # transformer_area / hv_customer
+    customers: Mapped[int] = mapped_column(Integer)  # LV customers (TA) or 1 (HV customer)
+    village: Mapped[str | None] = mapped_column(String(100))
+    off_at: Mapped[datetime]
+    restored_at: Mapped[datetime | None]
+    restored_in_step: Mapped[int | None] = mapped_column(Integer)
+
+    outage: Mapped[Outage] = relationship(back_populates="areas")
+
+
+class OutageStep(Base):
+    """One restoration step: which areas came back, when, and how."""
+
+    __tablename__ = "outage_steps"
+    __table_args__ = (UniqueConstraint("outage_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outages.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    how: Mapped[str] = mapped_column(String(40))  # switching / repair / flisr / live_line
+    operations: Mapped[list[Any]]  # the switch operations of the step
+    areas_restored: Mapped[int] = mapped_column(Integer)
+    customers_restored: Mapped[int] = mapped_column(Integer)
+
+    outage: Mapped[Outage] = relationship(back_populates="steps")
+
+
+class OutageTransition(Base):
+    """Every state change: the lifecycle's timestamps, and who made it."""
+
+    __tablename__ = "outage_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outages.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))  # user name, or "system"
+    note: Mapped[str | None] = mapped_column(Text)
+
+    outage: Mapped[Outage] = relationship(back_populates="transitions")
+
+
+class AuditEntry(Base):
+    """Who did what, for everything a person does through the API or CLI."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
+    object_kind: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]]
+
+
+class EventRow(Base):
+    """The append-only event log: every accepted event, written before it is acted on."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(20))  # http / mqtt / iec104 / replay
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    device_time: Mapped[datetime]
+    received_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    processed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_events_unprocessed", "processed_at", "id"),)
+
+
+class DeadLetter(Base):
+    """A message that could not be accepted, with the reason and the raw payload."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str | None] = mapped_column(String(300))  # MQTT topic, HTTP path
+    # malformed / unknown_device / out_of_order / unknown_topic
+    reason: Mapped[str] = mapped_column(String(40), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))  # the person or system it belongs to
+    role: Mapped[str] = mapped_column(String(20))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+# Kept for the migration test: every table of the schema, by name.
+TABLE_NAMES = tuple(sorted(Base.metadata.tables))

@@ -1,0 +1,84 @@
+"""Shared fixtures: the databases and the MQTT broker the service tests run against.
+
+The PostgreSQL server (127.0.0.1:5432, trust auth, database ``test``) and the Mosquitto broker
+(127.0.0.1:1883) run on the CI machine. Without them, tests that need them skip with the
+reason; with ``CI=true`` a missing service is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+POSTGRES_URL = os.environ.get(
+    "OPENOMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MQTT_HOST = os.environ.get("OPENOMS_TEST_MQTT_HOST", "127.0.0.1")
+MQTT_PORT = int(os.environ.get("OPENOMS_TEST_MQTT_PORT", "1883"))
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(name: str, reachable: bool, detail: str) -> None:
+    """Skip (or, in CI, fail) when a real service the test needs is not there."""
+    if reachable:
+        return
+    message = f"{name} is not reachable ({detail})"
+    if _in_ci():
+        pytest.fail(f"CI=true and {message}: CI must run it")
+    pytest.skip(message)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    url = make_url(POSTGRES_URL)
+    require_service(
+        "PostgreSQL",
+        _port_open(url.host or "127.0.0.1", url.port or 5432),
+        f"{url.host}:{url.port}",
+    )
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An empty database, on SQLite and on PostgreSQL (its own schema, dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'openoms.db'}"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        # Every connection of the test uses the fresh schema.
+        yield str(make_url(server).update_query_dict({"options": f"-csearch_path={schema}"}))
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker() -> tuple[str, int]:
+    require_service("MQTT broker", _port_open(MQTT_HOST, MQTT_PORT), f"{MQTT_HOST}:{MQTT_PORT}")
+    return MQTT_HOST, MQTT_PORT
