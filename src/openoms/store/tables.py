@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -97,8 +98,19 @@ class NetworkVersion(Base):
     document: Mapped[bytes] = mapped_column(LargeBinary)  # the native JSON document, gzip
     imported_at: Mapped[datetime]
     imported_by: Mapped[str] = mapped_column(String(100))
-    is_current: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[dict[str, Any]]  # counts, for listing versions without loading them
+
+    # At most one current version, held by the database even under concurrent imports.
+    __table_args__ = (
+        Index(
+            "ix_network_versions_one_current",
+            "is_current",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+    )
 
 
 class Outage(Base):
@@ -109,7 +121,8 @@ class Outage(Base):
     state: Mapped[str] = mapped_column(String(20), index=True)  # lifecycle.OutageState
     network_version_id: Mapped[int] = mapped_column(ForeignKey("network_versions.id"))
     feeder_id: Mapped[str | None] = mapped_column(String(100), index=True)
-    operated_device: Mapped[str | None] = mapped_column(String(100))  # breaker / fuse that opened
+    # the breaker / fuse that opened; indexed to find the open outage of a device's events
+    operated_device: Mapped[str | None] = mapped_column(String(100), index=True)
     located_section: Mapped[str | None] = mapped_column(String(100))
     cause: Mapped[str | None] = mapped_column(String(200))
     crew: Mapped[str | None] = mapped_column(String(200))
@@ -123,7 +136,7 @@ class Outage(Base):
     updated_at: Mapped[datetime]
 
     areas: Mapped[list[OutageArea]] = relationship(
-        back_populates="outage", cascade="all, delete-orphan"
+        back_populates="outage", cascade="all, delete-orphan", order_by="OutageArea.id"
     )
     steps: Mapped[list[OutageStep]] = relationship(
         back_populates="outage", cascade="all, delete-orphan", order_by="OutageStep.number"
@@ -200,6 +213,8 @@ class AuditEntry(Base):
     object_id: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]]
 
+    __table_args__ = (Index("ix_audit_log_object", "object_kind", "object_id", "at"),)
+
 
 class EventRow(Base):
     """The append-only event log: every accepted event, written before it is acted on."""
@@ -210,14 +225,18 @@ class EventRow(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     source: Mapped[str] = mapped_column(String(20))  # http / mqtt / iec104 / replay
     kind: Mapped[str] = mapped_column(String(30), index=True)
-    device_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(100))
     device_time: Mapped[datetime]
     received_at: Mapped[datetime]
     payload: Mapped[dict[str, Any]]
     processed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_events_unprocessed", "processed_at", "id"),)
+    __table_args__ = (
+        Index("ix_events_unprocessed", "processed_at", "id"),
+        # A device's latest report of a kind (out-of-order detection) is one index probe.
+        Index("ix_events_device_kind_time", "device_id", "kind", "device_time"),
+    )
 
 
 class DeadLetter(Base):

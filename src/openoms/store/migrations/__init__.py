@@ -1,0 +1,1 @@
+"""Alembic migrations of the OpenOMS schema (run by :func:`openoms.store.db.upgrade`)."""
