@@ -1,0 +1,362 @@
+"""The intake: every message becomes an event in the log or a dead letter, in one transaction.
+
+MQTT messages (:meth:`Intake.accept_mqtt`, :meth:`Intake.accept_mqtt_batch`) and events the
+HTTP API has already parsed (:meth:`Intake.accept_events`) go through the same checks: the
+device is in the network and may send that kind of event, the device time is not more than
+five minutes ahead of receipt and not older than the last accepted event of that device and
+kind. Accepted events are appended to the event log (a redelivered one is recognised by its
+idempotency key and counted as a duplicate); refused ones are written to ``dead_letters``
+with the reason and the raw bytes, in the same transaction. Bad input never raises; only a
+database failure does, and then nothing of the call was written.
+
+One :class:`Intake` handles one call at a time (a lock around the transaction), so that the
+out-of-order check is exact within the process. The last device time per (device, kind) is
+cached, primed lazily from the event log. With several processes writing the same log the
+check is per process: deploy one worker per feeder group (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openoms.grid.model import Network
+from openoms.ingest.events import Event, EventKind, EventSource
+from openoms.ingest.payloads import (
+    MAX_AHEAD,
+    ORDERED_KINDS,
+    Rejected,
+    RejectReason,
+    check_device,
+    check_time,
+    parse_mqtt,
+)
+from openoms.store import eventlog
+from openoms.store.tables import EventRow
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+__all__ = ["Intake", "IntakeCounts", "IntakeResult", "RejectedItem"]
+
+_CHANNEL_CHARS = 300  # dead_letters.channel
+RawOf = Sequence[bytes] | Callable[[int, Event], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedItem:
+    """A refused message: its position in the call's input, the reason and the sentence."""
+
+    index: int
+    reason: RejectReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What one call did: event-log ids written, keys already there, items refused."""
+
+    accepted: tuple[int, ...] = ()
+    duplicates: tuple[str, ...] = ()
+    rejected: tuple[RejectedItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeCounts:
+    """Totals since the intake was built (for the metrics endpoint)."""
+
+    accepted: int
+    duplicates: int
+    rejected: Mapping[str, int]  # by reason; every reason present, 0 when none
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    index: int
+    channel: str
+    outcome: Event | Rejected
+    raw: Callable[[], bytes]
+
+
+class _Metrics:
+    """prometheus_client counters, registered in the registry the caller gives."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        from prometheus_client import Counter  # noqa: PLC0415  (only with a registry)
+
+        self.accepted = Counter(
+            "openoms_ingest_accepted",
+            "Events written to the event log.",
+            ["source"],
+            registry=registry,
+        )
+        self.duplicates = Counter(
+            "openoms_ingest_duplicates",
+            "Events already in the event log (redelivered).",
+            ["source"],
+            registry=registry,
+        )
+        self.rejected = Counter(
+            "openoms_ingest_rejected",
+            "Messages written to dead_letters, by reason.",
+            ["source", "reason"],
+            registry=registry,
+        )
+        for source in EventSource:
+            self.accepted.labels(source.value)
+            self.duplicates.labels(source.value)
+            for reason in RejectReason:
+                self.rejected.labels(source.value, reason.value)
+
+
+class Intake:
+    """Checks and writes incoming events; see the module docstring.
+
+    ``sessions`` makes a new session (a ``sessionmaker``); ``network`` tells known devices;
+    ``utility`` is the utility code of the MQTT topics. ``registry``: a
+    ``prometheus_client.CollectorRegistry`` to expose the counters in (default: none).
+    """
+
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        network: Network,
+        *,
+        utility: str,
+        max_ahead: timedelta = MAX_AHEAD,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._network = network
+        self.utility = utility
+        self.max_ahead = max_ahead
+        self._lock = threading.Lock()  # one transaction at a time
+        self._count_lock = threading.Lock()  # counters: readable while a transaction waits
+        self._last: dict[tuple[str, EventKind], datetime | None] = {}
+        self._accepted = 0
+        self._duplicates = 0
+        self._rejected: Tally[RejectReason] = Tally()
+        self._metrics = _Metrics(registry) if registry is not None else None
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def network(self) -> Network:
+        return self._network
+
+    def replace_network(self, network: Network) -> None:
+        """Check devices against ``network`` from the next call on (after a re-import)."""
+        with self._lock:
+            self._network = network
+
+    def counts(self) -> IntakeCounts:
+        with self._count_lock:
+            return IntakeCounts(
+                accepted=self._accepted,
+                duplicates=self._duplicates,
+                rejected={reason.value: self._rejected[reason] for reason in RejectReason},
+            )
+
+    # -- entry points ----------------------------------------------------------------------
+    def accept_mqtt(self, topic: str, payload: bytes, *, received_at: datetime) -> IntakeResult:
+        """One MQTT message (see :meth:`accept_mqtt_batch`)."""
+        return self.accept_mqtt_batch([(topic, payload)], received_at=received_at)
+
+    def accept_mqtt_batch(
+        self, messages: Sequence[tuple[str, bytes]], *, received_at: datetime
+    ) -> IntakeResult:
+        """MQTT messages ``(topic, payload)``, in the order received, in one transaction.
+
+        Raises only when the database fails; then nothing of the batch was written.
+        """
+        network = self._network
+        incoming = [
+            _Incoming(
+                index=i,
+                channel=topic,
+                outcome=parse_mqtt(topic, payload, utility=self.utility, network=network),
+                raw=_constant(payload),
+            )
+            for i, (topic, payload) in enumerate(messages)
+        ]
+        return self._write(incoming, source=EventSource.MQTT, received_at=received_at)
+
+    def accept_events(
+        self,
+        events: Sequence[Event],
+        *,
+        source: EventSource,
+        channel: str,
+        raw_of: RawOf,
+        received_at: datetime,
+    ) -> IntakeResult:
+        """Events parsed elsewhere (the HTTP API), in one transaction.
+
+        ``raw_of`` gives the raw bytes of each event for a dead letter: a sequence parallel
+        to ``events``, or a function of (index, event), called only for refused events.
+        """
+        incoming: list[_Incoming] = []
+        for i, event in enumerate(events):
+            rejected = check_device(self._network, event.kind, event.device_id)
+            incoming.append(
+                _Incoming(
+                    index=i,
+                    channel=channel,
+                    outcome=event if rejected is None else rejected,
+                    raw=_raw_getter(raw_of, i, event),
+                )
+            )
+        return self._write(incoming, source=source, received_at=received_at)
+
+    def reject(
+        self,
+        *,
+        source: EventSource,
+        channel: str,
+        reason: RejectReason,
+        detail: str,
+        raw: bytes,
+        received_at: datetime,
+    ) -> None:
+        """Dead-letter a message refused before it became an event (a body that is not JSON)."""
+        item = _Incoming(0, channel, Rejected(reason, detail), _constant(raw))
+        self._write([item], source=source, received_at=received_at)
+
+    # -- the transaction -----------------------------------------------------------------
+    def _write(
+        self, incoming: Sequence[_Incoming], *, source: EventSource, received_at: datetime
+    ) -> IntakeResult:
+        if received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware")
+        with self._lock:
+            with self._sessions() as session, session.begin():
+                result, latest = self._write_in(session, incoming, source, received_at)
+            # Committed: only now does the cache move and do the counters count.
+            self._last.update(latest)
+            self._count(source, result)
+        return result
+
+    def _write_in(
+        self,
+        session: Session,
+        incoming: Sequence[_Incoming],
+        source: EventSource,
+        received_at: datetime,
+    ) -> tuple[IntakeResult, dict[tuple[str, EventKind], datetime | None]]:
+        latest: dict[tuple[str, EventKind], datetime | None] = {}
+        keys_seen: set[str] = set()
+        to_append: list[Event] = []
+        repeated: list[str] = []  # a key twice in one call: the second is a duplicate
+        refused: list[tuple[_Incoming, Rejected]] = []
+        late: list[tuple[_Incoming, Rejected, str]] = []  # out of order, unless already stored
+        for item in incoming:
+            event = item.outcome
+            if isinstance(event, Rejected):
+                refused.append((item, event))
+                continue
+            if event.idempotency_key in keys_seen:
+                repeated.append(event.idempotency_key)
+                continue
+            ordered = event.device_id is not None and event.kind in ORDERED_KINDS
+            slot = (event.device_id or "", event.kind)
+            last = self._last_time(session, slot, latest) if ordered else None
+            rejected = check_time(
+                event, received_at=received_at, last=last, max_ahead=self.max_ahead
+            )
+            if rejected is None:
+                keys_seen.add(event.idempotency_key)
+                to_append.append(event)
+                if ordered:
+                    latest[slot] = (
+                        event.device_time if last is None else max(last, event.device_time)
+                    )
+            elif rejected.reason is RejectReason.OUT_OF_ORDER:
+                late.append((item, rejected, event.idempotency_key))
+            else:
+                refused.append((item, rejected))
+        # A redelivered old report is a duplicate, not out of order.
+        stored = _stored_keys(session, [key for _, _, key in late])
+        for item, rejected, key in late:
+            if key in stored:
+                repeated.append(key)
+            else:
+                refused.append((item, rejected))
+        appended = eventlog.append_events(session, to_append, received_at=received_at)
+        for item, rejected in sorted(refused, key=lambda pair: pair[0].index):
+            eventlog.add_dead_letter(
+                session,
+                source=source.value,
+                channel=_clean(item.channel)[:_CHANNEL_CHARS],
+                reason=rejected.reason.value,
+                detail=_clean(rejected.detail),
+                raw=item.raw(),
+                at=received_at,
+            )
+        result = IntakeResult(
+            accepted=tuple(appended.accepted),
+            duplicates=(*appended.duplicates, *repeated),
+            rejected=tuple(
+                RejectedItem(item.index, rejected.reason, rejected.detail)
+                for item, rejected in sorted(refused, key=lambda pair: pair[0].index)
+            ),
+        )
+        return result, latest
+
+    def _last_time(
+        self,
+        session: Session,
+        slot: tuple[str, EventKind],
+        latest: Mapping[tuple[str, EventKind], datetime | None],
+    ) -> datetime | None:
+        if slot in latest:
+            return latest[slot]
+        if slot not in self._last:
+            self._last[slot] = eventlog.last_device_time(session, slot[0], slot[1])
+        return self._last[slot]
+
+    def _count(self, source: EventSource, result: IntakeResult) -> None:
+        reasons = Tally(item.reason for item in result.rejected)
+        with self._count_lock:
+            self._accepted += len(result.accepted)
+            self._duplicates += len(result.duplicates)
+            self._rejected.update(reasons)
+        if self._metrics is not None:
+            self._metrics.accepted.labels(source.value).inc(len(result.accepted))
+            self._metrics.duplicates.labels(source.value).inc(len(result.duplicates))
+            for reason, n in reasons.items():
+                self._metrics.rejected.labels(source.value, reason.value).inc(n)
+
+
+def _constant(raw: bytes) -> Callable[[], bytes]:
+    return lambda: raw
+
+
+def _raw_getter(raw_of: RawOf, index: int, event: Event) -> Callable[[], bytes]:
+    if callable(raw_of):
+        return lambda: raw_of(index, event)
+    return _constant(raw_of[index])
+
+
+def _clean(text: str) -> str:
+    """Text for a database text column: PostgreSQL refuses NUL characters."""
+    return text.replace("\x00", "\\x00")
+
+
+def _stored_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    wanted = list(keys)
+    if not wanted:
+        return set()
+    rows = session.scalars(
+        select(EventRow.idempotency_key).where(EventRow.idempotency_key.in_(wanted))
+    )
+    return set(rows)
