@@ -6,6 +6,7 @@ handed to the API factory and the workers; nothing here is global.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,3 +39,6 @@ class ServiceContext:
     analyser: ImpactAnalyser  # holds the live topology of the network
     intake: Intake
     clock: Callable[[], datetime] = field(default=utc_now)
+    # The live topology is not thread-safe: the event processor changes it while HTTP
+    # requests read it. Hold this lock around every use of ``analyser``.
+    lock: threading.RLock = field(default_factory=threading.RLock)

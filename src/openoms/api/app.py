@@ -1,0 +1,83 @@
+"""The FastAPI application factory. Nothing happens at import: build a context, then the app.
+
+```python
+context = build_context(load_settings())
+app = create_app(context)
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from fastapi import FastAPI
+
+from openoms import __version__
+from openoms.api.metrics import ApiMetrics, MetricsMiddleware
+from openoms.api.problems import install_problem_handlers, problems_in_openapi
+from openoms.api.routes import API_PREFIX, events, grid, outages, public, system, tokens
+from openoms.service.context import ServiceContext
+
+__all__ = ["API_PREFIX", "create_app"]
+
+_DESCRIPTION = """\
+OpenOMS outage management for 10 kV distribution networks.
+
+Send an API token as `Authorization: Bearer oms_...` (create one with
+`openoms token create --name … --role …`); the public outage pages, health and metrics need
+none. Every error is an RFC 9457 problem document (`application/problem+json`).
+"""
+
+_TAGS: Final = [
+    {"name": "outages", "description": "Outage records, their lifecycle and restoration."},
+    {"name": "events", "description": "Indicator, switch, call and crew events into the log."},
+    {"name": "grid", "description": "The network and its present switch state."},
+    {"name": "public", "description": "What the public may see: no personal data, no token."},
+    {"name": "tokens", "description": "API tokens (admin)."},
+    {"name": "system", "description": "Health and Prometheus metrics."},
+]
+
+
+def create_app(
+    context: ServiceContext, *, mqtt_status: Callable[[], bool | None] | None = None
+) -> FastAPI:
+    """The API of one running OpenOMS, served under ``/api/v1``.
+
+    ``mqtt_status`` reports whether the MQTT subscriber is connected (``Service.mqtt_connected``);
+    without it, health says "not known".
+    """
+    app = FastAPI(
+        title="OpenOMS",
+        version=__version__,
+        description=_DESCRIPTION,
+        openapi_tags=_TAGS,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    metrics = ApiMetrics(context)
+    app.state.context = context
+    app.state.metrics = metrics
+    app.state.mqtt_status = mqtt_status
+
+    install_problem_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees every 500 too
+
+    for module in (outages, events, grid, public, tokens, system):
+        app.include_router(module.router)
+
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems_in_openapi(build())
+        return app.openapi_schema
+
+    # FastAPI's documented way to post-process the schema is to replace this method.
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,124 @@
+"""Who is calling: bearer tokens, the current user, and role checks.
+
+A token is sent as ``Authorization: Bearer oms_...`` and checked with
+:func:`openoms.store.tokens.authenticate` (only its SHA-256 is stored). Role checks are a
+dependency factory, :func:`require`, and the aliases below name the groups of roles the
+routers use; ``admin`` passes every check. What each role may do is in docs/api.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Final
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from openoms.api.deps import ContextDep
+from openoms.errors import OpenOMSError
+from openoms.store.tokens import Role, authenticate
+
+__all__ = [
+    "Admin",
+    "AuthenticationError",
+    "CurrentUser",
+    "EventSender",
+    "ForbiddenError",
+    "OutageCreator",
+    "Reader",
+    "StepWriter",
+    "TransitionWriter",
+    "User",
+    "require",
+]
+
+
+class AuthenticationError(OpenOMSError):
+    """No bearer token, or one that is unknown, revoked or malformed."""
+
+    def __init__(self, message: str, *, token_given: bool) -> None:
+        super().__init__(message)
+        self.token_given = token_given
+
+    @property
+    def www_authenticate(self) -> str:
+        """The RFC 6750 challenge: ``invalid_token`` when a token was sent but refused."""
+        if self.token_given:
+            return 'Bearer realm="openoms", error="invalid_token"'
+        return 'Bearer realm="openoms"'
+
+
+class ForbiddenError(OpenOMSError):
+    """An authenticated user whose role does not allow the call."""
+
+    def __init__(self, role: str, allowed: Iterable[str], *, what: str = "this call") -> None:
+        allowed = frozenset(allowed)
+        super().__init__(
+            f"role {str(role)!r} may not make {what}; allowed: {', '.join(sorted(allowed))}"
+        )
+        self.role = role
+        self.allowed = allowed
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """The caller, as the token says: the token's name (a person or a system) and role."""
+
+    name: str
+    role: Role
+
+
+_bearer: Final = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="oms_…",
+    description="An API token: `openoms token create --name … --role …`.",
+)
+
+
+def current_user(
+    context: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None:
+        raise AuthenticationError(
+            "this endpoint needs an API token: send 'Authorization: Bearer oms_...'",
+            token_given=False,
+        )
+    with context.sessions.begin() as session:
+        info = authenticate(session, credentials.credentials, now=context.clock())
+    if info is None:
+        raise AuthenticationError(
+            "the API token is not valid (unknown, revoked or mistyped)", token_given=True
+        )
+    return User(name=info.name, role=Role(info.role))
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: Role) -> Callable[[User], User]:
+    """A dependency that lets ``roles`` (and admin) through and refuses everyone else."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    def check_role(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise ForbiddenError(user.role, allowed)
+        return user
+
+    return check_role
+
+
+Reader = Annotated[User, Depends(require(Role.DISPATCHER, Role.CREW, Role.PLANNER, Role.VIEWER))]
+"""Everyone with a token: read the grid and the outages."""
+TransitionWriter = Annotated[User, Depends(require(Role.DISPATCHER, Role.CREW, Role.PLANNER))]
+"""Outage transitions; the route narrows crew and planner to their moves."""
+StepWriter = Annotated[User, Depends(require(Role.DISPATCHER, Role.CREW))]
+"""Restoration steps; the route narrows a crew to repair steps."""
+OutageCreator = Annotated[User, Depends(require(Role.DISPATCHER, Role.PLANNER))]
+"""Creating outages; a planner only planned ones."""
+EventSender = Annotated[User, Depends(require(Role.DISPATCHER, Role.CREW))]
+"""Posting events; a crew only crew status."""
+Admin = Annotated[User, Depends(require())]
+"""Token management."""

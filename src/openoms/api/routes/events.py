@@ -1,0 +1,178 @@
+"""Events into the log: one, or a batch of up to 1000, through the intake.
+
+The intake checks each event (known device of the right kind, device time not in the future
+nor older than the device's last report) and writes it to the event log or, refused, to the
+dead letters, in one transaction. A bad event in a batch is rejected on its own: the others
+are stored. Re-posting an event is harmless: it is reported as a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Final
+
+from fastapi import APIRouter, Request, status
+from pydantic import JsonValue, ValidationError
+
+from openoms.api.auth import EventSender, ForbiddenError, User
+from openoms.api.deps import ContextDep, SessionDep
+from openoms.api.event_schemas import (
+    EVENT_ADAPTER,
+    EventBatchIn,
+    EventIn,
+    IntakeOut,
+    RejectedEvent,
+    to_event,
+)
+from openoms.api.problems import problem_responses
+from openoms.api.routes import API_PREFIX
+from openoms.ingest.events import Event, EventKind, EventSource
+from openoms.ingest.intake import IntakeResult
+from openoms.ingest.payloads import RejectReason
+from openoms.service.context import ServiceContext
+from openoms.store.audit import record_audit
+from openoms.store.tokens import Role
+
+__all__ = ["CREW_EVENT_KINDS", "router"]
+
+router = APIRouter(
+    prefix=f"{API_PREFIX}/events", tags=["events"], responses=problem_responses(401, 403, 422)
+)
+
+CREW_EVENT_KINDS: Final = frozenset({EventKind.CREW_STATUS})
+"""What a crew may post; a dispatcher (and admin) may post every kind."""
+_FORBIDDEN: Final = "forbidden"
+
+
+def _allowed(user: User, kind: EventKind) -> bool:
+    return user.role is not Role.CREW or kind in CREW_EVENT_KINDS
+
+
+def _crew(user: User) -> str | None:
+    """A crew's token reports for that crew only; others name the crew in the payload."""
+    return user.name if user.role is Role.CREW else None
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Post one event (stored in the event log, then acted on)",
+)
+def post_event(
+    context: ContextDep, session: SessionDep, user: EventSender, body: EventIn, request: Request
+) -> IntakeOut:
+    if not _allowed(user, EventKind(body.kind)):
+        raise ForbiddenError(user.role, {Role.ADMIN, Role.DISPATCHER}, what=f"{body.kind} events")
+    event = to_event(body, source=EventSource.HTTP, crew=_crew(user))
+    raw = json.dumps(body.model_dump(mode="json"), ensure_ascii=False).encode()
+    result = _accept(context, [event], [raw], channel=request.url.path)
+    out = _out(result, positions=[0], extra=[])
+    _audit(context, session, user, out, path=request.url.path)
+    return out
+
+
+@router.post(
+    "/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Post up to 1000 events; each is accepted or rejected on its own",
+)
+def post_batch(
+    context: ContextDep,
+    session: SessionDep,
+    user: EventSender,
+    body: EventBatchIn,
+    request: Request,
+) -> IntakeOut:
+    channel = request.url.path
+    events: list[Event] = []
+    raws: list[bytes] = []
+    positions: list[int] = []
+    extra: list[RejectedEvent] = []
+    for index, item in enumerate(body.events):
+        raw = _raw(item)
+        try:
+            model = EVENT_ADAPTER.validate_python(item)
+        except ValidationError as exc:
+            detail = _malformed(exc)
+            context.intake.reject(
+                source=EventSource.HTTP,
+                channel=channel,
+                reason=RejectReason.MALFORMED,
+                detail=detail,
+                raw=raw,
+                received_at=context.clock(),
+            )
+            extra.append(RejectedEvent(index=index, reason=RejectReason.MALFORMED, detail=detail))
+            continue
+        if not _allowed(user, EventKind(model.kind)):
+            detail = f"role {user.role.value!r} may not post {model.kind} events"
+            extra.append(RejectedEvent(index=index, reason=_FORBIDDEN, detail=detail))
+            continue
+        events.append(to_event(model, source=EventSource.HTTP, crew=_crew(user)))
+        raws.append(raw)
+        positions.append(index)
+    result = _accept(context, events, raws, channel=channel) if events else IntakeResult()
+    out = _out(result, positions=positions, extra=extra)
+    _audit(context, session, user, out, path=channel)
+    return out
+
+
+def _accept(
+    context: ServiceContext, events: Sequence[Event], raws: Sequence[bytes], *, channel: str
+) -> IntakeResult:
+    return context.intake.accept_events(
+        events,
+        source=EventSource.HTTP,
+        channel=channel,
+        raw_of=raws,
+        received_at=context.clock(),
+    )
+
+
+def _out(
+    result: IntakeResult, *, positions: Sequence[int], extra: Sequence[RejectedEvent]
+) -> IntakeOut:
+    """The intake's result with rejections numbered by their place in the request."""
+    rejected = [
+        RejectedEvent(index=positions[item.index], reason=item.reason, detail=item.detail)
+        for item in result.rejected
+    ]
+    return IntakeOut(
+        accepted=len(result.accepted),
+        duplicates=len(result.duplicates),
+        rejected=sorted([*rejected, *extra], key=lambda r: r.index),
+    )
+
+
+def _raw(item: JsonValue) -> bytes:
+    return json.dumps(item, ensure_ascii=False, default=str).encode("utf-8", "replace")
+
+
+def _malformed(exc: ValidationError) -> str:
+    """Every problem of one event, each naming its field (no input values echoed)."""
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'event'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    ]
+    return "; ".join(problems)[:2000]
+
+
+def _audit(
+    context: ServiceContext, session: SessionDep, user: User, out: IntakeOut, *, path: str
+) -> None:
+    record_audit(
+        session,
+        at=context.clock(),
+        actor=user.name,
+        role=user.role,
+        action="event.post",
+        object_kind="event",
+        object_id=None,
+        detail={
+            "path": path,
+            "accepted": out.accepted,
+            "duplicates": out.duplicates,
+            "rejected": len(out.rejected),
+        },
+    )

@@ -1,0 +1,153 @@
+"""The service part of ``openoms demo``: a running OpenOMS, a scripted day over HTTP.
+
+Starts the service on the embedded default (a fresh SQLite database in the demo folder, the
+sample county) with its HTTP API on a free loopback port, replays the scripted day of
+:mod:`.demo_day` against it, prints the outage records it made and draws the customers off
+through the day.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+import uvicorn
+
+from openoms.api.app import create_app
+from openoms.i18n import Lang
+from openoms.service.context import ServiceContext
+from openoms.service.demo_day import LOCAL, DemoClient, plan_day, run_day
+from openoms.service.runtime import Service, build_context
+from openoms.settings import Settings
+from openoms.store import eventlog, tokens
+
+__all__ = ["run_service_day"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_processed(context: ServiceContext, *, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with context.sessions() as session:
+            if not eventlog.unprocessed_events(session, limit=1):
+                return
+        time.sleep(0.05)
+    raise TimeoutError("the service did not process the events in time")
+
+
+def _draw_day(records: list[dict[str, Any]], day: datetime, path: Path) -> Path:
+    import matplotlib as mpl  # noqa: PLC0415
+
+    mpl.use("Agg")
+    from matplotlib import pyplot as plt  # noqa: PLC0415
+
+    changes: list[tuple[datetime, int]] = []
+    for record in records:
+        for area in record["areas"]:
+            changes.append((datetime.fromisoformat(area["off_at"]), area["customers"]))
+            if area.get("restored_at"):
+                changes.append((datetime.fromisoformat(area["restored_at"]), -area["customers"]))
+    changes.sort()
+    times, off, level = [day], [0], 0
+    for at, delta in changes:
+        times.append(at.astimezone(LOCAL))
+        off.append(level)
+        level += delta
+        times.append(at.astimezone(LOCAL))
+        off.append(level)
+    times.append(day + timedelta(hours=24))
+    off.append(level)
+    fig, ax = plt.subplots(figsize=(10, 3.6), dpi=110)
+    x = [(t - day).total_seconds() / 3600 for t in times]
+    ax.fill_between(x, off, alpha=0.35)
+    ax.plot(x, off, linewidth=1.2)
+    ax.set_xticks(range(0, 25, 3))
+    ax.set_ylabel("customers off supply")
+    ax.set_xlabel(f"hour of {day:%Y-%m-%d} (Asia/Shanghai)")
+    ax.set_title("Sample county, scripted day: customers off supply (step restoration)")
+    ax.set_xlim(0, 24)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
+    """Run the service, replay the day, print and return the outage records."""
+
+    def say(zh: str, en: str) -> None:
+        click.echo(zh if lang is Lang.ZH else en)
+
+    folder = out / "service"
+    shutil.rmtree(folder, ignore_errors=True)
+    port = _free_port()
+    settings = Settings(data_dir=folder, network="sample:county", http_port=port)
+    context = build_context(settings)
+    service = Service(context)
+    service.start()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(context, mqtt_status=lambda: service.mqtt_connected),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, name="openoms-http", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with context.sessions.begin() as session:
+            token = tokens.create_token(
+                session, name="demo dispatcher", role=tokens.Role.DISPATCHER, now=context.clock()
+            )
+        say(
+            f"      服务已启动：http://127.0.0.1:{port}/api/v1/docs（SQLite：{folder}）",
+            f"      service running: http://127.0.0.1:{port}/api/v1/docs (SQLite in {folder})",
+        )
+        # Yesterday, so that every device time of the day lies in the past.
+        day = datetime.now(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0)
+        day -= timedelta(days=1)
+        plan = plan_day(context.network, context.analyser.topology, day=day)
+        records = run_day(
+            DemoClient(f"http://127.0.0.1:{port}", token),
+            plan,
+            wait=lambda: _wait_processed(context),
+            say=lambda text: click.echo(f"      {text}"),
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        service.stop()
+        context.engine.dispose()
+    say("      停电记录：", "      outage records:")
+    for record in sorted(records, key=lambda r: r["id"]):
+        steps = len(record.get("steps", []))
+        text = record["summary"].get("zh" if lang is Lang.ZH else "en", "")
+        say(
+            f"      #{record['id']} {record['kind']} {record['state']}"
+            f"{'（瞬时）' if record['momentary'] else ''} {record.get('feeder_id') or ''} "
+            f"恢复步骤 {steps}：{text}",
+            f"      #{record['id']} {record['kind']} {record['state']}"
+            f"{' (momentary)' if record['momentary'] else ''} {record.get('feeder_id') or ''} "
+            f"{steps} restoration step(s): {text}",
+        )
+    (out / "outages.json").write_text(
+        json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    picture = _draw_day(records, day, out / "05-day.png")
+    say(f"      全天停电用户曲线：{picture}", f"      customers off through the day: {picture}")
+    return records

@@ -1,0 +1,330 @@
+"""Acting on events: from the event log to outage records, exactly once.
+
+The intake writes every event to the log before anything acts on it. The processor takes the
+unprocessed events in log order and, for each, changes the outage records and marks the event
+processed IN THE SAME TRANSACTION: a crash at any point leaves each event either untouched
+(it is processed again after the restart) or fully applied, never half.
+
+What each event does (fault location from indicator reports comes with a later issue; they
+are stored and marked "recorded" now):
+
+- breaker trip with lockout → a sustained fault outage with its impact (who is off), the live
+  topology updated;
+- breaker trip then successful reclose → a momentary outage record, restored at the reclose;
+- switch position change → the live topology follows; customers of an open outage who regain
+  supply make a restoration step (all back → the outage is restored);
+- trouble call → attached to the open outage that has the caller's transformer area off, else a
+  new customer-side outage record to be checked;
+- crew status → the outage's crew and lifecycle state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from openoms.errors import InputError
+from openoms.grid.model import ElementKind
+from openoms.i18n import Lang
+from openoms.ingest.events import Event, EventKind
+from openoms.outages.impact import Impact
+from openoms.outages.lifecycle import OPEN_STATES, OutageState
+from openoms.outages.records import AreaOff, OutageKind
+from openoms.service.context import ServiceContext
+from openoms.store import eventlog, outages
+
+__all__ = ["EventProcessor", "areas_of"]
+
+SYSTEM = "system"
+
+
+def areas_of(impact: Impact, *, at: datetime) -> list[AreaOff]:
+    """The transformer areas and HV customers of an impact, as outage areas."""
+    net = impact.network
+    ta, hv = net.transformer_areas, net.hv_customers
+    out = [
+        AreaOff(
+            ta.id[i], "transformer_area", int(ta.lv_customers[i]), ta.village[i] or ta.street[i], at
+        )
+        for i in impact.transformer_area_index.tolist()
+    ]
+    out += [
+        AreaOff(hv.id[i], "hv_customer", 1, hv.village[i] or hv.street[i], at)
+        for i in impact.hv_customer_index.tolist()
+    ]
+    return out
+
+
+def _summary(impact: Impact) -> dict[str, Any]:
+    counts = impact.as_dict()["counts"]
+    return {
+        "zh": impact.summary(Lang.ZH),
+        "en": impact.summary(Lang.EN),
+        "counts": counts,
+        "load_kw": round(impact.load_kw, 1),
+        "villages": impact.villages,
+    }
+
+
+@dataclass(slots=True)
+class _PendingTrip:
+    event_time: datetime
+
+
+class EventProcessor:
+    """Applies logged events to outage records; one instance per running service."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+        self._pending_trips: dict[str, _PendingTrip] = {}
+
+    # -- the loop -----------------------------------------------------------------------
+    def process_pending(self, *, limit: int = 500) -> int:
+        """Process up to ``limit`` logged events in order; returns how many.
+
+        One transaction for the batch; each event in a savepoint, so that an event that
+        fails is marked with its error and the stream goes on. If the transaction itself
+        fails, the in-memory switch states are rebuilt from the log before re-raising.
+        """
+        done = 0
+        try:
+            with self.context.sessions.begin() as session:
+                batch = eventlog.unprocessed_events(session, limit=limit)
+                for event_id, event in batch:
+                    try:
+                        with self.context.lock, session.begin_nested():
+                            outcome = self._handle(session, event)
+                    except Exception as exc:  # one bad event never stops the rest
+                        outcome = f"error: {type(exc).__name__}: {exc}"
+                        self.rebuild_live_state(session)
+                    eventlog.mark_processed(
+                        session, event_id, at=self.context.clock(), outcome=outcome[:200]
+                    )
+                    done += 1
+        except Exception:
+            with self.context.sessions() as session:
+                self.rebuild_live_state(session)
+            raise
+        return done
+
+    def rebuild_live_state(self, session: Session) -> None:
+        """Switch states and pending trips as the processed events left them.
+
+        Starts from the network's present states and replays the topology effect (no outage
+        records) of every processed switching event, in log order: used at start-up and after
+        a failed transaction, so memory always matches what the database says was done.
+        """
+        with self.context.lock:
+            self._rebuild_live_state(session)
+
+    def _rebuild_live_state(self, session: Session) -> None:
+        network = self.context.network
+        topology = self.context.analyser.topology
+        present = network.closed_edges()
+        differs = np.flatnonzero(topology.closed != present)
+        if len(differs):
+            topology.operate([(int(e), bool(present[e])) for e in differs])
+        self._pending_trips.clear()
+        kinds = (EventKind.BREAKER_TRIP, EventKind.BREAKER_RECLOSE, EventKind.SWITCH_POSITION)
+        for event in eventlog.processed_events(session, kinds=kinds):
+            edge = self._edge(event.device_id)
+            if edge is None or event.device_id is None:
+                continue
+            if event.kind is EventKind.BREAKER_TRIP:
+                if event.payload.get("lockout", False):
+                    topology.operate([(edge, False)])
+                else:
+                    self._pending_trips[event.device_id] = _PendingTrip(event.device_time)
+            elif event.kind is EventKind.BREAKER_RECLOSE:
+                self._pending_trips.pop(event.device_id, None)
+                topology.operate([(edge, bool(event.payload.get("success", False)))])
+            else:
+                topology.operate([(edge, bool(event.payload.get("closed")))])
+
+    def _handle(self, session: Session, event: Event) -> str:
+        match event.kind:
+            case EventKind.BREAKER_TRIP:
+                return self._trip(session, event)
+            case EventKind.BREAKER_RECLOSE:
+                return self._reclose(session, event)
+            case EventKind.SWITCH_POSITION:
+                return self._position(session, event)
+            case EventKind.TROUBLE_CALL:
+                return self._call(session, event)
+            case EventKind.CREW_STATUS:
+                return self._crew(session, event)
+            case _:
+                return "recorded"
+
+    # -- switching devices --------------------------------------------------------------
+    def _edge(self, device_id: str | None) -> int | None:
+        if device_id is None or device_id not in self.context.network:
+            return None
+        return self.context.network.edge_index(device_id)
+
+    def _open(
+        self,
+        session: Session,
+        device: str,
+        edge: int,
+        *,
+        at: datetime,
+        momentary: bool = False,
+        restored_at: datetime | None = None,
+    ) -> str:
+        analyser = self.context.analyser
+        if not analyser.topology.closed[edge]:
+            return f"{device} already open"
+        impact = analyser.of_opening([device])
+        analyser.topology.operate([(edge, False)])
+        if impact.is_empty:
+            return f"{device} opened; no customer off"
+        feeder = impact.feeders[0] if impact.feeders else None
+        outage_id = outages.create_outage(
+            session,
+            kind=OutageKind.FAULT,
+            network_version_id=self.context.network_version_id,
+            started_at=at,
+            actor=SYSTEM,
+            feeder_id=feeder,
+            operated_device=device,
+            momentary=momentary,
+            areas=areas_of(impact, at=at),
+            summary=_summary(impact),
+            now=self.context.clock(),
+        )
+        if momentary and restored_at is not None:
+            analyser.topology.operate([(edge, True)])
+            ids = [a.element_id for a in areas_of(impact, at=at)]
+            outages.add_restoration_step(
+                session, outage_id, element_ids=ids, at=restored_at, how="reclose", actor=SYSTEM
+            )
+            return f"momentary outage {outage_id}"
+        return f"outage {outage_id}: {impact.summary(Lang.EN)}"
+
+    def _trip(self, session: Session, event: Event) -> str:
+        device, edge = event.device_id, self._edge(event.device_id)
+        if device is None or edge is None:
+            return "unknown switching device"
+        if event.payload.get("lockout", False):
+            self._pending_trips.pop(device, None)
+            return self._open(session, device, edge, at=event.device_time)
+        self._pending_trips[device] = _PendingTrip(event.device_time)
+        return "trip; waiting for the reclose"
+
+    def _reclose(self, session: Session, event: Event) -> str:
+        device, edge = event.device_id, self._edge(event.device_id)
+        if device is None or edge is None:
+            return "unknown switching device"
+        trip = self._pending_trips.pop(device, None)
+        started = trip.event_time if trip else event.device_time
+        if event.payload.get("success", False):
+            return self._open(
+                session, device, edge, at=started, momentary=True, restored_at=event.device_time
+            )
+        return self._open(session, device, edge, at=started)
+
+    def _position(self, session: Session, event: Event) -> str:
+        device, edge = event.device_id, self._edge(event.device_id)
+        if device is None or edge is None:
+            return "unknown switching device"
+        closed = bool(event.payload.get("closed"))
+        topology = self.context.analyser.topology
+        if bool(topology.closed[edge]) == closed:
+            return f"{device} already {'closed' if closed else 'open'}"
+        if not closed:
+            return self._open(session, device, edge, at=event.device_time)
+        change = topology.operate([(edge, True)])
+        regained = np.sort(change.regained.astype(np.int32))
+        if len(regained) == 0:
+            return f"{device} closed; nobody regained supply"
+        impact = self.context.analyser.impact_of_nodes((device,), regained, regained[:0])
+        back = {a.element_id for a in areas_of(impact, at=event.device_time)}
+        steps = []
+        for record in outages.list_outages(session, states=sorted(OPEN_STATES), limit=1000):
+            if record.started_at > event.device_time:
+                continue  # a planned outage booked for later is not what this switch ends
+            ids = [
+                a.element_id for a in record.areas if a.restored_at is None and a.element_id in back
+            ]
+            if ids:
+                outages.add_restoration_step(
+                    session,
+                    record.id,
+                    element_ids=ids,
+                    at=event.device_time,
+                    how="switching",
+                    operations=({"device": device, "close": True},),
+                    actor=SYSTEM,
+                )
+                steps.append(f"outage {record.id}: {len(ids)} back")
+        return f"{device} closed; " + ("; ".join(steps) if steps else "no open outage affected")
+
+    # -- people -------------------------------------------------------------------------
+    def _call(self, session: Session, event: Event) -> str:
+        area = event.payload.get("transformer_area")
+        if not isinstance(area, str) or area not in self.context.network:
+            return "call without a known transformer area; kept for the dispatcher"
+        kind, index = self.context.network.locate(area)
+        if kind is not ElementKind.TRANSFORMER_AREA:
+            return f"{area} is not a transformer area"
+        for record in outages.list_outages(session, states=sorted(OPEN_STATES), limit=1000):
+            if record.started_at > event.device_time:
+                continue  # a planned outage booked for later: the caller is off for another reason
+            if any(a.element_id == area and a.restored_at is None for a in record.areas):
+                return f"call attached to outage {record.id}"
+        ta = self.context.network.transformer_areas
+        outage_id = outages.create_outage(
+            session,
+            kind=OutageKind.CUSTOMER,
+            network_version_id=self.context.network_version_id,
+            started_at=event.device_time,
+            actor=SYSTEM,
+            areas=[
+                AreaOff(
+                    area,
+                    "transformer_area",
+                    int(ta.lv_customers[index]),
+                    ta.village[index] or ta.street[index],
+                    event.device_time,
+                )
+            ],
+            summary={
+                "zh": f"{ta.name[index] or area} 用户报修，待核实",
+                "en": f"trouble call from {area}, to be checked",
+            },
+            now=self.context.clock(),
+        )
+        return f"new customer outage {outage_id} to check"
+
+    def _crew(self, session: Session, event: Event) -> str:
+        outage_id = event.payload.get("outage_id")
+        status = event.payload.get("status")
+        if not isinstance(outage_id, int) or status not in {s.value for s in OutageState}:
+            return "crew status without a valid outage_id and status"
+        crew = str(event.payload.get("crew") or event.device_id or "")
+        try:
+            if crew:
+                outages.update_outage(
+                    session, outage_id, crew=crew, at=event.device_time, actor=crew
+                )
+            outages.transition_outage(
+                session, outage_id, OutageState(status), at=event.device_time, actor=crew or SYSTEM
+            )
+        except InputError as exc:  # an illegal report is recorded, not fatal
+            return f"crew status not applied: {exc}"[:200]
+        return f"outage {outage_id} → {status}"
+
+
+def replay(processor: EventProcessor, events: Sequence[Event]) -> None:  # pragma: no cover
+    """Convenience for notebooks: append and process ``events`` at once."""
+    context = processor.context
+    with context.sessions.begin() as session:
+        eventlog.append_events(session, events, received_at=context.clock())
+    while processor.process_pending():
+        pass

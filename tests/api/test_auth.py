@@ -1,0 +1,278 @@
+"""Who may call what: every private route for every role (and for no token), table-driven;
+tokens hashed at rest; an audit entry for every write."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from openoms.outages.records import OutageKind
+from openoms.store.audit import list_audit
+from openoms.store.tables import ApiToken
+from openoms.store.tokens import Role, create_token, list_tokens
+from tests.api.conftest import Api, operations
+
+ALL = frozenset(Role)
+A, D, C, P = Role.ADMIN, Role.DISPATCHER, Role.CREW, Role.PLANNER
+
+Setup = Callable[[Api], dict[str, Any]]
+
+
+def _nothing(_api: Api) -> dict[str, Any]:
+    return {}
+
+
+def _fault(api: Api) -> dict[str, Any]:
+    return {"id": api.fault_outage("K1")}
+
+
+def _planned(api: Api) -> dict[str, Any]:
+    return {"id": api.fault_outage("K1", kind=OutageKind.PLANNED)}
+
+
+def _spare_token(api: Api) -> dict[str, Any]:
+    with api.context.sessions.begin() as session:
+        create_token(session, name="spare", role=Role.VIEWER, now=api.clock.now)
+        return {"id": list_tokens(session)[-1].id}
+
+
+def _event(kind: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "device_time": "2024-06-01T07:59:00Z", "payload": payload, **extra}
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    allowed: frozenset[Role]
+    ok: int = 200
+    body: Callable[[dict[str, Any]], Any] | None = None
+    setup: Setup = _nothing
+    note: str = ""
+
+    def label(self) -> str:
+        return f"{self.method} {self.path} {self.note}".strip()
+
+
+PLANNED = {"open": ["K1"], "starts_at": "2024-06-09T00:00:00+08:00"}
+CASES = [
+    Case("GET", "/api/v1/grid/feeders", ALL),
+    Case("GET", "/api/v1/grid/devices/{id}", ALL, setup=lambda _: {"id": "K1"}),
+    Case("GET", "/api/v1/grid/search?q=TA", ALL),
+    Case("GET", "/api/v1/outages", ALL),
+    Case("GET", "/api/v1/outages/{id}", ALL, setup=_fault),
+    Case("POST", "/api/v1/outages", frozenset({A, D, P}), 201, lambda _: PLANNED, note="planned"),
+    Case(
+        "POST",
+        "/api/v1/outages",
+        frozenset({A, D}),
+        201,
+        lambda _: {**PLANNED, "kind": "fault"},
+        note="fault",
+    ),
+    Case(
+        "POST",
+        "/api/v1/outages/{id}/transitions",
+        frozenset({A, D}),
+        body=lambda _: {"to": "crew_dispatched"},
+        setup=_fault,
+        note="to crew_dispatched",
+    ),
+    Case(
+        "POST",
+        "/api/v1/outages/{id}/transitions",
+        frozenset({A, D, C}),
+        body=lambda _: {"to": "crew_on_site"},
+        setup=_fault,
+        note="to crew_on_site (a crew arrives)",
+    ),
+    Case(
+        "POST",
+        "/api/v1/outages/{id}/transitions",
+        frozenset({A, D, P}),
+        body=lambda _: {"to": "cancelled"},
+        setup=_planned,
+        note="planned outage called off",
+    ),
+    Case(
+        "POST",
+        "/api/v1/outages/{id}/transitions",
+        frozenset({A, D}),
+        body=lambda _: {"to": "cancelled"},
+        setup=_fault,
+        note="fault outage cancelled",
+    ),
+    Case(
+        "POST",
+        "/api/v1/outages/{id}/restoration-steps",
+        frozenset({A, D, C}),
+        201,
+        lambda _: {"element_ids": ["TA2"], "how": "repair"},
+        _fault,
+        note="repair",
+    ),
+    Case(
+        "POST",
+        "/api/v1/outages/{id}/restoration-steps",
+        frozenset({A, D}),
+        201,
+        lambda _: {"element_ids": ["TA2"], "how": "switching"},
+        _fault,
+        note="switching",
+    ),
+    Case(
+        "POST",
+        "/api/v1/events",
+        frozenset({A, D}),
+        202,
+        lambda _: _event("trouble_call", {"transformer_area": "TA1"}),
+        note="trouble call",
+    ),
+    Case(
+        "POST",
+        "/api/v1/events",
+        frozenset({A, D, C}),
+        202,
+        lambda p: _event("crew_status", {"outage_id": p["outage"], "status": "crew_on_site"}),
+        lambda api: {"outage": api.fault_outage("K1")},
+        note="crew status",
+    ),
+    Case(
+        "POST",
+        "/api/v1/events/batch",
+        frozenset({A, D, C}),
+        202,
+        lambda _: {"events": [_event("trouble_call", {})]},
+        note="(a crew's trouble call is rejected inside the batch)",
+    ),
+    Case("POST", "/api/v1/tokens", frozenset({A}), 201, lambda _: {"name": "n", "role": "crew"}),
+    Case("GET", "/api/v1/tokens", frozenset({A})),
+    Case("DELETE", "/api/v1/tokens/{id}", frozenset({A}), setup=_spare_token),
+]
+ANONYMOUS_OK = [
+    "/api/v1/health",
+    "/api/v1/metrics",
+    "/api/v1/public/outages",
+    "/api/v1/openapi.json",
+]
+
+
+def test_every_role_may_make_exactly_its_calls(api: Api) -> None:
+    wrong = []
+    for case in CASES:
+        for role in (None, *Role):
+            params = case.setup(api)
+            path = case.path.format(**params)
+            kwargs: dict[str, Any] = {} if case.body is None else {"json": case.body(params)}
+            response = api.request(case.method, path, role=role, **kwargs)
+            expected = 401 if role is None else case.ok if role in case.allowed else 403
+            if response.status_code != expected:
+                wrong.append(f"{case.label()} as {role}: {response.status_code} != {expected}")
+            if expected in (401, 403):
+                assert response.headers["content-type"] == "application/problem+json"
+    assert wrong == []
+
+
+def test_the_table_covers_every_private_route(api: Api) -> None:
+    private = {
+        operation
+        for operation, tags in operations(api.app).items()
+        if not {"public", "system"} & set(tags)
+    }
+    covered = {(case.method, case.path.split("?")[0]) for case in CASES}
+    normalised = {(method, re.sub(r"\{[a-z_]+\}", "{id}", path)) for method, path in private}
+    assert normalised == covered
+
+
+def test_anonymous_calls_reach_only_public_health_and_metrics(api: Api) -> None:
+    for path in ANONYMOUS_OK:
+        assert api.get(path).status_code == 200, path
+
+
+def test_missing_or_bad_tokens_are_refused_with_a_bearer_challenge(api: Api) -> None:
+    path = "/api/v1/outages"
+    missing = api.get(path)
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="openoms"'
+    for header in ("Bearer oms_not-a-token", "Bearer ", "Basic dXNlcjpwYXNz", "oms_abc"):
+        response = api.get(path, headers={"Authorization": header})
+        assert response.status_code == 401, header
+        assert response.json()["type"] == "urn:openoms:problem:unauthenticated"
+    wrong = api.get(path, headers={"Authorization": "Bearer oms_not-a-token"})
+    assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
+
+
+def test_tokens_are_stored_hashed_only(api: Api) -> None:
+    created = api.post("/api/v1/tokens", role=Role.ADMIN, json={"name": "n1", "role": "crew"})
+    assert created.status_code == 201
+    token = created.json()["token"]
+    assert token.startswith("oms_")
+    with api.context.sessions() as session:
+        rows = session.scalars(select(ApiToken)).all()
+    stored = [str(getattr(row, c.key)) for row in rows for c in ApiToken.__table__.columns]
+    for plain in [token, *api.tokens.values()]:
+        assert not any(plain in value for value in stored)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    assert digest in {row.token_sha256 for row in rows}
+    assert api.get("/api/v1/outages", headers={"Authorization": f"Bearer {token}"}).is_success
+
+
+def test_every_write_leaves_an_audit_entry_naming_the_caller(api: Api) -> None:
+    outage = api.fault_outage("K1")
+    writes: list[tuple[str, str, Role, Callable[[], httpx.Response]]] = [
+        (
+            "outage.transition",
+            "outage",
+            Role.DISPATCHER,
+            lambda: api.post(
+                f"/api/v1/outages/{outage}/transitions",
+                role=Role.DISPATCHER,
+                json={"to": "located"},
+            ),
+        ),
+        (
+            "outage.restoration_step",
+            "outage",
+            Role.CREW,
+            lambda: api.post(
+                f"/api/v1/outages/{outage}/restoration-steps",
+                role=Role.CREW,
+                json={"element_ids": ["TA2"], "how": "repair"},
+            ),
+        ),
+        (
+            "outage.create",
+            "outage",
+            Role.PLANNER,
+            lambda: api.post("/api/v1/outages", role=Role.PLANNER, json=PLANNED),
+        ),
+        (
+            "event.post",
+            "event",
+            Role.DISPATCHER,
+            lambda: api.post(
+                "/api/v1/events", role=Role.DISPATCHER, json=_event("trouble_call", {})
+            ),
+        ),
+        (
+            "token.create",
+            "token",
+            Role.ADMIN,
+            lambda: api.post("/api/v1/tokens", role=Role.ADMIN, json={"name": "x", "role": "crew"}),
+        ),
+    ]
+    for action, object_kind, role, write in writes:
+        response = write()
+        assert response.is_success, (action, response.text)
+        with api.context.sessions() as session:
+            entries = list_audit(session, object_kind=object_kind)
+        assert any(
+            e.action == action and e.actor == f"{role.value}-1" and e.role == role.value
+            for e in entries
+        ), (action, entries)

@@ -1,0 +1,133 @@
+"""Outage records through the API: filters, detail, planned bookings, lifecycle and steps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from openoms.outages.records import OutageKind
+from openoms.store.tokens import Role
+from tests.api.conftest import START, Api
+
+D, C, P, V = Role.DISPATCHER, Role.CREW, Role.PLANNER, Role.VIEWER
+
+
+def ids(api: Api, query: str) -> list[int]:
+    response = api.get(f"/api/v1/outages{query}", role=V)
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+def test_the_list_filters_by_state_kind_feeder_and_time(api: Api) -> None:
+    early = api.fault_outage("K1", started_at=START - timedelta(days=2))
+    f3 = api.fault_outage("CB3")
+    customer = api.fault_outage("FU1", kind=OutageKind.CUSTOMER)
+    api.post(f"/api/v1/outages/{f3}/transitions", role=D, json={"to": "located"})
+
+    assert ids(api, "") == [customer, f3, early]  # newest first (same start: higher id first)
+    assert ids(api, "?state=located") == [f3]
+    assert ids(api, "?state=located&state=detected") == [customer, f3, early]
+    assert ids(api, "?kind=customer") == [customer]
+    assert ids(api, "?feeder=F3") == [f3]
+    assert ids(api, "?from=2024-06-01T00:00:00Z") == [customer, f3]
+    assert ids(api, "?to=2024-06-01T00:00:00%2B00:00") == [early]
+    assert ids(api, "?limit=1&offset=1") == [f3]
+    page = api.get("/api/v1/outages?limit=2", role=V).json()
+    assert (page["limit"], page["offset"], len(page["items"])) == (2, 0, 2)
+    naive = api.get("/api/v1/outages?from=2024-06-01T00:00:00", role=V)
+    assert naive.status_code == 422
+
+
+def test_detail_has_areas_steps_and_history(api: Api) -> None:
+    outage = api.fault_outage("K1", cause="tree on the line")
+    detail = api.get(f"/api/v1/outages/{outage}", role=V).json()
+    assert detail["kind"] == "fault"
+    assert detail["state"] == "detected"
+    assert detail["feeder_id"] == "F1"
+    assert {a["element_id"] for a in detail["areas"]} == {"TA2", "HV1"}
+    assert detail["customers_off"] == 36
+    assert detail["areas_off"] == 2
+    assert detail["steps"] == []
+    assert [h["to_state"] for h in detail["history"]] == ["detected"]
+    assert detail["cause"] == "tree on the line"
+
+
+def test_a_fault_goes_through_its_lifecycle_and_restoration(api: Api) -> None:
+    outage = api.fault_outage("K1")
+    path = f"/api/v1/outages/{outage}"
+    for to in ("located", "crew_dispatched"):
+        response = api.post(f"{path}/transitions", role=D, json={"to": to, "note": f"→ {to}"})
+        assert response.status_code == 200
+        assert response.json()["state"] == to
+    arrived = api.post(f"{path}/transitions", role=C, json={"to": "crew_on_site"})
+    assert arrived.json()["history"][-1] | {"at": None} == {
+        "from_state": "crew_dispatched",
+        "to_state": "crew_on_site",
+        "at": None,
+        "actor": "crew-1",
+        "note": None,
+    }
+
+    api.clock.advance(minutes=40)
+    step = api.post(
+        f"{path}/restoration-steps", role=C, json={"element_ids": ["TA2"], "how": "repair"}
+    )
+    assert step.status_code == 201
+    assert step.json() | {"at": None} == {
+        "number": 1,
+        "at": None,
+        "how": "repair",
+        "operations": [],
+        "areas_restored": 1,
+        "customers_restored": 35,
+    }
+    assert api.get(path, role=V).json()["state"] == "partly_restored"
+
+    at = (api.clock.now - timedelta(minutes=5)).isoformat()
+    last = api.post(
+        f"{path}/restoration-steps",
+        role=D,
+        json={"element_ids": ["HV1"], "how": "switching", "at": at},
+    )
+    assert last.status_code == 201
+    detail = api.get(path, role=V).json()
+    assert detail["state"] == "restored"
+    assert detail["customers_off"] == 0
+    assert [s["number"] for s in detail["steps"]] == [1, 2]
+
+    future = (api.clock.now + timedelta(hours=1)).isoformat()
+    refused = api.post(
+        f"{path}/restoration-steps",
+        role=D,
+        json={"element_ids": ["HV1"], "how": "switching", "at": future},
+    )
+    assert refused.status_code == 422
+    assert (
+        api.post(f"{path}/transitions", role=D, json={"to": "closed"}).json()["state"] == "closed"
+    )
+
+
+def test_a_planner_books_a_planned_outage_and_may_call_it_off(api: Api) -> None:
+    booking = {
+        "open": ["K1"],
+        "starts_at": "2024-06-09T08:00:00+08:00",
+        "ends_at": "2024-06-09T14:00:00+08:00",
+        "note": "replace pole 17",
+    }
+    response = api.post("/api/v1/outages", role=P, json=booking)
+    assert response.status_code == 201
+    created = response.json()
+    assert created["kind"] == "planned"
+    assert created["started_at"] == "2024-06-09T00:00:00Z"
+    assert {a["element_id"] for a in created["areas"]} == {"TA2", "HV1"}
+    assert created["summary"]["estimated_restoration_at"] == "2024-06-09T06:00:00+00:00"
+    assert created["summary"]["opened"] == ["K1"]
+    assert created["history"][0]["actor"] == "planner-1"
+
+    backwards = booking | {"ends_at": "2024-06-09T07:00:00+08:00"}
+    assert api.post("/api/v1/outages", role=P, json=backwards).status_code == 422
+    nobody = booking | {"open": ["T1"]}  # the tie is open already
+    assert api.post("/api/v1/outages", role=P, json=nobody).status_code == 422
+
+    path = f"/api/v1/outages/{created['id']}/transitions"
+    assert api.post(path, role=P, json={"to": "isolated"}).status_code == 403
+    assert api.post(path, role=P, json={"to": "cancelled"}).json()["state"] == "cancelled"
