@@ -96,6 +96,10 @@ def load_settings(
             raise SettingsError(f"{config}: {exc}") from exc
         source = str(config)
     values.update(_from_environment(env))
+    if values.get("data_dir") is None:
+        values["data_dir"] = Path(env.get("XDG_DATA_HOME") or "~/.local/share").expanduser() / (
+            "openoms"
+        )
     try:
         return Settings(**values)
     except ValidationError as exc:
