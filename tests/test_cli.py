@@ -164,3 +164,18 @@ def test_switching_sequence(small_folder: Path) -> None:
     result = CliRunner().invoke(main, ["switching", str(small_folder), "shut:T1"])
     assert result.exit_code == 2
     assert "write open:DEVICE or close:DEVICE" in result.output
+
+
+def test_db_upgrade_and_token_create(tmp_path: Path) -> None:
+    env = {"OPENOMS_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    result = CliRunner(env=env).invoke(main, ["db", "upgrade"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "at revision 0001" in result.stdout
+    result = CliRunner(env=env).invoke(
+        main,
+        ["token", "create", "--name", "王调度", "--role", "dispatcher"],
+        catch_exceptions=False,
+    )
+    token = result.stdout.strip()
+    assert token.startswith("oms_")
+    assert token.encode() not in (tmp_path / "cli.db").read_bytes()
