@@ -10,10 +10,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openoms.grid.model import Network
-from openoms.ingest.events import Event
+from openoms.ingest.documents import MAX_TS_MS, plain_report
+from openoms.ingest.events import Event, EventSource
 from openoms.ingest.intake import Intake
-from openoms.ingest.payloads import Channel, Rejected, RejectReason, parse_mqtt
-from openoms.ingest.points import POINTS
+from openoms.ingest.payloads import (
+    Channel,
+    MqttParser,
+    Rejected,
+    RejectReason,
+    parse_document,
+    parse_mqtt,
+)
+from openoms.ingest.points import POINTS, Point, PointType
 from tests.ingest.conftest import Sessions, stored_counts
 
 U = "u1"
@@ -80,7 +88,9 @@ def _check(result: Event | Rejected) -> None:
 def test_random_messages_give_an_event_or_a_reason(
     network: Network, topic: str, payload: bytes
 ) -> None:
-    _check(parse_mqtt(topic, payload, utility=U, network=network))
+    result = parse_mqtt(topic, payload, utility=U, network=network)
+    _check(result)
+    assert MqttParser(utility=U, network=network).parse(topic, payload) == result
 
 
 @settings(max_examples=400, deadline=None)
@@ -116,3 +126,54 @@ def test_the_intake_stores_every_random_message_somewhere(
     assert sum(dead.values()) - sum(dead_before.values()) == len(result.rejected)
     after = intake.counts()
     assert after.rejected_total - before.rejected_total == len(result.rejected)
+
+
+def _value(point: Point) -> st.SearchStrategy[Any]:
+    if point.type is PointType.FLAG:
+        return st.sampled_from([0, 1, False, True, 0.0, 1.0])
+    numbers = st.floats(
+        min_value=point.minimum, max_value=point.maximum, allow_nan=False, allow_infinity=False
+    )
+    return numbers | st.integers(
+        min_value=None if point.minimum is None else int(point.minimum),
+        max_value=None if point.maximum is None else int(point.maximum),
+    )
+
+
+_vendor = st.dictionaries(st.from_regex(r"x_[a-z]{1,5}", fullmatch=True), _json, max_size=2)
+_msg_ids = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=64)
+
+
+@st.composite
+def _plain_reports(draw: st.DrawFn, channel: Channel) -> tuple[dict[str, Any], bool]:
+    """A report in the plain form, and whether a field or point was then set to any JSON."""
+    points = [p for p in POINTS if channel is Channel.FTUS or not p.ftu_only]
+    chosen = draw(st.lists(st.sampled_from(points), unique=True, max_size=8))
+    data: dict[str, Any] = {p.name: draw(_value(p)) for p in chosen}
+    data.update(draw(_vendor))
+    doc: dict[str, Any] = {"ts": draw(st.integers(0, MAX_TS_MS)), "data": data}
+    if draw(st.booleans()):
+        doc["msg_id"] = draw(_msg_ids)
+    if draw(st.booleans()):
+        doc["sn"] = "D2" if channel is Channel.FTUS else "D1"
+    doc.update(draw(_vendor))
+    changed = draw(st.integers(0, 3)) == 0
+    if changed:
+        where = doc if draw(st.booleans()) else data
+        where[draw(_keys | st.sampled_from([p.name for p in POINTS]))] = draw(_json)
+    return doc, changed
+
+
+@settings(max_examples=400, deadline=None)
+@given(channel=st.sampled_from([Channel.INDICATORS, Channel.FTUS]), drawn=st.data())
+def test_the_fast_path_gives_what_the_long_way_gives(
+    channel: Channel, drawn: st.DataObject
+) -> None:
+    """Plain reports take the fast path; whatever it accepts, the long way gives the same."""
+    report, changed = drawn.draw(_plain_reports(channel))
+    name = "D2" if channel is Channel.FTUS else "D1"
+    fast = plain_report(channel, name, report)
+    if not changed:
+        assert fast is not None
+    if fast is not None:
+        assert fast == parse_document(channel, name, report, source=EventSource.MQTT)

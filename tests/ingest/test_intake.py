@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -267,3 +268,41 @@ def test_a_new_network_is_used_from_the_next_call(
     intake.replace_network(network_from_raw(small_raw(rows)))
     assert intake.accept_mqtt(*message, received_at=AT).rejected == ()
     assert intake.network is not network
+
+
+def test_the_last_times_of_a_batch_are_read_in_one_query(
+    sessions: Sessions, network: Network, utility: str
+) -> None:
+    """A restarted intake reads what it needs for the out-of-order check once per batch."""
+    trip = f"openoms/{utility}/switches/CB1/event"
+    first = Intake(sessions, network, utility=utility)
+    first.accept_mqtt_batch(
+        [
+            _report(utility, at=AT + timedelta(seconds=10)),
+            (trip, b'{"ts": %d, "event": "trip", "lockout": false}' % _ms(AT)),
+        ],
+        received_at=AT + timedelta(minutes=1),
+    )
+    statements: list[str] = []
+    engine = sessions.kw["bind"]
+    sa_event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    second = Intake(sessions, network, utility=utility)
+    batch = [
+        _report(utility, at=AT + timedelta(seconds=5)),  # older than the logged one
+        _report(utility, at=AT + timedelta(seconds=11), device="D1"),
+        (f"openoms/{utility}/ftus/D2/report", b'{"ts": %d, "data": {}}' % _ms(AT)),
+        (trip, b'{"ts": %d, "event": "trip", "lockout": true}' % _ms(AT - timedelta(seconds=1))),
+        (f"openoms/{utility}/switches/CB2/event", b'{"ts": %d, "event": "open"}' % _ms(AT)),
+    ]
+    result = second.accept_mqtt_batch(batch, received_at=AT + timedelta(minutes=1))
+    assert [(r.index, r.reason) for r in result.rejected] == [
+        (0, RejectReason.OUT_OF_ORDER),
+        (3, RejectReason.OUT_OF_ORDER),
+    ]
+    assert len(result.accepted) == 3
+    assert sum("max(events.device_time)" in s for s in statements) == 1
+    statements.clear()
+    second.accept_mqtt_batch(  # known now: no query
+        [_report(utility, at=AT + timedelta(seconds=12))], received_at=AT + timedelta(minutes=1)
+    )
+    assert not any("max(events.device_time)" in s for s in statements)

@@ -9,16 +9,19 @@ from typing import Any
 import pytest
 
 from openoms.grid.model import Network
+from openoms.ingest.documents import plain_report
 from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.ingest.payloads import (
     MAX_PAYLOAD_BYTES,
     Channel,
+    MqttParser,
     Rejected,
     RejectReason,
     Topic,
     check_device,
     check_time,
     message_key,
+    parse_document,
     parse_mqtt,
     parse_topic,
 )
@@ -503,6 +506,96 @@ def test_a_topic_names_its_parts() -> None:
     topic = parse_topic("openoms/u1/switches/CB1/event", utility=U)
     assert topic == Topic(U, Channel.SWITCHES, "CB1")
     assert str(topic) == topic_of(U, Channel.SWITCHES, "CB1") == "openoms/u1/switches/CB1/event"
+
+
+# -- the fast paths -----------------------------------------------------------------------
+
+PLAIN = [
+    pytest.param(
+        "indicators/D1/report",
+        {
+            "sn": "D1",
+            "ts": TS,
+            "msg_id": "0007-000815",
+            "data": {
+                "short_circuit_a": 1,
+                "short_circuit_b": 0,
+                "earth_fault": False,
+                "outage_c": True,
+                "load_current_a": 12.5,
+                "fault_current_a": 820,
+                "battery_v": 3.6,
+                "temperature_b": -12.0,
+                "gps_lat_deg": 35.2,
+                "x_firmware": {"v": [1, 2]},
+            },
+            "x_seq": 17,
+        },
+        id="indicator",
+    ),
+    pytest.param(
+        "ftus/D2/report",
+        {
+            "ts": TS,
+            "data": {"switch_closed": 1, "voltage_kv_a": 5.8, "active_power_kw": -120.5},
+        },
+        id="FTU",
+    ),
+    pytest.param("indicators/D1/report", {"ts": 0, "data": {}}, id="nothing to report"),
+    pytest.param("indicators/D1/report", {"ts": TS, "data": {"outage_a": 1.0}}, id="flag as 1.0"),
+]
+
+
+@pytest.mark.parametrize(("path", "doc"), PLAIN)
+def test_plain_reports_take_the_fast_path_to_the_same_event(
+    network: Network, path: str, doc: dict[str, Any]
+) -> None:
+    channel_text, name, _ = path.split("/")
+    channel = Channel(channel_text)
+    fast = plain_report(channel, name, doc)
+    assert fast is not None
+    assert fast == parse_document(channel, name, doc, source=EventSource.MQTT)
+    assert fast == _parse(network, path, doc)
+
+
+NOT_PLAIN = [
+    pytest.param({"ts": float(TS), "data": {}}, id="ts as a float"),
+    pytest.param({"ts": TS, "data": {"voltage_kv_a": 5.8}}, id="FTU point"),
+    pytest.param({"ts": TS, "data": {"load_current_a": -1}}, id="below the minimum"),
+    pytest.param({"ts": TS, "data": {"short_circuit_a": 2}}, id="flag 2"),
+    pytest.param({"ts": TS, "data": {}, "sn": "D9"}, id="sn of another device"),
+    pytest.param({"ts": TS, "data": {}, "msg_id": ""}, id="empty msg_id"),
+    pytest.param({"ts": TS, "data": {}, "colour": "red"}, id="unknown field"),
+    pytest.param({"ts": TS, "data": None}, id="data null"),
+    pytest.param({"ts": None, "data": {}}, id="ts null"),
+]
+
+
+@pytest.mark.parametrize("doc", NOT_PLAIN)
+def test_anything_else_goes_the_long_way(network: Network, doc: dict[str, Any]) -> None:
+    assert plain_report(Channel.INDICATORS, "D1", doc) is None
+    long_way = parse_document(Channel.INDICATORS, "D1", doc, source=EventSource.MQTT)
+    assert _parse(network, IND, doc) == long_way
+
+
+def test_the_stream_parser_answers_as_parse_mqtt(network: Network) -> None:
+    report = json.dumps({"ts": TS, "msg_id": "1", "data": {"short_circuit_a": 1}}).encode()
+    trip = json.dumps({"ts": TS, "event": "trip", "lockout": True}).encode()
+    messages = [
+        (f"openoms/{U}/{IND}", report),
+        (f"openoms/{U}/{IND}", b"{"),
+        (f"openoms/{U}/indicators/D404/report", report),
+        (f"openoms/{U}/ftus/D1/report", report),  # D1 is a fault indicator
+        ("openoms/other/indicators/D1/report", report),
+        (f"openoms/{U}/switches/CB1/event", trip),
+        (f"openoms/{U}/switches/K1/event", trip),  # a load-break switch cannot trip
+        (f"openoms/{U}/crews/c1/status", b'{"ts": 1, "outage_id": 3, "status": "restored"}'),
+    ]
+    parser = MqttParser(utility=U, network=network, max_topics=3)
+    for _ in range(2):  # the second time from what it kept (and past max_topics)
+        for topic, payload in messages:
+            expected = parse_mqtt(topic, payload, utility=U, network=network)
+            assert parser.parse(topic, payload) == expected
 
 
 # -- time ----------------------------------------------------------------------------------

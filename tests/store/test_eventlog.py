@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from openoms.errors import InputError
@@ -13,13 +13,17 @@ from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.store.eventlog import (
     CHUNK_ROWS,
     EventNotFoundError,
+    NewDeadLetter,
     add_dead_letter,
+    add_dead_letters,
     append_events,
     dead_letter_counts,
     event_counts,
     last_device_time,
+    last_device_times,
     mark_processed,
     processed_events,
+    stored_keys,
     unprocessed_events,
 )
 from openoms.store.tables import DeadLetter, EventRow
@@ -166,3 +170,67 @@ def test_dead_letters(sessions: sessionmaker[Session]) -> None:
         assert dead_letter_counts(session) == {"malformed": 2, "unknown_device": 1}
         row = session.get_one(DeadLetter, first)
     assert (row.raw, row.source, row.received_at) == (raw, "mqtt", T0)
+
+
+def test_stored_keys_and_last_device_times_in_one_go(sessions: sessionmaker[Session]) -> None:
+    logged = [_report(f"FI-{i}", i) for i in range(CHUNK_ROWS + 5)] + [_trip("CB1", 40)]
+    with sessions.begin() as session:
+        append_events(session, logged, received_at=T0)
+    keys = [e.idempotency_key for e in logged]
+    with sessions() as session:
+        assert stored_keys(session, [*keys, "never-sent", keys[0]]) == set(keys)
+        assert stored_keys(session, []) == set()
+        slots = [(f"FI-{i}", EventKind.INDICATOR_REPORT) for i in range(CHUNK_ROWS + 5)]
+        slots += [("CB1", EventKind.BREAKER_TRIP), ("CB1", EventKind.INDICATOR_REPORT)]
+        found = last_device_times(session, slots)
+        assert found == {
+            slot: last_device_time(session, slot[0], slot[1]) for slot in slots
+        }  # the same answers as one query per slot
+        assert found[("FI-7", EventKind.INDICATOR_REPORT)] == T0 + 7 * SEC
+        assert found[("CB1", EventKind.INDICATOR_REPORT)] is None
+        assert last_device_times(session, []) == {}
+
+
+def test_times_are_written_as_sqlalchemy_writes_them(sessions: sessionmaker[Session]) -> None:
+    """The fast insert and SQLAlchemy's own write the same text (SQLite) or instant, so that
+    ``max(device_time)`` compares like with like; a time in another zone is the same instant."""
+    east = timezone(timedelta(hours=8))
+    at = (T0 + timedelta(microseconds=120)).astimezone(east)
+    with sessions.begin() as session:
+        (fast_id,) = append_events(session, [_report("FI-1", 0)], received_at=at).accepted
+        session.execute(
+            insert(EventRow),
+            {
+                "idempotency_key": "written-by-sqlalchemy",
+                "source": "mqtt",
+                "kind": "indicator_report",
+                "device_id": "FI-1",
+                "device_time": T0,
+                "received_at": at,
+                "payload": {},
+            },
+        )
+    with sessions() as session:
+        raw = session.execute(text("SELECT device_time, received_at FROM events ORDER BY id"))
+        (fast_time, fast_received), (orm_time, orm_received) = raw.all()
+        assert (fast_time, fast_received) == (orm_time, orm_received)
+        row = session.get_one(EventRow, fast_id)
+    assert (row.device_time, row.received_at) == (T0, at)
+
+
+def test_dead_letters_in_one_statement(sessions: sessionmaker[Session]) -> None:
+    letters = [
+        NewDeadLetter("mqtt", f"openoms/u/indicators/D{i}/report", "malformed", f"#{i}", b"\x00")
+        for i in range(5)
+    ]
+    letters.append(NewDeadLetter(EventSource.HTTP, "x" * 400, "unknown_device", "", b""))
+    with sessions.begin() as session:
+        add_dead_letters(session, letters, at=T0)
+        add_dead_letters(session, [], at=T0)
+        with pytest.raises(InputError, match="at most 40"):
+            add_dead_letters(session, [NewDeadLetter("http", None, "r" * 41, "", b"")], at=T0)
+    with sessions() as session:
+        rows = list(session.scalars(select(DeadLetter).order_by(DeadLetter.id)))
+    assert [row.detail for row in rows] == ["#0", "#1", "#2", "#3", "#4", ""]  # in order
+    assert (rows[0].raw, rows[0].received_at, rows[0].source) == (b"\x00", T0, "mqtt")
+    assert (rows[5].source, len(rows[5].channel or "")) == ("http", 300)

@@ -11,20 +11,24 @@ database failure does, and then nothing of the call was written.
 
 One :class:`Intake` handles one call at a time (a lock around the transaction), so that the
 out-of-order check is exact within the process. The last device time per (device, kind) is
-cached, primed lazily from the event log. With several processes writing the same log the
-check is per process: deploy one worker per feeder group (DESIGN.md §5).
+cached, primed from the event log in one query for the devices a call brings that the cache
+does not know yet. With several processes writing the same log the check is per process:
+deploy one worker per feeder group (DESIGN.md §5).
+
+The MQTT path is the hot one (thousands of reports a second in a storm): the intake keeps an
+:class:`~openoms.ingest.payloads.MqttParser` (what each topic says is worked out once) and
+does per message only what depends on the message.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openoms.grid.model import Network
@@ -32,14 +36,13 @@ from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.ingest.payloads import (
     MAX_AHEAD,
     ORDERED_KINDS,
+    MqttParser,
     Rejected,
     RejectReason,
     check_device,
     check_time,
-    parse_mqtt,
 )
 from openoms.store import eventlog
-from openoms.store.tables import EventRow
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -48,6 +51,7 @@ __all__ = ["Intake", "IntakeCounts", "IntakeResult", "RejectedItem"]
 
 _CHANNEL_CHARS = 300  # dead_letters.channel
 RawOf = Sequence[bytes] | Callable[[int, Event], bytes]
+Outcome = Event | Rejected
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +83,6 @@ class IntakeCounts:
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
-
-
-@dataclass(frozen=True, slots=True)
-class _Incoming:
-    index: int
-    channel: str
-    outcome: Event | Rejected
-    raw: Callable[[], bytes]
 
 
 class _Metrics:
@@ -139,6 +135,7 @@ class Intake:
     ) -> None:
         self._sessions = sessions
         self._network = network
+        self._parser = MqttParser(utility=utility, network=network)
         self.utility = utility
         self.max_ahead = max_ahead
         self._lock = threading.Lock()  # one transaction at a time
@@ -158,6 +155,7 @@ class Intake:
         """Check devices against ``network`` from the next call on (after a re-import)."""
         with self._lock:
             self._network = network
+            self._parser = MqttParser(utility=self.utility, network=network)
 
     def counts(self) -> IntakeCounts:
         with self._count_lock:
@@ -179,17 +177,15 @@ class Intake:
 
         Raises only when the database fails; then nothing of the batch was written.
         """
-        network = self._network
-        incoming = [
-            _Incoming(
-                index=i,
-                channel=topic,
-                outcome=parse_mqtt(topic, payload, utility=self.utility, network=network),
-                raw=_constant(payload),
-            )
-            for i, (topic, payload) in enumerate(messages)
-        ]
-        return self._write(incoming, source=EventSource.MQTT, received_at=received_at)
+        parse = self._parser.parse
+        outcomes = [parse(topic, payload) for topic, payload in messages]
+        return self._write(
+            outcomes,
+            channel_of=lambda i: messages[i][0],
+            raw_of=lambda i: messages[i][1],
+            source=EventSource.MQTT,
+            received_at=received_at,
+        )
 
     def accept_events(
         self,
@@ -205,18 +201,21 @@ class Intake:
         ``raw_of`` gives the raw bytes of each event for a dead letter: a sequence parallel
         to ``events``, or a function of (index, event), called only for refused events.
         """
-        incoming: list[_Incoming] = []
-        for i, event in enumerate(events):
-            rejected = check_device(self._network, event.kind, event.device_id)
-            incoming.append(
-                _Incoming(
-                    index=i,
-                    channel=channel,
-                    outcome=event if rejected is None else rejected,
-                    raw=_raw_getter(raw_of, i, event),
-                )
-            )
-        return self._write(incoming, source=source, received_at=received_at)
+        network = self._network
+        outcomes: list[Outcome] = [
+            check_device(network, event.kind, event.device_id) or event for event in events
+        ]
+
+        def raw(i: int) -> bytes:
+            return raw_of(i, events[i]) if callable(raw_of) else raw_of[i]
+
+        return self._write(
+            outcomes,
+            channel_of=lambda _: channel,
+            raw_of=raw,
+            source=source,
+            received_at=received_at,
+        )
 
     def reject(
         self,
@@ -229,100 +228,114 @@ class Intake:
         received_at: datetime,
     ) -> None:
         """Dead-letter a message refused before it became an event (a body that is not JSON)."""
-        item = _Incoming(0, channel, Rejected(reason, detail), _constant(raw))
-        self._write([item], source=source, received_at=received_at)
+        self._write(
+            [Rejected(reason, detail)],
+            channel_of=lambda _: channel,
+            raw_of=lambda _: raw,
+            source=source,
+            received_at=received_at,
+        )
 
     # -- the transaction -----------------------------------------------------------------
     def _write(
-        self, incoming: Sequence[_Incoming], *, source: EventSource, received_at: datetime
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        channel_of: Callable[[int], str],
+        raw_of: Callable[[int], bytes],
+        source: EventSource,
+        received_at: datetime,
     ) -> IntakeResult:
+        """Write ``outcomes`` (the i-th came on ``channel_of(i)`` as ``raw_of(i)``)."""
         if received_at.tzinfo is None:
             raise ValueError("received_at must be timezone-aware")
         with self._lock:
             with self._sessions() as session, session.begin():
-                result, latest = self._write_in(session, incoming, source, received_at)
+                result, latest = self._write_in(session, outcomes, received_at)
+                letters = [
+                    eventlog.NewDeadLetter(
+                        source=source.value,
+                        channel=_clean(channel_of(item.index))[:_CHANNEL_CHARS],
+                        reason=item.reason.value,
+                        detail=_clean(item.detail),
+                        raw=raw_of(item.index),
+                    )
+                    for item in result.rejected
+                ]
+                eventlog.add_dead_letters(session, letters, at=received_at)
             # Committed: only now does the cache move and do the counters count.
             self._last.update(latest)
             self._count(source, result)
         return result
 
     def _write_in(
-        self,
-        session: Session,
-        incoming: Sequence[_Incoming],
-        source: EventSource,
-        received_at: datetime,
-    ) -> tuple[IntakeResult, dict[tuple[str, EventKind], datetime | None]]:
-        latest: dict[tuple[str, EventKind], datetime | None] = {}
+        self, session: Session, outcomes: Sequence[Outcome], received_at: datetime
+    ) -> tuple[IntakeResult, dict[tuple[str, EventKind], datetime]]:
+        """Append the acceptable events; what was refused (by index), and the new last times."""
+        self._prime(session, outcomes)
+        known = self._last
+        latest: dict[tuple[str, EventKind], datetime] = {}
         keys_seen: set[str] = set()
         to_append: list[Event] = []
         repeated: list[str] = []  # a key twice in one call: the second is a duplicate
-        refused: list[tuple[_Incoming, Rejected]] = []
-        late: list[tuple[_Incoming, Rejected, str]] = []  # out of order, unless already stored
-        for item in incoming:
-            event = item.outcome
+        refused: list[tuple[int, Rejected]] = []
+        late: list[tuple[int, Rejected, str]] = []  # out of order, unless already stored
+        newest = _newest_allowed(received_at, self.max_ahead)
+        for i, event in enumerate(outcomes):
             if isinstance(event, Rejected):
-                refused.append((item, event))
+                refused.append((i, event))
                 continue
-            if event.idempotency_key in keys_seen:
-                repeated.append(event.idempotency_key)
+            key = event.idempotency_key
+            if key in keys_seen:
+                repeated.append(key)
                 continue
+            at = event.device_time
             ordered = event.device_id is not None and event.kind in ORDERED_KINDS
             slot = (event.device_id or "", event.kind)
-            last = self._last_time(session, slot, latest) if ordered else None
-            rejected = check_time(
-                event, received_at=received_at, last=last, max_ahead=self.max_ahead
-            )
-            if rejected is None:
-                keys_seen.add(event.idempotency_key)
-                to_append.append(event)
-                if ordered:
-                    latest[slot] = (
-                        event.device_time if last is None else max(last, event.device_time)
-                    )
-            elif rejected.reason is RejectReason.OUT_OF_ORDER:
-                late.append((item, rejected, event.idempotency_key))
-            else:
-                refused.append((item, rejected))
+            last = (latest[slot] if slot in latest else known[slot]) if ordered else None
+            # check_time's tests, without its sentence; it writes the sentence when one fails
+            if newest is None or at > newest or (last is not None and at < last):
+                rejected = check_time(
+                    event, received_at=received_at, last=last, max_ahead=self.max_ahead
+                )
+                if rejected is not None:
+                    if rejected.reason is RejectReason.OUT_OF_ORDER:
+                        late.append((i, rejected, key))
+                    else:
+                        refused.append((i, rejected))
+                    continue
+            keys_seen.add(key)
+            to_append.append(event)
+            if ordered:
+                latest[slot] = at if last is None or at > last else last
         # A redelivered old report is a duplicate, not out of order.
-        stored = _stored_keys(session, [key for _, _, key in late])
-        for item, rejected, key in late:
+        stored = eventlog.stored_keys(session, [key for _, _, key in late])
+        for i, rejected, key in late:
             if key in stored:
                 repeated.append(key)
             else:
-                refused.append((item, rejected))
+                refused.append((i, rejected))
         appended = eventlog.append_events(session, to_append, received_at=received_at)
-        for item, rejected in sorted(refused, key=lambda pair: pair[0].index):
-            eventlog.add_dead_letter(
-                session,
-                source=source.value,
-                channel=_clean(item.channel)[:_CHANNEL_CHARS],
-                reason=rejected.reason.value,
-                detail=_clean(rejected.detail),
-                raw=item.raw(),
-                at=received_at,
-            )
+        refused.sort(key=lambda pair: pair[0])
         result = IntakeResult(
-            accepted=tuple(appended.accepted),
+            accepted=appended.accepted,
             duplicates=(*appended.duplicates, *repeated),
-            rejected=tuple(
-                RejectedItem(item.index, rejected.reason, rejected.detail)
-                for item, rejected in sorted(refused, key=lambda pair: pair[0].index)
-            ),
+            rejected=tuple(RejectedItem(i, r.reason, r.detail) for i, r in refused),
         )
         return result, latest
 
-    def _last_time(
-        self,
-        session: Session,
-        slot: tuple[str, EventKind],
-        latest: Mapping[tuple[str, EventKind], datetime | None],
-    ) -> datetime | None:
-        if slot in latest:
-            return latest[slot]
-        if slot not in self._last:
-            self._last[slot] = eventlog.last_device_time(session, slot[0], slot[1])
-        return self._last[slot]
+    def _prime(self, session: Session, outcomes: Sequence[Outcome]) -> None:
+        """Read the last device times the cache lacks for the events of ``outcomes``."""
+        slots = {
+            (event.device_id, event.kind)
+            for event in outcomes
+            if isinstance(event, Event)
+            and event.device_id is not None
+            and event.kind in ORDERED_KINDS
+        }
+        missing = slots - self._last.keys()
+        if missing:
+            self._last.update(eventlog.last_device_times(session, missing))
 
     def _count(self, source: EventSource, result: IntakeResult) -> None:
         reasons = Tally(item.reason for item in result.rejected)
@@ -337,26 +350,14 @@ class Intake:
                 self._metrics.rejected.labels(source.value, reason.value).inc(n)
 
 
-def _constant(raw: bytes) -> Callable[[], bytes]:
-    return lambda: raw
-
-
-def _raw_getter(raw_of: RawOf, index: int, event: Event) -> Callable[[], bytes]:
-    if callable(raw_of):
-        return lambda: raw_of(index, event)
-    return _constant(raw_of[index])
+def _newest_allowed(received_at: datetime, max_ahead: timedelta) -> datetime | None:
+    """The latest device time not refused as ``future`` (None: out of datetime's range)."""
+    try:
+        return received_at + max_ahead
+    except OverflowError:
+        return None
 
 
 def _clean(text: str) -> str:
     """Text for a database text column: PostgreSQL refuses NUL characters."""
     return text.replace("\x00", "\\x00")
-
-
-def _stored_keys(session: Session, keys: Iterable[str]) -> set[str]:
-    wanted = list(keys)
-    if not wanted:
-        return set()
-    rows = session.scalars(
-        select(EventRow.idempotency_key).where(EventRow.idempotency_key.in_(wanted))
-    )
-    return set(rows)

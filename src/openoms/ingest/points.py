@@ -181,42 +181,74 @@ _EARTH_STEMS: Final = frozenset({"earth_fault", "transient_earth_fault", "perman
 _PERMANENT_STEMS: Final = frozenset({"permanent_short_circuit", "permanent_earth_fault"})
 
 
-def _phase_list(phases: set[Phase]) -> list[str]:
-    return [str(phase) for phase in sorted(phases)]
+# What a point means for the normalised payload (plain ints: compared per point of a report).
+_MEASUREMENT: Final = 0  # a number: kept in "measurements"
+_UNIT_FLAG: Final = 1  # a collecting unit's flag (no phase)
+_FAULT: Final = 2  # a short-circuit flag of a phase
+_EARTH: Final = 3  # an earth-fault flag of a phase
+_DEAD: Final = 4  # an outage (loss of voltage) flag of a phase
+_RECLOSE: Final = 5  # a reclose flag of a phase
+_OTHER_FLAG: Final = 6  # a phase flag of none of these (none yet)
+
+
+_PHASE_FLAG_ROLES: Final = {
+    **dict.fromkeys(_FAULT_STEMS, _FAULT),
+    **dict.fromkeys(_EARTH_STEMS, _EARTH),
+    "outage": _DEAD,
+    "reclose": _RECLOSE,
+}
+
+
+def _role(point: Point) -> tuple[int, str, bool]:
+    """(what the point is, the stem or phase it sets, whether it means a permanent fault)."""
+    permanent = point.stem in _PERMANENT_STEMS
+    if point.type is PointType.NUMBER:
+        return _MEASUREMENT, point.name, permanent
+    if point.phase is None:
+        return _UNIT_FLAG, point.stem, permanent
+    return _PHASE_FLAG_ROLES.get(point.stem, _OTHER_FLAG), str(point.phase), permanent
+
+
+# Worked out once from POINTS: the report normaliser looks each point up here.
+_ROLES: Final = {p.name: _role(p) for p in POINTS}
+
+
+def _phase_list(phases: set[str]) -> list[str]:
+    return [phase for phase in ("A", "B", "C") if phase in phases] if phases else []
 
 
 def normalised_report(data: Mapping[str, Any], *, ftu: bool) -> dict[str, Any]:
     """The normalised payload of an indicator or FTU report (documented in docs/events.md).
 
-    ``data`` has been checked: every point name is known or a vendor point, every value fits.
+    ``data`` has been checked: every point name is known or a vendor point, every value fits
+    (a flag is set when it equals 1: ``1``, ``1.0`` or ``true``).
     """
-    fault: set[Phase] = set()
-    earth: set[Phase] = set()
-    dead: set[Phase] = set()
+    fault: set[str] = set()
+    earth: set[str] = set()
+    dead: set[str] = set()
     unit_flags: set[str] = set()  # collecting-unit flags set
     permanent = reclose = False
     measurements: dict[str, float] = {}
+    roles = _ROLES
     for name, value in data.items():
-        point = POINTS_BY_NAME.get(name)
-        if point is None:
+        found = roles.get(name)
+        if found is None:  # a vendor point
             continue
-        if point.type is PointType.NUMBER:
+        role, what, permanent_fault = found
+        if role == _MEASUREMENT:
             measurements[name] = float(value)
-            continue
-        if not flag_value(value):
-            continue
-        stem, phase = point.stem, point.phase
-        if phase is None:
-            unit_flags.add(stem)
-        elif stem in _FAULT_STEMS:
-            fault.add(phase)
-        elif stem in _EARTH_STEMS:
-            earth.add(phase)
-        elif stem == "outage":
-            dead.add(phase)
-        elif stem == "reclose":
-            reclose = True
-        permanent = permanent or stem in _PERMANENT_STEMS
+        elif value == 1:  # a flag that is set
+            if role == _UNIT_FLAG:
+                unit_flags.add(what)
+            elif role == _FAULT:
+                fault.add(what)
+            elif role == _EARTH:
+                earth.add(what)
+            elif role == _DEAD:
+                dead.add(what)
+            elif role == _RECLOSE:
+                reclose = True
+            permanent = permanent or permanent_fault
     payload: dict[str, Any] = {
         "fault_phases": _phase_list(fault),
         "short_circuit": bool(fault) or "short_circuit" in unit_flags,

@@ -46,12 +46,15 @@ class Topic:
         return f"openoms/{self.utility}/{self.channel}/{self.name}/{self.channel.leaf}"
 
 
+_CHANNELS: Final = {channel.value: channel for channel in Channel}
+
+
 def _bad_name(name: str) -> str | None:
     if not name:
         return "is empty"
     if len(name) > MAX_NAME_CHARS:
         return f"is longer than {MAX_NAME_CHARS} characters"
-    if any(not ch.isprintable() for ch in name):
+    if not name.isprintable():
         return "contains control characters"
     return None
 
@@ -68,9 +71,8 @@ def parse_topic(topic: str, *, utility: str) -> Topic | Rejected:
             RejectReason.UNKNOWN_TOPIC,
             f"topic {quoted(topic)} is for utility {quoted(topic_utility)}, not {utility!r}",
         )
-    try:
-        channel = Channel(channel_text)
-    except ValueError:
+    channel = _CHANNELS.get(channel_text)
+    if channel is None:
         return Rejected(
             RejectReason.UNKNOWN_TOPIC,
             f"topic {quoted(topic)}: {quoted(channel_text)} is not one of "

@@ -4,17 +4,25 @@ Appending is idempotent: an event whose idempotency key is already in the log (a
 MQTT message, a retried HTTP post, the same key twice in one batch) is reported as a
 duplicate and stored once. The insert is ``INSERT ... ON CONFLICT (idempotency_key) DO
 NOTHING RETURNING id, idempotency_key``, one statement per chunk of :data:`CHUNK_ROWS`
-events, so that a batch costs a round trip, not one per event. On PostgreSQL the rows travel
-in a statement whose text stays short and the same
-whatever the batch size. The rows travel as one JSON array, unpacked by the server with
-``json_to_recordset`` (a 1000-row ``VALUES`` list has 9000 placeholders that the driver
-rewrites and the server parses on every call, which was three to four times slower).
+events, so that a batch costs a round trip, not one per event.
+
+It is the hot path of the MQTT intake, so it skips SQLAlchemy's statement layer: the text
+of the statement is made once (compiled from SQLAlchemy constructs on PostgreSQL) and handed
+to the driver with ``exec_driver_sql`` on the session's connection, in its transaction (so
+SQLAlchemy still wraps errors and notices a lost connection), each value converted once,
+here. On PostgreSQL the rows travel as one JSON array in a statement whose text stays the
+same whatever the batch size, unpacked by the server with ``json_to_recordset`` (a 1000-row
+``VALUES`` list has 9000 placeholders that the driver rewrites and the server parses on
+every call, which was three to four times slower); the driver prepares it on the server
+after a few calls. On SQLite the rows go in one multi-row ``VALUES`` (parsed in-process: no
+wire), their times written exactly as SQLAlchemy writes them, so that the text comparison
+behind ``max(device_time)`` stays right.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,15 +32,19 @@ from sqlalchemy import (
     DateTime,
     Insert,
     Integer,
+    String,
     Text,
+    TextualSelect,
     bindparam,
     cast,
     column,
     func,
+    insert,
     select,
+    text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError, UnsupportedOperationError
@@ -43,13 +55,17 @@ __all__ = [
     "CHUNK_ROWS",
     "AppendResult",
     "EventNotFoundError",
+    "NewDeadLetter",
     "add_dead_letter",
+    "add_dead_letters",
     "append_events",
     "dead_letter_counts",
     "event_counts",
     "last_device_time",
+    "last_device_times",
     "mark_processed",
     "processed_events",
+    "stored_keys",
     "unprocessed_events",
 ]
 
@@ -57,6 +73,8 @@ CHUNK_ROWS = 1000
 """Events per INSERT statement."""
 
 _EVENTS = EventRow.metadata.tables[EventRow.__tablename__]
+_DEAD_LETTERS = DeadLetter.metadata.tables[DeadLetter.__tablename__]
+_REASON_CHARS, _SOURCE_CHARS, _CHANNEL_CHARS = 40, 20, 300  # dead_letters columns
 _COLUMNS = ("idempotency_key", "source", "kind", "device_id", "device_time", "payload")
 
 
@@ -112,53 +130,84 @@ def _json_value(value: object) -> object:
 
 
 _PG_INSERT = _postgresql_insert()
-_SQLITE_INSERT = (
-    sqlite.insert(_EVENTS)
-    .on_conflict_do_nothing(index_elements=[_EVENTS.c.idempotency_key])
-    .returning(_EVENTS.c.id, _EVENTS.c.idempotency_key)
-)
+_PG_SQL: dict[str, str] = {}  # the statement's text, by driver (compiled once)
+_SQLITE_COLUMNS = ", ".join((*_COLUMNS, "received_at"))
+_SQLITE_ROW = "(" + ", ".join("?" * (len(_COLUMNS) + 1)) + ")"
+_SOURCES = {source.value: source.value for source in EventSource}
+_KINDS = {kind.value: kind.value for kind in EventKind}
+
+
+def _source(source: EventSource | str) -> str:
+    # A dict look-up for each event, not an enum call; EventSource() says what is wrong.
+    return _SOURCES.get(source) or EventSource(source).value
+
+
+def _kind(kind: EventKind | str) -> str:
+    return _KINDS.get(kind) or EventKind(kind).value
+
+
+def _sqlite_time(at: datetime) -> str:
+    """An aware time as SQLAlchemy writes it to SQLite: naive UTC, microseconds always."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _insert_chunk(
     session: Session, events: Sequence[Event], received_at: datetime
 ) -> list[tuple[int, str]]:
     """Insert the events (unique keys) not yet logged: ``(id, key)`` of the new rows."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
         rows: list[dict[str, Any]] = [
             {
                 "n": n,
                 "idempotency_key": e.idempotency_key,
-                "source": EventSource(e.source).value,
-                "kind": EventKind(e.kind).value,
+                "source": _source(e.source),
+                "kind": _kind(e.kind),
                 "device_id": e.device_id,
-                "device_time": e.device_time.astimezone(UTC).isoformat(),
+                "device_time": e.device_time.isoformat(),  # aware: its offset says the instant
                 "payload": e.payload,
             }
             for n, e in enumerate(events)
         ]
-        batch = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
-        parameters = {"rows": batch, "received_at": received_at}
-        return [(i, k) for i, k in session.execute(_PG_INSERT, parameters).all()]
-    if dialect == "sqlite":
-        # A list of parameter sets with RETURNING: SQLAlchemy's "insertmanyvalues" sends them
-        # as one multi-row INSERT (SQLite parses it in-process: no driver rewrite, no wire).
-        parameter_sets = [
-            {
-                "idempotency_key": e.idempotency_key,
-                "source": EventSource(e.source).value,
-                "kind": EventKind(e.kind).value,
-                "device_id": e.device_id,
-                "device_time": e.device_time,
-                "received_at": received_at,
-                "payload": dict(e.payload),
-                "processed_at": None,
-                "outcome": None,
-            }
-            for e in events
-        ]
-        return [(i, k) for i, k in session.execute(_SQLITE_INSERT, parameter_sets).all()]
-    raise UnsupportedOperationError(dialect, "the event log runs on SQLite or PostgreSQL only")
+        batch = json.dumps(
+            rows,
+            ensure_ascii=False,
+            check_circular=False,  # payloads are trees (decoded JSON, API bodies)
+            separators=(",", ":"),
+            default=_json_value,
+        )
+        sql = _PG_SQL.get(dialect.driver)
+        if sql is None:
+            sql = _PG_SQL[dialect.driver] = str(_PG_INSERT.compile(dialect=dialect))
+        parameters: Any = {"rows": batch, "received_at": received_at}
+    elif dialect.name == "sqlite":
+        # JSON text as SQLAlchemy writes it (its serialiser, default json.dumps)
+        payload_text = _EVENTS.c.payload.type.bind_processor(dialect) or json.dumps
+        received = _sqlite_time(received_at)
+        values: list[Any] = []
+        for e in events:
+            values += (
+                e.idempotency_key,
+                _source(e.source),
+                _kind(e.kind),
+                e.device_id,
+                _sqlite_time(e.device_time),
+                payload_text(dict(e.payload)),
+                received,
+            )
+        sql = (
+            f"INSERT INTO {_EVENTS.name} ({_SQLITE_COLUMNS}) VALUES "
+            + ", ".join([_SQLITE_ROW] * len(events))
+            + " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key"
+        )
+        parameters = tuple(values)
+    else:
+        raise UnsupportedOperationError(
+            dialect.name, "the event log runs on SQLite or PostgreSQL only"
+        )
+    result = connection.exec_driver_sql(sql, parameters)
+    return [(row_id, key) for row_id, key in result.all()]
 
 
 def append_events(
@@ -185,6 +234,8 @@ def append_events(
 
 def _duplicates(events: Sequence[Event], ids: dict[str, int]) -> list[str]:
     """Every input key that did not become a new row, in input order."""
+    if len(ids) == len(events):  # every event a new row (the intake's usual batch)
+        return []
     taken: set[str] = set()
     duplicates = []
     for event in events:
@@ -263,10 +314,88 @@ def last_device_time(session: Session, device_id: str, kind: EventKind) -> datet
     return session.scalar(query)
 
 
+def last_device_times(
+    session: Session, slots: Collection[tuple[str, EventKind]]
+) -> dict[tuple[str, EventKind], datetime | None]:
+    """:func:`last_device_time` of each ``(device_id, kind)``: one statement per
+    :data:`CHUNK_ROWS` slots, an index probe per slot however long the log."""
+    found: dict[tuple[str, EventKind], datetime | None] = {}
+    wanted = list(slots)
+    for start in range(0, len(wanted), CHUNK_ROWS):
+        chunk = wanted[start : start + CHUNK_ROWS]
+        parameters: dict[str, str] = {}
+        for i, (device_id, kind) in enumerate(chunk):
+            parameters[f"d{i}"] = device_id
+            parameters[f"k{i}"] = EventKind(kind).value
+        for device_id, kind, at in session.execute(_last_times_query(len(chunk)), parameters):
+            found[(device_id, EventKind(kind))] = at
+    return found
+
+
+def _last_times_query(n: int) -> TextualSelect:
+    # Text, not a values() construct: SQLAlchemy would compile that anew for every call.
+    wanted = ", ".join(f"(:d{i}, :k{i})" for i in range(n))
+    e = _EVENTS.name
+    return text(
+        f"WITH wanted(device_id, kind) AS (VALUES {wanted}) "
+        "SELECT wanted.device_id, wanted.kind, "
+        f"(SELECT max({e}.device_time) FROM {e} "
+        f"WHERE {e}.device_id = wanted.device_id AND {e}.kind = wanted.kind) AS at "
+        "FROM wanted"
+    ).columns(column("device_id", String), column("kind", String), column("at", UTCDateTime))
+
+
+def stored_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Those of ``keys`` already in the log (one query per :data:`CHUNK_ROWS` keys)."""
+    wanted = list(dict.fromkeys(keys))
+    stored: set[str] = set()
+    for start in range(0, len(wanted), CHUNK_ROWS):
+        chunk = wanted[start : start + CHUNK_ROWS]
+        stored.update(
+            session.scalars(
+                select(EventRow.idempotency_key).where(EventRow.idempotency_key.in_(chunk))
+            )
+        )
+    return stored
+
+
 def event_counts(session: Session) -> dict[str, int]:
     """Logged events by kind."""
     query = select(EventRow.kind, func.count()).group_by(EventRow.kind)
     return {str(key): int(count) for key, count in session.execute(query).all()}
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeadLetter:
+    """A message to keep in ``dead_letters`` (see :func:`add_dead_letters`)."""
+
+    source: EventSource | str
+    channel: str | None  # MQTT topic, HTTP path
+    reason: str  # at most 40 characters
+    detail: str
+    raw: bytes
+
+
+def _dead_letter_row(letter: NewDeadLetter, at: datetime) -> dict[str, Any]:
+    if len(letter.reason) > _REASON_CHARS:
+        raise InputError(
+            f"dead letter reason {letter.reason!r}: at most {_REASON_CHARS} characters"
+        )
+    return {
+        "received_at": at,
+        "source": str(letter.source)[:_SOURCE_CHARS],
+        "channel": None if letter.channel is None else letter.channel[:_CHANNEL_CHARS],
+        "reason": letter.reason,
+        "detail": letter.detail,
+        "raw": bytes(letter.raw),
+    }
+
+
+def add_dead_letters(session: Session, letters: Sequence[NewDeadLetter], *, at: datetime) -> None:
+    """Keep messages that could not be accepted, in one statement, in the order given."""
+    if letters:
+        rows = [_dead_letter_row(letter, at) for letter in letters]
+        session.execute(insert(_DEAD_LETTERS), rows)
 
 
 def add_dead_letter(
@@ -280,19 +409,10 @@ def add_dead_letter(
     at: datetime,
 ) -> int:
     """Keep a message that could not be accepted, with why; returns its id."""
-    if len(reason) > 40:
-        raise InputError(f"dead letter reason {reason!r}: at most 40 characters")
-    row = DeadLetter(
-        received_at=at,
-        source=str(source)[:20],
-        channel=None if channel is None else channel[:300],
-        reason=reason,
-        detail=detail,
-        raw=bytes(raw),
+    row = _dead_letter_row(NewDeadLetter(source, channel, reason, detail, raw), at)
+    return int(
+        session.execute(insert(_DEAD_LETTERS).returning(_DEAD_LETTERS.c.id), row).scalar_one()
     )
-    session.add(row)
-    session.flush()
-    return row.id
 
 
 def dead_letter_counts(session: Session) -> dict[str, int]:
