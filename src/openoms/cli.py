@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,17 +25,11 @@ from openoms.grid.load import check_raw, read_network_records
 from openoms.grid.model import Network
 from openoms.grid.problems import InvalidNetworkError, Problem
 from openoms.i18n import Lang, detect_lang
+from openoms.samples import BUNDLED, bundled_path
 
-__all__ = ["main"]
+__all__ = ["BUNDLED", "bundled_path", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-BUNDLED = {"sample:county": "sample_county", "sample:ieee33": "ieee33"}
-
-
-def bundled_path(name: str) -> Path:
-    """The folder of a bundled network (``sample:county`` or ``sample:ieee33``)."""
-    return Path(str(files("openoms").joinpath("data", BUNDLED[name])))
 
 
 def _resolve(path: str) -> Path:

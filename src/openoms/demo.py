@@ -16,12 +16,12 @@ from pathlib import Path
 import click
 import numpy as np
 
-from openoms.cli import bundled_path
 from openoms.grid.load import load_network
 from openoms.grid.model import Network
 from openoms.grid.topology import Topology
 from openoms.i18n import Lang
 from openoms.outages.impact import ImpactAnalyser
+from openoms.samples import bundled_path
 from openoms.viz.feeder_map import draw_feeder_map
 
 __all__ = ["Scenario", "pick_scenarios", "run_demo"]

@@ -19,34 +19,21 @@ from openoms.grid.load import check_raw, read_network_records
 from openoms.grid.problems import InvalidNetworkError
 from openoms.ingest.intake import Intake
 from openoms.outages.impact import ImpactAnalyser
+from openoms.samples import network_path
 from openoms.service.context import ServiceContext, utc_now
 from openoms.service.processor import EventProcessor
 from openoms.settings import Settings
 from openoms.store import db, networks
 
-__all__ = ["Service", "build_context", "resolve_network_path"]
+__all__ = ["Service", "build_context"]
 
 log = logging.getLogger("openoms.service")
-
-
-def resolve_network_path(name: str) -> str:
-    from pathlib import Path  # noqa: PLC0415
-
-    from openoms.cli import BUNDLED, bundled_path  # noqa: PLC0415
-
-    return str(bundled_path(name)) if name in BUNDLED else str(Path(name))
-
-
-def _network_summary(raw_counts: dict[str, int]) -> dict[str, int]:
-    return dict(raw_counts)
 
 
 def build_context(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, actor: str = "system"
 ) -> ServiceContext:
     """Everything a running OpenOMS needs, from its settings."""
-    from pathlib import Path  # noqa: PLC0415
-
     url = settings.resolved_database_url
     engine = db.make_engine(url)
     db.upgrade(engine)
@@ -54,8 +41,7 @@ def build_context(
     with sessions.begin() as session:
         current = networks.load_current_network(session)
         if current is None:
-            source = resolve_network_path(settings.network)
-            raw = read_network_records(Path(source))
+            raw = read_network_records(network_path(settings.network))
             counts = {name: len(table) for name, table in raw.tables.items()}
             version_id, _ = networks.save_network_version(
                 session,
@@ -63,7 +49,7 @@ def build_context(
                 source=settings.network,
                 actor=actor,
                 now=clock(),
-                summary=_network_summary(counts),
+                summary=counts,
             )
         else:
             version_id, raw = current

@@ -1,0 +1,21 @@
+"""The networks bundled with OpenOMS, named ``sample:county`` and ``sample:ieee33``."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Final
+
+__all__ = ["BUNDLED", "bundled_path", "network_path"]
+
+BUNDLED: Final = {"sample:county": "sample_county", "sample:ieee33": "ieee33"}
+
+
+def bundled_path(name: str) -> Path:
+    """The folder of a bundled network (``sample:county`` or ``sample:ieee33``)."""
+    return Path(str(files("openoms").joinpath("data", BUNDLED[name])))
+
+
+def network_path(name: str) -> Path:
+    """A bundled network's folder, or ``name`` itself as a path."""
+    return bundled_path(name) if name in BUNDLED else Path(name)
