@@ -108,6 +108,15 @@ _STEMS: Final = (
     _Stem("temperature", N, "°C", "conductor / sensor temperature", "温度", True, False),
     _Stem("battery_v", N, "V", "battery voltage of the phase unit; unphased: of the "
           "collecting unit", "电池电压", True, True, minimum=0),
+    _Stem("fault_direction", N, None, "direction of the fault current the unit saw "
+          "(directional units): 1 = away from the substation (the fault is beyond the unit), "
+          "-1 = toward it, 0 = none",
+          "故障电流方向（1：背离变电站/故障在后方，-1：指向变电站，0：无）",
+          False, True, minimum=-1, maximum=1),
+    _Stem("earth_fault_direction", N, None, "transient zero-sequence polarity of an earth "
+          "fault, oriented so that a unit between the substation and the fault reads 1; -1 "
+          "= the other way, 0 = none", "接地暂态零序极性（1：接地点在后方，-1：反向，0：无）",
+          False, True, minimum=-1, maximum=1),
     _Stem("wave_record_complete", F, None, "a fault wave record is complete and can be "
           "fetched", "录波完成", False, True),
     _Stem("signal_dbm", N, "dBm", "radio signal strength of the collecting unit",
@@ -261,6 +270,9 @@ def normalised_report(data: Mapping[str, Any], *, ftu: bool) -> dict[str, Any]:
         "measurements": measurements,
         "points": dict(data),
     }
+    for stem in ("fault_direction", "earth_fault_direction"):
+        value = measurements.get(stem)
+        payload[stem] = None if value is None else (value > 0) - (value < 0)
     if ftu:
         payload["switch_closed"] = (
             "switch_closed" in unit_flags if "switch_closed" in data else None
