@@ -37,8 +37,8 @@ def test_upgrade_builds_exactly_the_tables_of_the_model(database_url: str) -> No
     engine = make_engine(database_url)
     try:
         assert current_revision(engine) is None
-        assert upgrade(database_url) == head_revision() == "0001"
-        assert current_revision(engine) == "0001"
+        assert upgrade(database_url) == head_revision()
+        assert current_revision(engine) == head_revision()
         assert set(inspect(engine).get_table_names()) == {*Base.metadata.tables, "alembic_version"}
         assert _differences(engine) == []
     finally:
@@ -60,11 +60,11 @@ def test_the_comparison_would_see_a_difference(database_url: str) -> None:
 def test_upgrade_twice_is_a_no_op(engine: Engine, sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         tokens.create_token(session, name="调度员甲", role=tokens.Role.DISPATCHER, now=T0)
-    assert upgrade(engine) == "0001"
-    assert upgrade(engine) == "0001"
+    assert upgrade(engine) == head_revision()
+    assert upgrade(engine) == head_revision()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0001",)
+            (head_revision(),)
         ]
     with sessions() as session:
         assert [t.name for t in tokens.list_tokens(session)] == ["调度员甲"]
@@ -152,5 +152,8 @@ def test_migrations_ship_inside_the_package() -> None:
     scripts = ScriptDirectory.from_config(migration_config())
     package = Path(str(files("openoms.store").joinpath("migrations")))
     assert Path(scripts.dir).resolve() == package.resolve()
-    assert [s.revision for s in scripts.walk_revisions()] == ["0001"]
+    revisions = [s.revision for s in scripts.walk_revisions()]  # newest first, one line
+    assert revisions[0] == head_revision()
+    assert revisions[-1] == "0001"
+    assert revisions == sorted(revisions, reverse=True)
     assert (package / "script.py.mako").is_file()

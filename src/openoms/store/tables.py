@@ -38,12 +38,15 @@ __all__ = [
     "AuditEntry",
     "Base",
     "DeadLetter",
+    "DutyShift",
     "EventRow",
+    "FaultEvent",
     "NetworkVersion",
     "Outage",
     "OutageArea",
     "OutageStep",
     "OutageTransition",
+    "OutboxMessage",
     "UTCDateTime",
 ]
 
@@ -266,6 +269,87 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """One message to send (notify/): queued until handed to the carrier, then tracked.
+
+    States: queued → sending → sent → delivered, with retry back to queued, failed, and
+    unconfirmed (found in ``sending`` after a restart: maybe handed over, never resent).
+    """
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outage_id: Mapped[int | None] = mapped_column(ForeignKey("outages.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # crew_alert, ...
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)  # enqueue is idempotent
+    recipient_phone: Mapped[str] = mapped_column(String(20))  # full number: never logged
+    recipient_name: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(5))
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime]
+    last_attempt_at: Mapped[datetime | None]
+    smsc_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    trigger_at: Mapped[datetime | None]  # the last report the message needed
+    handed_at: Mapped[datetime | None]  # submit_sm_resp received
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    # The worker's query: due rows of a state, oldest first.
+    __table_args__ = (Index("ix_outbox_messages_due", "state", "next_attempt_at"),)
+
+
+class DutyShift(Base):
+    """A person of a crew on duty for a grid cell from ``starts_at`` to ``ends_at``; or,
+    with ``is_fallback``, the contact to alert when no one is on duty (no times)."""
+
+    __tablename__ = "duty_roster"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grid_cell: Mapped[str] = mapped_column(String(100), index=True)
+    crew: Mapped[str] = mapped_column(String(200))
+    person: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FaultEvent(Base):
+    """One fault on one feeder: the reports grouped around the trip, and where it is.
+
+    The feeder tree is the one at the fault (``open_edges``: edges open just before the trip),
+    so that the location does not change when the breaker opens afterwards. States:
+    collecting → located (provisional, refined by late reports) → final.
+    """
+
+    __tablename__ = "fault_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feeder_id: Mapped[str] = mapped_column(String(100), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    trigger: Mapped[str] = mapped_column(String(20))  # trip / alarm
+    t0: Mapped[datetime]  # device time of the trigger (the window is around it)
+    open_edges: Mapped[list[Any]]  # edge ids open just before the fault
+    breaker: Mapped[str | None] = mapped_column(String(100))  # the device that tripped
+    lockout: Mapped[bool | None]
+    reclosed: Mapped[bool | None]
+    outage_id: Mapped[int | None] = mapped_column(ForeignKey("outages.id"), index=True)
+    reports: Mapped[int] = mapped_column(Integer)  # reports grouped into it
+    last_report_at: Mapped[datetime]  # received time of the newest report grouped
+    location: Mapped[dict[str, Any] | None]  # FaultLocation.as_dict()
+    located_zone: Mapped[str | None] = mapped_column(String(100))
+    fault_type: Mapped[str | None] = mapped_column(String(30))
+    advisory: Mapped[dict[str, Any] | None]  # patrol advisory (transient faults), zh / en
+    alert_state: Mapped[str] = mapped_column(String(20))  # none / sent / no_contact / skipped
+    alerted_zone: Mapped[str | None] = mapped_column(String(100))
+    alerted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 # Kept for the migration test: every table of the schema, by name.
