@@ -122,10 +122,11 @@ def synthetic_case(n_nodes: int, *, seed: int, with_pandapower: bool) -> Case:
     )
 
 
-def synthetic_network(n_nodes: int, *, seed: int) -> Any:
+def synthetic_network(n_nodes: int, *, seed: int, feeder_nodes: int = FEEDER_NODES) -> Any:
     """A radial network of ``n_nodes`` nodes as a ``Network`` (ids ``n0``, ``s0``, ``k0``,
     ...), vectorised and seeded. Numbered feeder by feeder, as a utility's export would be:
-    a substation's busbar, then its feeders, each trunk first and then its branches."""
+    a substation's busbar, then its feeders, each trunk first and then its branches.
+    ``feeder_nodes``: the size of a feeder (one feeder of ``n_nodes`` when larger)."""
     from openoms.grid.model import (
         Detectors,
         ElementKind,
@@ -142,7 +143,7 @@ def synthetic_network(n_nodes: int, *, seed: int) -> Any:
     )
 
     rng = np.random.default_rng(seed)
-    n_feeders = max(1, round(n_nodes / FEEDER_NODES))
+    n_feeders = max(1, round(n_nodes / feeder_nodes))
     n_subs = -(-n_feeders // FEEDERS_PER_SUBSTATION)
     n_line = n_nodes - n_subs  # nodes on feeders
     sizes = np.full(n_feeders, n_line // n_feeders, dtype=np.int64)
