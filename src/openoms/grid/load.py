@@ -26,6 +26,8 @@ from openoms.grid.model import (
     SensitiveCustomers,
     Substations,
     Switches,
+    TelecontrolPoints,
+    TelecontrolUnits,
     TransformerAreas,
 )
 from openoms.grid.native import read_native
@@ -151,7 +153,7 @@ def _build(parsed: ParsedNetwork, ids: dict[str, IdEntry]) -> Network:
     hv_load = np.where(
         np.isnan(hv_load), _floats(hv, "contracted_kva") * DEFAULT_LOAD_RATIO, hv_load
     )
-    kinds = {spec_name: ElementKind(spec_name) for spec_name in t}
+    tu, tp = t["telecontrol_units"], t["telecontrol_points"]
     return Network(
         name=parsed.name,
         substations=Substations(
@@ -242,5 +244,21 @@ def _build(parsed: ParsedNetwork, ids: dict[str, IdEntry]) -> Network:
             name=_texts(t["grid_cells"], "name"),
             crew=tuple(t["grid_cells"].column("crew")),
         ),
-        _ids={k: (kinds[e.table], e.row) for k, e in ids.items()},
+        _ids={k: (ElementKind(e.table), e.row) for k, e in ids.items()},
+        telecontrol_units=TelecontrolUnits(
+            id=tuple(tu.column("id")),
+            name=_texts(tu, "name"),
+            host=tuple(tu.column("host")),
+            port=np.asarray(tu.column("port"), dtype=np.int64),
+            common_address=np.asarray(tu.column("common_address"), dtype=np.int64),
+        ),
+        telecontrol_points=TelecontrolPoints(
+            unit=r.rows(tp, "unit"),
+            ioa=np.asarray(tp.column("ioa"), dtype=np.int64),
+            asdu_type=tuple(tp.column("asdu_type")),
+            detector=r.split(tp, "element", "detectors"),
+            switch=r.split(tp, "element", "switches"),
+            point=tuple(tp.column("point")),
+            scale=_floats(tp, "scale"),
+        ),
     )

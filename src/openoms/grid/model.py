@@ -30,6 +30,8 @@ __all__ = [
     "SensitiveCustomers",
     "Substations",
     "Switches",
+    "TelecontrolPoints",
+    "TelecontrolUnits",
     "TransformerAreas",
     "group_indices",
 ]
@@ -53,6 +55,7 @@ class ElementKind(StrEnum):
     HV_CUSTOMER = "hv_customers"
     SENSITIVE_CUSTOMER = "sensitive_customers"
     GRID_CELL = "grid_cells"
+    TELECONTROL_UNIT = "telecontrol_units"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -162,6 +165,47 @@ class GridCells:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class TelecontrolUnits:
+    """IEC 60870-5-104 outstations (see ``docs/formats.md``)."""
+
+    id: tuple[str, ...]
+    name: Texts
+    host: tuple[str, ...]
+    port: NDArray[np.int64]
+    common_address: NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TelecontrolPoints:
+    """The point table: row ``i`` is IOA ``ioa[i]`` of unit ``unit[i]``."""
+
+    unit: Ints  # index into telecontrol_units
+    ioa: NDArray[np.int64]
+    asdu_type: tuple[str, ...]  # TelecontrolAsduType values
+    detector: Ints  # index into detectors, -1 when the element is a switch
+    switch: Ints  # index into switches, -1 when the element is a detector
+    point: tuple[str, ...]
+    scale: Floats
+
+    def element_id(self, network: Network, row: int) -> str:
+        """The id of the detector or switch of point row ``row``."""
+        d = int(self.detector[row])
+        return network.detectors.id[d] if d >= 0 else network.switches.id[int(self.switch[row])]
+
+
+def _no_telecontrol_units() -> TelecontrolUnits:
+    empty = np.zeros(0, dtype=np.int64)
+    return TelecontrolUnits((), (), (), empty, empty)
+
+
+def _no_telecontrol_points() -> TelecontrolPoints:
+    none = np.zeros(0, dtype=np.int32)
+    return TelecontrolPoints(
+        none, np.zeros(0, dtype=np.int64), (), none, none, (), np.zeros(0, dtype=np.float64)
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Network:
     """One validated network. Build it with :func:`openoms.grid.load_network` and friends."""
 
@@ -177,6 +221,8 @@ class Network:
     sensitive_customers: SensitiveCustomers
     grid_cells: GridCells
     _ids: dict[str, tuple[ElementKind, int]] = field(repr=False)
+    telecontrol_units: TelecontrolUnits = field(default_factory=_no_telecontrol_units)
+    telecontrol_points: TelecontrolPoints = field(default_factory=_no_telecontrol_points)
 
     # -- ids ----------------------------------------------------------------------------
     def locate(self, element_id: str) -> tuple[ElementKind, int]:

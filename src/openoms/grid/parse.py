@@ -108,6 +108,10 @@ def _convert(field: Field, value: Any) -> Any:
             ProblemKind.OUT_OF_RANGE,
             f"{number:g}{unit} must be greater than {field.exclusive_minimum:g}",
         )
+    if field.maximum is not None and number > field.maximum:
+        raise _BadValueError(
+            ProblemKind.OUT_OF_RANGE, f"{number:g}{unit} is above the maximum {field.maximum:g}"
+        )
     return number
 
 

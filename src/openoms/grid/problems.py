@@ -33,6 +33,10 @@ class ProblemKind(StrEnum):
     ISLAND_WITHOUT_SOURCE = "island_without_source"
     DEAD_IN_NORMAL_STATE = "dead_in_normal_state"
     SUBSTATION_WITHOUT_FEEDER = "substation_without_feeder"
+    DUPLICATE_POINT = "duplicate_point"  # an IOA twice in one telecontrol unit
+    UNKNOWN_POINT = "unknown_point"  # a point name of no point table
+    POINT_TYPE_MISMATCH = "point_type_mismatch"  # a flag on a measured-value ASDU type
+    POINT_ELEMENT_MISMATCH = "point_element_mismatch"  # a breaker point on a detector, …
 
 
 class Severity(StrEnum):

@@ -30,6 +30,7 @@ __all__ = [
     "SwitchKind",
     "SwitchState",
     "TableSpec",
+    "TelecontrolAsduType",
     "json_schema",
 ]
 
@@ -82,6 +83,16 @@ class DetectorKind(StrEnum):
     RELAY = "relay"
 
 
+class TelecontrolAsduType(StrEnum):
+    """How an IEC 60870-5-104 point is transmitted (with or without a CP56Time2a time tag)."""
+
+    SINGLE = "single"  # single-point information: M_SP_NA_1 / M_SP_TB_1
+    DOUBLE = "double"  # double-point information: M_DP_NA_1 / M_DP_TB_1 (positions)
+    NORMALIZED = "normalized"  # measured value, normalised: M_ME_NA_1 / M_ME_TD_1
+    SCALED = "scaled"  # measured value, scaled: M_ME_NB_1 / M_ME_TE_1
+    FLOAT = "float"  # measured value, short float: M_ME_NC_1 / M_ME_TF_1
+
+
 class HVImportance(StrEnum):
     CLASS_1 = "class_1"  # 一级重要用户
     CLASS_2 = "class_2"  # 二级重要用户
@@ -113,6 +124,7 @@ class Field:
     references: tuple[str, ...] = ()  # table names an id may refer to
     minimum: float | None = None  # inclusive lower bound
     exclusive_minimum: float | None = None  # exclusive lower bound
+    maximum: float | None = None  # inclusive upper bound
     default: str | float | int | bool | None = None
 
 
@@ -425,6 +437,76 @@ TABLES: Final[tuple[TableSpec, ...]] = (
             ),
         ),
     ),
+    TableSpec(
+        "telecontrol_units",
+        "IEC 60870-5-104 outstations OpenOMS polls as master station (FTU / DTU, indicator "
+        "collecting unit, substation RTU). One unit may serve several detectors and switches.",
+        (
+            _id("telecontrol unit"),
+            _NAME,
+            Field(
+                "host",
+                FieldType.STRING,
+                "Host name or IP address of the outstation.",
+                required=True,
+            ),
+            Field(
+                "port",
+                FieldType.INTEGER,
+                "TCP port of the outstation.",
+                minimum=1,
+                maximum=65535,
+                default=2404,
+            ),
+            Field(
+                "common_address",
+                FieldType.INTEGER,
+                "Common address of ASDU (station address) the unit answers to.",
+                required=True,
+                minimum=0,
+                maximum=65535,
+            ),
+        ),
+    ),
+    TableSpec(
+        "telecontrol_points",
+        "The point table of each telecontrol unit: which information object address (IOA) "
+        "means which point of which detector or switch. Point names are those of the report "
+        "point table (docs/events.md) plus the breaker points protection_trip, lockout, "
+        "reclose_success and reclose_failure.",
+        (
+            _ref("unit", ("telecontrol_units",), "The telecontrol unit that sends the point."),
+            Field(
+                "ioa",
+                FieldType.INTEGER,
+                "Information object address within the unit.",
+                required=True,
+                minimum=1,
+                maximum=16777215,
+            ),
+            _choice(
+                "asdu_type",
+                TelecontrolAsduType,
+                "How the point is transmitted: flags as single or double points, numbers as "
+                "normalized, scaled or float measured values.",
+                required=True,
+            ),
+            _ref(
+                "element",
+                ("detectors", "switches"),
+                "The detector whose report the point belongs to, or the switch whose position "
+                "(switch_closed) or breaker protection the point tells.",
+            ),
+            Field("point", FieldType.STRING, "Point name, e.g. short_circuit_a.", required=True),
+            Field(
+                "scale",
+                FieldType.FLOAT,
+                "Factor from the transmitted value to the point's unit (scaled and normalized "
+                "values).",
+                default=1.0,
+            ),
+        ),
+    ),
 )
 
 TABLES_BY_NAME: Final[dict[str, TableSpec]] = {t.name: t for t in TABLES}
@@ -453,6 +535,8 @@ def _field_schema(field: Field) -> dict[str, Any]:
         out["minimum"] = field.minimum
     if field.exclusive_minimum is not None:
         out["exclusiveMinimum"] = field.exclusive_minimum
+    if field.maximum is not None:
+        out["maximum"] = field.maximum
     if field.default is not None:
         out["default"] = field.default
     if not field.required:

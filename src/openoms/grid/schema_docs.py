@@ -39,6 +39,8 @@ def _bounds(field: Field) -> str:
         parts.append(f"≥ {field.minimum:g}")
     if field.exclusive_minimum is not None:
         parts.append(f"> {field.exclusive_minimum:g}")
+    if field.maximum is not None:
+        parts.append(f"≤ {field.maximum:g}")
     if field.default is not None:
         default = str(field.default).lower() if isinstance(field.default, bool) else field.default
         parts.append(f"default {default}")

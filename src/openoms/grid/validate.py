@@ -20,6 +20,7 @@ from openoms.grid.parse import ParsedNetwork
 from openoms.grid.problems import Problem, ProblemKind, Severity
 from openoms.grid.records import Location
 from openoms.grid.schema import TABLES, FieldType, SwitchState
+from openoms.grid.telecontrol import check_telecontrol
 
 __all__ = ["IdEntry", "index_ids", "validate_parsed"]
 
@@ -37,6 +38,8 @@ def index_ids(parsed: ParsedNetwork, problems: list[Problem]) -> dict[str, IdEnt
     ids: dict[str, IdEntry] = {}
     for spec in TABLES:
         table = parsed.tables[spec.name]
+        if spec.fields[0].name != "id":
+            continue  # a table of rows without ids (telecontrol_points)
         for i, row in enumerate(table.rows):
             element_id = row["id"]
             if element_id is None:
@@ -86,7 +89,7 @@ def _check_references(
                         location,
                         message,
                         field=field.name,
-                        element_id=row["id"],
+                        element_id=row.get("id"),
                     )
                 )
                 row[field.name] = None  # so that later checks skip it
@@ -343,4 +346,5 @@ def validate_parsed(parsed: ParsedNetwork, problems: list[Problem]) -> dict[str,
     graph = _graph(parsed)
     _check_loops(graph, problems)
     _check_islands(parsed, graph, problems)
+    check_telecontrol(parsed, problems)
     return ids

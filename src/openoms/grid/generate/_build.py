@@ -12,6 +12,7 @@ from openoms.grid.generate._hv_customers import add_hv_customers
 from openoms.grid.generate._output import emit
 from openoms.grid.generate._places import assign_townships, place_townships_and_substations
 from openoms.grid.generate._sensitive import add_sensitive_customers
+from openoms.grid.generate._telecontrol import add_telecontrol
 from openoms.grid.generate._ties import connect_ties
 from openoms.grid.records import RawNetwork
 
@@ -44,4 +45,6 @@ def generate_county(
     node_township = assign_townships(county)
     add_hv_customers(county, node_township)
     add_sensitive_customers(county)
-    return emit(county)
+    raw = emit(county)
+    add_telecontrol(raw, f"generator:{county.seed}")
+    return raw
