@@ -165,11 +165,15 @@ def ieee33_network() -> Any:
     return network_from_raw(raw)
 
 
-def synthetic_with_detectors(n_nodes: int, *, seed: int) -> Any:
-    """``benchmarks/topology.py``'s synthetic network (feeders of ~2,000 nodes) with a relay
-    on each feeder breaker, an FTU on every other closed switch and a fault indicator on ~1
-    section in 10."""
-    network = synthetic_network(n_nodes, seed=seed)
+def synthetic_with_detectors(n_nodes: int, *, seed: int, one_feeder: bool = False) -> Any:
+    """``benchmarks/topology.py``'s synthetic network (feeders of ~2,000 nodes, or a single
+    feeder) with a relay on each feeder breaker, an FTU on every other closed switch and a
+    fault indicator on ~1 section in 10."""
+    network = (
+        synthetic_network(n_nodes, seed=seed, feeder_nodes=n_nodes)
+        if one_feeder
+        else synthetic_network(n_nodes, seed=seed)
+    )
     rng = np.random.default_rng(seed + 1)
     indicated = rng.random(len(network.sections.id)) < SECTION_INDICATOR_SHARE
     return _with_detectors(network, indicated)

@@ -1,0 +1,350 @@
+"""Running the fault-location methods on the same seeded events and scoring them.
+
+Methods per event (each gets the same observed statuses):
+
+- ``locator``: ``FaultLocator.locate`` (prior "uniform", so that every method optimises the
+  same objective); the ``Observation`` objects are made before the clock starts.
+- ``kernel``: the locator's array kernels on the benchmark's own detector tree (device
+  weights from the statuses, path sums / tree DP, best zone, top three).
+- ``exhaustive``: the minimum weighted-Hamming search (every zone, pair, triple).
+- ``matrix``: the classic matrix algorithm.
+
+The locator and the kernel are checked against the exhaustive optimum on every event.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any, Final
+
+import numpy as np
+from _locate_baselines import (
+    ALARM,
+    NO_ALARM,
+    description_matrix,
+    distort,
+    exhaustive_multi,
+    exhaustive_single,
+    hamming_costs,
+    matrix_method,
+    multi_objective,
+)
+from _locate_cases import ZoneTree
+from numpy.typing import NDArray
+
+TOLERANCE: Final = 1e-9
+EXTRA_FAULT_P: Final = 0.01
+LAMBDA: Final = math.log((1 - EXTRA_FAULT_P) / EXTRA_FAULT_P)
+METHODS: Final = ("locator", "kernel", "exhaustive", "matrix")
+
+
+@dataclass
+class Feeder:
+    """One feeder's detector tree with what every method needs, built once."""
+
+    tree: ZoneTree
+    false_alarm: NDArray[np.float64]
+    miss: NDArray[np.float64]
+    w_alarm: NDArray[np.float64]
+    w_silent: NDArray[np.float64]
+    d: Any  # network description matrix
+    order: NDArray[np.int64]
+    zero_prior: NDArray[np.float64]
+
+
+def prepare(tree: ZoneTree, rates: Any) -> Feeder:
+    a = np.array([rates[k].false_alarm for k in tree.kind], dtype=np.float64)
+    m = np.array([rates[k].miss for k in tree.kind], dtype=np.float64)
+    return Feeder(
+        tree=tree,
+        false_alarm=a,
+        miss=m,
+        w_alarm=np.log((1 - m) / a),
+        w_silent=np.log(m / (1 - a)),
+        d=description_matrix(tree.parent),
+        order=np.arange(tree.n, dtype=np.int64),
+        zero_prior=np.zeros(tree.n),
+    )
+
+
+@dataclass
+class Event:
+    feeder: int
+    truth: tuple[int, ...]  # zone indexes of the faults
+    status: NDArray[np.int8]
+    distortions: list[tuple[int, str]]
+
+
+def make_events(
+    feeders: list[Feeder], *, n_events: int, n_faults: int, k: int, rng: np.random.Generator
+) -> list[Event]:
+    """Faults uniformly over the zones (a feeder in proportion to its zones); with several
+    faults, zones of one feeder none of which is upstream of another; then ``k`` distortions."""
+    sizes = np.array([f.tree.n for f in feeders], dtype=np.float64)
+    eligible = sizes if n_faults == 1 else np.where(sizes >= 3 * n_faults, sizes, 0.0)
+    events = []
+    while len(events) < n_events:
+        i = int(rng.choice(len(feeders), p=eligible / eligible.sum()))
+        tree = feeders[i].tree
+        faults = rng.choice(tree.n, size=n_faults, replace=False)
+        if n_faults > 1 and any(
+            a != b and a <= b < a + tree.size[a] for a in faults for b in faults
+        ):
+            continue
+        status, done = distort(tree.expected_alarms(faults), k, rng)
+        events.append(Event(i, tuple(sorted(faults.tolist())), status, done))
+    return events
+
+
+@dataclass
+class Tally:
+    """One method over one set of events."""
+
+    events: int = 0
+    top1: int = 0
+    top3: int = 0
+    in_region: int = 0
+    answered: int = 0  # the method named at least one zone
+    optimal: int = 0  # its answer scores the exhaustive optimum (locator, kernel)
+    checked: int = 0
+    times_us: list[float] = field(default_factory=list)
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        t = sorted(self.times_us)
+        share = (lambda x: x / self.events) if self.events else (lambda x: 0.0)
+        return {
+            "events": self.events,
+            "top1": share(self.top1),
+            "top3": share(self.top3),
+            "in_region": share(self.in_region),
+            "answered": share(self.answered),
+            "optimal": self.optimal,
+            "checked": self.checked,
+            "median_us": median(t) if t else None,
+            "mean_us": sum(t) / len(t) if t else None,
+            "p95_us": t[int(0.95 * (len(t) - 1))] if t else None,
+            "mismatches": self.mismatches[:10],
+            "mismatch_count": len(self.mismatches),
+        }
+
+
+def _clock(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter_ns()
+    out = fn()
+    return out, (time.perf_counter_ns() - t0) / 1e3
+
+
+def _observations(feeder: Feeder, status: NDArray[np.int8]) -> list[Any]:
+    from openoms.faults.observations import Observation, Status
+
+    names = {ALARM: Status.ALARM, NO_ALARM: Status.NO_ALARM}
+    return [
+        Observation(d, names.get(int(s), Status.NO_DATA))
+        for d, s in zip(feeder.tree.ids, status.tolist(), strict=True)
+    ]
+
+
+def kernel_single(feeder: Feeder, status: NDArray[np.int8]) -> NDArray[np.int64]:
+    """Best zone first, then the next two: weights, path sums, top three."""
+    from openoms.faults.kernels import single_fault_scores
+
+    w = np.where(status == ALARM, feeder.w_alarm, np.where(status == NO_ALARM, feeder.w_silent, 0))
+    s = single_fault_scores(feeder.tree.parent, feeder.order, w, feeder.zero_prior)
+    top = np.argpartition(-s, 2)[:3] if s.size > 3 else np.arange(s.size)
+    return top[np.argsort(-s[top], kind="stable")]
+
+
+def kernel_multi(feeder: Feeder, status: NDArray[np.int8], max_faults: int) -> NDArray[np.int64]:
+    from openoms.faults.kernels import multi_fault_dp_limited
+
+    w = np.where(status == ALARM, feeder.w_alarm, np.where(status == NO_ALARM, feeder.w_silent, 0))
+    faults, _ = multi_fault_dp_limited(feeder.tree.parent, feeder.order, w, LAMBDA, max_faults)
+    return np.flatnonzero(faults)
+
+
+def run_single(
+    feeders: list[Feeder],
+    events: list[Event],
+    locator: Any | None,
+    *,
+    exhaustive: bool = True,
+    case: str,
+) -> dict[str, Tally]:
+    """Single-fault events through every method."""
+    tallies = {m: Tally() for m in METHODS}
+    for number, e in enumerate(events):
+        f = feeders[e.feeder]
+        truth = e.truth[0]
+        h: NDArray[np.float64] | None = None
+        if exhaustive:
+            h, us = _clock(
+                lambda f=f, e=e: exhaustive_single(
+                    f.tree.size, *hamming_costs(e.status, f.false_alarm, f.miss), f.zero_prior
+                )
+            )
+            order = np.argsort(h, kind="stable")[:3]
+            _score(
+                tallies["exhaustive"],
+                us,
+                best=[int(order[0])],
+                top3=order.tolist(),
+                truth=truth,
+                region=None,
+            )
+        top, us = _clock(lambda f=f, e=e: kernel_single(f, e.status))
+        _score(
+            tallies["kernel"], us, best=[int(top[0])], top3=top.tolist(), truth=truth, region=None
+        )
+        _check(tallies["kernel"], h, best=(int(top[0]),), f=f, e=e, case=case, number=number)
+        found, us = _clock(lambda f=f, e=e: matrix_method(f.d, e.status))
+        _score_set(tallies["matrix"], us, found.tolist(), e.truth)
+        if locator is not None:
+            observations = _observations(f, e.status)
+            index = {z: i for i, z in enumerate(f.tree.ids)}
+            loc, us = _clock(lambda f=f, o=observations: locator.locate(f.tree.feeder, o))
+            best = [index[z] for z in loc.best]
+            top3 = [index[c.zone] for c in loc.candidates[:3]]
+            region = {index[z] for z in loc.region}
+            _score(tallies["locator"], us, best=best, top3=top3, truth=truth, region=region)
+            _check(tallies["locator"], h, best=tuple(best), f=f, e=e, case=case, number=number)
+    return tallies
+
+
+def run_multi(
+    feeders: list[Feeder], events: list[Event], locator: Any | None, *, max_faults: int, case: str
+) -> dict[str, Tally]:
+    """Several-fault events: exact set wanted; the objective ``H(F) + λ·|F|``."""
+    tallies = {m: Tally() for m in METHODS}
+    for number, e in enumerate(events):
+        f = feeders[e.feeder]
+        costs = hamming_costs(e.status, f.false_alarm, f.miss)
+        (best, value), us = _clock(
+            lambda f=f, c=costs: exhaustive_multi(
+                f.tree.size, *c, lam=LAMBDA, max_faults=max_faults
+            )
+        )
+        _score_set(tallies["exhaustive"], us, list(best), e.truth)
+        found, us = _clock(lambda f=f, e=e: kernel_multi(f, e.status, max_faults))
+        _score_set(tallies["kernel"], us, found.tolist(), e.truth)
+        _check_multi(
+            tallies["kernel"],
+            value,
+            chosen=found.tolist(),
+            f=f,
+            costs=costs,
+            e=e,
+            case=case,
+            number=number,
+        )
+        found, us = _clock(lambda f=f, e=e: matrix_method(f.d, e.status))
+        _score_set(tallies["matrix"], us, found.tolist(), e.truth)
+        if locator is not None:
+            observations = _observations(f, e.status)
+            index = {z: i for i, z in enumerate(f.tree.ids)}
+            loc, us = _clock(
+                lambda f=f, o=observations: locator.locate(
+                    f.tree.feeder, o, max_faults=max_faults, extra_fault_probability=EXTRA_FAULT_P
+                )
+            )
+            chosen = [index[z] for z in loc.best]
+            _score_set(tallies["locator"], us, chosen, e.truth)
+            tallies["locator"].in_region += set(e.truth) <= {index[z] for z in loc.region}
+            _check_multi(
+                tallies["locator"],
+                value,
+                chosen=chosen,
+                f=f,
+                costs=costs,
+                e=e,
+                case=case,
+                number=number,
+            )
+    return tallies
+
+
+def _score(
+    t: Tally, us: float, *, best: list[int], top3: list[int], truth: int, region: set[int] | None
+) -> None:
+    t.events += 1
+    t.times_us.append(us)
+    t.answered += bool(best)
+    t.top1 += best[:1] == [truth]
+    t.top3 += truth in top3[:3]
+    t.in_region += region is not None and truth in region
+
+
+def _score_set(t: Tally, us: float, found: list[int], truth: tuple[int, ...]) -> None:
+    """A set answer (the matrix method; several faults): top-1 when it is exactly the truth,
+    top-3 when it holds the truth among at most three zones (one fault)."""
+    t.events += 1
+    t.times_us.append(us)
+    t.answered += bool(found)
+    t.top1 += sorted(found) == sorted(truth)
+    t.top3 += set(truth) <= set(found) and len(found) <= max(3, len(truth))
+
+
+def _check(
+    t: Tally,
+    h: NDArray[np.float64] | None,
+    *,
+    best: tuple[int, ...],
+    f: Feeder,
+    e: Event,
+    case: str,
+    number: int,
+) -> None:
+    if h is None:
+        return
+    t.checked += 1
+    low = float(h.min())
+    got = float(h[best[0]]) if len(best) == 1 else math.inf
+    if got - low <= TOLERANCE * max(1.0, abs(low)):
+        t.optimal += 1
+        return
+    t.mismatches.append(
+        _mismatch(case, number, f=f, e=e, got=[f.tree.ids[b] for b in best], value=got, optimum=low)
+    )
+
+
+def _check_multi(
+    t: Tally,
+    value: float,
+    *,
+    chosen: list[int],
+    f: Feeder,
+    costs: tuple[Any, Any],
+    e: Event,
+    case: str,
+    number: int,
+) -> None:
+    t.checked += 1
+    got = multi_objective(np.array(chosen, dtype=np.int64), f.tree.size, *costs, lam=LAMBDA)
+    if got - value <= TOLERANCE * max(1.0, abs(value)):
+        t.optimal += 1
+        return
+    t.mismatches.append(
+        _mismatch(
+            case, number, f=f, e=e, got=[f.tree.ids[c] for c in chosen], value=got, optimum=value
+        )
+    )
+
+
+def _mismatch(
+    case: str, number: int, *, f: Feeder, e: Event, got: list[str], value: float, optimum: float
+) -> dict[str, Any]:
+    return {
+        "case": case,
+        "event": number,
+        "feeder": f.tree.feeder,
+        "truth": [f.tree.ids[z] for z in e.truth],
+        "answer": got,
+        "answer_objective": value,
+        "optimum": optimum,
+        "distortions": [(f.tree.ids[d], what) for d, what in e.distortions],
+        "alarms": [f.tree.ids[d] for d in np.flatnonzero(e.status == ALARM).tolist()],
+    }

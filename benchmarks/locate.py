@@ -1,0 +1,330 @@
+"""Fault location benchmark (issue 4): the locator against the matrix method and the exhaustive
+minimum-Hamming search, on the same seeded distortion sets.
+
+    python benchmarks/locate.py          # IEEE 33, county, synthetic 10k, 100k, a 10k-branch feeder
+    python benchmarks/locate.py --quick  # ~20 s: IEEE 33, county, the 10k-branch feeder
+    python benchmarks/locate.py --full   # also the 1M-node network and a 1M-node feeder
+
+Networks: IEEE 33 with an FTU on every branch; the sample county (its 442 detectors); the
+topology benchmark's synthetic networks (feeders of ~2,000 nodes) with a relay per breaker,
+an FTU per closed switch and an indicator on ~1 section in 10; one feeder of 10k branches
+with a detector on each (10k zones: the exhaustive search's size); one feeder of 1M nodes.
+
+Events: a fault in a random zone (uniform over zones), then 0, 1, 2 or 3 distinct detectors
+distorted (a miss, a false alarm, or no data: one in three); on IEEE 33 and the county also 2
+and 3 simultaneous faults (with 0 and 1 distortion). Every method sees the same statuses.
+Figures: top-1, top-3, true zone inside the 0.95 region (the locator), time per event, and
+whether the locator's answer scores the exhaustive optimum (up to 1e-9; ties count as equal).
+Writes ``benchmarks/results/locate.json`` and ``locate.md``; progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _locate_cases import (
+    ieee33_network,
+    sample_network,
+    synthetic_every_branch,
+    synthetic_with_detectors,
+    zone_trees,
+)
+from _locate_run import METHODS, Feeder, make_events, prepare, run_multi, run_single
+
+RESULTS: Final = Path(__file__).resolve().parent / "results"
+DISTORTIONS: Final = (0, 1, 2, 3)
+SPEEDUP_10K: Final = 100.0
+MS_1M: Final = 10.0
+_START: Final = time.perf_counter()
+
+
+def say(message: str) -> None:
+    print(f"[{time.perf_counter() - _START:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+# name → (builder, single-fault events per distortion count, multi-fault events, exhaustive)
+def plan(args: argparse.Namespace) -> list[tuple[str, Any, int, int, bool]]:
+    q = args.quick
+    cases: list[tuple[str, Any, int, int, bool]] = [
+        ("IEEE 33 (FTU per branch)", ieee33_network, 150 if q else 1000, 40 if q else 200, True),
+        (
+            "sample county",
+            lambda: sample_network("sample:county"),
+            150 if q else 500,
+            40 if q else 200,
+            True,
+        ),
+    ]
+    if not q:
+        cases += [
+            (
+                "synthetic 10k",
+                lambda: synthetic_with_detectors(10_000, seed=args.seed),
+                300,
+                0,
+                True,
+            ),
+            (
+                "synthetic 100k",
+                lambda: synthetic_with_detectors(100_000, seed=args.seed),
+                200,
+                0,
+                True,
+            ),
+        ]
+    cases.append(
+        (
+            "one feeder, 10k branches",
+            lambda: synthetic_every_branch(10_000, seed=args.seed),
+            3 if q else 5,
+            0,
+            True,
+        )
+    )
+    if args.full:
+        cases += [
+            (
+                "synthetic 1M",
+                lambda: synthetic_with_detectors(1_000_000, seed=args.seed),
+                200,
+                0,
+                True,
+            ),
+            (
+                "one feeder, 1M nodes",
+                lambda: synthetic_with_detectors(1_000_000, seed=args.seed, one_feeder=True),
+                5,
+                0,
+                False,
+            ),
+        ]
+    return cases
+
+
+def make_locator(network: Any, topology: Any, m: dict[str, Any]) -> Any | None:
+    try:
+        from openoms.faults.locator import FaultLocator
+    except ImportError as error:
+        m["locator"] = f"not measured: {error}"
+        say(f"!!! FaultLocator not importable ({error}): measuring the baselines only")
+        return None
+    t0 = time.perf_counter()
+    locator = FaultLocator(network, topology, prior="uniform")
+    m["locator_build_ms"] = (time.perf_counter() - t0) * 1e3
+    return locator
+
+
+def same_zones(locator: Any, feeders: list[Feeder], m: dict[str, Any]) -> None:
+    """The locator's zones must be the benchmark's: same ids, same parents."""
+    wrong = []
+    for f in feeders:
+        zones = {z.id: z.parent for z in locator.zones_of_feeder(f.tree.feeder)}
+        ours = {
+            z: (f.tree.ids[p] if p >= 0 else None)
+            for z, p in zip(f.tree.ids, f.tree.parent.tolist(), strict=True)
+        }
+        if zones != ours:
+            wrong.append(f.tree.feeder)
+    m["zone_trees_differ"] = wrong
+    if wrong:
+        say(f"!!! the locator's zone trees differ from ours on feeders {wrong[:5]}")
+
+
+def measure(
+    name: str, build: Any, n_single: int, n_multi: int, exhaustive: bool, *, seed: int
+) -> dict[str, Any]:
+    from openoms.faults.observations import DEFAULT_RATES
+    from openoms.grid import Topology
+
+    say(f"{name}: building the network")
+    t0 = time.perf_counter()
+    network = build()
+    topology = Topology.build(network.graph_arrays(), network.closed_edges())
+    trees = zone_trees(network, topology)
+    feeders = [prepare(t, DEFAULT_RATES) for t in trees]
+    m: dict[str, Any] = {
+        "network": name,
+        "nodes": len(network.nodes.id),
+        "branches": network.n_edges,
+        "feeders": len(trees),
+        "detectors": len(network.detectors.id),
+        "zones": sum(t.n for t in trees),
+        "largest_feeder_zones": max(t.n for t in trees),
+        "setup_s": 0.0,
+        "scenarios": [],
+    }
+    locator = make_locator(network, topology, m)
+    if locator is not None:
+        same_zones(locator, feeders, m)
+    m["setup_s"] = time.perf_counter() - t0
+    rng = np.random.default_rng(seed)
+    scenarios: list[tuple[int, int, int]] = [(1, k, n_single) for k in DISTORTIONS]
+    if n_multi:
+        scenarios += [(faults, k, n_multi) for faults in (2, 3) for k in (0, 1)]
+    for faults, k, n in scenarios:
+        events = make_events(feeders, n_events=n, n_faults=faults, k=k, rng=rng)
+        label = f"{faults} fault{'s' if faults > 1 else ''}, {k} distorted"
+        say(f"{name}: {label}, {n} events")
+        if faults == 1:
+            tallies = run_single(feeders, events, locator, exhaustive=exhaustive, case=name)
+        else:
+            tallies = run_multi(feeders, events, locator, max_faults=3, case=name)
+        row = {"faults": faults, "distorted": k, "events": n}
+        row.update({method: tallies[method].summary() for method in METHODS})
+        m["scenarios"].append(row)
+        for method in ("locator", "kernel"):
+            for bad in tallies[method].mismatches[:3]:
+                say(
+                    f"!!! {method} NOT the exhaustive optimum: "
+                    + json.dumps(bad, ensure_ascii=False)
+                )
+    return m
+
+
+def _pct(summary: dict[str, Any], key: str) -> str:
+    return "–" if not summary["events"] else f"{100 * summary[key]:.1f}"
+
+
+def _us(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value / 1e3:,.1f} ms" if value >= 10_000 else f"{value:,.0f} µs"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    header = (
+        "| network | faults | distorted | events | top-1 % locator / exhaustive / matrix "
+        "| top-3 % locator / exhaustive | in 0.95 region % | locator = optimum "
+        "| per event: locator / kernel / exhaustive / matrix | exhaustive ÷ locator |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for r in results:
+        for s in r["scenarios"]:
+            loc, ker, exh, mat = (s[m] for m in METHODS)
+            ratio = (
+                f"{exh['median_us'] / loc['median_us']:,.0f}×"
+                if loc["median_us"] and exh["median_us"]
+                else "–"
+            )
+            optimum = f"{loc['optimal']} / {loc['checked']}" if loc["checked"] else "–"
+            lines.append(
+                f"| {r['network']} | {s['faults']} | {s['distorted']} | {s['events']} "
+                f"| {_pct(loc, 'top1')} / {_pct(exh, 'top1')} / {_pct(mat, 'top1')} "
+                f"| {_pct(loc, 'top3')} / {_pct(exh, 'top3')} | {_pct(loc, 'in_region')} "
+                f"| {optimum} | {_us(loc['median_us'])} / {_us(ker['median_us'])} / "
+                f"{_us(exh['median_us'])} / {_us(mat['median_us'])} | {ratio} |"
+            )
+    return "\n".join(lines)
+
+
+def targets(results: list[dict[str, Any]]) -> list[dict[str, str]]:
+    checks: list[dict[str, str]] = []
+
+    def check(target: str, passed: bool | None, measured: str) -> None:
+        status = "not measured" if passed is None else "PASS" if passed else "FAIL"
+        checks.append({"target": target, "status": status, "measured": measured})
+
+    for method in ("locator", "kernel"):
+        ok = sum(s[method]["optimal"] for r in results for s in r["scenarios"])
+        asked = sum(s[method]["checked"] for r in results for s in r["scenarios"])
+        check(
+            f"{method}: equal to the exhaustive optimum on every event",
+            ok == asked if asked else None,
+            f"{ok:,} of {asked:,} events",
+        )
+    by_name = {r["network"]: r for r in results}
+    ten = by_name.get("one feeder, 10k branches")
+    if ten:
+        loc = [s["locator"]["median_us"] for s in ten["scenarios"] if s["locator"]["events"]]
+        exh = [s["exhaustive"]["median_us"] for s in ten["scenarios"]]
+        if loc:
+            ratio = min(x / y for x, y in zip(exh, loc, strict=True))
+            check(
+                f"10k sections: ≥ {SPEEDUP_10K:g}× faster than the exhaustive search",
+                ratio >= SPEEDUP_10K,
+                f"lowest over the distortion counts {ratio:,.0f}× "
+                f"({max(loc) / 1e3:.2f} ms vs {min(exh) / 1e3:.0f} ms)",
+            )
+    for name in ("synthetic 1M", "one feeder, 1M nodes"):
+        r = by_name.get(name)
+        for method in ("locator", "kernel"):
+            times = [s[method]["median_us"] for s in r["scenarios"]] if r else []
+            times = [t for t in times if t is not None]
+            check(
+                f"{name}: {method} < {MS_1M:g} ms per event (median)",
+                max(times) < MS_1M * 1e3 if times else None,
+                f"slowest median {max(times) / 1e3:.2f} ms" if times else "run with --full",
+            )
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Fault location benchmark (see the source).")
+    parser.add_argument("--quick", action="store_true", help="IEEE 33, county, 10k feeder: ~20 s")
+    parser.add_argument("--full", action="store_true", help="also the 1M-node networks")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS / "locate.json")
+    args = parser.parse_args(argv)
+    load_before = os.getloadavg()
+    results = [measure(*case, seed=args.seed) for case in plan(args)]
+    checks = targets(results)
+    load_after = os.getloadavg()
+    text = table(results)
+    lines = [f"{c['status']:>12}  {c['target']}: {c['measured']}" for c in checks]
+    print("\n" + text + "\n")
+    for r in results:
+        print(
+            f"{r['network']}: {r['nodes']:,} nodes, {r['feeders']} feeders, {r['zones']:,} zones "
+            f"(largest feeder {r['largest_feeder_zones']:,}); locator build "
+            f"{r.get('locator_build_ms', float('nan')):,.0f} ms; set-up {r['setup_s']:.1f} s"
+        )
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load_before[0]:.1f} before, "
+        f"{load_after[0]:.1f} after\n"
+    )
+    print("\n".join(lines))
+    document = {
+        "benchmark": "locate",
+        "command": " ".join(["python", "benchmarks/locate.py", *(argv or sys.argv[1:])]),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_1min_before_after": [load_before[0], load_after[0]],
+        },
+        "versions": _versions(),
+        "networks": results,
+        "targets": checks,
+        "total_s": round(time.perf_counter() - _START, 1),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    args.out.with_suffix(".md").write_text(
+        f"# Fault location benchmark\n\n`{document['command']}` at {document['at']}, "
+        f"{document['total_s']} s\n\n{text}\n\n```\n" + "\n".join(lines) + "\n```\n",
+        "utf-8",
+    )
+    say(f"done in {time.perf_counter() - _START:.0f} s; results in {args.out}")
+    return 0
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("openoms", "numpy", "numba", "scipy")}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
