@@ -1,0 +1,122 @@
+"""Calibration of per-device rates from crew-confirmed fault locations (DOMAIN.md §1).
+
+For every past event with confirmed fault zones, each device that reported (not "no data") is
+scored against what the confirmed zones make it expect: ``m_d = (misses + 1) / (expected
+alarms + 2)``, ``a_d = (false alarms + 1) / (expected silences + 2)`` and, for directional
+devices, ``δ_d = (wrong directions + 1) / (directional alarms expected + 2)`` (Laplace's rule
+of succession). A rate is only replaced when its denominator counted at least ``min_events``
+events; otherwise the device keeps its kind's rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from openoms.faults.likelihood import Signal
+from openoms.faults.locator import FaultLocator
+from openoms.faults.observations import DeviceRates, InvalidObservationError, Observation
+from openoms.grid.model import ElementKind
+
+__all__ = ["calibrate"]
+
+FeederOf = Callable[[Sequence[Observation], Collection[str]], str]
+
+
+@dataclass(slots=True)
+class _Counts:
+    expected_alarms: int = 0
+    misses: int = 0
+    expected_silences: int = 0
+    false_alarms: int = 0
+    directed: int = 0
+    wrong_direction: int = 0
+
+
+def _feeder_from_zones(locator: FaultLocator) -> FeederOf:
+    """The feeder of the first confirmed zone (a detector id or a feeder head branch id)."""
+    network, topology = locator.network, locator.topology
+
+    def feeder_of(_: Sequence[Observation], zones: Collection[str]) -> str:
+        zone = next(iter(zones))
+        kind, index = network.locate(zone)
+        edge = int(network.detectors.edge[index]) if kind is ElementKind.DETECTOR else None
+        if kind in (ElementKind.SECTION, ElementKind.SWITCH):
+            edge = network.edge_index(zone)
+        if edge is None:
+            raise InvalidObservationError([f"confirmed zone {zone!r} is not a zone id"])
+        node = max(int(network.edge_from[edge]), int(network.edge_to[edge]), key=_depth(topology))
+        return network.feeders.id[topology.feeder_of(node)]
+
+    return feeder_of
+
+
+def _depth(topology: object) -> Callable[[int], int]:
+    depth = getattr(topology, "depth_of_nodes")  # noqa: B009  (typed Topology attribute)
+    return lambda node: int(depth[node])
+
+
+def calibrate(
+    history: Iterable[tuple[Sequence[Observation], Collection[str]]],
+    locator: FaultLocator,
+    feeder_of: str | FeederOf | None = None,
+    *,
+    min_events: int = 10,
+) -> dict[str, DeviceRates]:
+    """Per-device rates from ``(observations, confirmed zones)`` pairs on ``locator``'s
+    current topology. ``feeder_of``: a feeder id for every event, a function of the event,
+    or ``None`` (the feeder of the first confirmed zone). Returns rates for the devices with
+    at least one rate calibrated; the others keep their kind's defaults."""
+    if feeder_of is None:
+        feeder_fn = _feeder_from_zones(locator)
+    elif isinstance(feeder_of, str):
+        name = feeder_of
+
+        def feeder_fn(_: Sequence[Observation], __: Collection[str]) -> str:
+            return name
+
+    else:
+        feeder_fn = feeder_of
+    counts: dict[str, _Counts] = {}
+    for number, (observations, zones) in enumerate(history):
+        if not zones:
+            raise InvalidObservationError([f"history[{number}]: no confirmed zone"])
+        tree = locator.zone_tree(feeder_fn(observations, zones))
+        unknown = [z for z in zones if z not in tree.index]
+        if unknown:
+            raise InvalidObservationError(
+                [f"history[{number}]: {unknown} are not zones of feeder {tree.feeder_id!r}"]
+            )
+        confirmed = [tree.index[z] for z in zones]
+        signal, found, _, _ = locator.reports(tree, observations, trip_seen=False)
+        for report in found:
+            if signal is Signal.LOSS_OF_VOLTAGE:
+                on = any(tree.is_below(report.zone, f) and report.zone != f for f in confirmed)
+            else:
+                on = any(tree.is_below(f, report.zone) for f in confirmed)
+            expected = report.expectation.on if on else report.expectation.off
+            c = counts.setdefault(report.detector, _Counts())
+            if expected == "0":
+                c.expected_silences += 1
+                c.false_alarms += report.observed != "0"
+                continue
+            c.expected_alarms += 1
+            c.misses += report.observed == "0"
+            if report.observed in ("+1", "-1"):
+                c.directed += 1
+                c.wrong_direction += report.observed != expected
+    out: dict[str, DeviceRates] = {}
+    network = locator.network
+    for detector, c in sorted(counts.items()):
+        base = locator.rates_of(network.locate(detector)[1])
+        miss = (c.misses + 1) / (c.expected_alarms + 2)
+        false_alarm = (c.false_alarms + 1) / (c.expected_silences + 2)
+        direction = (c.wrong_direction + 1) / (c.directed + 2)
+        rates = DeviceRates(
+            false_alarm=false_alarm if c.expected_silences >= min_events else base.false_alarm,
+            miss=miss if c.expected_alarms >= min_events else base.miss,
+            direction_error=direction if c.directed >= min_events else base.direction_error,
+        )
+        if rates != base:
+            out[detector] = rates
+    return out

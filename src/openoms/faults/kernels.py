@@ -1,0 +1,251 @@
+"""Array kernels of the fault locator: one pass over a zone tree each, compiled by numba.
+
+A zone tree is given as ``parent`` (zone index of the parent, ``-1`` at the root) and ``order``
+(every zone once, parents before children: a pre-order or BFS order). These kernels take no ids
+and no Python objects, so that they run directly on trees of a million zones; the locator
+(:mod:`openoms.faults.locator`) builds the arrays once per topology state.
+
+Typing: as in :mod:`openoms.grid._kernels`, each kernel's annotations are its typed wrapper and
+numba compiles for the dtypes actually passed (int64 indexes, float64 weights).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, TypeVar, cast
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+__all__ = [
+    "Float64Array",
+    "Int64Array",
+    "multi_fault_dp",
+    "multi_fault_dp_limited",
+    "single_fault_scores",
+    "subtree_sums",
+]
+
+Int64Array = NDArray[np.int64]
+Float64Array = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+_NEG: Final = -1e300  # "impossible" in the limited DP (finite, so sums stay well defined)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _kernel(fn: _F) -> _F:
+    """Compile ``fn`` in nopython mode, cached on disk, keeping its Python signature for mypy."""
+    return cast(_F, njit(cache=True, nogil=True)(fn))
+
+
+@_kernel
+def _path_scores(
+    parent: Int64Array, order: Int64Array, weight: Float64Array, out: Float64Array
+) -> None:
+    for i in range(order.shape[0]):
+        z = order[i]
+        p = parent[z]
+        out[z] = weight[z] + (out[p] if p >= 0 else 0.0)
+
+
+def single_fault_scores(
+    parent: Int64Array, order: Int64Array, weight: Float64Array, log_prior: Float64Array
+) -> Float64Array:
+    """``S(z) = P(z) + log_prior[z]`` with the path sum ``P(z) = P(parent(z)) + weight[z]``
+    (the prior is added once, not accumulated). ``order``: parents before children. O(zones).
+
+    With the device weights of DOMAIN.md §1, ``S(z)`` is the log-likelihood of "the fault is in
+    zone z" up to a constant shared by every zone, plus its log prior.
+    """
+    scores = np.empty(parent.shape[0], dtype=np.float64)
+    _path_scores(parent, order, weight, scores)
+    scores += log_prior
+    return scores
+
+
+@_kernel
+def _subtree_sums(
+    parent: Int64Array, order: Int64Array, weight: Float64Array, out: Float64Array
+) -> None:
+    for i in range(order.shape[0]):
+        out[order[i]] = weight[order[i]]
+    for i in range(order.shape[0] - 1, -1, -1):
+        z = order[i]
+        p = parent[z]
+        if p >= 0:
+            out[p] += out[z]
+
+
+def subtree_sums(parent: Int64Array, order: Int64Array, weight: Float64Array) -> Float64Array:
+    """``T(z) = weight[z] + Σ T(children of z)``: the weight of z and every zone below. O(zones).
+
+    The broken-conductor score of zone z is ``T(z) − weight[z]`` (the devices strictly below z
+    lose voltage).
+    """
+    out = np.empty(parent.shape[0], dtype=np.float64)
+    _subtree_sums(parent, order, weight, out)
+    return out
+
+
+@_kernel
+def _dp(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    parent: Int64Array,
+    order: Int64Array,
+    weight: Float64Array,
+    lam: float,
+    best: Float64Array,
+    positive_sum: Float64Array,
+    max_child: Float64Array,
+    arg_child: Int64Array,
+    chosen: BoolArray,
+    leaf: BoolArray,
+) -> None:
+    n = parent.shape[0]
+    for z in range(n):
+        positive_sum[z] = 0.0
+        max_child[z] = -np.inf
+        arg_child[z] = -1
+        chosen[z] = False
+        leaf[z] = False
+    for i in range(order.shape[0] - 1, -1, -1):
+        z = order[i]
+        if positive_sum[z] > 0.0:
+            best[z] = weight[z] + positive_sum[z]
+        elif max_child[z] > -lam:
+            best[z] = weight[z] + max_child[z]
+        else:
+            best[z] = weight[z] - lam
+        p = parent[z]
+        if p >= 0:
+            if best[z] > 0.0:
+                positive_sum[p] += best[z]
+            if best[z] > max_child[p]:
+                max_child[p] = best[z]
+                arg_child[p] = z
+    # top-down: which zones are in the best rooted subtree, and which are its leaves (faults)
+    for i in range(order.shape[0]):
+        z = order[i]
+        p = parent[z]
+        if p < 0:
+            chosen[z] = True
+        elif chosen[p]:
+            if positive_sum[p] > 0.0:
+                chosen[z] = best[z] > 0.0
+            elif max_child[p] > -lam:
+                chosen[z] = arg_child[p] == z
+    for i in range(order.shape[0]):
+        z = order[i]
+        if chosen[z]:
+            leaf[z] = not (positive_sum[z] > 0.0 or max_child[z] > -lam)
+
+
+def multi_fault_dp(
+    parent: Int64Array, order: Int64Array, weight: Float64Array, lam: float
+) -> tuple[BoolArray, BoolArray, float]:
+    """Several simultaneous faults, exact, one traversal each way (DOMAIN.md §1).
+
+    Maximises ``Σ_{z∈T} weight[z] − lam·|leaves(T)|`` over rooted subtrees ``T`` (the root's
+    tree, non-empty) by ``best(v) = w_v + (Σ_c max(0, best(c)) if some best(c) > 0 else
+    max(−lam, max_c best(c)))``. Returns ``(in_subtree, faults, score)``: the zones of the best
+    ``T``, its leaves (the chosen fault zones) and its score. Ties between children go to the
+    first in ``order``. O(zones); ``order`` must start at the root.
+    """
+    n = parent.shape[0]
+    best = np.empty(n, dtype=np.float64)
+    positive_sum = np.empty(n, dtype=np.float64)
+    max_child = np.empty(n, dtype=np.float64)
+    arg_child = np.empty(n, dtype=np.int64)
+    chosen = np.empty(n, dtype=np.bool_)
+    leaf = np.empty(n, dtype=np.bool_)
+    _dp(parent, order, weight, float(lam), best, positive_sum, max_child, arg_child, chosen, leaf)
+    return chosen, leaf, float(best[order[0]])
+
+
+@_kernel
+def _dp_limited(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    parent: Int64Array,
+    order: Int64Array,
+    weight: Float64Array,
+    lam: float,
+    k: int,
+    best: Float64Array,
+    acc: Float64Array,
+    take: Int64Array,
+    as_leaf: BoolArray,
+    faults: BoolArray,
+) -> float:
+    n = parent.shape[0]
+    # acc[z, j]: best total of the children of z processed so far with j leaves among them
+    for z in range(n):
+        acc[z, 0] = 0.0
+        for j in range(1, k + 1):
+            acc[z, j] = _NEG
+        faults[z] = False
+    for i in range(order.shape[0] - 1, -1, -1):
+        z = order[i]
+        for j in range(1, k + 1):
+            best[z, j] = weight[z] + acc[z, j] if acc[z, j] > _NEG / 2 else _NEG
+        as_leaf[z] = weight[z] - lam >= best[z, 1]
+        if as_leaf[z]:
+            best[z, 1] = weight[z] - lam
+        p = parent[z]
+        if p >= 0:  # merge z into its parent's accumulator (knapsack over leaf counts)
+            for j in range(k, 0, -1):
+                value = acc[p, j]
+                pick = 0
+                for i_leaves in range(1, j + 1):
+                    if acc[p, j - i_leaves] > _NEG / 2 and best[z, i_leaves] > _NEG / 2:
+                        candidate = acc[p, j - i_leaves] + best[z, i_leaves]
+                        if candidate > value:
+                            value = candidate
+                            pick = i_leaves
+                acc[p, j] = value
+                take[z, j] = pick
+    root = order[0]
+    top = 1
+    for j in range(2, k + 1):
+        if best[root, j] > best[root, top]:
+            top = j
+    # backtrack: the children of z were merged in reverse `order`, so the last merged is the
+    # first in `order`: walking forward undoes the merges in reverse, spending z's leaf budget
+    remaining = np.zeros(n, dtype=np.int64)
+    if top == 1 and as_leaf[root]:
+        faults[root] = True
+    else:
+        remaining[root] = top
+    for i in range(order.shape[0]):
+        z = order[i]
+        p = parent[z]
+        if p >= 0 and remaining[p] > 0:
+            pick = take[z, remaining[p]]
+            if pick > 0:
+                remaining[p] -= pick
+                if pick == 1 and as_leaf[z]:
+                    faults[z] = True
+                else:
+                    remaining[z] = pick
+    result: float = best[root, top]
+    return result
+
+
+def multi_fault_dp_limited(
+    parent: Int64Array, order: Int64Array, weight: Float64Array, lam: float, max_faults: int
+) -> tuple[BoolArray, float]:
+    """The objective of :func:`multi_fault_dp` with at most ``max_faults`` leaves (faults).
+
+    A knapsack over leaf counts on the tree: ``best(z, j)`` is the best rooted subtree at z
+    with j leaves. Returns ``(faults, score)``. O(zones · max_faults²); ``order`` must be a
+    pre-order (children after parents, each subtree contiguous is not required).
+    """
+    n = parent.shape[0]
+    k = max(1, int(max_faults))
+    best = np.empty((n, k + 1), dtype=np.float64)
+    acc = np.empty((n, k + 1), dtype=np.float64)
+    take = np.zeros((n, k + 1), dtype=np.int64)
+    as_leaf = np.empty(n, dtype=np.bool_)
+    faults = np.empty(n, dtype=np.bool_)
+    score = _dp_limited(parent, order, weight, float(lam), k, best, acc, take, as_leaf, faults)
+    return faults, float(score)

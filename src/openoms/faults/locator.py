@@ -1,0 +1,383 @@
+"""Exact maximum-likelihood fault section location on the operated feeder tree (DOMAIN.md §1).
+
+:class:`FaultLocator` holds one zone tree per feeder for the current operated state (built on
+first use, dropped by :meth:`FaultLocator.refresh`) and answers each event in O(zones) array
+work plus O(reports) Python: weights per zone, one path-sum pass (or the tree DP for several
+faults), a softmax, a partial sort for the candidates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+
+from openoms.errors import UnknownDeviceError
+from openoms.faults import kernels
+from openoms.faults.likelihood import (
+    Expectation,
+    Signal,
+    contradicts,
+    device_weight,
+    displayed,
+    event_signal,
+    observed_value,
+)
+from openoms.faults.observations import (
+    DEFAULT_FAILURE_RATE_PER_KM,
+    DEFAULT_RATES,
+    DeviceRates,
+    InvalidObservationError,
+    Observation,
+)
+from openoms.faults.result import Candidate, Contradiction, FaultLocation
+from openoms.faults.summary import fault_time, fault_type, grow_region, permanence, softmax
+from openoms.faults.zones import Zone, ZoneTree, _lower_ends, build_zone_tree, zone_objects
+from openoms.grid.model import ElementKind, Network
+from openoms.grid.topology import Topology
+
+__all__ = ["FaultLocator", "Zone"]
+
+MAX_CANDIDATES: Final = 50
+MIN_POSTERIOR: Final = 1e-6
+TIE_TOLERANCE: Final = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class _Report:
+    """One device report that carries evidence, placed on the zone tree."""
+
+    detector: str
+    zone: int
+    observed: str
+    expectation: Expectation
+    directional: bool
+    observation: Observation | None  # None for the implicit head breaker
+
+
+class FaultLocator:
+    """Locates faults on the feeders of ``network`` in the current state of ``topology``.
+
+    ``rates`` (per detector kind, merged over :data:`DEFAULT_RATES`) and ``device_rates`` (per
+    detector id, e.g. from :func:`openoms.faults.calibrate`, they win) set each device's
+    false-alarm, miss and direction-error rates. ``prior``: ``"length"`` (failure rate per km
+    by section kind × length, :data:`DEFAULT_FAILURE_RATE_PER_KM` merged with
+    ``failure_rate_per_km``) or ``"uniform"``. ``extra_sources``: node ids with distributed
+    generation that feeds fault current (closed ties to live feeders are found from the
+    topology).
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        topology: Topology,
+        *,
+        rates: Mapping[str, DeviceRates] | None = None,
+        device_rates: Mapping[str, DeviceRates] | None = None,
+        prior: Literal["length", "uniform"] = "length",
+        failure_rate_per_km: Mapping[str, float] | None = None,
+        extra_sources: Collection[str] = (),
+    ) -> None:
+        problems: list[str] = []
+        kind_rates = {**DEFAULT_RATES, **(rates or {})}
+        for kind, rate in kind_rates.items():
+            problems += rate.problems(f"rates[{kind!r}]")
+        for kind in set(network.detectors.kind) - set(kind_rates):
+            problems.append(f"rates: no rates for detector kind {kind!r}")
+        self._device_rates = dict(device_rates or {})
+        for det, rate in self._device_rates.items():
+            if det not in network or network.locate(det)[0] is not ElementKind.DETECTOR:
+                problems.append(f"device_rates: {det!r} is not a detector of {network.name!r}")
+            problems += rate.problems(f"device_rates[{det!r}]")
+        if prior not in ("length", "uniform"):
+            problems.append(f"prior {prior!r} must be 'length' or 'uniform'")
+        self._rate_per_km = {**DEFAULT_FAILURE_RATE_PER_KM, **(failure_rate_per_km or {})}
+        for kind, value in self._rate_per_km.items():
+            if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
+                problems.append(f"failure_rate_per_km[{kind!r}] {value!r} must be finite, >= 0")
+        for kind in sorted(set(network.sections.kind) - set(self._rate_per_km)):
+            problems.append(f"failure_rate_per_km: no rate for section kind {kind!r}")
+        source_nodes: list[int] = []
+        for node in extra_sources:
+            if node not in network or network.locate(node)[0] is not ElementKind.NODE:
+                problems.append(f"extra_sources: {node!r} is not a node of {network.name!r}")
+            else:
+                source_nodes.append(network.locate(node)[1])
+        if problems:
+            raise InvalidObservationError(problems)
+        self.network = network
+        self.topology = topology
+        self.prior = prior
+        self._rates_of = [
+            self._device_rates.get(d, kind_rates[k])
+            for d, k in zip(network.detectors.id, network.detectors.kind, strict=True)
+        ]
+        self._relay_rates = kind_rates["relay"]
+        self._sources = np.asarray(source_nodes, dtype=np.int64)
+        self._trees: dict[int, ZoneTree] = {}
+        self._children: dict[int, list[list[int]]] = {}
+        self._zones: dict[int, tuple[Zone, ...]] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Forget the zone trees: call after ``topology.operate()`` (re-rooting after switching).
+        Trees are rebuilt per feeder on first use, O(nodes of the feeder)."""
+        self._lower = _lower_ends(self.network, self.topology)
+        self._trees.clear()
+        self._children.clear()
+        self._zones.clear()
+
+    # -- zone trees -------------------------------------------------------------------------
+
+    def _feeder_index(self, feeder_id: str) -> int:
+        kind, index = self.network.locate(feeder_id)
+        if kind is not ElementKind.FEEDER:
+            raise UnknownDeviceError(feeder_id, network=self.network.name)
+        return index
+
+    def _tree(self, feeder: int) -> ZoneTree:
+        tree = self._trees.get(feeder)
+        if tree is None:
+            if not self.topology.feeder_nodes(feeder).size:
+                feeder_id = self.network.feeders.id[feeder]
+                raise InvalidObservationError(
+                    [f"feeder {feeder_id!r} is not energised in the current state (no zones)"]
+                )
+            tree = build_zone_tree(
+                self.network,
+                self.topology,
+                feeder,
+                lower_ends=self._lower,
+                sources=self._sources,
+                prior=self.prior,
+                rate_per_km=self._rate_per_km,
+            )
+            self._trees[feeder] = tree
+            children: list[list[int]] = [[] for _ in range(tree.n_zones)]
+            for z, p in enumerate(tree.parent.tolist()):
+                if p >= 0:
+                    children[p].append(z)
+            self._children[feeder] = children
+        return tree
+
+    def zone_tree(self, feeder_id: str) -> ZoneTree:
+        """The arrays of the feeder's zone tree (for benchmarks and calibration)."""
+        return self._tree(self._feeder_index(feeder_id))
+
+    def zones_of_feeder(self, feeder_id: str) -> tuple[Zone, ...]:
+        """The feeder's zones in pre-order, the root first. O(nodes of the feeder), cached."""
+        feeder = self._feeder_index(feeder_id)
+        if feeder not in self._zones:
+            self._zones[feeder] = zone_objects(self.network, self.topology, self._tree(feeder))
+        return self._zones[feeder]
+
+    # -- one event --------------------------------------------------------------------------
+
+    def reports(
+        self, tree: ZoneTree, observations: Sequence[Observation], *, trip_seen: bool
+    ) -> tuple[Signal, list[_Report], list[str], int]:
+        """Check the observations and place them on ``tree``: (signal, reports with evidence,
+        ignored detector ids, devices of the tree without data). Raises
+        :class:`InvalidObservationError` naming every bad observation."""
+        problems: list[str] = []
+        seen: set[str] = set()
+        indexed: list[tuple[int, Observation]] = []
+        for i, obs in enumerate(observations):
+            problems += [f"observations[{i}]: {p}" for p in obs.problems()]
+            if obs.detector in seen:
+                problems.append(f"observations[{i}]: detector {obs.detector!r} reported twice")
+            seen.add(obs.detector)
+            if obs.detector not in self.network:
+                problems.append(f"observations[{i}]: unknown detector {obs.detector!r}")
+                continue
+            kind, index = self.network.locate(obs.detector)
+            if kind is not ElementKind.DETECTOR:
+                problems.append(f"observations[{i}]: {obs.detector!r} is a {kind}, not a detector")
+                continue
+            indexed.append((index, obs))
+        if problems:
+            raise InvalidObservationError(problems)
+        on_tree = [(d, o) for d, o in indexed if d in tree.zone_of_detector]
+        ignored = [o.detector for d, o in indexed if d not in tree.zone_of_detector]
+        signal = event_signal([o for _, o in on_tree])
+        directional = self.network.detectors.directional
+        found: list[_Report] = []
+        for d, obs in on_tree:
+            zone = tree.zone_of_detector[d]
+            is_directional = bool(directional[d]) and signal is not Signal.LOSS_OF_VOLTAGE
+            value = observed_value(obs, signal, directional=is_directional)
+            if value is None:
+                continue
+            expectation = Expectation.of(
+                signal, directional=is_directional, source_below=bool(tree.source_below[zone])
+            )
+            found.append(_Report(obs.detector, zone, value, expectation, is_directional, obs))
+        no_data = len(tree.zone_of_detector) - len(found)
+        if tree.implicit_root and trip_seen and signal is Signal.SHORT_CIRCUIT:
+            expectation = Expectation.of(signal, directional=False, source_below=False)
+            found.append(_Report(tree.ids[0], 0, "alarm", expectation, False, None))
+        return signal, found, ignored, no_data
+
+    def rates_of(self, detector: int) -> DeviceRates:
+        """The rates used for the detector with index ``detector``."""
+        return self._rates_of[detector]
+
+    def _rates(self, report: _Report) -> DeviceRates:
+        if report.observation is None:
+            return self._relay_rates
+        return self._rates_of[self.network.locate(report.detector)[1]]
+
+    def locate(
+        self,
+        feeder_id: str,
+        observations: Sequence[Observation],
+        *,
+        max_faults: int = 1,
+        extra_fault_probability: float = 0.01,
+        reclosed: bool | None = None,
+        region_mass: float = 0.95,
+        trip_seen: bool = True,
+    ) -> FaultLocation:
+        """Locate the fault(s) of one event on ``feeder_id`` (docs/faults.md).
+
+        ``trip_seen``: the feeder's head breaker tripped; used when no detector sits on the
+        feeder head, as an alarm of an implicit relay (short-circuit events only).
+        ``max_faults > 1``: several simultaneous faults by the tree DP with the penalty
+        ``λ = ln((1 − p) / p)`` per fault, ``p = extra_fault_probability``. Detectors reported
+        but not on the feeder's current zone tree are listed in ``ignored``; tree devices
+        without an observation count as "no data".
+        """
+        problems = []
+        if not (isinstance(max_faults, int) and max_faults >= 1):
+            problems.append(f"max_faults {max_faults!r} must be an int >= 1")
+        if not 0.0 < extra_fault_probability < 1.0:
+            problems.append(f"extra_fault_probability {extra_fault_probability!r} not in (0, 1)")
+        if not 0.0 < region_mass <= 1.0:
+            problems.append(f"region_mass {region_mass!r} must be in (0, 1]")
+        if problems:
+            raise InvalidObservationError(problems)
+        feeder = self._feeder_index(feeder_id)
+        tree = self._tree(feeder)
+        signal, found, ignored, no_data = self.reports(tree, observations, trip_seen=trip_seen)
+        weight = np.zeros(tree.n_zones, dtype=np.float64)
+        for report in found:
+            weight[report.zone] += device_weight(
+                report.observed, report.expectation, self._rates(report)
+            )
+        children = self._children[feeder]
+        if signal is Signal.LOSS_OF_VOLTAGE:
+            below = kernels.subtree_sums(tree.parent, tree.order, weight)
+            scores = below - weight + tree.log_prior
+            faults = [self._first_best(tree, scores)]
+        elif max_faults == 1:
+            scores = kernels.single_fault_scores(tree.parent, tree.order, weight, tree.log_prior)
+            faults = [self._first_best(tree, scores)]
+        else:
+            lam = math.log((1.0 - extra_fault_probability) / extra_fault_probability)
+            if max_faults >= tree.n_zones:
+                _, leaf, _ = kernels.multi_fault_dp(tree.parent, tree.order, weight, lam)
+            else:
+                leaf, _ = kernels.multi_fault_dp_limited(
+                    tree.parent, tree.order, weight, lam, max_faults
+                )
+            faults = np.flatnonzero(leaf).tolist()
+        posterior_of, ties, region, mass = self._per_fault(
+            tree, children=children, weight=weight, faults=faults, target=region_mass, signal=signal
+        )
+        # candidates: each zone's largest posterior over the faults' conditional posteriors
+        posterior = np.max(np.stack([p for p, _ in posterior_of]), axis=0)
+        log_score = np.max(np.stack([s for _, s in posterior_of]), axis=0)
+        top = np.flatnonzero(posterior > MIN_POSTERIOR)
+        ranked = sorted(top.tolist(), key=lambda z: (-posterior[z], tree.ids[z]))[:MAX_CANDIDATES]
+        contradictions, consistent = self._check(tree, found, faults, signal)
+        kind, phases = fault_type(signal, consistent)
+        return FaultLocation(
+            feeder=feeder_id,
+            candidates=tuple(
+                Candidate(tree.ids[z], float(posterior[z]), float(log_score[z])) for z in ranked
+            ),
+            best=tuple(tree.ids[z] for z in faults),
+            ties=tuple(tree.ids[z] for z in sorted(ties)),
+            region=tuple(tree.ids[z] for z in sorted(region)),
+            region_mass=mass,
+            contradictions=tuple(contradictions),
+            fault_time=fault_time(consistent),
+            fault_type=kind,
+            phases=phases,
+            permanent=permanence(reclosed, consistent),
+            reports_used=sum(r.observation is not None for r in found),
+            devices_no_data=no_data,
+            ignored=tuple(ignored),
+            signal=signal.value,
+        )
+
+    @staticmethod
+    def _first_best(tree: ZoneTree, scores: kernels.Float64Array) -> int:
+        """The best zone; among ties the first in pre-order (the most upstream)."""
+        del tree
+        return int(np.flatnonzero(scores >= scores.max() - TIE_TOLERANCE)[0])
+
+    def _per_fault(
+        self,
+        tree: ZoneTree,
+        *,
+        children: list[list[int]],
+        weight: kernels.Float64Array,
+        faults: list[int],
+        target: float,
+        signal: Signal,
+    ) -> tuple[list[tuple[kernels.Float64Array, kernels.Float64Array]], set[int], set[int], float]:
+        """Per fault: its conditional scores and posterior with the other faults held fixed,
+        its ties and its greedy region. Returns the (posterior, scores) pairs, the union of
+        ties and regions, and the smallest region mass."""
+        out = []
+        ties: set[int] = set()
+        region: set[int] = set()
+        mass = 1.0
+        for fault in faults:
+            if signal is Signal.LOSS_OF_VOLTAGE:
+                below = kernels.subtree_sums(tree.parent, tree.order, weight)
+                scores = below - weight + tree.log_prior
+            else:
+                held = weight.copy()
+                for other in faults:
+                    z = other
+                    while z >= 0 and other != fault:
+                        held[z] = 0.0  # the other faults' paths alarm anyway
+                        z = int(tree.parent[z])
+                scores = kernels.single_fault_scores(tree.parent, tree.order, held, tree.log_prior)
+            posterior = softmax(scores)
+            out.append((posterior, scores))
+            ties.update(np.flatnonzero(scores >= scores[fault] - TIE_TOLERANCE).tolist())
+            grown, grown_mass = grow_region(tree, children, posterior, fault, target)
+            region.update(grown)
+            mass = min(mass, grown_mass)
+        return out, ties, region, mass
+
+    def _check(
+        self, tree: ZoneTree, found: list[_Report], faults: list[int], signal: Signal
+    ) -> tuple[list[Contradiction], list[Observation]]:
+        """Devices contradicting the hypothesis ``faults``, and the consistent alarms."""
+        contradictions = []
+        consistent = []
+        for report in found:
+            if signal is Signal.LOSS_OF_VOLTAGE:
+                on = any(tree.is_below(report.zone, f) and report.zone != f for f in faults)
+            else:
+                on = any(tree.is_below(f, report.zone) for f in faults)
+            expected = report.expectation.on if on else report.expectation.off
+            if contradicts(report.observed, expected):
+                contradictions.append(
+                    Contradiction(
+                        report.detector,
+                        displayed(expected, directional=report.directional),
+                        displayed(report.observed, directional=report.directional),
+                    )
+                )
+            elif report.observed != "0" and report.observation is not None:
+                consistent.append(report.observation)
+        contradictions.sort(key=lambda c: c.detector)
+        return contradictions, consistent

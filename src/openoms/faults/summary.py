@@ -1,0 +1,137 @@
+"""From scores to the answer a dispatcher reads: posteriors, the region the crew is sent to,
+the fault time, type and phases."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+
+from openoms.faults.kernels import Float64Array
+from openoms.faults.likelihood import Signal
+from openoms.faults.observations import PHASE_NAMES, Observation
+from openoms.faults.result import FaultType
+from openoms.faults.zones import ZoneTree
+
+__all__ = ["fault_time", "fault_type", "grow_region", "permanence", "softmax"]
+
+
+def softmax(scores: Float64Array) -> Float64Array:
+    shifted = np.exp(scores - scores.max())
+    out: Float64Array = shifted / shifted.sum()
+    return out
+
+
+def grow_region(
+    tree: ZoneTree, children: list[list[int]], posterior: Float64Array, start: int, target: float
+) -> tuple[list[int], float]:
+    """Greedy growth from ``start``: repeatedly add the neighbouring zone (parent or child of
+    the region) with the largest posterior (ties: smaller zone id) until the mass reaches
+    ``target``. Returns the zones in the order added and their mass. O(r log r) for a region
+    of r zones and their neighbours.
+
+    Why greedy: under the single-fault model the posterior falls off along the tree away from
+    the end of the alarmed path (each device between costs a factor of about
+    ``(1 − m) / a`` or ``(1 − a) / m``), so the mass is unimodal around the best zone and each
+    step takes the largest available mass. It is exact for such unimodal posteriors; when a
+    second peak hides behind a low zone (e.g. a false alarm on another branch) it can add a
+    few small zones before reaching the peak: the region stays connected and holds the
+    mass, but may be larger than the smallest one. A pruning pass then drops region leaves of
+    smallest posterior while the mass stays at or above ``target``, which removes such
+    detours (exact on the hand cases; not a guarantee of the smallest region in general).
+    """
+    ids = tree.ids
+    region = [start]
+    inside = {start}
+    mass = float(posterior[start])
+    frontier: list[tuple[float, str, int]] = []
+
+    def push(zone: int) -> None:
+        for n in (int(tree.parent[zone]), *children[zone]):
+            if n >= 0 and n not in inside:
+                inside.add(n)
+                heapq.heappush(frontier, (-float(posterior[n]), ids[n], n))
+
+    push(start)
+    while mass < target - 1e-12 and frontier:
+        _, _, zone = heapq.heappop(frontier)
+        region.append(zone)
+        mass += float(posterior[zone])
+        push(zone)
+    return _prune(tree, children, posterior, region, start=start, mass=mass, target=target)
+
+
+def _prune(
+    tree: ZoneTree,
+    children: list[list[int]],
+    posterior: Float64Array,
+    region: list[int],
+    *,
+    start: int,
+    mass: float,
+    target: float,
+) -> tuple[list[int], float]:
+    """Drop leaves of the region (smallest posterior first, never ``start``) while the mass
+    stays at or above ``target``: undoes the detours greedy growth took to reach a peak."""
+    kept = set(region)
+
+    def degree(zone: int) -> int:
+        parent = int(tree.parent[zone])
+        return (parent in kept) + sum(c in kept for c in children[zone])
+
+    changed = True
+    while changed:
+        changed = False
+        for zone in sorted(kept, key=lambda z: (float(posterior[z]), tree.ids[z])):
+            if zone != start and degree(zone) <= 1 and mass - posterior[zone] >= target - 1e-12:
+                kept.discard(zone)
+                mass -= float(posterior[zone])
+                changed = True
+                break
+    return [z for z in region if z in kept], min(mass, 1.0)
+
+
+def fault_time(alarms: Sequence[Observation]) -> datetime | None:
+    """The median device time tag of the consistent alarms (the lower median for an even
+    count, so that it is a time some device reported); ``None`` without time tags."""
+    times = sorted(o.device_time for o in alarms if o.device_time is not None)
+    return times[(len(times) - 1) // 2] if times else None
+
+
+def _vote(phase_sets: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+    """Phases flagged by more than half of the alarms that flag any phase."""
+    reporting = [set(p) for p in phase_sets if p]
+    return tuple(p for p in PHASE_NAMES if 2 * sum(p in s for s in reporting) > len(reporting))
+
+
+def fault_type(signal: Signal, alarms: Sequence[Observation]) -> tuple[FaultType, tuple[str, ...]]:
+    """Type and phases from the consistent alarms (docs/faults.md, "Fault type")."""
+    if signal is Signal.LOSS_OF_VOLTAGE:
+        return FaultType.BROKEN_CONDUCTOR, _vote([o.loss_of_voltage_phases for o in alarms])
+    if signal is Signal.EARTH_FAULT:
+        phases = _vote([o.earth_fault_phases for o in alarms])
+        kinds = {0: FaultType.SINGLE_PHASE_EARTH, 1: FaultType.SINGLE_PHASE_EARTH}
+        kinds[2] = FaultType.TWO_PHASE_EARTH
+        return kinds.get(len(phases), FaultType.UNKNOWN), phases
+    phases = _vote([o.fault_phases for o in alarms])
+    earth = 2 * sum(o.earth_fault for o in alarms) > len(alarms)
+    if len(phases) == 3:
+        return FaultType.THREE_PHASE, phases
+    if len(phases) == 2:
+        return (FaultType.TWO_PHASE_EARTH if earth else FaultType.PHASE_TO_PHASE), phases
+    if len(phases) == 1 and earth:
+        return FaultType.SINGLE_PHASE_EARTH, phases
+    return FaultType.UNKNOWN, phases
+
+
+def permanence(reclosed: bool | None, alarms: Sequence[Observation]) -> bool | None:
+    """Permanent from the reclose outcome (lockout → permanent); without one, from the
+    consistent alarms' own flags (any permanent → permanent, all transient → transient)."""
+    if reclosed is not None:
+        return not reclosed
+    flags = [o.permanent for o in alarms if o.permanent is not None]
+    if not flags:
+        return None
+    return any(flags)
