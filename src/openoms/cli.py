@@ -383,6 +383,9 @@ def _register_service_commands() -> None:
     main.add_command(db_group)
     main.add_command(token_group)
     main.add_command(serve_command)
+    from openoms.notify.commands import roster_group  # noqa: PLC0415
+
+    main.add_command(roster_group)
 
 
 _register_service_commands()

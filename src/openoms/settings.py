@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -57,6 +57,18 @@ class Settings(BaseModel):
     sustained_threshold_min: float = Field(
         default=5.0, description="Interruptions longer than this are sustained (IEEE 1366)."
     )
+    smpp_host: str | None = Field(
+        default=None, description="The carrier's SMSC (SMPP 3.4); empty: no crew SMS."
+    )
+    smpp_port: int = 2775
+    smpp_system_id: str = Field(default="openoms", description="SMPP bind system_id.")
+    smpp_password: str = Field(default="", description="SMPP bind password.")
+    smpp_source_addr: str = Field(default="", description="Sender number of the crew SMS.")
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Base URL of the public site; the SMS links to <base>/outages/<id>.",
+    )
+    sms_lang: Literal["zh", "en"] = Field(default="zh", description="Language of the crew SMS.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,431 @@
+"""The SMS channel: an SMPP 3.4 ESME (client) to the carrier's SMSC.
+
+Built on ``hat.drivers.smpp.transport`` (PDU codec and connection) of hat-drivers rather
+than on its ``smpp.client.Client``, because that client neither asks for delivery receipts
+(``registered_delivery`` is fixed to none) nor passes ``deliver_sm`` on; the bind,
+``submit_sm`` and ``enquire_link`` handling here mirror it.
+
+- Bind as a transceiver (submits go out and receipts come in on one session); a lost session
+  is re-bound in the background, so receipts queued at the SMSC arrive even when idle.
+- Text that is plain ASCII goes with ``data_coding`` 0 (the SMSC default alphabet), anything
+  else as UCS-2 (``data_coding`` 8, UTF-16BE). A text longer than one segment (160 ASCII / 70
+  UCS-2 characters) goes whole in the ``message_payload`` TLV in one ``submit_sm`` (SMPP 3.4
+  §5.3.2.32; hat encodes it): one submit, one message id, one receipt per SMS; the SMSC
+  splits it for the handset. (An SMSC that refuses ``message_payload`` would need UDH
+  segments instead; not implemented.)
+- ``registered_delivery`` asks for a receipt; each ``deliver_sm`` receipt is parsed (the
+  ``receipted_message_id`` / ``message_state`` TLVs, else the ``id:… stat:…`` text) and
+  handed to the ``on_receipt`` callback.
+
+:meth:`SmppSender.submit` is synchronous (the outbox worker is a thread) and tells apart the
+three outcomes that matter for sending exactly once: :class:`SmppUnavailableError` (nothing was
+sent: retry), :class:`SmppRejectedError` (the SMSC answered with an error), and
+:class:`SmppOutcomeUnknownError` (the submit may have reached the SMSC: do not resend blindly).
+Phone numbers are masked in every log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Final, Protocol, Self
+
+from hat.drivers import net  # type: ignore[import-untyped,unused-ignore]
+from hat.drivers.smpp import transport  # type: ignore[import-untyped,unused-ignore]
+
+from openoms.errors import OpenOMSError
+from openoms.notify.phone import mask_phone
+
+__all__ = [
+    "DeliveryReceipt",
+    "SmppError",
+    "SmppOutcomeUnknownError",
+    "SmppRejectedError",
+    "SmppSender",
+    "SmppUnavailableError",
+    "SmsChannel",
+    "parse_receipt_text",
+]
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT: Final = frozenset(
+    {
+        "ESME_RTHROTTLED",
+        "ESME_RMSGQFUL",
+        "ESME_RSYSERR",
+        "ESME_RSUBMITFAIL",
+        "ESME_RUNKNOWNERR",
+        "ESME_RX_T_APPN",
+        "ESME_RINVBNDSTS",
+        "ESME_RDELIVERYFAILURE",
+    }
+)
+"""Command statuses worth retrying; any other error status is permanent for the message."""
+
+_STATE_NAMES: Final = {
+    "DELIVERED": "DELIVRD",
+    "EXPIRED": "EXPIRED",
+    "DELETED": "DELETED",
+    "UNDELIVERABLE": "UNDELIV",
+    "ACCEPTED": "ACCEPTD",
+    "UNKNOWN": "UNKNOWN",
+    "REJECTED": "REJECTD",
+    "ENROUTE": "ENROUTE",
+}
+
+
+class SmppError(OpenOMSError):
+    """A submit that did not end with a message id."""
+
+
+class SmppUnavailableError(SmppError):
+    """No bound session (connect or bind failed): nothing was sent, a retry is safe."""
+
+
+class SmppRejectedError(SmppError):
+    """The SMSC answered the submit with an error status."""
+
+    def __init__(self, status: str, *, permanent: bool) -> None:
+        super().__init__(f"SMSC rejected submit_sm: {status}")
+        self.status = status
+        self.permanent = permanent
+
+
+class SmppOutcomeUnknownError(SmppError):
+    """The submit left, but no answer came: the SMSC may have the message."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class DeliveryReceipt:
+    """A delivery receipt: the SMSC's message id, its final ``stat``, and the recipient."""
+
+    message_id: str
+    stat: str  # DELIVRD, UNDELIV, REJECTD, EXPIRED, DELETED, ACCEPTD, ENROUTE, UNKNOWN
+    recipient: str
+    received_at: datetime
+    error: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"DeliveryReceipt({self.message_id!r}, {self.stat}, to {mask_phone(self.recipient)}, "
+            f"err {self.error or '-'})"
+        )
+
+
+class SmsChannel(Protocol):
+    """What the outbox worker needs of an SMS channel."""
+
+    def submit(self, phone: str, text: str) -> str:
+        """Hand one SMS to the carrier; the carrier's message id."""
+        ...
+
+    def set_receipt_callback(self, callback: Callable[[DeliveryReceipt], None]) -> None: ...
+
+
+_RECEIPT_FIELDS: Final = re.compile(r"(id|stat|err):(\S*)", re.IGNORECASE)
+
+
+def parse_receipt_text(text: str) -> dict[str, str]:
+    """The ``id``, ``stat`` and ``err`` fields of a receipt text (SMPP 3.4 appendix B).
+
+    >>> parse_receipt_text("id:7F sub:001 dlvrd:001 submit date:2501150802 stat:DELIVRD err:000")
+    {'id': '7F', 'stat': 'DELIVRD', 'err': '000'}
+    """
+    return {k.lower(): v for k, v in _RECEIPT_FIELDS.findall(text)}
+
+
+def _encode(text: str) -> tuple[Any, bytes, int]:
+    """(data coding, bytes, characters per single segment)."""
+    if text.isascii():
+        return transport.DataCoding.DEFAULT, text.encode("ascii"), 160
+    return transport.DataCoding.UCS2, text.encode("utf-16-be"), 140
+
+
+class SmppSender:
+    """An SMPP 3.4 transceiver session to ``host:port``, kept bound in a thread of its own."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        system_id: str,
+        password: str,
+        source_addr: str = "",
+        *,
+        on_receipt: Callable[[DeliveryReceipt], None] | None = None,
+        connect_timeout_s: float = 5.0,
+        response_timeout_s: float = 10.0,
+        enquire_link_s: float = 30.0,
+        reconnect_delay_s: float = 1.0,
+    ) -> None:
+        self.host, self.port = host, port
+        self._system_id, self._password, self._source_addr = system_id, password, source_addr
+        self._on_receipt = on_receipt
+        self._connect_timeout_s = connect_timeout_s
+        self._response_timeout_s = response_timeout_s
+        self._enquire_link_s = enquire_link_s
+        self._reconnect_delay_s = reconnect_delay_s
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._conn: Any = None
+        self._bind_lock: asyncio.Lock | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"SmppSender({self.host}:{self.port}, system_id={self._system_id!r})"
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start the session thread; binding happens in the background and on each submit."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="smpp-sender", daemon=True
+        )
+        self._thread.start()
+        ready.wait(timeout=10)
+        return self
+
+    def close(self) -> None:
+        """Unbind and stop the thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def set_receipt_callback(self, callback: Callable[[DeliveryReceipt], None]) -> None:
+        self._on_receipt = callback
+
+    @property
+    def bound(self) -> bool:
+        return self._conn is not None and bool(self._conn.is_open)
+
+    def submit(self, phone: str, text: str) -> str:
+        """Send one SMS; the SMSC's message id. Raises an :class:`SmppError` subclass."""
+        loop = self._loop
+        if loop is None:
+            raise SmppUnavailableError("the SMPP sender is not started")
+        future = asyncio.run_coroutine_threadsafe(self._submit(phone, text), loop)
+        try:
+            return future.result(timeout=self._connect_timeout_s + self._response_timeout_s + 2)
+        except concurrent.futures.TimeoutError as exc:
+            future.cancel()
+            raise SmppOutcomeUnknownError(f"submit_sm to {mask_phone(phone)}: no answer") from exc
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        self._bind_lock = asyncio.Lock()
+        self._supervisor = loop.create_task(self._supervise())
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _shutdown(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        conn, self._conn = self._conn, None
+        if conn is not None and conn.is_open:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.send(transport.UnbindReq()), 1.0)
+            await conn.async_close()
+
+    async def _supervise(self) -> None:
+        """Keep a session bound: re-bind after a loss, so that queued receipts come in."""
+        while True:
+            try:
+                conn = await self._ensure_bound()
+            except SmppUnavailableError as exc:
+                log.warning("SMPP %s:%s: %s", self.host, self.port, exc)
+            else:
+                await conn.wait_closing()
+                log.info("SMPP %s:%s: session closed", self.host, self.port)
+            await asyncio.sleep(self._reconnect_delay_s)
+
+    async def _ensure_bound(self) -> Any:
+        assert self._bind_lock is not None  # set before the loop runs
+        async with self._bind_lock:
+            if self._conn is not None and self._conn.is_open:
+                return self._conn
+            try:
+                raw = await asyncio.wait_for(
+                    net.connect(net.TcpAddress(self.host, self.port)), self._connect_timeout_s
+                )
+            except (OSError, TimeoutError) as exc:
+                raise SmppUnavailableError(
+                    f"cannot connect to {self.host}:{self.port}: {exc}"
+                ) from exc
+            conn = transport.Connection(conn=raw, request_cb=self._on_request, notification_cb=None)
+            bind = transport.BindReq(
+                bind_type=transport.BindType.TRANSCEIVER,
+                system_id=self._system_id,
+                password=self._password,
+                system_type="",
+                interface_version=0x34,
+                addr_ton=transport.TypeOfNumber.UNKNOWN,
+                addr_npi=transport.NumericPlanIndicator.UNKNOWN,
+                address_range="",
+            )
+            try:
+                res = await asyncio.wait_for(conn.send(bind), self._response_timeout_s)
+            except (ConnectionError, TimeoutError, asyncio.CancelledError) as exc:
+                await conn.async_close()
+                raise SmppUnavailableError(
+                    f"bind to {self.host}:{self.port} failed: {exc!r}"
+                ) from exc
+            if isinstance(res, transport.CommandStatus):
+                await conn.async_close()
+                raise SmppUnavailableError(f"bind to {self.host}:{self.port} refused: {res.name}")
+            log.info("SMPP %s:%s: bound as %s", self.host, self.port, self._system_id)
+            conn.async_group.spawn(self._enquire_link_loop, conn)
+            self._conn = conn
+            return conn
+
+    async def _enquire_link_loop(self, conn: Any) -> None:
+        try:
+            while conn.is_open:
+                await asyncio.sleep(self._enquire_link_s)
+                await asyncio.wait_for(
+                    conn.send(transport.EnquireLinkReq()), self._response_timeout_s
+                )
+        except (ConnectionError, TimeoutError):
+            log.warning("SMPP %s:%s: enquire_link failed, closing", self.host, self.port)
+            conn.close()
+
+    async def _submit(self, phone: str, text: str) -> str:
+        conn = await self._ensure_bound()
+        coding, data, single = _encode(text)
+        long = len(data) > single
+        req = transport.SubmitSmReq(
+            service_type="",
+            source_addr_ton=transport.TypeOfNumber.UNKNOWN,
+            source_addr_npi=transport.NumericPlanIndicator.UNKNOWN,
+            source_addr=self._source_addr,
+            dest_addr_ton=transport.TypeOfNumber.UNKNOWN,
+            dest_addr_npi=transport.NumericPlanIndicator.UNKNOWN,
+            destination_addr=phone,
+            esm_class=transport.EsmClass(
+                messaging_mode=transport.MessagingMode.DEFAULT,
+                message_type=transport.MessageType.DEFAULT,
+                gsm_features=set(),
+            ),
+            protocol_id=0,
+            priority_flag=transport.Priority.BULK,
+            schedule_delivery_time=None,
+            validity_period=None,
+            registered_delivery=transport.RegisteredDelivery(
+                delivery_receipt=transport.DeliveryReceipt.RECEIPT,
+                acknowledgements=set(),
+                intermediate_notification=False,
+            ),
+            replace_if_present_flag=False,
+            data_coding=coding,
+            sm_default_msg_id=0,
+            short_message=b"" if long else data,
+            optional_params={transport.OptionalParamTag.MESSAGE_PAYLOAD: data} if long else {},
+        )
+        who = mask_phone(phone)
+        if not conn.is_open:
+            raise SmppUnavailableError(f"submit_sm to {who}: session closed before sending")
+        try:
+            res = await asyncio.wait_for(conn.send(req), self._response_timeout_s)
+        except TimeoutError as exc:
+            raise SmppOutcomeUnknownError(
+                f"submit_sm to {who}: no answer within {self._response_timeout_s} s"
+            ) from exc
+        except (ConnectionError, asyncio.CancelledError) as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # we are shutting down
+            raise SmppOutcomeUnknownError(
+                f"submit_sm to {who}: connection lost before the answer"
+            ) from exc
+        if isinstance(res, transport.CommandStatus):
+            raise SmppRejectedError(res.name, permanent=res.name not in _TRANSIENT)
+        message_id = bytes(res.message_id).decode("ascii", "replace")
+        log.info(
+            "submit_sm to %s: %d chars, coding %s%s → id %s",
+            who,
+            len(text),
+            coding.name,
+            ", message_payload" if long else "",
+            message_id,
+        )
+        return message_id
+
+    async def _on_request(self, req: Any) -> Any:
+        if isinstance(req, transport.DeliverSmReq):
+            self._on_deliver(req)
+            return transport.DeliverSmRes()
+        if isinstance(req, transport.EnquireLinkReq):
+            return transport.EnquireLinkRes()
+        if isinstance(req, transport.UnbindReq):
+            conn = self._conn
+            if conn is not None:
+                conn.async_group.spawn(_close_later, conn)
+            return transport.UnbindRes()
+        return transport.CommandStatus.ESME_RINVCMDID
+
+    def _on_deliver(self, req: Any) -> None:
+        who = mask_phone(req.source_addr)
+        if req.esm_class.message_type != transport.MessageType.DELIVERY_RECEIPT:
+            log.info("deliver_sm from %s that is not a receipt: ignored", who)
+            return
+        fields = parse_receipt_text(bytes(req.short_message).decode("latin-1"))
+        params = req.optional_params
+        tlv_id = params.get(transport.OptionalParamTag.RECEIPTED_MESSAGE_ID)
+        tlv_state = params.get(transport.OptionalParamTag.MESSAGE_STATE)
+        message_id = bytes(tlv_id).decode("ascii", "replace") if tlv_id else fields.get("id", "")
+        stat = fields.get("stat") or (_STATE_NAMES.get(tlv_state.name, "") if tlv_state else "")
+        if not message_id or not stat:
+            log.warning("delivery receipt from %s without id or stat: ignored", who)
+            return
+        receipt = DeliveryReceipt(
+            message_id=message_id,
+            stat=stat.upper(),
+            recipient=req.source_addr,
+            received_at=datetime.now(UTC),
+            error=fields.get("err", ""),
+        )
+        log.info("delivery receipt %r", receipt)
+        if self._on_receipt is not None:
+            try:
+                self._on_receipt(receipt)
+            except Exception:
+                log.exception("the receipt callback failed for %s", message_id)
+
+
+async def _close_later(conn: Any) -> None:
+    await asyncio.sleep(0.05)
+    conn.close()

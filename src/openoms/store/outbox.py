@@ -1,0 +1,417 @@
+"""The outbox: messages to send, persisted before anything is sent, sent once.
+
+A message is enqueued with a dedupe key (enqueueing the same alert twice is a no-op). The
+worker claims due rows, committing ``sending`` *before* it submits; the submit's answer
+moves the row to ``sent`` (with the carrier's message id and the hand-over time) or back
+to ``queued`` with exponential back-off, or to ``failed``. Delivery receipts move ``sent``
+to ``delivered`` (or ``failed``).
+
+The one window that no protocol closes: a crash, or a lost connection, after the
+``submit_sm`` left and before its answer was recorded. SMPP 3.4 has no idempotency key, so
+such a row is never resent blindly: it becomes ``unconfirmed`` for the dispatcher, and
+turns ``delivered`` if a receipt for that recipient arrives later (see docs/notify.md).
+
+Repositories never read the clock: ``now`` comes in as an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from openoms.errors import InputError, OpenOMSError
+from openoms.notify.phone import BadPhoneError, mask_phone, normalize_phone
+from openoms.store.tables import OutboxMessage
+
+__all__ = [
+    "EnqueueResult",
+    "OutboxItem",
+    "OutboxMessageNotFoundError",
+    "OutboxState",
+    "OutboxTransitionError",
+    "RetryPolicy",
+    "claim_due",
+    "enqueue",
+    "get_message",
+    "handover_latencies",
+    "list_messages",
+    "mark_attempt_failed",
+    "mark_sent",
+    "mark_unconfirmed",
+    "next_due_at",
+    "record_receipt",
+    "recover_interrupted",
+    "requeue_unconfirmed",
+    "transition",
+]
+
+
+class OutboxState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"  # handed to the SMSC (submit_sm_resp OK)
+    DELIVERED = "delivered"  # delivery receipt DELIVRD
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"  # maybe handed over; not resent without a person's decision
+
+
+_S = OutboxState
+ALLOWED: Final[dict[OutboxState, frozenset[OutboxState]]] = {
+    _S.QUEUED: frozenset({_S.SENDING}),
+    _S.SENDING: frozenset({_S.SENT, _S.QUEUED, _S.FAILED, _S.UNCONFIRMED}),
+    _S.SENT: frozenset({_S.DELIVERED, _S.FAILED}),
+    _S.UNCONFIRMED: frozenset({_S.DELIVERED, _S.FAILED, _S.QUEUED}),
+    _S.DELIVERED: frozenset(),
+    _S.FAILED: frozenset(),
+}
+"""The lifecycle of an outbox message: every allowed (from, to) pair."""
+
+_RECEIPT_STATES: Final[dict[str, OutboxState]] = {
+    "DELIVRD": _S.DELIVERED,
+    "UNDELIV": _S.FAILED,
+    "REJECTD": _S.FAILED,
+    "EXPIRED": _S.FAILED,
+    "DELETED": _S.FAILED,
+}
+"""Final ``stat:`` values of an SMPP 3.4 delivery receipt (appendix B); others change nothing."""
+
+
+class OutboxTransitionError(OpenOMSError):
+    def __init__(self, message_id: int, current: OutboxState, new: OutboxState) -> None:
+        super().__init__(f"outbox message {message_id}: cannot go from {current} to {new}")
+        self.message_id, self.current, self.new = message_id, current, new
+
+
+class OutboxMessageNotFoundError(InputError):
+    def __init__(self, message_id: int) -> None:
+        super().__init__(f"no outbox message with id {message_id}")
+        self.message_id = message_id
+
+
+def transition(message_id: int, current: OutboxState, new: OutboxState) -> OutboxState:
+    """``new`` if the lifecycle allows ``current`` → ``new``; else raise."""
+    if new not in ALLOWED[current]:
+        raise OutboxTransitionError(message_id, current, new)
+    return new
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential back-off: ``base · 2^(attempt−1)``, capped; ``failed`` after ``max_attempts``."""
+
+    base_delay_s: float = 5.0
+    max_delay_s: float = 300.0
+    max_attempts: int = 6
+
+    def delay(self, attempts: int) -> timedelta:
+        return timedelta(
+            seconds=min(self.base_delay_s * 2 ** max(attempts - 1, 0), self.max_delay_s)
+        )
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class OutboxItem:
+    """An outbox row as the worker and the API see it; its ``repr`` masks the phone."""
+
+    id: int
+    outage_id: int | None
+    kind: str
+    recipient_phone: str
+    recipient_name: str
+    body: str
+    lang: str
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    smsc_message_id: str | None
+    trigger_at: datetime | None
+    handed_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.recipient_phone)
+
+    def __repr__(self) -> str:
+        return (
+            f"OutboxItem(id={self.id}, kind={self.kind!r}, outage_id={self.outage_id}, "
+            f"to={self.recipient_name} {self.masked_phone}, state={self.state}, "
+            f"attempts={self.attempts}, smsc_message_id={self.smsc_message_id!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueResult:
+    id: int
+    created: bool  # False: the dedupe key was already there, nothing changed
+
+
+def _item(row: OutboxMessage) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        outage_id=row.outage_id,
+        kind=row.kind,
+        recipient_phone=row.recipient_phone,
+        recipient_name=row.recipient_name,
+        body=row.body,
+        lang=row.lang,
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        smsc_message_id=row.smsc_message_id,
+        trigger_at=row.trigger_at,
+        handed_at=row.handed_at,
+        delivered_at=row.delivered_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+    )
+
+
+def _by_key(session: Session, dedupe_key: str) -> OutboxMessage | None:
+    return session.scalars(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+    ).one_or_none()
+
+
+def enqueue(
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: str,
+    phone: str,
+    name: str,
+    body: str,
+    lang: str,
+    now: datetime,
+    outage_id: int | None = None,
+    trigger_at: datetime | None = None,
+) -> EnqueueResult:
+    """Queue a message once per ``dedupe_key`` (e.g. ``crew_alert:<outage>:<phone>``).
+
+    A second call with the same key, even from another process at the same moment, returns
+    the first row and changes nothing. The phone is checked and normalised first.
+    """
+    if not body:
+        raise InputError(f"outbox message {dedupe_key!r}: empty body")
+    number = normalize_phone(phone)
+    existing = _by_key(session, dedupe_key)
+    if existing is not None:
+        return EnqueueResult(existing.id, created=False)
+    row = OutboxMessage(
+        outage_id=outage_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        recipient_phone=number,
+        recipient_name=name,
+        body=body,
+        lang=lang,
+        state=_S.QUEUED.value,
+        attempts=0,
+        next_attempt_at=now,
+        trigger_at=trigger_at,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # a concurrent enqueue of the same key won the race
+        winner = _by_key(session, dedupe_key)
+        if winner is None:
+            raise
+        return EnqueueResult(winner.id, created=False)
+    return EnqueueResult(row.id, created=True)
+
+
+def _row(session: Session, message_id: int) -> OutboxMessage:
+    row = session.get(OutboxMessage, message_id, with_for_update=True)
+    if row is None:
+        raise OutboxMessageNotFoundError(message_id)
+    return row
+
+
+def _move(row: OutboxMessage, new: OutboxState) -> None:
+    row.state = transition(row.id, OutboxState(row.state), new).value
+
+
+def claim_due(session: Session, *, now: datetime, limit: int = 10) -> list[OutboxItem]:
+    """Take up to ``limit`` due queued rows, oldest first, and mark them ``sending``.
+
+    The caller commits before it submits anything: that commit is what makes a crash
+    during the submit visible at the next start (:func:`recover_interrupted`). On
+    PostgreSQL concurrent workers skip each other's rows (``FOR UPDATE SKIP LOCKED``).
+    """
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == _S.QUEUED.value, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        _move(row, _S.SENDING)
+        row.attempts += 1
+        row.last_attempt_at = now
+    session.flush()
+    return [_item(row) for row in rows]
+
+
+def mark_sent(
+    session: Session, message_id: int, *, smsc_message_id: str, handed_at: datetime
+) -> None:
+    """The SMSC accepted the message (``submit_sm_resp`` OK) at ``handed_at``."""
+    row = _row(session, message_id)
+    _move(row, _S.SENT)
+    row.smsc_message_id = smsc_message_id
+    row.handed_at = handed_at
+    row.last_error = None
+
+
+def mark_attempt_failed(
+    session: Session,
+    message_id: int,
+    *,
+    error: str,
+    now: datetime,
+    policy: RetryPolicy,
+    permanent: bool = False,
+) -> OutboxState:
+    """A submit that certainly did not hand the message over: retry later, or give up.
+
+    Returns the new state: ``queued`` (next attempt after the back-off) or ``failed`` (a
+    permanent error, or the attempts are used up).
+    """
+    row = _row(session, message_id)
+    row.last_error = error
+    if permanent or row.attempts >= policy.max_attempts:
+        _move(row, _S.FAILED)
+    else:
+        _move(row, _S.QUEUED)
+        row.next_attempt_at = now + policy.delay(row.attempts)
+    return OutboxState(row.state)
+
+
+def mark_unconfirmed(session: Session, message_id: int, *, reason: str) -> None:
+    """The submit may have reached the SMSC but no answer was recorded: never resend blindly."""
+    row = _row(session, message_id)
+    _move(row, _S.UNCONFIRMED)
+    row.last_error = reason
+
+
+def recover_interrupted(session: Session) -> list[int]:
+    """At start-up: rows left in ``sending`` by a stopped process become ``unconfirmed``."""
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == _S.SENDING.value)
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    ).all()
+    for row in rows:
+        _move(row, _S.UNCONFIRMED)
+        row.last_error = (
+            "the service stopped between submit_sm and its answer: "
+            "the SMSC may have the message; not resent"
+        )
+    return [row.id for row in rows]
+
+
+def requeue_unconfirmed(session: Session, message_id: int, *, now: datetime) -> None:
+    """A dispatcher decided to send an unconfirmed message again (a duplicate is possible)."""
+    row = _row(session, message_id)
+    _move(row, _S.QUEUED)
+    row.next_attempt_at = now
+
+
+def record_receipt(
+    session: Session,
+    *,
+    smsc_message_id: str,
+    stat: str,
+    recipient: str,
+    done_at: datetime,
+) -> int | None:
+    """Apply a delivery receipt; returns the outbox id it matched, or ``None``.
+
+    Matched by the SMSC message id. A receipt whose id the outbox never learnt (the answer
+    to the submit was lost) matches an ``unconfirmed`` row of the same recipient when there
+    is exactly one. Receipts for a final state, and repeats, change nothing.
+    """
+    row = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.smsc_message_id == smsc_message_id)
+        .with_for_update()
+    ).one_or_none()
+    if row is None:
+        try:
+            number = normalize_phone(recipient)
+        except BadPhoneError:
+            return None
+        candidates = session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.state == _S.UNCONFIRMED.value,
+                OutboxMessage.recipient_phone == number,
+            )
+            .with_for_update()
+        ).all()
+        if len(candidates) != 1:
+            return None
+        row = candidates[0]
+        row.smsc_message_id = smsc_message_id
+    new = _RECEIPT_STATES.get(stat.upper())
+    current = OutboxState(row.state)
+    if new is not None and new in ALLOWED[current]:
+        _move(row, new)
+        if new is _S.DELIVERED:
+            row.delivered_at = done_at
+        else:
+            row.last_error = f"delivery receipt: {stat}"
+    return row.id
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the next queued row falls due (the worker sleeps until then, or a wake-up)."""
+    return session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.state == _S.QUEUED.value
+        )
+    )
+
+
+def get_message(session: Session, message_id: int) -> OutboxItem:
+    row = session.get(OutboxMessage, message_id)
+    if row is None:
+        raise OutboxMessageNotFoundError(message_id)
+    return _item(row)
+
+
+def list_messages(
+    session: Session, *, outage_id: int | None = None, state: OutboxState | None = None
+) -> list[OutboxItem]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if outage_id is not None:
+        query = query.where(OutboxMessage.outage_id == outage_id)
+    if state is not None:
+        query = query.where(OutboxMessage.state == state.value)
+    return [_item(row) for row in session.scalars(query)]
+
+
+def handover_latencies(session: Session, outage_id: int) -> dict[int, timedelta]:
+    """Per message of the outage: from the last report it needed to its hand-over to the SMSC."""
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.trigger_at, OutboxMessage.handed_at)
+        .where(
+            OutboxMessage.outage_id == outage_id,
+            OutboxMessage.trigger_at.is_not(None),
+            OutboxMessage.handed_at.is_not(None),
+        )
+        .order_by(OutboxMessage.id)
+    ).all()
+    return {i: handed - trigger for i, trigger, handed in rows if trigger and handed}
