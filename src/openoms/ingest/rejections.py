@@ -33,6 +33,7 @@ class RejectReason(StrEnum):
     UNKNOWN_DEVICE = "unknown_device"  # not in the network, or the wrong kind for the topic
     OUT_OF_ORDER = "out_of_order"  # older than the last accepted report of the device and kind
     FUTURE = "future"  # device time more than MAX_AHEAD after receipt
+    UNKNOWN_POINT = "unknown_point"  # IEC 104: an address the unit's point table does not have
 
 
 @dataclass(frozen=True, slots=True)
