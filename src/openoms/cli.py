@@ -348,6 +348,61 @@ def switching_command(
         click.echo(effect.summary(language))
 
 
+@main.command("locate")
+@click.argument("path")
+@click.option(
+    "--reports",
+    "reports",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Recorded MQTT messages: mosquitto_sub -v lines, JSON Lines or one JSON document.",
+)
+@click.option("--feeder", default=None, help="The faulted feeder (default: from the trips).")
+@click.option(
+    "--max-faults",
+    type=click.IntRange(1, 10),
+    default=1,
+    show_default=True,
+    help="Up to this many simultaneous faults (tree DP).",
+)
+@click.option(
+    "--no-terminals-online",
+    is_flag=True,
+    help="Do not assume FTUs, DTUs and relays were online (silence = no data).",
+)
+@_lang_option
+@_json_option
+def locate_command(  # click passes options by name
+    path: str,
+    *,
+    reports: Path,
+    feeder: str | None,
+    max_faults: int,
+    no_terminals_online: bool,
+    lang: str | None,
+    as_json: bool,
+) -> None:
+    """Locate a fault from recorded indicator and FTU reports (故障区段定位回放).
+
+    Example: openoms locate sample:county --reports fault.jsonl
+    """
+    from openoms.service.locate_command import run_locate  # noqa: PLC0415
+
+    language = _lang(lang)
+    network = _load(path, language, quiet=as_json)
+    click.echo(
+        run_locate(
+            network,
+            reports,
+            lang=language,
+            as_json=as_json,
+            feeder=feeder,
+            online_terminals=not no_terminals_online,
+            max_faults=max_faults,
+        )
+    )
+
+
 @main.command("demo")
 @click.option(
     "--out",

@@ -69,6 +69,32 @@ class Settings(BaseModel):
         description="Base URL of the public site; the SMS links to <base>/outages/<id>.",
     )
     sms_lang: Literal["zh", "en"] = Field(default="zh", description="Language of the crew SMS.")
+    # Fault location (docs/faults.md): the grouping window around the trip, by device time.
+    fault_window_before_s: float = Field(
+        default=2.0, ge=0, description="Reports this long before the trip belong to the fault."
+    )
+    fault_window_after_s: float = Field(
+        default=5.0, ge=0, description="Reports this long after the trip belong to the fault."
+    )
+    fault_lockout_window_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A lockout this long after the first trip is the same fault.",
+    )
+    fault_quiet_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="Send the crew SMS once no report has arrived for this long after a lockout.",
+    )
+    fault_final_s: float = Field(
+        default=60.0, gt=0, description="Late reports refine the location until this long."
+    )
+    heartbeat_indicator_s: float = Field(
+        default=3600.0, gt=0, description="An indicator heard from this recently is online."
+    )
+    heartbeat_terminal_s: float = Field(
+        default=86400.0, gt=0, description="An FTU / DTU heard from this recently is online."
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,11 +5,12 @@ unprocessed events in log order and, for each, changes the outage records and ma
 processed IN THE SAME TRANSACTION: a crash at any point leaves each event either untouched
 (it is processed again after the restart) or fully applied, never half.
 
-What each event does (fault location from indicator reports comes with a later issue; they
-are stored and marked "recorded" now):
+What each event does (see also :mod:`.faults`, the fault workflow it drives):
 
+- indicator / FTU report → grouped into the fault event of its feeder and located (or, an
+  alarm with no fault event yet, opens one);
 - breaker trip with lockout → a sustained fault outage with its impact (who is off), the live
-  topology updated;
+  topology updated, the fault event's location on the record;
 - breaker trip then successful reclose → a momentary outage record, restored at the reclose;
 - switch position change → the live topology follows; customers of an open outage who regain
   supply make a restoration step (all back → the outage is restored);
@@ -20,7 +21,8 @@ are stored and marked "recorded" now):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,11 +38,14 @@ from openoms.outages.impact import Impact
 from openoms.outages.lifecycle import OPEN_STATES, OutageState
 from openoms.outages.records import AreaOff, OutageKind
 from openoms.service.context import ServiceContext
+from openoms.service.faults import AlertSender, FaultTracker
 from openoms.store import eventlog, outages
 
 __all__ = ["EventProcessor", "areas_of"]
 
 SYSTEM = "system"
+
+log = logging.getLogger("openoms.service")
 
 
 def areas_of(impact: Impact, *, at: datetime) -> list[AreaOff]:
@@ -79,9 +84,19 @@ class _PendingTrip:
 class EventProcessor:
     """Applies logged events to outage records; one instance per running service."""
 
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, *, send_alert: AlertSender | None = None) -> None:
         self.context = context
+        self.faults = FaultTracker(context, send_alert=send_alert)
         self._pending_trips: dict[str, _PendingTrip] = {}
+
+    def tick(self) -> int:
+        """Fault alerts and final locations that are due (call a few times a second)."""
+        with self.context.sessions.begin() as session, self.context.lock:
+            changed = self.faults.tick(session)
+        flush = getattr(self.faults.send_alert, "flush_wake", None)
+        if flush is not None:
+            flush()  # the outbox worker sees the committed messages now
+        return changed
 
     # -- the loop -----------------------------------------------------------------------
     def process_pending(self, *, limit: int = 500) -> int:
@@ -98,7 +113,7 @@ class EventProcessor:
                 for event_id, event in batch:
                     try:
                         with self.context.lock, session.begin_nested():
-                            outcome = self._handle(session, event)
+                            outcome = self._handle(session, event_id, event)
                     except Exception as exc:  # one bad event never stops the rest
                         outcome = f"error: {type(exc).__name__}: {exc}"
                         self.rebuild_live_state(session)
@@ -146,20 +161,40 @@ class EventProcessor:
             else:
                 topology.operate([(edge, bool(event.payload.get("closed")))])
 
-    def _handle(self, session: Session, event: Event) -> str:
+    def _handle(self, session: Session, event_id: int, event: Event) -> str:
         match event.kind:
+            case EventKind.INDICATOR_REPORT | EventKind.FTU_REPORT:
+                outcome = self.faults.on_report(session, event, event_id)
             case EventKind.BREAKER_TRIP:
-                return self._trip(session, event)
+                outcome = self._trip(session, event_id, event)
             case EventKind.BREAKER_RECLOSE:
-                return self._reclose(session, event)
+                outcome = self._reclose(session, event)
             case EventKind.SWITCH_POSITION:
-                return self._position(session, event)
+                outcome = self._position(session, event)
             case EventKind.TROUBLE_CALL:
-                return self._call(session, event)
+                outcome = self._call(session, event)
             case EventKind.CREW_STATUS:
-                return self._crew(session, event)
-            case _:
-                return "recorded"
+                outcome = self._crew(session, event)
+        return outcome
+
+    # -- fault location: never in the way of the outage record --------------------------
+    @staticmethod
+    def _safely(session: Session, call: Callable[[], int | None]) -> int | None:
+        """Run a fault-workflow step in a savepoint; a failure there is logged and the
+        outage record is made all the same."""
+        try:
+            with session.begin_nested():
+                return call()
+        except Exception:
+            log.exception("fault location step failed; the outage record goes on")
+            return None
+
+    def _attach(self, session: Session, fault_id: int, outage_id: int) -> None:
+        def attach() -> int:
+            self.faults.attach_outage(session, fault_id, outage_id)
+            return fault_id
+
+        self._safely(session, attach)
 
     # -- switching devices --------------------------------------------------------------
     def _edge(self, device_id: str | None) -> int | None:
@@ -176,14 +211,14 @@ class EventProcessor:
         at: datetime,
         momentary: bool = False,
         restored_at: datetime | None = None,
-    ) -> str:
+    ) -> tuple[str, int | None]:
         analyser = self.context.analyser
         if not analyser.topology.closed[edge]:
-            return f"{device} already open"
+            return f"{device} already open", None
         impact = analyser.of_opening([device])
         analyser.topology.operate([(edge, False)])
         if impact.is_empty:
-            return f"{device} opened; no customer off"
+            return f"{device} opened; no customer off", None
         feeder = impact.feeders[0] if impact.feeders else None
         outage_id = outages.create_outage(
             session,
@@ -204,16 +239,23 @@ class EventProcessor:
             outages.add_restoration_step(
                 session, outage_id, element_ids=ids, at=restored_at, how="reclose", actor=SYSTEM
             )
-            return f"momentary outage {outage_id}"
-        return f"outage {outage_id}: {impact.summary(Lang.EN)}"
+            return f"momentary outage {outage_id}", outage_id
+        return f"outage {outage_id}: {impact.summary(Lang.EN)}", outage_id
 
-    def _trip(self, session: Session, event: Event) -> str:
+    def _trip(self, session: Session, event_id: int, event: Event) -> str:
         device, edge = event.device_id, self._edge(event.device_id)
         if device is None or edge is None:
             return "unknown switching device"
-        if event.payload.get("lockout", False):
+        lockout = bool(event.payload.get("lockout", False))
+        fault_id = self._safely(
+            session, lambda: self.faults.on_trip(session, event, event_id, lockout=lockout)
+        )
+        if lockout:
             self._pending_trips.pop(device, None)
-            return self._open(session, device, edge, at=event.device_time)
+            message, outage_id = self._open(session, device, edge, at=event.device_time)
+            if fault_id is not None and outage_id is not None:
+                self._attach(session, fault_id, outage_id)
+            return message
         self._pending_trips[device] = _PendingTrip(event.device_time)
         return "trip; waiting for the reclose"
 
@@ -223,11 +265,19 @@ class EventProcessor:
             return "unknown switching device"
         trip = self._pending_trips.pop(device, None)
         started = trip.event_time if trip else event.device_time
-        if event.payload.get("success", False):
-            return self._open(
+        success = bool(event.payload.get("success", False))
+        fault_id = self._safely(
+            session, lambda: self.faults.on_reclose(session, event, success=success)
+        )
+        if success:
+            message, outage_id = self._open(
                 session, device, edge, at=started, momentary=True, restored_at=event.device_time
             )
-        return self._open(session, device, edge, at=started)
+        else:
+            message, outage_id = self._open(session, device, edge, at=started)
+        if fault_id is not None and outage_id is not None:
+            self._attach(session, fault_id, outage_id)
+        return message
 
     def _position(self, session: Session, event: Event) -> str:
         device, edge = event.device_id, self._edge(event.device_id)
@@ -238,7 +288,7 @@ class EventProcessor:
         if bool(topology.closed[edge]) == closed:
             return f"{device} already {'closed' if closed else 'open'}"
         if not closed:
-            return self._open(session, device, edge, at=event.device_time)
+            return self._open(session, device, edge, at=event.device_time)[0]
         change = topology.operate([(edge, True)])
         regained = np.sort(change.regained.astype(np.int32))
         if len(regained) == 0:

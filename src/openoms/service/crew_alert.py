@@ -1,0 +1,165 @@
+"""The crew SMS of a located sustained fault: who gets it, what it says, into the outbox.
+
+The crew on duty for the grid cell of the located section (the duty roster; the cell's
+fallback contact when no one is on duty) gets one SMS per person through the persistent
+outbox (:mod:`openoms.store.outbox`), which the outbox worker hands to the SMSC. The outbox
+row records the time of the last report the location needed (``trigger_at``) and the worker
+the time the SMSC accepted it (``handed_at``): the alert latency of the outage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from openoms.faults.result import FaultLocation
+from openoms.faults.zones import Zone
+from openoms.grid.model import Network
+from openoms.i18n import Lang
+from openoms.notify.phone import mask_phone
+from openoms.notify.sms import CrewAlert, DeviceRef, SensitiveOff, outage_url, render_crew_sms
+from openoms.outages.records import OutageRecord
+from openoms.service.context import ServiceContext
+from openoms.store import outages, outbox, roster
+from openoms.store.faults import FaultEventRecord
+
+__all__ = ["CrewAlerter", "grid_cell_of_zone"]
+
+log = logging.getLogger("openoms.notify")
+
+CORRECTION: Final = {Lang.ZH: "【更正】", Lang.EN: "[Correction] "}
+
+
+def grid_cell_of_zone(network: Network, zone: Zone) -> str | None:
+    """The grid cell most of the zone's nodes are in (None when the nodes have none)."""
+    graph = network.graph_arrays()
+    cells: Counter[int] = Counter()
+    for edge_id in zone.edges:
+        edge = network.edge_index(edge_id)
+        if edge is None:
+            continue
+        for node in (int(graph.edge_from[edge]), int(graph.edge_to[edge])):
+            cell = int(network.nodes.grid_cell[node])
+            if cell >= 0:
+                cells[cell] += 1
+    if not cells:
+        return None
+    return network.grid_cells.id[cells.most_common(1)[0][0]]
+
+
+def _device(network: Network, edge_id: str) -> DeviceRef:
+    kind, index = network.locate(edge_id)
+    table = network.switches if kind.value == "switches" else network.sections
+    return DeviceRef(edge_id, table.name[index] or "")
+
+
+def _sensitive(network: Network, record: OutageRecord) -> tuple[SensitiveOff, ...]:
+    off = {a.element_id for a in record.areas if a.restored_at is None}
+    sc, ta, hv = network.sensitive_customers, network.transformer_areas, network.hv_customers
+    out: list[SensitiveOff] = []
+    for i in range(len(sc.id)):
+        t, h = int(sc.transformer_area[i]), int(sc.hv_customer[i])
+        if (t >= 0 and ta.id[t] in off) or (h >= 0 and hv.id[h] in off):
+            people = int(sc.people[i])
+            out.append(SensitiveOff(sc.name[i] or sc.id[i], sc.category[i], max(people, 0)))
+    return tuple(out)
+
+
+class CrewAlerter:
+    """Puts the crew SMS of a fault event in the outbox; ``wake`` nudges the outbox worker."""
+
+    def __init__(self, context: ServiceContext, *, wake: Callable[[], None] | None = None) -> None:
+        self.context = context
+        self.wake = wake
+        self._wake_due = False
+
+    def __call__(
+        self,
+        session: Session,
+        record: FaultEventRecord,
+        location: FaultLocation,
+        zone: Zone,
+        correction: bool,
+    ) -> str:
+        return self.alert(session, record, location, zone, correction=correction)
+
+    def flush_wake(self) -> None:
+        """Nudge the outbox worker, after the transaction that queued messages committed."""
+        if self._wake_due and self.wake is not None:
+            self.wake()
+        self._wake_due = False
+
+    def alert(
+        self,
+        session: Session,
+        record: FaultEventRecord,
+        location: FaultLocation,
+        zone: Zone,
+        *,
+        correction: bool = False,
+    ) -> str:
+        """Queue the SMS; returns the alert state: ``sent`` / ``no_contact`` / ``no_outage``."""
+        if record.outage_id is None:
+            return "no_outage"
+        network = self.context.network
+        settings = self.context.settings
+        outage = outages.get_outage(session, record.outage_id)
+        cell = grid_cell_of_zone(network, zone)
+        now = self.context.clock()
+        contacts = roster.on_duty(session, cell, now) if cell is not None else []
+        if not contacts:
+            log.warning("fault %s: no one on duty for grid cell %s", record.id, cell)
+            return "no_contact"
+        feeder_index = network.feeders.id.index(record.feeder_id)
+        lang = Lang(getattr(settings, "sms_lang", "zh"))
+        alert = CrewAlert(
+            outage_id=outage.id,
+            feeder_name=network.feeders.name[feeder_index] or record.feeder_id,
+            upstream=_device(network, zone.upstream_device),
+            downstream=tuple(_device(network, d) for d in zone.downstream_devices),
+            fault_at=location.fault_time or record.t0,
+            fault_type=location.fault_type.value,
+            phases="".join(location.phases),
+            customers_off=outage.customers_off,
+            transformer_areas_off=sum(
+                1
+                for a in outage.areas
+                if a.restored_at is None and a.element_kind == "transformer_area"
+            ),
+            outage_url=outage_url(
+                getattr(settings, "public_base_url", "http://127.0.0.1:8080"), outage.id
+            ),
+            sensitive=_sensitive(network, outage),
+            timezone=settings.timezone,
+        )
+        body = render_crew_sms(alert, lang)
+        if correction:
+            body = CORRECTION[lang] + body
+        queued = 0
+        for contact in contacts:
+            result = outbox.enqueue(
+                session,
+                dedupe_key=f"crew_alert:{outage.id}:{zone.id}:{contact.phone}",
+                kind="crew_alert",
+                phone=contact.phone,
+                name=contact.person,
+                body=body,
+                lang=lang.value,
+                now=now,
+                outage_id=outage.id,
+                trigger_at=record.last_report_at,
+            )
+            queued += int(result.created)
+            log.info(
+                "fault %s: crew SMS for %s (%s, %s) queued",
+                record.id,
+                contact.person,
+                contact.crew,
+                mask_phone(contact.phone),
+            )
+        self._wake_due = self._wake_due or queued > 0
+        return "sent"

@@ -1,0 +1,174 @@
+"""From logged reports to the locator's observations: what each detector said about a fault.
+
+Pure: events in, :class:`~openoms.faults.observations.Observation` out. Used by the fault
+workflow of the service (:mod:`.faults`) and by ``openoms locate`` (replaying a file), so that
+both read reports the same way:
+
+- the fault's *mode* comes from the reports: a short circuit when any report carries a
+  short-circuit flag, else an earth fault when any carries an earth-fault flag, else a broken
+  conductor when any reports a loss of voltage on some phases only;
+- a detector that sent a report in the window: ``alarm`` when one of its reports carries the
+  mode's flag, else ``no_alarm`` (it spoke, and did not see the fault);
+- a relay on a breaker that tripped: ``alarm`` (its trip is the report);
+- a detector that sent nothing: ``no_alarm`` when it is known online (a recent heartbeat,
+  or a wired relay), else ``no_data``. Silence from an event-only GPRS indicator is not "no
+  fault" (DOMAIN.md §1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from openoms.faults.observations import Observation, Status
+from openoms.faults.zones import Zone
+from openoms.grid.model import ElementKind, Network
+
+__all__ = ["FaultMode", "ReportGroup", "fault_mode", "feeder_detectors", "group_observations"]
+
+
+class FaultMode(StrEnum):
+    SHORT_CIRCUIT = "short_circuit"
+    EARTH_FAULT = "earth_fault"
+    BROKEN_CONDUCTOR = "broken_conductor"
+
+
+def fault_mode(payloads: Iterable[Mapping[str, Any]]) -> FaultMode:
+    """What kind of fault the reports show (see the module docstring)."""
+    earth = broken = False
+    for payload in payloads:
+        if payload.get("short_circuit"):
+            return FaultMode.SHORT_CIRCUIT
+        earth = earth or bool(payload.get("earth_fault"))
+        lost = payload.get("loss_of_voltage_phases") or ()
+        broken = broken or 0 < len(lost) < 3
+    if earth:
+        return FaultMode.EARTH_FAULT
+    if broken:
+        return FaultMode.BROKEN_CONDUCTOR
+    return FaultMode.SHORT_CIRCUIT
+
+
+def _alarmed(payload: Mapping[str, Any], mode: FaultMode) -> bool:
+    match mode:
+        case FaultMode.SHORT_CIRCUIT:
+            return bool(payload.get("short_circuit"))
+        case FaultMode.EARTH_FAULT:
+            return bool(payload.get("earth_fault"))
+        case FaultMode.BROKEN_CONDUCTOR:
+            return bool(payload.get("loss_of_voltage_phases"))
+
+
+def feeder_detectors(network: Network, zones: Iterable[Zone]) -> list[str]:
+    """The detectors that start the zones (a feeder without a relay on its head has an
+    implicit root zone started by the head breaker itself: not a detector)."""
+    found = []
+    for zone in zones:
+        if zone.detector in network and network.locate(zone.detector)[0] is ElementKind.DETECTOR:
+            found.append(zone.detector)
+    return found
+
+
+@dataclass(slots=True)
+class _Said:
+    alarm: bool = False
+    time: datetime | None = None
+    fault_phases: set[str] | None = None
+    earth_phases: set[str] | None = None
+    lost_phases: set[str] | None = None
+    direction: int | None = None
+    permanent: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportGroup:
+    """The observations of one fault, and what they were made from."""
+
+    mode: FaultMode
+    observations: tuple[Observation, ...]
+    reports: int  # reports read
+    alarms: int  # detectors that alarmed
+
+
+def _merge(said: _Said, payload: Mapping[str, Any], at: datetime, mode: FaultMode) -> None:
+    alarmed = _alarmed(payload, mode)
+    if alarmed:
+        said.alarm = True
+        said.time = at if said.time is None else min(said.time, at)
+        key = "earth_fault_direction" if mode is FaultMode.EARTH_FAULT else "fault_direction"
+        direction = payload.get(key)
+        if isinstance(direction, int) and said.direction is None:
+            said.direction = direction
+        if payload.get("permanent_fault"):
+            said.permanent = True
+    for name, attr in (
+        ("fault_phases", "fault_phases"),
+        ("earth_fault_phases", "earth_phases"),
+        ("loss_of_voltage_phases", "lost_phases"),
+    ):
+        phases = payload.get(name) or ()
+        if phases:
+            current = getattr(said, attr) or set()
+            setattr(said, attr, current | set(phases))
+
+
+def group_observations(
+    network: Network,
+    detectors: Sequence[str],
+    reports: Iterable[tuple[str, datetime, Mapping[str, Any]]],
+    *,
+    online: Collection[str] = (),
+    tripped: Mapping[str, datetime] | None = None,
+    mode: FaultMode | None = None,
+) -> ReportGroup:
+    """The observation of every detector in ``detectors`` (the feeder's), from ``reports``
+    ``(detector id, device time, normalised payload)`` of the fault's window.
+
+    ``tripped``: switch id → trip time of breakers / reclosers that tripped (their relays
+    alarm). ``online``: detectors known online (silence = no alarm). ``mode``: taken from the
+    reports when not given.
+    """
+    rows = list(reports)
+    chosen = mode if mode is not None else fault_mode(payload for _, _, payload in rows)
+    wanted = set(detectors)
+    said: dict[str, _Said] = {}
+    for device, at, payload in rows:
+        if device in wanted:
+            _merge(said.setdefault(device, _Said()), payload, at, chosen)
+    tripped = tripped or {}
+    det = network.detectors
+    observations: list[Observation] = []
+    for detector in detectors:
+        _, index = network.locate(detector)
+        branch = network.edge_id(int(det.edge[index]))
+        heard = said.get(detector)
+        if det.kind[index] == "relay" and branch in tripped:
+            heard = heard or _Said()
+            heard.alarm = True
+            heard.time = heard.time or tripped[branch]
+        if heard is None:
+            status = Status.NO_ALARM if detector in online else Status.NO_DATA
+            observations.append(Observation(detector=detector, status=status))
+            continue
+        observations.append(
+            Observation(
+                detector=detector,
+                status=Status.ALARM if heard.alarm else Status.NO_ALARM,
+                device_time=heard.time,
+                fault_phases=_sorted(heard.fault_phases),
+                earth_fault=chosen is FaultMode.EARTH_FAULT and heard.alarm,
+                earth_fault_phases=_sorted(heard.earth_phases),
+                loss_of_voltage_phases=_sorted(heard.lost_phases),
+                direction=heard.direction,
+                permanent=heard.permanent,
+            )
+        )
+    alarms = sum(1 for o in observations if o.status is Status.ALARM)
+    return ReportGroup(chosen, tuple(observations), len(rows), alarms)
+
+
+def _sorted(phases: set[str] | None) -> tuple[str, ...]:
+    return tuple(sorted(phases)) if phases else ()

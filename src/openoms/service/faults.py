@@ -1,0 +1,389 @@
+"""The fault workflow: group reports per feeder, locate, refine, alert the crew.
+
+DOMAIN.md §1 "Event handling". A fault event starts with a breaker / recloser trip or with
+the first indicator alarm on a feeder. Reports whose device time lies in [t0 − before,
+t0 + after] of the trip, from detectors of that feeder *as it was operated just before the
+fault*, belong to it (the breaker opening afterwards does not change where the fault is).
+
+- Every report that joins relocates at once (a provisional location, on the record).
+- A lockout makes the fault sustained: the outage record (made by the processor) gets the
+  located section; once no report has arrived for ``fault_quiet_s``, the crew on duty for the
+  grid cell of the located section gets one SMS (through the outbox).
+- A successful reclose makes it transient: located, a patrol advisory raised, no SMS.
+- Late reports (GPRS indicators) keep refining until ``fault_final_s``; if the final region no
+  longer contains the section the crew was sent to, a correction SMS goes out.
+
+State lives in the ``fault_events`` table, so a restart picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from openoms.faults.locator import FaultLocator
+from openoms.faults.result import FaultLocation
+from openoms.faults.zones import Zone
+from openoms.grid.topology import Topology
+from openoms.ingest.events import Event
+from openoms.service.context import ServiceContext
+from openoms.service.fault_reports import ReportGroup, feeder_detectors, group_observations
+from openoms.store import faults as store
+from openoms.store import outages
+from openoms.store.faults import FaultEventRecord
+from openoms.store.tables import EventRow
+
+__all__ = ["FaultTracker", "advisory_text"]
+
+log = logging.getLogger("openoms.faults")
+
+# (session, fault event, location, the located zone, is a correction) -> alert state
+AlertSender = Callable[[Session, FaultEventRecord, FaultLocation, Zone, bool], str]
+
+
+@dataclass(slots=True)
+class _Cached:
+    locator: FaultLocator
+    used: int
+
+
+class FaultTracker:
+    """Keeps ``fault_events`` up to date; called by the processor in its transaction."""
+
+    def __init__(self, context: ServiceContext, *, send_alert: AlertSender | None = None) -> None:
+        self.context = context
+        self.send_alert = send_alert
+        self._locators: dict[tuple[int, ...], _Cached] = {}
+        self._uses = 0
+
+    # -- settings -------------------------------------------------------------------------
+    @property
+    def _before(self) -> timedelta:
+        return timedelta(seconds=self.context.settings.fault_window_before_s)
+
+    @property
+    def _after(self) -> timedelta:
+        return timedelta(seconds=self.context.settings.fault_window_after_s)
+
+    # -- locators on the state of the fault ----------------------------------------------
+    def locator(self, open_edges: tuple[int, ...]) -> FaultLocator:
+        """The locator of the network operated with ``open_edges`` open (cached, 8 states)."""
+        self._uses += 1
+        found = self._locators.get(open_edges)
+        if found is None:
+            network = self.context.network
+            closed = np.ones(network.n_edges, dtype=np.bool_)
+            closed[list(open_edges)] = False
+            topology = Topology.build(network.graph_arrays(), closed)
+            found = _Cached(FaultLocator(network, topology), self._uses)
+            if len(self._locators) >= 8:
+                oldest = min(self._locators, key=lambda k: self._locators[k].used)
+                del self._locators[oldest]
+            self._locators[open_edges] = found
+        found.used = self._uses
+        return found.locator
+
+    def _live_open_edges(self) -> tuple[int, ...]:
+        closed = self.context.analyser.topology.closed
+        return tuple(int(e) for e in np.flatnonzero(~closed))
+
+    def _live_feeder(self, edge: int) -> str | None:
+        """The feeder that supplies ``edge`` now (None when dead)."""
+        topology = self.context.analyser.topology
+        graph = topology.graph
+        nodes = (int(graph.edge_from[edge]), int(graph.edge_to[edge]))
+        for node in nodes:
+            feeder = topology.feeder_of(node)
+            if feeder >= 0:
+                return self.context.network.feeders.id[feeder]
+        return None
+
+    def _zone(self, record: FaultEventRecord, zone_id: str) -> Zone:
+        zones = self.locator(record.open_edges).zones_of_feeder(record.feeder_id)
+        return next(zone for zone in zones if zone.id == zone_id)
+
+    def _detectors(self, record: FaultEventRecord) -> list[str]:
+        zones = self.locator(record.open_edges).zones_of_feeder(record.feeder_id)
+        return feeder_detectors(self.context.network, zones)
+
+    # -- events ---------------------------------------------------------------------------
+    def on_report(self, session: Session, event: Event, event_id: int) -> str:
+        device = event.device_id
+        if device is None or device not in self.context.network:
+            return "recorded"
+        for record in store.open_fault_events(session):
+            if not self._in_window(record, event.device_time):
+                continue
+            if device in self._detectors(record):
+                received = _received_at(session, event_id)
+                store.update_fault_event(
+                    session,
+                    record.id,
+                    now=self.context.clock(),
+                    reports=record.reports + 1,
+                    last_report_at=max(received, record.last_report_at),
+                )
+                location = self.relocate(session, record.id)
+                return f"fault {record.id}: report joined; best {_best(location)}"
+        payload = event.payload
+        alarm = payload.get("short_circuit") or payload.get("earth_fault")
+        if not alarm:
+            return "recorded"
+        _, index = self.context.network.locate(device)
+        feeder = self._live_feeder(int(self.context.network.detectors.edge[index]))
+        if feeder is None:
+            return "alarm from a dead part of the network; recorded"
+        fault_id = store.create_fault_event(
+            session,
+            feeder_id=feeder,
+            trigger="alarm",
+            t0=event.device_time,
+            open_edges=self._live_open_edges(),
+            received_at=_received_at(session, event_id),
+            now=self.context.clock(),
+        )
+        store.update_fault_event(session, fault_id, now=self.context.clock(), reports=1)
+        location = self.relocate(session, fault_id)
+        return f"fault {fault_id} opened by an alarm on {feeder}; best {_best(location)}"
+
+    def on_trip(
+        self, session: Session, event: Event, event_id: int, *, lockout: bool
+    ) -> int | None:
+        """A breaker / recloser tripped (call BEFORE the live topology opens it)."""
+        device = event.device_id
+        edge = None if device is None else self.context.network.edge_index(device)
+        if device is None or edge is None:
+            return None
+        feeder = self._live_feeder(edge)
+        if feeder is None:
+            return None
+        now = self.context.clock()
+        received = _received_at(session, event_id)
+        for record in store.open_fault_events(session, feeder_id=feeder):
+            late = timedelta(seconds=self.context.settings.fault_lockout_window_s)
+            if record.t0 - self._before <= event.device_time <= record.t0 + late:
+                fields: dict[str, Any] = {"breaker": device, "lockout": lockout}
+                if record.trigger == "alarm":  # the window is around the trip (DOMAIN.md §1)
+                    fields |= {"trigger": "trip", "t0": event.device_time}
+                store.update_fault_event(
+                    session,
+                    record.id,
+                    now=now,
+                    last_report_at=max(received, record.last_report_at),
+                    **fields,
+                )
+                self.relocate(session, record.id)
+                return record.id
+        fault_id = store.create_fault_event(
+            session,
+            feeder_id=feeder,
+            trigger="trip",
+            t0=event.device_time,
+            open_edges=self._live_open_edges(),
+            received_at=received,
+            now=now,
+            breaker=device,
+            lockout=lockout,
+        )
+        self.relocate(session, fault_id)
+        return fault_id
+
+    def on_reclose(self, session: Session, event: Event, *, success: bool) -> int | None:
+        device = event.device_id
+        for record in store.open_fault_events(session):
+            if record.breaker == device:
+                store.update_fault_event(
+                    session,
+                    record.id,
+                    now=self.context.clock(),
+                    reclosed=success,
+                    lockout=not success,
+                )
+                self.relocate(session, record.id)
+                return record.id
+        return None
+
+    def attach_outage(self, session: Session, fault_id: int, outage_id: int) -> None:
+        store.update_fault_event(session, fault_id, now=self.context.clock(), outage_id=outage_id)
+        record = store.get_fault_event(session, fault_id)
+        if record.located_zone is not None:
+            outages.update_outage(
+                session,
+                outage_id,
+                located_section=record.located_zone,
+                at=self.context.clock(),
+                actor="system",
+            )
+
+    # -- locating -------------------------------------------------------------------------
+    def _in_window(self, record: FaultEventRecord, at: datetime) -> bool:
+        return record.t0 - self._before <= at <= record.t0 + self._after
+
+    def observations(self, session: Session, record: FaultEventRecord) -> ReportGroup:
+        network = self.context.network
+        detectors = self._detectors(record)
+        start, end = record.t0 - self._before, record.t0 + self._after
+        reports = [
+            (e.device_id or "", e.device_time, e.payload)
+            for e, _ in store.reports_between(session, detectors, start, end)
+        ]
+        settings = self.context.settings
+        seen = store.last_seen_before(session, detectors, start)
+        online: set[str] = set()
+        for detector in detectors:
+            _, index = network.locate(detector)
+            kind = network.detectors.kind[index]
+            if kind == "relay":
+                online.add(detector)
+                continue
+            window = (
+                settings.heartbeat_indicator_s
+                if kind == "fault_indicator"
+                else settings.heartbeat_terminal_s
+            )
+            last = seen.get(detector)
+            if last is not None and (start - last).total_seconds() <= window:
+                online.add(detector)
+        tripped = {record.breaker: record.t0} if record.breaker else {}
+        return group_observations(network, detectors, reports, online=online, tripped=tripped)
+
+    def relocate(self, session: Session, fault_id: int) -> FaultLocation | None:
+        record = store.get_fault_event(session, fault_id)
+        group = self.observations(session, record)
+        if group.alarms == 0:
+            return None
+        reclosed = record.reclosed if record.reclosed is not None else None
+        if reclosed is None and record.lockout:
+            reclosed = False
+        location = self.locator(record.open_edges).locate(
+            record.feeder_id,
+            group.observations,
+            reclosed=reclosed,
+            trip_seen=record.breaker is not None,
+        )
+        store.update_fault_event(
+            session,
+            fault_id,
+            now=self.context.clock(),
+            state="located" if record.state == "collecting" else record.state,
+            location=location.as_dict() | {"mode": group.mode.value, "reports": group.reports},
+            located_zone=location.best[0] if location.best else None,
+            fault_type=location.fault_type.value,
+        )
+        if record.outage_id is not None and location.best:
+            outages.update_outage(
+                session,
+                record.outage_id,
+                located_section=location.best[0],
+                at=self.context.clock(),
+                actor="system",
+            )
+        return location
+
+    # -- time passing ---------------------------------------------------------------------
+    def tick(self, session: Session) -> int:
+        """Alerts and finals that are due; returns how many fault events changed."""
+        now = self.context.clock()
+        quiet = timedelta(seconds=self.context.settings.fault_quiet_s)
+        final = timedelta(seconds=self.context.settings.fault_final_s)
+        changed = 0
+        for record in store.open_fault_events(session):
+            settled = now - record.last_report_at >= quiet
+            if settled and record.alert_state == "none" and record.located_zone is not None:
+                changed += self._settle(session, record)
+            if now - record.created_at >= final:
+                location = self.relocate(session, record.id)
+                store.update_fault_event(session, record.id, now=now, state="final")
+                changed += 1
+                fresh = store.get_fault_event(session, record.id)
+                moved = (
+                    location is not None
+                    and fresh.alerted_zone is not None
+                    and fresh.alerted_zone not in location.region
+                )
+                if moved and self.send_alert is not None and location is not None:
+                    outcome = self.send_alert(
+                        session, fresh, location, self._zone(fresh, location.best[0]), True
+                    )
+                    store.update_fault_event(
+                        session, record.id, now=now, alerted_zone=location.best[0]
+                    )
+                    log.info("fault %s: location moved, correction: %s", record.id, outcome)
+        return changed
+
+    def _settle(self, session: Session, record: FaultEventRecord) -> int:
+        now = self.context.clock()
+        location = self.relocate(session, record.id)
+        if location is None:
+            return 0
+        if record.reclosed:  # transient: patrol, no crew alert
+            store.update_fault_event(
+                session,
+                record.id,
+                now=now,
+                alert_state="skipped",
+                advisory=advisory_text(self.context, record, location),
+            )
+            return 1
+        if not record.lockout:
+            if record.breaker is None and location.best:  # an alarm without a trip (earth fault)
+                store.update_fault_event(
+                    session,
+                    record.id,
+                    now=now,
+                    alert_state="skipped",
+                    advisory=advisory_text(self.context, record, location),
+                )
+                return 1
+            return 0  # a trip waiting for its reclose outcome
+        if record.outage_id is None or self.send_alert is None:
+            return 0
+        fresh = store.get_fault_event(session, record.id)
+        zone = self._zone(fresh, location.best[0])
+        outcome = self.send_alert(session, fresh, location, zone, False)
+        store.update_fault_event(
+            session,
+            record.id,
+            now=now,
+            alert_state=outcome,
+            alerted_zone=location.best[0] if location.best else None,
+            alerted_at=now,
+        )
+        return 1
+
+
+def advisory_text(
+    context: ServiceContext, record: FaultEventRecord, location: FaultLocation
+) -> dict[str, Any]:
+    """A patrol advisory for a transient fault or an earth fault without a trip."""
+    network = context.network
+    feeder_index = network.feeders.id.index(record.feeder_id)
+    feeder = network.feeders.name[feeder_index] or record.feeder_id
+    zones = "、".join(location.region)
+    mode = (location.fault_type.value if location.fault_type else "unknown").replace("_", " ")
+    if record.reclosed:
+        zh = f"{feeder} 瞬时性故障（重合成功），请巡视区段：{zones}"
+        en = f"{feeder}: transient fault (reclosed), patrol {', '.join(location.region)}"
+    else:
+        zh = f"{feeder} 接地/故障告警（未跳闸），请巡视区段：{zones}"
+        en = f"{feeder}: fault alarm without a trip ({mode}), patrol {', '.join(location.region)}"
+    return {"zh": zh, "en": en, "region": list(location.region), "kind": "patrol"}
+
+
+def _best(location: FaultLocation | None) -> str:
+    if location is None or not location.best:
+        return "none yet"
+    return ", ".join(location.best)
+
+
+def _received_at(session: Session, event_id: int) -> datetime:
+    row = session.get(EventRow, event_id)
+    if row is None:  # pragma: no cover - the processor passes logged events only
+        raise LookupError(f"event {event_id} is not in the log")
+    return row.received_at

@@ -1,0 +1,243 @@
+"""Fault events (one fault on one feeder) and the report queries fault location needs.
+
+Rows become :class:`FaultEventRecord` values here; the workflow that groups reports and
+locates faults is in :mod:`openoms.service.faults`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openoms.errors import InputError
+from openoms.ingest.events import Event, EventKind
+from openoms.store.eventlog import _event  # the one row → Event conversion
+from openoms.store.tables import EventRow, FaultEvent
+
+__all__ = [
+    "FaultEventNotFoundError",
+    "FaultEventRecord",
+    "create_fault_event",
+    "get_fault_event",
+    "last_seen_before",
+    "list_fault_events",
+    "open_fault_events",
+    "reports_between",
+    "update_fault_event",
+]
+
+REPORT_KINDS = (EventKind.INDICATOR_REPORT.value, EventKind.FTU_REPORT.value)
+OPEN_STATES = ("collecting", "located")
+
+
+class FaultEventNotFoundError(InputError):
+    def __init__(self, fault_id: int) -> None:
+        super().__init__(f"no fault event {fault_id}")
+        self.fault_id = fault_id
+
+
+@dataclass(frozen=True, slots=True)
+class FaultEventRecord:
+    id: int
+    feeder_id: str
+    state: str
+    trigger: str
+    t0: datetime
+    open_edges: tuple[int, ...]
+    breaker: str | None
+    lockout: bool | None
+    reclosed: bool | None
+    outage_id: int | None
+    reports: int
+    last_report_at: datetime
+    location: Mapping[str, Any] | None
+    located_zone: str | None
+    fault_type: str | None
+    advisory: Mapping[str, Any] | None
+    alert_state: str
+    alerted_zone: str | None
+    alerted_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            out[name] = value.isoformat() if isinstance(value, datetime) else value
+        out["open_edges"] = list(self.open_edges)
+        return out
+
+
+def _record(row: FaultEvent) -> FaultEventRecord:
+    return FaultEventRecord(
+        id=row.id,
+        feeder_id=row.feeder_id,
+        state=row.state,
+        trigger=row.trigger,
+        t0=row.t0,
+        open_edges=tuple(int(e) for e in row.open_edges),
+        breaker=row.breaker,
+        lockout=row.lockout,
+        reclosed=row.reclosed,
+        outage_id=row.outage_id,
+        reports=row.reports,
+        last_report_at=row.last_report_at,
+        location=row.location,
+        located_zone=row.located_zone,
+        fault_type=row.fault_type,
+        advisory=row.advisory,
+        alert_state=row.alert_state,
+        alerted_zone=row.alerted_zone,
+        alerted_at=row.alerted_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def create_fault_event(
+    session: Session,
+    *,
+    feeder_id: str,
+    trigger: str,
+    t0: datetime,
+    open_edges: Collection[int],
+    received_at: datetime,
+    now: datetime,
+    breaker: str | None = None,
+    lockout: bool | None = None,
+) -> int:
+    row = FaultEvent(
+        feeder_id=feeder_id,
+        state="collecting",
+        trigger=trigger,
+        t0=t0,
+        open_edges=sorted(int(e) for e in open_edges),
+        breaker=breaker,
+        lockout=lockout,
+        reclosed=None,
+        outage_id=None,
+        reports=0,
+        last_report_at=received_at,
+        location=None,
+        located_zone=None,
+        fault_type=None,
+        advisory=None,
+        alert_state="none",
+        alerted_zone=None,
+        alerted_at=None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+_UPDATABLE = frozenset(
+    {
+        "state",
+        "breaker",
+        "lockout",
+        "reclosed",
+        "outage_id",
+        "reports",
+        "last_report_at",
+        "location",
+        "located_zone",
+        "fault_type",
+        "advisory",
+        "alert_state",
+        "alerted_zone",
+        "alerted_at",
+        "t0",
+        "trigger",
+    }
+)
+
+
+def update_fault_event(session: Session, fault_id: int, *, now: datetime, **fields: Any) -> None:
+    unknown = set(fields) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"fault event fields that cannot be updated: {sorted(unknown)}")
+    row = session.get(FaultEvent, fault_id)
+    if row is None:
+        raise FaultEventNotFoundError(fault_id)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.updated_at = now
+    session.flush()
+
+
+def get_fault_event(session: Session, fault_id: int) -> FaultEventRecord:
+    row = session.get(FaultEvent, fault_id)
+    if row is None:
+        raise FaultEventNotFoundError(fault_id)
+    return _record(row)
+
+
+def open_fault_events(session: Session, *, feeder_id: str | None = None) -> list[FaultEventRecord]:
+    """Fault events still collecting or located (not final), oldest first."""
+    query = select(FaultEvent).where(FaultEvent.state.in_(OPEN_STATES))
+    if feeder_id is not None:
+        query = query.where(FaultEvent.feeder_id == feeder_id)
+    return [_record(row) for row in session.scalars(query.order_by(FaultEvent.id))]
+
+
+def list_fault_events(
+    session: Session, *, limit: int = 100, outage_id: int | None = None
+) -> list[FaultEventRecord]:
+    """The newest fault events first."""
+    query = select(FaultEvent)
+    if outage_id is not None:
+        query = query.where(FaultEvent.outage_id == outage_id)
+    query = query.order_by(FaultEvent.id.desc()).limit(limit)
+    return [_record(row) for row in session.scalars(query)]
+
+
+def reports_between(
+    session: Session, device_ids: Collection[str], start: datetime, end: datetime
+) -> list[tuple[Event, datetime]]:
+    """Indicator and FTU reports of ``device_ids`` with device time in [start, end], with
+    their received time, in device-time order."""
+    if not device_ids:
+        return []
+    query = (
+        select(
+            EventRow.kind,
+            EventRow.source,
+            EventRow.device_id,
+            EventRow.device_time,
+            EventRow.payload,
+            EventRow.idempotency_key,
+            EventRow.received_at,
+        )
+        .where(
+            EventRow.device_id.in_(sorted(device_ids)),
+            EventRow.kind.in_(REPORT_KINDS),
+            EventRow.device_time >= start,
+            EventRow.device_time <= end,
+        )
+        .order_by(EventRow.device_time, EventRow.id)
+    )
+    return [(_event(row), row.received_at) for row in session.execute(query)]
+
+
+def last_seen_before(
+    session: Session, device_ids: Collection[str], before: datetime
+) -> dict[str, datetime]:
+    """The latest device time of any event of each device before ``before`` (heartbeats,
+    reports): whether a device was online when a fault began."""
+    if not device_ids:
+        return {}
+    query = (
+        select(EventRow.device_id, func.max(EventRow.device_time))
+        .where(EventRow.device_id.in_(sorted(device_ids)), EventRow.device_time < before)
+        .group_by(EventRow.device_id)
+    )
+    return {device: at for device, at in session.execute(query) if device is not None}
