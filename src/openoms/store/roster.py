@@ -97,6 +97,8 @@ def parse_roster(
     name = str(path)
     problems: list[RosterProblem] = []
     contacts: list[tuple[int, Contact]] = []
+    first_row: dict[str, int] = {}  # the cells named, even on rows with other problems
+    with_fallback: set[str] = set()
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
@@ -106,19 +108,21 @@ def parse_roster(
                     [RosterProblem(name, 1, c, "column missing from the header") for c in missing]
                 )
             for n, record in enumerate(reader, start=2):
+                cell = (record.get("grid_cell") or "").strip()
+                first_row.setdefault(cell, n)
+                if (record.get("fallback") or "").strip().lower() in _TRUE:
+                    with_fallback.add(cell)
                 contact = _row(name, n, record, grid_cells=grid_cells, zone=zone, problems=problems)
                 if contact is not None:
                     contacts.append((n, contact))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise RosterError([RosterProblem(name, 0, "file", str(exc))]) from exc
     problems.extend(_overlaps(name, contacts))
-    cells = {c.grid_cell for _, c in contacts}
-    with_fallback = {c.grid_cell for _, c in contacts if c.is_fallback}
-    for cell in sorted(cells - with_fallback):
-        first = min(n for n, c in contacts if c.grid_cell == cell)
-        problems.append(
-            RosterProblem(name, first, "fallback", f"grid cell {cell} has no fallback contact")
-        )
+    for cell, first in first_row.items():
+        if cell in grid_cells and cell not in with_fallback:
+            problems.append(
+                RosterProblem(name, first, "fallback", f"grid cell {cell} has no fallback contact")
+            )
     if problems:
         raise RosterError(sorted(problems, key=lambda p: (p.row, p.field)))
     return [c for _, c in contacts]
@@ -285,7 +289,9 @@ def on_duty(session: Session, grid_cell: str, at: datetime) -> list[Contact]:
 
 
 def list_roster(session: Session, *, grid_cell: str | None = None) -> list[Contact]:
-    query = select(DutyShift).order_by(DutyShift.grid_cell, DutyShift.starts_at, DutyShift.id)
+    query = select(DutyShift).order_by(
+        DutyShift.grid_cell, DutyShift.is_fallback, DutyShift.starts_at, DutyShift.id
+    )
     if grid_cell is not None:
         query = query.where(DutyShift.grid_cell == grid_cell)
     return [_contact(row) for row in session.scalars(query)]
