@@ -65,6 +65,8 @@ _REPORT_STEMS: Final = (
     ("electric_field", _N, True, False, False),
     ("temperature", _N, True, False, False),
     ("battery_v", _N, True, True, False),
+    ("fault_direction", _N, False, True, False),  # -1 / 0 / 1: a number, not a flag
+    ("earth_fault_direction", _N, False, True, False),
     ("wave_record_complete", _F, False, True, False),
     ("signal_dbm", _N, False, True, False),
     ("gps_lon_deg", _N, False, True, False),
