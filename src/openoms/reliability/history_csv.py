@@ -23,13 +23,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from openoms.reliability.data import (
-    Avoided,
-    CustomerBase,
-    Interruptions,
-    OutageClass,
-    RestoredBy,
-)
+from openoms.reliability.data import CustomerBase, OutageClass, RestoredBy
+from openoms.reliability.history_rows import HistoryRows, concat_rows
 from openoms.reliability.rows import (
     CsvRowsError,
     RowProblem,
@@ -44,6 +39,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "RESTORED_BY_NAMES",
     "HistoryRows",
+    "concat_rows",
     "parse_history",
 ]
 
@@ -89,64 +85,6 @@ RESTORED_BY_NAMES: Final[dict[str, RestoredBy]] = {
 }
 
 Int64s = NDArray[np.int64]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class HistoryRows:
-    """The rows of a history file (or of the store), one per (event, unit, step), checked.
-
-    ``avoided_hours`` > 0 marks customer-hours kept on: the hours each of the row's customers
-    would have been off without automatic restoration (``restored_by`` automatic) or live-line
-    work (``restored_by`` live_line). A row whose ``end`` equals its ``start`` and that has
-    avoided hours describes customers kept on entirely: it is not an interruption.
-    """
-
-    event: Int64s
-    event_ids: tuple[str, ...]
-    unit: Int64s  # index into the customer base
-    customers: Int64s
-    start: Int64s  # seconds since the epoch, UTC
-    end: Int64s
-    outage_class: NDArray[np.int8]
-    cause: Int64s
-    cause_names: tuple[str, ...]
-    restored_by: NDArray[np.int8]
-    avoided_hours: NDArray[np.float64]
-    source_row: Int64s  # the row number in the file (header = 1), for messages
-
-    def __len__(self) -> int:
-        return len(self.event)
-
-    @property
-    def kept_on(self) -> NDArray[np.bool_]:
-        """Rows that only record customers kept on (no interruption)."""
-        kept: NDArray[np.bool_] = (self.end == self.start) & (self.avoided_hours > 0)
-        return kept
-
-    def interruptions(self) -> Interruptions:
-        keep = ~self.kept_on
-        return Interruptions(
-            event=self.event[keep],
-            event_ids=self.event_ids,
-            unit=self.unit[keep],
-            customers=self.customers[keep],
-            start=self.start[keep],
-            end=self.end[keep],
-            outage_class=self.outage_class[keep],
-            cause=self.cause[keep],
-            cause_names=self.cause_names,
-            restored_by=self.restored_by[keep],
-        )
-
-    def avoided(self) -> Avoided:
-        rows = self.avoided_hours > 0
-        return Avoided(
-            unit=self.unit[rows],
-            customers=self.customers[rows],
-            hours=self.avoided_hours[rows],
-            how=self.restored_by[rows],
-            at=self.start[rows],
-        )
 
 
 @dataclass
