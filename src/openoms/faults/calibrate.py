@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from openoms.faults.likelihood import Signal
+import numpy as np
+
+from openoms.faults.likelihood import MINUS, PLUS, QUIET, Signal
 from openoms.faults.locator import FaultLocator
 from openoms.faults.observations import DeviceRates, InvalidObservationError, Observation
 from openoms.grid.model import ElementKind
@@ -77,7 +79,7 @@ def calibrate(
 
     else:
         feeder_fn = feeder_of
-    counts: dict[str, _Counts] = {}
+    counts: dict[int, _Counts] = {}
     for number, (observations, zones) in enumerate(history):
         if not zones:
             raise InvalidObservationError([f"history[{number}]: no confirmed zone"])
@@ -88,27 +90,31 @@ def calibrate(
                 [f"history[{number}]: {unknown} are not zones of feeder {tree.feeder_id!r}"]
             )
         confirmed = [tree.index[z] for z in zones]
-        signal, found, _, _ = locator.reports(tree, observations, trip_seen=False)
-        for report in found:
-            if signal is Signal.LOSS_OF_VOLTAGE:
-                on = any(tree.is_below(report.zone, f) and report.zone != f for f in confirmed)
+        ev = locator.evidence(tree, observations, trip_seen=False)
+        on_zone = np.zeros(tree.n_zones, dtype=np.bool_)
+        for f in confirmed:
+            if ev.signal is Signal.LOSS_OF_VOLTAGE:
+                on_zone[f + 1 : f + int(tree.size[f])] = True
             else:
-                on = any(tree.is_below(f, report.zone) for f in confirmed)
-            expected = report.expectation.on if on else report.expectation.off
-            c = counts.setdefault(report.detector, _Counts())
-            if expected == "0":
+                on_zone[tree.ancestors(f)] = True
+        expected = np.where(on_zone[ev.zone], np.int8(PLUS), ev.off)
+        for i in range(ev.detector.shape[0]):
+            observed, wanted = int(ev.observed[i]), int(expected[i])
+            c = counts.setdefault(int(ev.detector[i]), _Counts())
+            if wanted == QUIET:
                 c.expected_silences += 1
-                c.false_alarms += report.observed != "0"
+                c.false_alarms += observed != QUIET
                 continue
             c.expected_alarms += 1
-            c.misses += report.observed == "0"
-            if report.observed in ("+1", "-1"):
+            c.misses += observed == QUIET
+            if observed in (PLUS, MINUS):
                 c.directed += 1
-                c.wrong_direction += report.observed != expected
+                c.wrong_direction += observed != wanted
     out: dict[str, DeviceRates] = {}
     network = locator.network
-    for detector, c in sorted(counts.items()):
-        base = locator.rates_of(network.locate(detector)[1])
+    for number, c in sorted(counts.items()):
+        detector = network.detectors.id[number]
+        base = locator.rates_of(number)
         miss = (c.misses + 1) / (c.expected_alarms + 2)
         false_alarm = (c.false_alarms + 1) / (c.expected_silences + 2)
         direction = (c.wrong_direction + 1) / (c.directed + 2)

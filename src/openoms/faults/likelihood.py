@@ -7,21 +7,50 @@ Three signals are located the same way (DOMAIN.md §1, docs/faults.md):
   fault read +1, every other polarity-reporting device reads −1 (its own capacitive current).
 - ``loss_of_voltage`` (broken conductor): devices *below* the break lose voltage.
 
-Per device the expected report is ``e_on`` when the fault is below it and ``e_off`` otherwise;
-the score of a hypothesis is a constant plus the sum, over devices expecting ``e_on``, of
-``w = ln P(observed | e_on) − ln P(observed | e_off)``.
+Per device the expected report is +1 ("alarm") when the fault is below it and ``off``
+otherwise (0, or −1 when a detectable source lies below it); the score of a hypothesis is a
+constant plus the sum, over the devices expecting +1, of
+``w = ln P(observed | +1) − ln P(observed | off)``. Everything here is vectorised over reports.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
-from openoms.faults.observations import DeviceRates, Observation, Status
+import numpy as np
+from numpy.typing import NDArray
 
-__all__ = ["Expectation", "Signal", "device_weight", "event_signal", "observed_value"]
+from openoms.faults.observations import Observation, Status
+
+__all__ = [
+    "ALARM",
+    "MINUS",
+    "NONE",
+    "PLUS",
+    "QUIET",
+    "Signal",
+    "contradiction_mask",
+    "displayed",
+    "event_signal",
+    "hit",
+    "weights",
+]
+
+# observed / expected report codes
+NONE: Final = -1  # no data
+QUIET: Final = 0  # "0": reported, nothing for this signal
+ALARM: Final = 1  # alarm without a direction (plain devices, or no direction given)
+PLUS: Final = 2  # "+1"
+MINUS: Final = 3  # "-1"
+
+_SHOWN_DIRECTIONAL: Final = {QUIET: "0", ALARM: "alarm", PLUS: "+1", MINUS: "-1"}
+_SHOWN_PLAIN: Final = {QUIET: "no_alarm", ALARM: "alarm", PLUS: "alarm", MINUS: "alarm"}
+
+Codes = NDArray[np.int8]
+Floats = NDArray[np.float64]
+Bools = NDArray[np.bool_]
 
 
 class Signal(StrEnum):
@@ -30,11 +59,11 @@ class Signal(StrEnum):
     LOSS_OF_VOLTAGE = "loss_of_voltage"
 
 
-def event_signal(observations: Sequence[Observation]) -> Signal:
+def event_signal(alarms: Sequence[Observation]) -> Signal:
     """What the event is located by: short circuit if any alarm carries short-circuit phases
     or no detail at all; else earth fault if any alarm carries the earth flag; else loss of
     voltage if any alarm carries lost phases; else (no alarm at all) short circuit."""
-    alarms = [o for o in observations if o.status is Status.ALARM]
+    alarms = [o for o in alarms if o.status is Status.ALARM]
     if any(o.fault_phases or not (o.earth_fault or o.loss_of_voltage_phases) for o in alarms):
         return Signal.SHORT_CIRCUIT
     if any(o.earth_fault for o in alarms):
@@ -44,71 +73,54 @@ def event_signal(observations: Sequence[Observation]) -> Signal:
     return Signal.SHORT_CIRCUIT
 
 
-def observed_value(obs: Observation, signal: Signal, *, directional: bool) -> str | None:
-    """``None`` (no data), ``"0"`` (reported, nothing for this signal), ``"alarm"``, or for a
-    directional device that gave a direction ``"+1"`` / ``"-1"``."""
-    if obs.status is Status.NO_DATA:
-        return None
-    if obs.status is Status.NO_ALARM:
-        return "0"
+def hit(obs: Observation, signal: Signal, *, directional: bool) -> int:
+    """The code of an ALARM observation for ``signal``: QUIET when it flags something else,
+    else PLUS / MINUS for a directional device that gave a direction, else ALARM."""
     if signal is Signal.SHORT_CIRCUIT:
-        hit = bool(obs.fault_phases) or not (obs.earth_fault or obs.loss_of_voltage_phases)
+        flagged = bool(obs.fault_phases) or not (obs.earth_fault or obs.loss_of_voltage_phases)
     elif signal is Signal.EARTH_FAULT:
-        hit = obs.earth_fault
+        flagged = obs.earth_fault
     else:
-        hit = bool(obs.loss_of_voltage_phases)
-    if not hit:
-        return "0"
+        flagged = bool(obs.loss_of_voltage_phases)
+    if not flagged:
+        return QUIET
     if directional and signal is not Signal.LOSS_OF_VOLTAGE and obs.direction is not None:
-        return "+1" if obs.direction > 0 else "-1"
-    return "alarm"
+        return PLUS if obs.direction > 0 else MINUS
+    return ALARM
 
 
-@dataclass(frozen=True, slots=True)
-class Expectation:
-    """Expected reports of one device: ``on`` when the fault is below it, ``off`` otherwise;
-    each ``"+1"``, ``"-1"`` or ``"0"`` (``"+1"``/``"-1"`` read "alarm" for plain devices)."""
-
-    on: str
-    off: str
-
-    @staticmethod
-    def of(signal: Signal, *, directional: bool, source_below: bool) -> Expectation:
-        if signal is Signal.SHORT_CIRCUIT:
-            return Expectation("+1", "-1" if source_below else "0")
-        if signal is Signal.EARTH_FAULT:
-            return Expectation("+1", "-1" if directional else "0")
-        return Expectation("+1", "0")
-
-
-def _probability(observed: str, expected: str, rates: DeviceRates) -> float:
-    a, m, d = rates.false_alarm, rates.miss, rates.direction_error
-    if expected == "0":
-        return {"0": 1.0 - a, "alarm": a}.get(observed, a / 2.0)
-    if observed == "0":
-        return m
-    if observed == "alarm":
-        return 1.0 - m
-    return (1.0 - m) * ((1.0 - d) if observed == expected else d)
-
-
-def device_weight(observed: str, expectation: Expectation, rates: DeviceRates) -> float:
-    """``ln P(observed | on) − ln P(observed | off)`` (0 when the two expectations agree)."""
-    if expectation.on == expectation.off:
-        return 0.0
-    return math.log(_probability(observed, expectation.on, rates)) - math.log(
-        _probability(observed, expectation.off, rates)
+def _probability(observed: Codes, expected: Codes, a: Floats, m: Floats, d: Floats) -> Floats:
+    """P(observed | expected) per report (expected: QUIET, PLUS or MINUS)."""
+    silent = expected == QUIET
+    same = observed == expected
+    p_quiet = np.where(silent, 1.0 - a, m)
+    p_alarm = np.where(silent, a, 1.0 - m)
+    p_directed = np.where(silent, a / 2.0, (1.0 - m) * np.where(same, 1.0 - d, d))
+    out: Floats = np.where(
+        observed == QUIET, p_quiet, np.where(observed == ALARM, p_alarm, p_directed)
     )
+    return out
 
 
-def displayed(value: str, *, directional: bool) -> str:
+def weights(observed: Codes, off: Codes, a: Floats, m: Floats, d: Floats) -> Floats:
+    """``w = ln P(observed | PLUS) − ln P(observed | off)`` per report (DOMAIN.md §1)."""
+    on = np.full(observed.shape, PLUS, dtype=np.int8)
+    out: Floats = np.log(_probability(observed, on, a, m, d)) - np.log(
+        _probability(observed, off, a, m, d)
+    )
+    return out
+
+
+def contradiction_mask(observed: Codes, expected: Codes) -> Bools:
+    """Reports that disagree with the expectation: silence against an expected alarm, an
+    alarm against expected silence, or the wrong direction (an undirected alarm agrees with
+    either direction)."""
+    quiet_mismatch = (observed == QUIET) != (expected == QUIET)
+    wrong_way = (observed >= PLUS) & (expected >= PLUS) & (observed != expected)
+    out: Bools = quiet_mismatch | wrong_way
+    return out
+
+
+def displayed(code: int, *, directional: bool) -> str:
     """A report or expectation as a :class:`~openoms.faults.result.Contradiction` shows it."""
-    if directional or value == "alarm":
-        return value
-    return "no_alarm" if value == "0" else "alarm"
-
-
-def contradicts(observed: str, expected: str) -> bool:
-    if observed == "0" or expected == "0":
-        return observed != expected
-    return observed not in ("alarm", expected)
+    return (_SHOWN_DIRECTIONAL if directional else _SHOWN_PLAIN)[code]

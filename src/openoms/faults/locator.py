@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
 
 from openoms.errors import UnknownDeviceError
 from openoms.faults import kernels
-from openoms.faults.likelihood import (
-    Expectation,
-    Signal,
-    contradicts,
-    device_weight,
-    displayed,
-    event_signal,
-    observed_value,
-)
+from openoms.faults.evidence import DeviceTable, Evidence, gather
+from openoms.faults.likelihood import PLUS, QUIET, Signal, contradiction_mask, displayed
 from openoms.faults.observations import (
     DEFAULT_FAILURE_RATE_PER_KM,
     DEFAULT_RATES,
@@ -44,18 +36,6 @@ __all__ = ["FaultLocator", "Zone"]
 MAX_CANDIDATES: Final = 50
 MIN_POSTERIOR: Final = 1e-6
 TIE_TOLERANCE: Final = 1e-9
-
-
-@dataclass(frozen=True, slots=True)
-class _Report:
-    """One device report that carries evidence, placed on the zone tree."""
-
-    detector: str
-    zone: int
-    observed: str
-    expectation: Expectation
-    directional: bool
-    observation: Observation | None  # None for the implicit head breaker
 
 
 class FaultLocator:
@@ -115,7 +95,17 @@ class FaultLocator:
             self._device_rates.get(d, kind_rates[k])
             for d, k in zip(network.detectors.id, network.detectors.kind, strict=True)
         ]
-        self._relay_rates = kind_rates["relay"]
+        relay = kind_rates["relay"]
+        self._devices = DeviceTable(
+            index={d: i for i, d in enumerate(network.detectors.id)},
+            ids=network.detectors.id,
+            false_alarm=np.array([r.false_alarm for r in self._rates_of], dtype=np.float64),
+            miss=np.array([r.miss for r in self._rates_of], dtype=np.float64),
+            direction_error=np.array([r.direction_error for r in self._rates_of], dtype=np.float64),
+            directional=np.asarray(network.detectors.directional, dtype=np.bool_),
+            relay=(relay.false_alarm, relay.miss, relay.direction_error),
+        )
+        self._zone_of_detector: dict[int, kernels.Int64Array] = {}
         self._sources = np.asarray(source_nodes, dtype=np.int64)
         self._trees: dict[int, ZoneTree] = {}
         self._children: dict[int, list[list[int]]] = {}
@@ -128,6 +118,7 @@ class FaultLocator:
         self._lower = _lower_ends(self.network, self.topology)
         self._trees.clear()
         self._children.clear()
+        self._zone_of_detector.clear()
         self._zones.clear()
 
     # -- zone trees -------------------------------------------------------------------------
@@ -161,6 +152,9 @@ class FaultLocator:
                 if p >= 0:
                     children[p].append(z)
             self._children[feeder] = children
+            zone_of = np.full(len(self.network.detectors.id), -1, dtype=np.int64)
+            zone_of[list(tree.zone_of_detector)] = list(tree.zone_of_detector.values())
+            self._zone_of_detector[feeder] = zone_of
         return tree
 
     def zone_tree(self, feeder_id: str) -> ZoneTree:
@@ -176,59 +170,22 @@ class FaultLocator:
 
     # -- one event --------------------------------------------------------------------------
 
-    def reports(
+    def evidence(
         self, tree: ZoneTree, observations: Sequence[Observation], *, trip_seen: bool
-    ) -> tuple[Signal, list[_Report], list[str], int]:
-        """Check the observations and place them on ``tree``: (signal, reports with evidence,
-        ignored detector ids, devices of the tree without data). Raises
+    ) -> Evidence:
+        """Check the observations and place those with data on ``tree`` (arrays). Raises
         :class:`InvalidObservationError` naming every bad observation."""
-        problems: list[str] = []
-        seen: set[str] = set()
-        indexed: list[tuple[int, Observation]] = []
-        for i, obs in enumerate(observations):
-            problems += [f"observations[{i}]: {p}" for p in obs.problems()]
-            if obs.detector in seen:
-                problems.append(f"observations[{i}]: detector {obs.detector!r} reported twice")
-            seen.add(obs.detector)
-            if obs.detector not in self.network:
-                problems.append(f"observations[{i}]: unknown detector {obs.detector!r}")
-                continue
-            kind, index = self.network.locate(obs.detector)
-            if kind is not ElementKind.DETECTOR:
-                problems.append(f"observations[{i}]: {obs.detector!r} is a {kind}, not a detector")
-                continue
-            indexed.append((index, obs))
-        if problems:
-            raise InvalidObservationError(problems)
-        on_tree = [(d, o) for d, o in indexed if d in tree.zone_of_detector]
-        ignored = [o.detector for d, o in indexed if d not in tree.zone_of_detector]
-        signal = event_signal([o for _, o in on_tree])
-        directional = self.network.detectors.directional
-        found: list[_Report] = []
-        for d, obs in on_tree:
-            zone = tree.zone_of_detector[d]
-            is_directional = bool(directional[d]) and signal is not Signal.LOSS_OF_VOLTAGE
-            value = observed_value(obs, signal, directional=is_directional)
-            if value is None:
-                continue
-            expectation = Expectation.of(
-                signal, directional=is_directional, source_below=bool(tree.source_below[zone])
-            )
-            found.append(_Report(obs.detector, zone, value, expectation, is_directional, obs))
-        no_data = len(tree.zone_of_detector) - len(found)
-        if tree.implicit_root and trip_seen and signal is Signal.SHORT_CIRCUIT:
-            expectation = Expectation.of(signal, directional=False, source_below=False)
-            found.append(_Report(tree.ids[0], 0, "alarm", expectation, False, None))
-        return signal, found, ignored, no_data
+        return gather(
+            self._devices,
+            tree,
+            self._zone_of_detector[tree.feeder],
+            observations,
+            trip_seen=trip_seen,
+        )
 
     def rates_of(self, detector: int) -> DeviceRates:
         """The rates used for the detector with index ``detector``."""
         return self._rates_of[detector]
-
-    def _rates(self, report: _Report) -> DeviceRates:
-        if report.observation is None:
-            return self._relay_rates
-        return self._rates_of[self.network.locate(report.detector)[1]]
 
     def locate(
         self,
@@ -261,12 +218,9 @@ class FaultLocator:
             raise InvalidObservationError(problems)
         feeder = self._feeder_index(feeder_id)
         tree = self._tree(feeder)
-        signal, found, ignored, no_data = self.reports(tree, observations, trip_seen=trip_seen)
-        weight = np.zeros(tree.n_zones, dtype=np.float64)
-        for report in found:
-            weight[report.zone] += device_weight(
-                report.observed, report.expectation, self._rates(report)
-            )
+        ev = self.evidence(tree, observations, trip_seen=trip_seen)
+        signal = ev.signal
+        weight = np.bincount(ev.zone, weights=ev.weight, minlength=tree.n_zones).astype(np.float64)
         children = self._children[feeder]
         if signal is Signal.LOSS_OF_VOLTAGE:
             below = kernels.subtree_sums(tree.parent, tree.order, weight)
@@ -291,8 +245,10 @@ class FaultLocator:
         posterior = np.max(np.stack([p for p, _ in posterior_of]), axis=0)
         log_score = np.max(np.stack([s for _, s in posterior_of]), axis=0)
         top = np.flatnonzero(posterior > MIN_POSTERIOR)
-        ranked = sorted(top.tolist(), key=lambda z: (-posterior[z], tree.ids[z]))[:MAX_CANDIDATES]
-        contradictions, consistent = self._check(tree, found, faults, signal)
+        if top.size > MAX_CANDIDATES:
+            top = top[np.argpartition(-posterior[top], MAX_CANDIDATES - 1)[:MAX_CANDIDATES]]
+        ranked = sorted(top.tolist(), key=lambda z: (-posterior[z], tree.ids[z]))
+        contradictions, consistent = self._check(tree, ev, faults)
         kind, phases = fault_type(signal, consistent)
         return FaultLocation(
             feeder=feeder_id,
@@ -308,9 +264,9 @@ class FaultLocator:
             fault_type=kind,
             phases=phases,
             permanent=permanence(reclosed, consistent),
-            reports_used=sum(r.observation is not None for r in found),
-            devices_no_data=no_data,
-            ignored=tuple(ignored),
+            reports_used=ev.reports_used,
+            devices_no_data=ev.no_data,
+            ignored=ev.ignored,
             signal=signal.value,
         )
 
@@ -358,26 +314,31 @@ class FaultLocator:
         return out, ties, region, mass
 
     def _check(
-        self, tree: ZoneTree, found: list[_Report], faults: list[int], signal: Signal
+        self, tree: ZoneTree, ev: Evidence, faults: list[int]
     ) -> tuple[list[Contradiction], list[Observation]]:
         """Devices contradicting the hypothesis ``faults``, and the consistent alarms."""
-        contradictions = []
-        consistent = []
-        for report in found:
-            if signal is Signal.LOSS_OF_VOLTAGE:
-                on = any(tree.is_below(report.zone, f) and report.zone != f for f in faults)
-            else:
-                on = any(tree.is_below(f, report.zone) for f in faults)
-            expected = report.expectation.on if on else report.expectation.off
-            if contradicts(report.observed, expected):
-                contradictions.append(
-                    Contradiction(
-                        report.detector,
-                        displayed(expected, directional=report.directional),
-                        displayed(report.observed, directional=report.directional),
-                    )
-                )
-            elif report.observed != "0" and report.observation is not None:
-                consistent.append(report.observation)
+        on_zone = np.zeros(tree.n_zones, dtype=np.bool_)
+        for f in faults:
+            if ev.signal is Signal.LOSS_OF_VOLTAGE:  # the devices strictly below the break
+                on_zone[f + 1 : f + int(tree.size[f])] = True
+            else:  # the devices above the fault: its zone's path to the root
+                z = f
+                while z >= 0 and not on_zone[z]:
+                    on_zone[z] = True
+                    z = int(tree.parent[z])
+        expected = np.where(on_zone[ev.zone], np.int8(PLUS), ev.off).astype(np.int8)
+        bad = contradiction_mask(ev.observed, expected)
+        ids = self._devices.ids
+        contradictions = [
+            Contradiction(
+                ids[int(ev.detector[i])] if ev.detector[i] >= 0 else tree.ids[0],
+                displayed(int(expected[i]), directional=bool(ev.directional[i])),
+                displayed(int(ev.observed[i]), directional=bool(ev.directional[i])),
+            )
+            for i in np.flatnonzero(bad).tolist()
+        ]
         contradictions.sort(key=lambda c: c.detector)
+        consistent = [
+            obs for i, obs in sorted(ev.alarms.items()) if not bad[i] and ev.observed[i] != QUIET
+        ]
         return contradictions, consistent

@@ -97,6 +97,14 @@ class ZoneTree:
     def n_zones(self) -> int:
         return int(self.parent.shape[0])
 
+    def ancestors(self, zone: int) -> list[int]:
+        """``zone`` and the zones above it up to the root. O(depth)."""
+        out = []
+        while zone >= 0:
+            out.append(zone)
+            zone = int(self.parent[zone])
+        return out
+
     def is_below(self, zone: int, top: int) -> bool:
         """Whether ``zone`` is ``top`` or in its subtree. O(1)."""
         return top <= zone < top + int(self.size[top])

@@ -1,0 +1,152 @@
+"""The reports of one event placed on a feeder's zone tree, as arrays (one Python pass over
+the observations; everything after it is numpy)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from openoms.faults.kernels import Float64Array, Int64Array
+from openoms.faults.likelihood import (
+    ALARM,
+    MINUS,
+    NONE,
+    QUIET,
+    Signal,
+    event_signal,
+    hit,
+    weights,
+)
+from openoms.faults.observations import InvalidObservationError, Observation, Status
+from openoms.faults.zones import ZoneTree
+
+__all__ = ["DeviceTable", "Evidence", "gather"]
+
+_STATUS_CODE: Final = {Status.ALARM: ALARM, Status.NO_ALARM: QUIET, Status.NO_DATA: NONE}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DeviceTable:
+    """Per detector of the network: index by id, rates, directional flag."""
+
+    index: Mapping[str, int]
+    ids: Sequence[str]
+    false_alarm: Float64Array
+    miss: Float64Array
+    direction_error: Float64Array
+    directional: NDArray[np.bool_]
+    relay: tuple[float, float, float]  # rates of the implicit head breaker's protection
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Evidence:
+    """Reports with data on the tree: detector (-1 for the implicit head breaker), zone,
+    observed code, the "off" expectation (QUIET or MINUS), directional flag, weight."""
+
+    signal: Signal
+    detector: Int64Array
+    zone: Int64Array
+    observed: NDArray[np.int8]
+    off: NDArray[np.int8]
+    directional: NDArray[np.bool_]
+    weight: Float64Array
+    alarms: Mapping[int, Observation]  # report position -> its observation (alarms only)
+    ignored: tuple[str, ...]
+    no_data: int
+
+    @property
+    def reports_used(self) -> int:
+        return int(np.count_nonzero(self.detector >= 0))
+
+
+def _fast_ok(obs: Observation) -> bool:
+    """True when nothing can be wrong (a plain NO_ALARM / NO_DATA): skips the full check."""
+    return (
+        obs.status in (Status.NO_ALARM, Status.NO_DATA)
+        and obs.device_time is None
+        and obs.direction is None
+        and not (obs.fault_phases or obs.earth_fault or obs.loss_of_voltage_phases)
+    )
+
+
+def gather(
+    devices: DeviceTable,
+    tree: ZoneTree,
+    zone_of_detector: Int64Array,
+    observations: Sequence[Observation],
+    *,
+    trip_seen: bool,
+) -> Evidence:
+    """Check the observations (raising :class:`InvalidObservationError` naming every bad
+    one) and place those with data on ``tree``; ``zone_of_detector``: per detector of the
+    network its zone, -1 when not on this tree."""
+    problems: list[str] = []
+    n = len(observations)
+    det = np.empty(n, dtype=np.int64)
+    status = np.empty(n, dtype=np.int8)
+    index = devices.index
+    seen: set[str] = set()
+    for i, obs in enumerate(observations):
+        if not _fast_ok(obs):
+            problems += [f"observations[{i}]: {p}" for p in obs.problems()]
+        number = index.get(obs.detector, -1)
+        if number < 0:
+            problems.append(f"observations[{i}]: {obs.detector!r} is not a detector")
+        det[i] = number
+        status[i] = _STATUS_CODE.get(obs.status, NONE)
+        seen.add(obs.detector)
+    if len(seen) != n:
+        counts: dict[str, int] = {}
+        for obs in observations:
+            counts[obs.detector] = counts.get(obs.detector, 0) + 1
+        twice = sorted(d for d, c in counts.items() if c > 1)
+        problems.append(f"observations: detectors reported more than once: {twice}")
+    if problems:
+        raise InvalidObservationError(problems)
+    zone = zone_of_detector[det] if n else np.empty(0, dtype=np.int64)
+    on_tree = zone >= 0
+    ignored = tuple(observations[i].detector for i in np.flatnonzero(~on_tree).tolist())
+    alarm_at = np.flatnonzero(on_tree & (status == ALARM)).tolist()
+    signal = event_signal([observations[i] for i in alarm_at])
+    directional = devices.directional[det] & (signal is not Signal.LOSS_OF_VOLTAGE)
+    observed = status.copy()
+    for i in alarm_at:
+        observed[i] = hit(observations[i], signal, directional=bool(directional[i]))
+    keep = np.flatnonzero(on_tree & (observed != NONE))
+    det, zone, observed, directional = det[keep], zone[keep], observed[keep], directional[keep]
+    if signal is Signal.SHORT_CIRCUIT:
+        source = tree.source_below[zone]
+    elif signal is Signal.EARTH_FAULT:
+        source = directional
+    else:
+        source = np.zeros(zone.shape, dtype=np.bool_)
+    off = np.where(source, MINUS, QUIET).astype(np.int8)
+    a, m, d = devices.false_alarm[det], devices.miss[det], devices.direction_error[det]
+    position = {int(k): p for p, k in enumerate(keep.tolist())}
+    alarms = {position[i]: observations[i] for i in alarm_at if i in position}
+    if tree.implicit_root and trip_seen and signal is Signal.SHORT_CIRCUIT:
+        det = np.append(det, -1)
+        zone = np.append(zone, 0)
+        observed = np.append(observed, np.int8(ALARM))
+        off = np.append(off, np.int8(QUIET))
+        directional = np.append(directional, False)
+        relay = devices.relay
+        a, m, d = np.append(a, relay[0]), np.append(m, relay[1]), np.append(d, relay[2])
+    weight = weights(observed, off, a, m, d)
+    no_data = len(tree.zone_of_detector) - int(np.count_nonzero(det >= 0))
+    return Evidence(
+        signal=signal,
+        detector=det,
+        zone=zone,
+        observed=observed,
+        off=off,
+        directional=directional,
+        weight=weight,
+        alarms=alarms,
+        ignored=ignored,
+        no_data=no_data,
+    )
