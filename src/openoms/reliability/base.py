@@ -31,6 +31,7 @@ __all__ = [
     "customer_base_from_network",
     "merge_bases",
     "parse_customer_base",
+    "subset_base",
 ]
 
 NO_FEEDER = "(none)"
@@ -256,4 +257,23 @@ def merge_bases(first: CustomerBase, second: CustomerBase, *, source: str) -> Cu
         grid_cell_ids=names["grid_cell_ids"],
         village=out["village"],
         village_names=names["village_names"],
+    )
+
+
+def subset_base(base: CustomerBase, keep: Sequence[bool] | NDArray[np.bool_]) -> CustomerBase:
+    """The units of ``base`` where ``keep`` is true (the group names are kept as they are)."""
+    mask = np.asarray(keep, dtype=np.bool_)
+    return CustomerBase(
+        unit_id=tuple(u for u, k in zip(base.unit_id, mask.tolist(), strict=True) if k),
+        is_hv=base.is_hv[mask],
+        customers=base.customers[mask],
+        load_kva=base.load_kva[mask],
+        feeder=base.feeder[mask],
+        feeder_ids=base.feeder_ids,
+        substation=base.substation[mask],
+        substation_ids=base.substation_ids,
+        grid_cell=base.grid_cell[mask],
+        grid_cell_ids=base.grid_cell_ids,
+        village=base.village[mask],
+        village_names=base.village_names,
     )

@@ -24,7 +24,7 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
-from openoms.reliability.base import merge_bases
+from openoms.reliability.base import merge_bases, subset_base
 from openoms.reliability.data import CustomerBase
 from openoms.reliability.history_csv import HistoryRows
 from openoms.store.history_records import RecordsHistory, interruptions_from_outages
@@ -130,25 +130,8 @@ def history_base(session: Session, network_base: CustomerBase) -> CustomerBase:
         return network_base
     keep = np.array([u not in set(network_base.unit_id) for u in stored.unit_id], np.bool_)
     if not keep.all():  # a unit since added to the network: the network's data wins
-        stored = _subset(stored, keep)
+        stored = subset_base(stored, keep)
     return merge_bases(network_base, stored, source="stored customer-base units")
-
-
-def _subset(base: CustomerBase, keep: np.ndarray) -> CustomerBase:
-    return CustomerBase(
-        unit_id=tuple(u for u, k in zip(base.unit_id, keep.tolist(), strict=True) if k),
-        is_hv=base.is_hv[keep],
-        customers=base.customers[keep],
-        load_kva=base.load_kva[keep],
-        feeder=base.feeder[keep],
-        feeder_ids=base.feeder_ids,
-        substation=base.substation[keep],
-        substation_ids=base.substation_ids,
-        grid_cell=base.grid_cell[keep],
-        grid_cell_ids=base.grid_cell_ids,
-        village=base.village[keep],
-        village_names=base.village_names,
-    )
 
 
 def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
