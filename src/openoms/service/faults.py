@@ -61,6 +61,9 @@ class FaultTracker:
         self.send_alert = send_alert
         self._locators: dict[tuple[int, ...], _Cached] = {}
         self._uses = 0
+        # Whether a fault event may still be open: lets :meth:`tick` skip the database when
+        # nothing is going on (True at start: events may be open from before a restart).
+        self.maybe_open = True
 
     # -- settings -------------------------------------------------------------------------
     @property
@@ -149,6 +152,7 @@ class FaultTracker:
             now=self.context.clock(),
         )
         store.update_fault_event(session, fault_id, now=self.context.clock(), reports=1)
+        self.maybe_open = True
         location = self.relocate(session, fault_id)
         return f"fault {fault_id} opened by an alarm on {feeder}; best {_best(location)}"
 
@@ -191,6 +195,7 @@ class FaultTracker:
             breaker=device,
             lockout=lockout,
         )
+        self.maybe_open = True
         self.relocate(session, fault_id)
         return fault_id
 
@@ -293,7 +298,9 @@ class FaultTracker:
         quiet = timedelta(seconds=self.context.settings.fault_quiet_s)
         final = timedelta(seconds=self.context.settings.fault_final_s)
         changed = 0
-        for record in store.open_fault_events(session):
+        still_open = store.open_fault_events(session)
+        self.maybe_open = bool(still_open)
+        for record in still_open:
             settled = now - record.last_report_at >= quiet
             if settled and record.alert_state == "none" and record.located_zone is not None:
                 changed += self._settle(session, record)

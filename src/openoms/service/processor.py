@@ -91,6 +91,8 @@ class EventProcessor:
 
     def tick(self) -> int:
         """Fault alerts and final locations that are due (call a few times a second)."""
+        if not self.faults.maybe_open:
+            return 0
         with self.context.sessions.begin() as session, self.context.lock:
             changed = self.faults.tick(session)
         flush = getattr(self.faults.send_alert, "flush_wake", None)
