@@ -206,7 +206,11 @@ def run_single(
         if locator is not None:
             observations = _observations(f, e.status)
             index = {z: i for i, z in enumerate(f.tree.ids)}
-            loc, us = _clock(lambda f=f, o=observations: locator.locate(f.tree.feeder, o))
+            try:
+                loc, us = _clock(lambda f=f, o=observations: locator.locate(f.tree.feeder, o))
+            except Exception as error:  # reported with the event; the run goes on
+                _failed(tallies["locator"], error, f=f, e=e, case=case, number=number)
+                continue
             best = [index[z] for z in loc.best]
             top3 = [index[c.zone] for c in loc.candidates[:3]]
             region = {index[z] for z in loc.region}
@@ -246,11 +250,18 @@ def run_multi(
         if locator is not None:
             observations = _observations(f, e.status)
             index = {z: i for i, z in enumerate(f.tree.ids)}
-            loc, us = _clock(
-                lambda f=f, o=observations: locator.locate(
-                    f.tree.feeder, o, max_faults=max_faults, extra_fault_probability=EXTRA_FAULT_P
+            try:
+                loc, us = _clock(
+                    lambda f=f, o=observations: locator.locate(
+                        f.tree.feeder,
+                        o,
+                        max_faults=max_faults,
+                        extra_fault_probability=EXTRA_FAULT_P,
+                    )
                 )
-            )
+            except Exception as error:  # reported with the event; the run goes on
+                _failed(tallies["locator"], error, f=f, e=e, case=case, number=number)
+                continue
             chosen = [index[z] for z in loc.best]
             _score_set(tallies["locator"], us, chosen, e.truth)
             tallies["locator"].in_region += set(e.truth) <= {index[z] for z in loc.region}
@@ -265,6 +276,15 @@ def run_multi(
                 number=number,
             )
     return tallies
+
+
+def _failed(t: Tally, error: Exception, *, f: Feeder, e: Event, case: str, number: int) -> None:
+    """An exception from the method: counted as a wrong, non-optimal answer and kept."""
+    t.events += 1
+    t.checked += 1
+    report = _mismatch(case, number, f=f, e=e, got=[], value=math.nan, optimum=math.nan)
+    report.update(answer_objective=None, optimum=None, error=f"{type(error).__name__}: {error}")
+    t.mismatches.append(report)
 
 
 def _score(

@@ -158,7 +158,7 @@ def measure(
         for method in ("locator", "kernel"):
             for bad in tallies[method].mismatches[:3]:
                 say(
-                    f"!!! {method} NOT the exhaustive optimum: "
+                    f"!!! {method} NOT the exhaustive optimum (or failed): "
                     + json.dumps(bad, ensure_ascii=False)
                 )
     return m
