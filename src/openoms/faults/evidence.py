@@ -27,6 +27,7 @@ from openoms.faults.zones import ZoneTree
 __all__ = ["DeviceTable", "Evidence", "gather"]
 
 _STATUS_CODE: Final = {Status.ALARM: ALARM, Status.NO_ALARM: QUIET, Status.NO_DATA: NONE}
+_BAD: Final = 9  # a status that is not a Status
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -64,10 +65,9 @@ class Evidence:
 
 
 def _fast_ok(obs: Observation) -> bool:
-    """True when nothing can be wrong (a plain NO_ALARM / NO_DATA): skips the full check."""
+    """True when nothing can be wrong with a NO_ALARM / NO_DATA: skips the full check."""
     return (
-        obs.status in (Status.NO_ALARM, Status.NO_DATA)
-        and obs.device_time is None
+        obs.device_time is None
         and obs.direction is None
         and not (obs.fault_phases or obs.earth_fault or obs.loss_of_voltage_phases)
     )
@@ -86,24 +86,25 @@ def gather(
     network its zone, -1 when not on this tree."""
     problems: list[str] = []
     n = len(observations)
-    det = np.empty(n, dtype=np.int64)
-    status = np.empty(n, dtype=np.int8)
+    ids = [obs.detector for obs in observations]
     index = devices.index
-    seen: set[str] = set()
+    det = np.fromiter((index.get(k, -1) for k in ids), dtype=np.int64, count=n)
+    status = np.fromiter(
+        (_STATUS_CODE.get(obs.status, _BAD) for obs in observations), dtype=np.int8, count=n
+    )
+    # the full check only where something can be wrong: alarms and reports with extras
+    for i in np.flatnonzero((status == ALARM) | (status == _BAD)).tolist():
+        problems += [f"observations[{i}]: {p}" for p in observations[i].problems()]
     for i, obs in enumerate(observations):
-        if not _fast_ok(obs):
+        if status[i] != ALARM and not _fast_ok(obs):
             problems += [f"observations[{i}]: {p}" for p in obs.problems()]
-        number = index.get(obs.detector, -1)
-        if number < 0:
-            problems.append(f"observations[{i}]: {obs.detector!r} is not a detector")
-        det[i] = number
-        status[i] = _STATUS_CODE.get(obs.status, NONE)
-        seen.add(obs.detector)
-    if len(seen) != n:
+    for i in np.flatnonzero(det < 0).tolist():
+        problems.append(f"observations[{i}]: {ids[i]!r} is not a detector")
+    if len(set(ids)) != n:
         counts: dict[str, int] = {}
-        for obs in observations:
-            counts[obs.detector] = counts.get(obs.detector, 0) + 1
-        twice = sorted(d for d, c in counts.items() if c > 1)
+        for detector_id in ids:
+            counts[detector_id] = counts.get(detector_id, 0) + 1
+        twice = sorted(k for k, c in counts.items() if c > 1)
         problems.append(f"observations: detectors reported more than once: {twice}")
     if problems:
         raise InvalidObservationError(problems)
@@ -126,8 +127,15 @@ def gather(
         source = np.zeros(zone.shape, dtype=np.bool_)
     off = np.where(source, MINUS, QUIET).astype(np.int8)
     a, m, d = devices.false_alarm[det], devices.miss[det], devices.direction_error[det]
-    position = {int(k): p for p, k in enumerate(keep.tolist())}
-    alarms = {position[i]: observations[i] for i in alarm_at if i in position}
+    alarm_rows = np.asarray(alarm_at, dtype=np.int64)
+    kept = alarm_rows[observed[alarm_rows] != NONE] if alarm_rows.size else alarm_rows
+    alarms = dict(
+        zip(
+            np.searchsorted(keep, kept).tolist(),
+            [observations[i] for i in kept.tolist()],
+            strict=True,
+        )
+    )
     if tree.implicit_root and trip_seen and signal is Signal.SHORT_CIRCUIT:
         det = np.append(det, -1)
         zone = np.append(zone, 0)
