@@ -219,3 +219,25 @@ def test_exhaustive_matches_a_plain_loop_on_a_big_tree() -> None:
     children_alarm = np.zeros(tree.n, dtype=int)
     np.add.at(children_alarm, tree.parent[1:], alarm[1:])
     assert found == [i for i in range(tree.n) if alarm[i] and children_alarm[i] == 0]
+
+
+def test_events_are_seeded_antichains_with_k_distortions() -> None:
+    """Several-fault events: faults in one feeder, none upstream of another, and exactly k
+    distorted reports against the expected alarms of the fault set."""
+    from types import SimpleNamespace
+
+    run = _load("_locate_run")
+    rates = {"ftu": SimpleNamespace(false_alarm=0.01, miss=0.03)}
+    feeder = run.prepare(ieee33(), rates)
+    events = run.make_events([feeder], n_events=50, n_faults=3, k=2, rng=np.random.default_rng(2))
+    again = run.make_events([feeder], n_events=50, n_faults=3, k=2, rng=np.random.default_rng(2))
+    assert [e.truth for e in events] == [e.truth for e in again]
+    tree = ieee33()
+    for e in events:
+        assert len(e.truth) == 3
+        for a in e.truth:
+            for b in e.truth:
+                assert a == b or not (a <= b < a + tree.size[a])
+        expected = tree.expected_alarms(np.array(e.truth)).astype(np.int8)
+        assert np.count_nonzero(e.status != expected) == 2
+        assert len(e.distortions) == 2
