@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -38,7 +39,7 @@ def smsc() -> Iterator[SmscSimulator]:
         yield simulator
 
 
-def make_sender(smsc: SmscSimulator, **kwargs: float) -> SmppSender:
+def make_sender(smsc: SmscSimulator, **kwargs: Any) -> SmppSender:
     return SmppSender(
         "127.0.0.1",
         smsc.port,

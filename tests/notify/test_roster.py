@@ -28,9 +28,7 @@ def _write(tmp_path: Path, text: str, name: str = "roster.csv") -> Path:
     return path
 
 
-def test_on_duty_by_time_and_the_fallback(
-    sessions: sessionmaker[Session], tmp_path: Path
-) -> None:
+def test_on_duty_by_time_and_the_fallback(sessions: sessionmaker[Session], tmp_path: Path) -> None:
     with sessions.begin() as session:
         roster.import_roster(session, _write(tmp_path, GOOD), grid_cells=CELLS)
     with sessions() as session:
@@ -99,7 +97,7 @@ def test_missing_columns_and_a_missing_file(tmp_path: Path) -> None:
         (1, "ends_at"),
         (1, "fallback"),
     ]
-    with pytest.raises(RosterError, match="nope.csv"):
+    with pytest.raises(RosterError, match=r"nope\.csv"):
         roster.parse_roster(tmp_path / "nope.csv", grid_cells=CELLS)
 
 
