@@ -102,11 +102,6 @@ class Pairs:
         return len(self.event)
 
 
-def _capped_sum(inv: I64, weights: I64, n: int, cap: I64) -> I64:
-    summed = np.bincount(inv, weights=weights, minlength=n).astype(np.int64)
-    return np.minimum(summed, cap)
-
-
 def build_pairs(
     rows: Interruptions,
     base: CustomerBase,
@@ -117,45 +112,61 @@ def build_pairs(
     sustained_operator: Literal[">", ">="],
     celid_threshold_s: float,
 ) -> Pairs:
-    """Group the rows selected by ``keep`` into (event, unit) pairs."""
-    idx = np.flatnonzero(keep)
-    event, unit = rows.event[idx], rows.unit[idx]
-    key = event * np.int64(max(len(base), 1)) + unit
+    """Group the rows selected by ``keep`` into (event, unit) pairs.
+
+    Memory: the rows are visited through one index array in (event, unit) order; sums and
+    maxima are ``ufunc.reduceat`` over runs of that order, and temporaries are dropped early.
+    """
+    take = np.flatnonzero(keep)
+    key = rows.event[take] * np.int64(max(len(base), 1)) + rows.unit[take]
     if key.size > 1 and not bool((key[1:] >= key[:-1]).all()):
-        order = np.argsort(key, kind="stable")
-        idx, key, event, unit = idx[order], key[order], event[order], unit[order]
+        order = np.argsort(key)
+        take, key = take[order], key[order]
+        del order
     first = np.ones(key.size, dtype=np.bool_)
     first[1:] = key[1:] != key[:-1]
+    del key
     starts = np.flatnonzero(first)
-    inv = np.cumsum(first, dtype=np.int64) - 1
+    del first
+    head = take[starts]  # the first row of each pair
     n = starts.size
+    if n == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return Pairs(e, e, e, e, e, e, e, np.zeros(0, dtype=np.float64), e, e, e, e, e)
 
-    start = rows.start[idx]
-    dur = rows.end[idx] - start
-    cust = rows.customers[idx]
+    dur = rows.end[take] - rows.start[take]
+    cust = rows.customers[take]
+    del take
     at_least = sustained_operator == ">="
     sus = (dur >= sustained_threshold_s) if at_least else (dur > sustained_threshold_s)
-    cap = base.customers[unit[starts]] if n else np.zeros(0, dtype=np.int64)
-    sus_cust = np.where(sus, cust, 0)
-    mom_cust = cust - sus_cust
-    long_cust = np.where(sus & (dur >= celid_threshold_s), cust, 0)
-    sus_dur = np.where(sus, dur, 0)
+    dlt_s = np.maximum.reduceat(dur, starts)
+    dur *= sus  # sustained duration, 0 for momentary steps
+    longest_s = np.maximum.reduceat(dur, starts)
+    cust_all = np.add.reduceat(cust, starts)
+    cust *= sus  # sustained customers
+    del sus
+    ci_raw = np.add.reduceat(cust, starts)
+    cmi = np.add.reduceat(cust * dur, starts) / 60.0
+    cust *= dur >= celid_threshold_s
+    long_raw = np.add.reduceat(cust, starts)
+    del cust, dur
 
-    pair_start = start[starts]
-    day = local_day(pair_start, tz)
-    empty = np.zeros(0, dtype=np.int64)
+    unit = rows.unit[head]
+    cap = base.customers[unit]
+    momentary = cust_all - ci_raw
+    day = local_day(rows.start[head], tz)
     return Pairs(
-        event=event[starts],
-        unit=unit[starts],
+        event=rows.event[head],
+        unit=unit,
         day=day,
         month=local_month(day),
-        cause=rows.cause[idx[starts]],
-        outage_class=rows.outage_class[idx[starts]].astype(np.int64),
-        ci=_capped_sum(inv, sus_cust, n, cap),
-        cmi=np.bincount(inv, weights=sus_cust * sus_dur, minlength=n) / 60.0,
-        momentary=np.bincount(inv, weights=mom_cust, minlength=n).astype(np.int64),
-        momentary_ci=_capped_sum(inv, mom_cust, n, cap),
-        long_ci=_capped_sum(inv, long_cust, n, cap),
-        longest_s=np.maximum.reduceat(sus_dur, starts) if n else empty,
-        dlt_s=np.maximum.reduceat(dur, starts) if n else empty,
+        cause=rows.cause[head],
+        outage_class=rows.outage_class[head].astype(np.int64),
+        ci=np.minimum(ci_raw, cap),
+        cmi=cmi,
+        momentary=momentary,
+        momentary_ci=np.minimum(momentary, cap),
+        long_ci=np.minimum(long_raw, cap),
+        longest_s=longest_s,
+        dlt_s=dlt_s,
     )

@@ -119,12 +119,10 @@ def _per_unit_in_group(
     pairs: Pairs, group: I64, n_units: int, unit_level: bool
 ) -> tuple[I64, I64, I64]:
     """(inverse, group, unit) of the distinct (group, unit) combinations of the pairs."""
-    if unit_level:  # each unit is in exactly one group: the unit is the key
-        units = np.unique(pairs.unit)
-        inverse = np.searchsorted(units, pairs.unit)
-        first = np.zeros(units.size, dtype=np.int64)
-        first[inverse] = group
-        return inverse, first, units
+    if unit_level:  # each unit is in one group: index by unit, no sort
+        unit_group = np.zeros(n_units, dtype=np.int64)
+        unit_group[pairs.unit] = group
+        return pairs.unit, unit_group, np.arange(n_units, dtype=np.int64)
     key = group * np.int64(max(n_units, 1)) + pairs.unit
     keys, inverse = np.unique(key, return_inverse=True)
     return inverse.astype(np.int64), keys // max(n_units, 1), keys % max(n_units, 1)

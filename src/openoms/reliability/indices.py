@@ -235,18 +235,18 @@ def compute(
     med, med_note = _med(interruptions, base, start=start, settings=settings, given=med_threshold)
     days, saidi = daily_saidi(period, n_t)
     med_day = np.zeros(0, dtype=np.int64) if med is None else major_event_days(days, saidi, med)
-    on_med = np.isin(period.day, med_day)
+    on_med = np.zeros(len(period), dtype=np.bool_)
+    if med_day.size:  # a lookup table over the period's days
+        first_day = int(period.day.min())
+        flag = np.zeros(int(period.day.max()) - first_day + 1, dtype=np.bool_)
+        flag[med_day - first_day] = True
+        on_med = flag[period.day - first_day]
 
-    ieee = {}
-    for name, group in zip(
-        DAYS,
-        (np.zeros(len(period), dtype=np.int64), np.where(on_med, 0, -1), np.where(on_med, -1, 0)),
-        strict=True,
-    ):
-        ieee[name] = ieee_table(
+    def system(group: I64) -> IeeeTable:
+        return ieee_table(
             period,
             base,
-            group=group.astype(np.int64),
+            group=group,
             n_groups=1,
             customers=np.array([n_t]),
             kva=np.array([float(base.load_kva.sum())]),
@@ -255,6 +255,13 @@ def compute(
             celid_threshold_s=settings.celid_threshold_h * 3600.0,
             unit_level=True,
         )
+
+    ieee = {"all": system(np.zeros(len(period), dtype=np.int64))}
+    ieee["med"] = system(np.where(on_med, 0, -1).astype(np.int64))
+    if on_med.any():
+        ieee["excluding_med"] = system(np.where(on_med, -1, 0).astype(np.int64))
+    else:
+        ieee["excluding_med"] = ieee["all"]
     dlt = dlt_table(
         period,
         group=np.zeros(len(period), dtype=np.int64),

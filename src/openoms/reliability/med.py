@@ -79,10 +79,10 @@ def daily_saidi(pairs: Pairs, n_customers: int) -> tuple[I64, F64]:
     """(local day, SAIDI in minutes) of every day with sustained customer-minutes, sorted."""
     if len(pairs) == 0 or n_customers <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    days, inverse = np.unique(pairs.day, return_inverse=True)
-    cmi = np.bincount(inverse, weights=pairs.cmi, minlength=days.size)
-    nonzero = cmi > 0
-    return days[nonzero].astype(np.int64), cmi[nonzero] / n_customers
+    first = int(pairs.day.min())
+    cmi = np.bincount(pairs.day - first, weights=pairs.cmi)
+    nonzero = np.flatnonzero(cmi > 0)
+    return (nonzero + first).astype(np.int64), cmi[nonzero] / n_customers
 
 
 def major_event_days(days: I64, saidi_min: F64, threshold: MedThreshold) -> I64:
