@@ -441,6 +441,9 @@ def _register_service_commands() -> None:
     from openoms.notify.commands import roster_group  # noqa: PLC0415
 
     main.add_command(roster_group)
+    from openoms.service.reliability_commands import reliability_group  # noqa: PLC0415
+
+    main.add_command(reliability_group)
 
 
 _register_service_commands()

@@ -4,6 +4,9 @@ For demonstrations and tests only: the numbers are made up, shaped like a county
 year (faults more often in the summer storm season, a few storm days that become major event
 days, planned work in spring and autumn, some of it done live-line, FLISR on part of the
 faults). Pure: the random generator is seeded by the caller's ``seed``.
+
+The bundled ``data/sample_county_history.csv`` (2024-2025) is ``synthetic_history(
+customer_base_from_network(sample county), start=2024-01-01 local, days=731, seed=2024)``.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def synthetic_history(
     seed: int,
     faults_per_feeder_year: float = 6.0,
     planned_per_feeder_year: float = 2.0,
-    storm_days: int = 3,
+    storm_days: int = 2,
     offset_h: int = 8,
 ) -> list[list[str]]:
     """CSV rows (header first) of ``days`` days of interruptions from ``start`` (UTC s)."""
@@ -44,13 +47,19 @@ def synthetic_history(
     by_feeder = [units for units in by_feeder if len(units)]
     out: list[list[str]] = [list(HEADER)]
     number = 0
-    storms = set(rng.choice(days, size=min(storm_days, days), replace=False).tolist())
+    # storm days in each year's summer (day 150-240 of the year): the major event days
+    storms = {
+        year + int(day)
+        for year in range(0, days, 365)
+        for day in rng.integers(150, 240, size=storm_days)
+        if year + int(day) < days
+    }
     for day in range(days):
         month = datetime.fromtimestamp(start + day * 86_400, UTC).month - 1
         rate = faults_per_feeder_year * _SEASON[month] / _SEASON.mean() / 365.0
         planned_rate = planned_per_feeder_year / 365.0 * (2.0 if month in (3, 4, 9) else 0.5)
         for units in by_feeder:
-            n_faults = rng.poisson(rate * (12.0 if day in storms else 1.0))
+            n_faults = rng.poisson(rate * (150.0 if day in storms else 1.0))
             for _ in range(int(n_faults)):
                 number += 1
                 out += _fault(

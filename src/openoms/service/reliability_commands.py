@@ -1,0 +1,334 @@
+"""``openoms reliability``: indices of a period, history import, and the report.
+
+```
+openoms reliability [--from 2024-01-01 --to 2025-01-01] [--by feeder] [--json] [--report DIR]
+openoms reliability import history.csv [--base units.csv] [--network sample:county]
+openoms reliability imports
+```
+
+The database and settings are the service's (``--config``); the network is ``--network``, else
+the database's current version, else the configured one. Heavy imports happen inside the
+commands, so ``openoms --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from openoms.i18n import Lang, detect_lang
+
+__all__ = ["reliability_group"]
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "saifi": ("SAIFI 系统平均停电频率（次/户）", "SAIFI (interruptions per customer)"),
+    "saidi_min": ("SAIDI 系统平均停电时间（分钟/户）", "SAIDI (minutes per customer)"),
+    "caidi_min": ("CAIDI 用户平均停电持续时间（分钟）", "CAIDI (minutes)"),
+    "asai": ("ASAI 平均供电可用率", "ASAI"),
+    "maifi": ("MAIFI 瞬时停电频率", "MAIFI"),
+    "aihc1_h": ("AIHC-1 用户平均停电时间（小时/户）", "AIHC-1 (hours per user)"),
+    "rs1_pct": ("RS-1 供电可靠率（%）", "RS-1 (%)"),
+    "rs3_pct": ("RS-3 供电可靠率（不计限电，%）", "RS-3 excluding load limiting (%)"),
+    "aitc1": ("AITC-1 用户平均停电次数（次/户）", "AITC-1 (interruptions per user)"),
+}
+
+
+def _lang(value: str | None) -> Lang:
+    return Lang(value) if value else detect_lang(os.environ)
+
+
+def _say(lang: Lang, zh: str, en: str) -> str:
+    return zh if lang is Lang.ZH else en
+
+
+def _settings(config: Path | None) -> Any:
+    from openoms.settings import load_settings  # noqa: PLC0415
+
+    return load_settings(config)
+
+
+def _network(session: Any, name: str | None, settings: Any) -> Any:
+    from openoms.grid.load import check_raw, read_network_records  # noqa: PLC0415
+    from openoms.grid.problems import InvalidNetworkError  # noqa: PLC0415
+    from openoms.samples import network_path  # noqa: PLC0415
+    from openoms.store import networks  # noqa: PLC0415
+
+    source = name
+    current = None if name is not None else networks.load_current_network(session)
+    if current is not None:
+        raw, source = current[1], "the database's current network"
+    else:
+        source = name or settings.network
+        raw = read_network_records(network_path(source))
+    result = check_raw(raw)
+    if result.network is None:
+        raise InvalidNetworkError(str(source), result.problems)
+    return result.network
+
+
+_config_option = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Settings file (TOML). Default: $OPENOMS_CONFIG or ./openoms.toml if present.",
+)
+_network_option = click.option(
+    "--network",
+    default=None,
+    help="Network for the customer base (path or sample:county). "
+    "Default: the database's current network, else the configured one.",
+)
+_lang_option = click.option(
+    "--lang", type=click.Choice([lang.value for lang in Lang]), default=None, help="zh or en."
+)
+
+
+def _open(config: Path | None) -> tuple[Any, Any, Any]:
+    from openoms.store import db  # noqa: PLC0415
+
+    settings = _settings(config)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    return settings, engine, db.make_session_factory(engine)
+
+
+@click.group("reliability", invoke_without_command=True)
+@click.option("--from", "start", default=None, help="First day (YYYY-MM-DD, utility's zone).")
+@click.option("--to", "end", default=None, help="Day after the last (default: tomorrow).")
+@click.option(
+    "--by",
+    type=click.Choice(
+        ["feeder", "substation", "grid_cell", "village", "cause", "month", "class", "planned"]
+    ),
+    default=None,
+    help="Break the indices down by this.",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["both", "history", "records"]),
+    default="both",
+    show_default=True,
+    help="Imported history, OpenOMS's outage records, or both.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the HTML report with PNG charts into this folder.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_lang_option
+@_network_option
+@_config_option
+@click.pass_context
+def reliability_group(
+    ctx: click.Context,
+    *,
+    start: str | None,
+    end: str | None,
+    by: str | None,
+    source: str,
+    report_dir: Path | None,
+    as_json: bool,
+    lang: str | None,
+    network: str | None,
+    config: Path | None,
+) -> None:
+    """Reliability indices: IEEE 1366 and DL/T 836, major event days (供电可靠性统计)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from openoms.service.context import utc_now  # noqa: PLC0415
+    from openoms.service.reliability import Source, parse_period, run_reliability  # noqa: PLC0415
+
+    language = _lang(lang)
+    settings, engine, sessions = _open(config)
+    try:
+        now = utc_now()
+        first, stop = parse_period(start, end, tz=settings.timezone, now=now)
+        with sessions.begin() as session:
+            grid = _network(session, network, settings)
+            run = run_reliability(
+                session,
+                grid,
+                start=first,
+                end=stop,
+                settings=settings,
+                now=now,
+                by=by,
+                source=Source(source),
+            )
+    finally:
+        engine.dispose()
+    out = run.result.as_dict() | {"notes": list(run.notes)}
+    if report_dir is not None:
+        from openoms.viz.reliability_report import write_report  # noqa: PLC0415
+
+        files = write_report(run.result, run.monthly, report_dir, lang=language, notes=run.notes)
+        out["report"] = str(files.html)
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    click.echo(_text(out, language))
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.6f}" if abs(value) < 10 and value != 0 else f"{value:,.3f}"
+    return str(value)
+
+
+def _text(out: dict[str, Any], lang: Lang) -> str:
+    period = out["period"]
+    lines = [
+        _say(
+            lang,
+            f"统计期间 {period['start']} 至 {period['end']}（{period['hours']:.0f} 小时）",
+            f"Period {period['start']} to {period['end']} ({period['hours']:.0f} h)",
+        )
+    ]
+    ieee, dlt = out["ieee1366"], out["dlt836"]
+    lines.append(
+        _say(lang, "指标 | 全部 | 不计重大事件日", "index | all days | excluding major event days")
+    )
+    for key, (zh, en) in _LABELS.items():
+        if key in ieee["all"]:
+            shown = f"{_number(ieee['all'][key])} | {_number(ieee['excluding_med'][key])}"
+        else:
+            shown = _number(dlt[key])
+        lines.append(f"  {_say(lang, zh, en)}: {shown}")
+    med = out["med"]
+    if med is None:
+        lines.append(
+            _say(
+                lang, f"重大事件日阈值：无（{out['med_note']}）", f"T_MED: none ({out['med_note']})"
+            )
+        )
+    else:
+        days = ", ".join(out["med_days"]) or _say(lang, "无", "none")
+        lines.append(
+            _say(
+                lang,
+                f"重大事件日阈值 T_MED = {med['t_med_min']:.1f} 分钟；重大事件日：{days}",
+                f"T_MED = {med['t_med_min']:.1f} min; major event days: {days}",
+            )
+        )
+    saved = out["avoided"]
+    lines.append(
+        _say(
+            lang,
+            f"少停电时户数：自动恢复（FLISR）{saved['automatic_customer_hours']:,.1f}，"
+            f"带电作业 {saved['live_line_customer_hours']:,.1f}",
+            "customer-hours kept on: automatic restoration "
+            f"{saved['automatic_customer_hours']:,.1f}, "
+            f"live-line work {saved['live_line_customer_hours']:,.1f}",
+        )
+    )
+    if out["breakdown"] is not None:
+        dims = out["breakdown"]["by"]
+        lines.append(" | ".join([*dims, "SAIFI", "SAIDI min", "AIHC-1 h", "RS-1 %"]))
+        for row in out["breakdown"]["rows"]:
+            cells = [str(row[d]) for d in dims]
+            cells += [_number(row.get(k)) for k in ("saifi", "saidi_min", "aihc1_h", "rs1_pct")]
+            lines.append(" | ".join(cells))
+    lines += [f"! {note}" for note in out["notes"]]
+    if "report" in out:
+        lines.append(_say(lang, f"报告：{out['report']}", f"report: {out['report']}"))
+    return "\n".join(lines)
+
+
+@reliability_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--base",
+    "base_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Customer-base CSV for units that are not in the network.",
+)
+@click.option("--actor", default=None, help="Who imports (default: the login name).")
+@_lang_option
+@_network_option
+@_config_option
+def import_command(
+    path: Path,
+    *,
+    base_path: Path | None,
+    actor: str | None,
+    lang: str | None,
+    network: str | None,
+    config: Path | None,
+) -> None:
+    """Import a CSV of historical interruptions, all or nothing (导入历史停电记录).
+
+    Bad rows are listed with their row number and nothing is imported (exit status 2).
+    """
+    from openoms.service.context import utc_now  # noqa: PLC0415
+    from openoms.service.reliability import import_history_file  # noqa: PLC0415
+
+    language = _lang(lang)
+    settings, engine, sessions = _open(config)
+    interactive = sys.stderr.isatty()
+
+    def progress(rows: int) -> None:
+        text = _say(language, f"… 已读 {rows:,} 行", f"… {rows:,} rows read")
+        click.echo(f"\r{text}" if interactive else text, err=True, nl=not interactive)
+
+    try:
+        with sessions.begin() as session:
+            grid = _network(session, network, settings)
+            info = import_history_file(
+                session,
+                grid,
+                path,
+                settings=settings,
+                actor=actor or os.environ.get("USER", "cli"),
+                now=utc_now(),
+                base_path=base_path,
+                progress=progress,
+            )
+    finally:
+        engine.dispose()
+        if interactive:
+            click.echo("", err=True)
+    click.echo(
+        _say(
+            language,
+            f"{path.name}：已导入 {info.rows:,} 行、{info.events:,} 次停电（导入编号 {info.id}）",
+            f"{path.name}: imported {info.rows:,} rows, {info.events:,} events (import {info.id})",
+        )
+    )
+
+
+@reliability_group.command("imports")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_config_option
+def imports_command(as_json: bool, config: Path | None) -> None:
+    """List the imported history files (已导入的历史记录)."""
+    from dataclasses import asdict  # noqa: PLC0415
+
+    from openoms.store import history  # noqa: PLC0415
+
+    _, engine, sessions = _open(config)
+    try:
+        with sessions.begin() as session:
+            infos = history.list_imports(session)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps([asdict(i) for i in infos], default=str, indent=1))
+        return
+    for i in infos:
+        click.echo(
+            f"{i.id}  {i.source}  {i.rows:,} rows  {i.events:,} events  "
+            f"{i.first_start:%Y-%m-%d}…{i.last_end:%Y-%m-%d}  {i.imported_at:%Y-%m-%d %H:%M}"
+            if i.first_start and i.last_end
+            else f"{i.id}  {i.source}  (empty)"
+        )
