@@ -67,6 +67,7 @@ CASES = [
     Case("GET", "/api/v1/grid/search?q=TA", ALL),
     Case("GET", "/api/v1/outages", ALL),
     Case("GET", "/api/v1/outages/{id}", ALL, setup=_fault),
+    Case("GET", "/api/v1/reliability?from=2024-05-01&to=2024-07-01&by=feeder", ALL),
     Case("POST", "/api/v1/outages", frozenset({A, D, P}), 201, lambda _: PLANNED, note="planned"),
     Case(
         "POST",

@@ -16,7 +16,16 @@ from fastapi import FastAPI
 from openoms import __version__
 from openoms.api.metrics import ApiMetrics, MetricsMiddleware
 from openoms.api.problems import install_problem_handlers, problems_in_openapi
-from openoms.api.routes import API_PREFIX, events, grid, outages, public, system, tokens
+from openoms.api.routes import (
+    API_PREFIX,
+    events,
+    grid,
+    outages,
+    public,
+    reliability,
+    system,
+    tokens,
+)
 from openoms.service.context import ServiceContext
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -34,6 +43,7 @@ _TAGS: Final = [
     {"name": "events", "description": "Indicator, switch, call and crew events into the log."},
     {"name": "grid", "description": "The network and its present switch state."},
     {"name": "public", "description": "What the public may see: no personal data, no token."},
+    {"name": "reliability", "description": "Reliability indices (IEEE 1366, DL/T 836)."},
     {"name": "tokens", "description": "API tokens (admin)."},
     {"name": "system", "description": "Health and Prometheus metrics."},
 ]
@@ -64,7 +74,7 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees every 500 too
 
-    for module in (outages, events, grid, public, tokens, system):
+    for module in (outages, events, grid, public, reliability, tokens, system):
         app.include_router(module.router)
 
     _document_problems(app)

@@ -58,7 +58,7 @@ class Source(StrEnum):
 @dataclass(frozen=True, slots=True, eq=False)
 class ReliabilityRun:
     result: ReliabilityResult
-    monthly: ReliabilityResult  # the same period by month (the report's trend)
+    monthly: ReliabilityResult | None  # the same period by month (the report's trend)
     base: CustomerBase
     rows: HistoryRows  # everything read, history window included
     notes: tuple[str, ...]  # open outages, skipped units: said with the figures
@@ -108,8 +108,10 @@ def run_reliability(
     now: datetime,
     by: str | None = None,
     source: Source = Source.BOTH,
+    with_monthly: bool = False,
 ) -> ReliabilityRun:
-    """Indices of [start, end) over the chosen rows, with the T_MED from the years before."""
+    """Indices of [start, end) over the chosen rows, with the T_MED from the years before;
+    ``with_monthly`` also computes the period by month (for the report)."""
     if by is not None and by not in BY_CHOICES:
         raise InputError(f"by: {by!r} is not one of {', '.join(BY_CHOICES)}")
     engine = engine_settings(settings)
@@ -137,7 +139,9 @@ def run_reliability(
         interruptions, base, start=start, end=end, settings=engine, by=by, avoided=avoided
     )
     monthly = (
-        result
+        None
+        if not with_monthly
+        else result
         if by == "month"
         else compute(
             interruptions, base, start=start, end=end, settings=engine, by="month", avoided=avoided

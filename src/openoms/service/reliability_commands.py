@@ -162,11 +162,12 @@ def reliability_group(
                 now=now,
                 by=by,
                 source=Source(source),
+                with_monthly=report_dir is not None,
             )
     finally:
         engine.dispose()
     out = run.result.as_dict() | {"notes": list(run.notes)}
-    if report_dir is not None:
+    if report_dir is not None and run.monthly is not None:
         from openoms.viz.reliability_report import write_report  # noqa: PLC0415
 
         files = write_report(run.result, run.monthly, report_dir, lang=language, notes=run.notes)
