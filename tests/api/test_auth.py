@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from openoms.outages.records import OutageKind
 from openoms.store.audit import list_audit
+from openoms.store.faults import create_fault_event
 from openoms.store.tables import ApiToken
 from openoms.store.tokens import Role, create_token, list_tokens
 from tests.api.conftest import Api, operations
@@ -30,6 +31,22 @@ def _nothing(_api: Api) -> dict[str, Any]:
 
 def _fault(api: Api) -> dict[str, Any]:
     return {"id": api.fault_outage("K1")}
+
+
+def _fault_event(api: Api) -> dict[str, Any]:
+    with api.context.sessions.begin() as session:
+        fault_id = create_fault_event(
+            session,
+            feeder_id="F1",
+            trigger="trip",
+            t0=api.clock.now,
+            open_edges=(),
+            received_at=api.clock.now,
+            now=api.clock.now,
+            breaker="CB1",
+            lockout=True,
+        )
+    return {"id": fault_id}
 
 
 def _planned(api: Api) -> dict[str, Any]:
@@ -66,6 +83,8 @@ CASES = [
     Case("GET", "/api/v1/grid/devices/{id}", ALL, setup=lambda _: {"id": "K1"}),
     Case("GET", "/api/v1/grid/search?q=TA", ALL),
     Case("GET", "/api/v1/outages", ALL),
+    Case("GET", "/api/v1/faults", ALL),
+    Case("GET", "/api/v1/faults/{id}", ALL, setup=_fault_event),
     Case("GET", "/api/v1/outages/{id}", ALL, setup=_fault),
     Case("GET", "/api/v1/reliability?from=2024-05-01&to=2024-07-01&by=feeder", ALL),
     Case("POST", "/api/v1/outages", frozenset({A, D, P}), 201, lambda _: PLANNED, note="planned"),

@@ -19,6 +19,7 @@ from openoms.api.problems import install_problem_handlers, problems_in_openapi
 from openoms.api.routes import (
     API_PREFIX,
     events,
+    faults,
     grid,
     outages,
     public,
@@ -74,7 +75,7 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees every 500 too
 
-    for module in (outages, events, grid, public, reliability, tokens, system):
+    for module in (outages, faults, events, grid, public, reliability, tokens, system):
         app.include_router(module.router)
 
     _document_problems(app)

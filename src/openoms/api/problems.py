@@ -29,6 +29,7 @@ from openoms.api.auth import AuthenticationError, ForbiddenError
 from openoms.api.schemas import Problem
 from openoms.errors import InputError, UnknownDeviceError
 from openoms.outages.lifecycle import TRANSITIONS, IllegalTransitionError
+from openoms.store.faults import FaultEventNotFoundError
 from openoms.store.outages import AreaRestorationError, OutageNotFoundError
 from openoms.store.tokens import TokenNotFoundError
 
@@ -86,6 +87,11 @@ def _transition(exc: Exception) -> dict[str, Any]:
     }
 
 
+def _fault(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, FaultEventNotFoundError)
+    return {"fault_id": exc.fault_id}
+
+
 def _forbidden(exc: Exception) -> dict[str, Any]:
     assert isinstance(exc, ForbiddenError)
     return {"role": exc.role, "allowed_roles": sorted(exc.allowed)}
@@ -107,6 +113,7 @@ PROBLEM_TYPES: Final[Mapping[type[Exception], ProblemType]] = {
     UnknownDeviceError: ProblemType(404, "unknown-device", "No such device", _device),
     OutageNotFoundError: ProblemType(404, "outage-not-found", "No such outage", _outage),
     TokenNotFoundError: ProblemType(404, "token-not-found", "No such token", _token),
+    FaultEventNotFoundError: ProblemType(404, "fault-not-found", "No such fault event", _fault),
     IllegalTransitionError: ProblemType(
         409, "illegal-transition", "Transition not allowed", _transition
     ),

@@ -134,6 +134,8 @@ class Service:
 
         settings = self.context.settings
         assert settings.smpp_host is not None
+        # hat-drivers logs whole PDUs (phone numbers included) at DEBUG: never below INFO.
+        logging.getLogger("hat.drivers").setLevel(max(logging.INFO, log.getEffectiveLevel()))
         sender = SmppSender(
             settings.smpp_host,
             settings.smpp_port,
