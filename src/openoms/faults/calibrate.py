@@ -84,7 +84,7 @@ def calibrate(
         if not zones:
             raise InvalidObservationError([f"history[{number}]: no confirmed zone"])
         tree = locator.zone_tree(feeder_fn(observations, zones))
-        unknown = [z for z in zones if z not in tree.index]
+        unknown = sorted(z for z in zones if z not in tree.index)
         if unknown:
             raise InvalidObservationError(
                 [f"history[{number}]: {unknown} are not zones of feeder {tree.feeder_id!r}"]

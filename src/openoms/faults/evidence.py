@@ -145,7 +145,7 @@ def gather(
         relay = devices.relay
         a, m, d = np.append(a, relay[0]), np.append(m, relay[1]), np.append(d, relay[2])
     weight = weights(observed, off, a, m, d)
-    no_data = len(tree.zone_of_detector) - int(np.count_nonzero(det >= 0))
+    no_data = tree.n_devices - int(np.count_nonzero(det >= 0))
     return Evidence(
         signal=signal,
         detector=det,

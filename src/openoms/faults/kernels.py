@@ -25,6 +25,7 @@ __all__ = [
     "multi_fault_dp_limited",
     "single_fault_scores",
     "subtree_sums",
+    "summarise",
 ]
 
 Int64Array = NDArray[np.int64]
@@ -43,12 +44,16 @@ def _kernel(fn: _F) -> _F:
 
 @_kernel
 def _path_scores(
-    parent: Int64Array, order: Int64Array, weight: Float64Array, out: Float64Array
+    parent: Int64Array,
+    order: Int64Array,
+    weight: Float64Array,
+    log_prior: Float64Array,
+    out: Float64Array,
 ) -> None:
     for i in range(order.shape[0]):
         z = order[i]
         p = parent[z]
-        out[z] = weight[z] + (out[p] if p >= 0 else 0.0)
+        out[z] = weight[z] + log_prior[z] + ((out[p] - log_prior[p]) if p >= 0 else 0.0)
 
 
 def single_fault_scores(
@@ -61,9 +66,57 @@ def single_fault_scores(
     zone z" up to a constant shared by every zone, plus its log prior.
     """
     scores = np.empty(parent.shape[0], dtype=np.float64)
-    _path_scores(parent, order, weight, scores)
-    scores += log_prior
+    _path_scores(parent, order, weight, log_prior, scores)
     return scores
+
+
+@_kernel
+def _summarise(
+    scores: Float64Array, tie_tolerance: float, min_log_posterior: float, picked: Int64Array
+) -> tuple[int, float, int, int]:
+    n = scores.shape[0]
+    best = -np.inf
+    first = 0
+    for z in range(n):
+        if scores[z] > best:
+            best = scores[z]
+            first = z
+    # one pass: the normaliser (terms below e^-40 of the best are dropped: < 4e-18 each),
+    # the ties, and every zone that can have posterior > min (gap > ln min, a superset)
+    total = 0.0
+    n_ties = 0
+    n_picked = 0
+    for z in range(n):
+        gap = scores[z] - best
+        if gap > -40.0:
+            total += np.exp(gap)
+            if gap > min_log_posterior:
+                picked[n_picked] = z
+                n_picked += 1
+                if gap >= -tie_tolerance:
+                    n_ties += 1
+    return first, best + np.log(total), n_ties, n_picked
+
+
+def summarise(
+    scores: Float64Array, *, tie_tolerance: float, min_posterior: float
+) -> tuple[int, float, Int64Array, Int64Array]:
+    """Two passes: the maximum, then the log normaliser, the ties and the named zones.
+
+    Returns ``(first_best, shift, ties, candidates)``: the first zone with the highest score,
+    ``shift`` such that the posterior of z is ``exp(scores[z] − shift)``, the zones whose score
+    is within ``tie_tolerance`` of the best, and the zones with posterior above
+    ``min_posterior``. O(zones).
+    """
+    picked = np.empty(scores.shape[0], dtype=np.int64)
+    first, shift, n_ties, n_picked = _summarise(
+        scores, float(tie_tolerance), float(np.log(min_posterior)), picked
+    )
+    named = picked[:n_picked]
+    best = scores[first]
+    ties = named[scores[named] >= best - tie_tolerance] if n_ties else named[:0]
+    candidates = named[scores[named] - shift > np.log(min_posterior)]
+    return int(first), float(shift), ties.copy(), candidates.copy()
 
 
 @_kernel

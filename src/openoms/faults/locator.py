@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import astuple
 from typing import Final, Literal
 
 import numpy as np
@@ -26,7 +27,7 @@ from openoms.faults.observations import (
     Observation,
 )
 from openoms.faults.result import Candidate, Contradiction, FaultLocation
-from openoms.faults.summary import fault_time, fault_type, grow_region, permanence, softmax
+from openoms.faults.summary import fault_time, fault_type, grow_region, permanence
 from openoms.faults.zones import Zone, ZoneTree, _lower_ends, build_zone_tree, zone_objects
 from openoms.grid.model import ElementKind, Network
 from openoms.grid.topology import Topology
@@ -91,24 +92,33 @@ class FaultLocator:
         self.network = network
         self.topology = topology
         self.prior = prior
-        self._rates_of = [
-            self._device_rates.get(d, kind_rates[k])
-            for d, k in zip(network.detectors.id, network.detectors.kind, strict=True)
-        ]
+        # per detector: its kind's rates, then the calibrated ones (numpy over kinds)
+        kinds, kind_of = np.unique(
+            np.asarray(network.detectors.kind, dtype=object), return_inverse=True
+        )
+        table = np.array(
+            [astuple(kind_rates[str(k)]) for k in kinds.tolist()], dtype=np.float64
+        ).reshape(len(kinds), 3)
+        rates_array = table[kind_of.reshape(-1)] if len(kinds) else np.empty((0, 3))
+        for det, rate in self._device_rates.items():
+            rates_array[network.locate(det)[1]] = astuple(rate)
+        self._rates_array = rates_array
         relay = kind_rates["relay"]
         self._devices = DeviceTable(
-            index={d: i for i, d in enumerate(network.detectors.id)},
+            index=dict(zip(network.detectors.id, range(len(network.detectors.id)), strict=True)),
             ids=network.detectors.id,
-            false_alarm=np.array([r.false_alarm for r in self._rates_of], dtype=np.float64),
-            miss=np.array([r.miss for r in self._rates_of], dtype=np.float64),
-            direction_error=np.array([r.direction_error for r in self._rates_of], dtype=np.float64),
+            false_alarm=rates_array[:, 0].copy(),
+            miss=rates_array[:, 1].copy(),
+            direction_error=rates_array[:, 2].copy(),
             directional=np.asarray(network.detectors.directional, dtype=np.bool_),
             relay=(relay.false_alarm, relay.miss, relay.direction_error),
         )
-        self._zone_of_detector: dict[int, kernels.Int64Array] = {}
         self._sources = np.asarray(source_nodes, dtype=np.int64)
+        section_kinds = network.sections.kind
+        self._section_rate = np.array(
+            [self._rate_per_km[k] for k in section_kinds], dtype=np.float64
+        ).reshape(len(section_kinds))
         self._trees: dict[int, ZoneTree] = {}
-        self._children: dict[int, list[list[int]]] = {}
         self._zones: dict[int, tuple[Zone, ...]] = {}
         self.refresh()
 
@@ -117,8 +127,6 @@ class FaultLocator:
         Trees are rebuilt per feeder on first use, O(nodes of the feeder)."""
         self._lower = _lower_ends(self.network, self.topology)
         self._trees.clear()
-        self._children.clear()
-        self._zone_of_detector.clear()
         self._zones.clear()
 
     # -- zone trees -------------------------------------------------------------------------
@@ -144,17 +152,9 @@ class FaultLocator:
                 lower_ends=self._lower,
                 sources=self._sources,
                 prior=self.prior,
-                rate_per_km=self._rate_per_km,
+                section_rate=self._section_rate,
             )
             self._trees[feeder] = tree
-            children: list[list[int]] = [[] for _ in range(tree.n_zones)]
-            for z, p in enumerate(tree.parent.tolist()):
-                if p >= 0:
-                    children[p].append(z)
-            self._children[feeder] = children
-            zone_of = np.full(len(self.network.detectors.id), -1, dtype=np.int64)
-            zone_of[list(tree.zone_of_detector)] = list(tree.zone_of_detector.values())
-            self._zone_of_detector[feeder] = zone_of
         return tree
 
     def zone_tree(self, feeder_id: str) -> ZoneTree:
@@ -178,14 +178,15 @@ class FaultLocator:
         return gather(
             self._devices,
             tree,
-            self._zone_of_detector[tree.feeder],
+            tree.zone_of_detector,
             observations,
             trip_seen=trip_seen,
         )
 
     def rates_of(self, detector: int) -> DeviceRates:
         """The rates used for the detector with index ``detector``."""
-        return self._rates_of[detector]
+        a, m, d = self._rates_array[detector].tolist()
+        return DeviceRates(false_alarm=a, miss=m, direction_error=d)
 
     def locate(
         self,
@@ -220,15 +221,20 @@ class FaultLocator:
         tree = self._tree(feeder)
         ev = self.evidence(tree, observations, trip_seen=trip_seen)
         signal = ev.signal
-        weight = np.bincount(ev.zone, weights=ev.weight, minlength=tree.n_zones).astype(np.float64)
-        children = self._children[feeder]
+        weight: kernels.Float64Array
+        if ev.zone.size * 16 > tree.n_zones:
+            weight = np.bincount(ev.zone, weights=ev.weight, minlength=tree.n_zones).astype(
+                np.float64, copy=False
+            )
+        else:  # a few reports on a large tree
+            weight = np.zeros(tree.n_zones, dtype=np.float64)
+            np.add.at(weight, ev.zone, ev.weight)
+        faults: list[int] | None = None
         if signal is Signal.LOSS_OF_VOLTAGE:
             below = kernels.subtree_sums(tree.parent, tree.order, weight)
             scores = below - weight + tree.log_prior
-            faults = [self._first_best(tree, scores)]
         elif max_faults == 1:
             scores = kernels.single_fault_scores(tree.parent, tree.order, weight, tree.log_prior)
-            faults = [self._first_best(tree, scores)]
         else:
             lam = math.log((1.0 - extra_fault_probability) / extra_fault_probability)
             if max_faults >= tree.n_zones:
@@ -238,23 +244,33 @@ class FaultLocator:
                     tree.parent, tree.order, weight, lam, max_faults
                 )
             faults = np.flatnonzero(leaf).tolist()
-        posterior_of, ties, region, mass = self._per_fault(
-            tree, children=children, weight=weight, faults=faults, target=region_mass, signal=signal
-        )
-        # candidates: each zone's largest posterior over the faults' conditional posteriors
-        posterior = np.max(np.stack([p for p, _ in posterior_of]), axis=0)
-        log_score = np.max(np.stack([s for _, s in posterior_of]), axis=0)
-        top = np.flatnonzero(posterior > MIN_POSTERIOR)
-        if top.size > MAX_CANDIDATES:
-            top = top[np.argpartition(-posterior[top], MAX_CANDIDATES - 1)[:MAX_CANDIDATES]]
-        ranked = sorted(top.tolist(), key=lambda z: (-posterior[z], tree.ids[z]))
+        if faults is None:
+            first, shift, tied, picked = kernels.summarise(
+                scores, tie_tolerance=TIE_TOLERANCE, min_posterior=MIN_POSTERIOR
+            )
+            faults = [first]
+            per_fault = [(scores, shift, tied, picked)]
+        else:
+            per_fault = self._conditional(tree, weight, faults)
+        ties: set[int] = set()
+        region: set[int] = set()
+        mass = 1.0
+        best_of: dict[int, tuple[float, float]] = {}  # zone -> (posterior, log score)
+        for fault, (fault_scores, shift, tied, picked) in zip(faults, per_fault, strict=True):
+            ties.update(tied.tolist())
+            grown, grown_mass = grow_region(tree, fault_scores, shift, fault, region_mass)
+            region.update(grown)
+            mass = min(mass, grown_mass)
+            for z, score in zip(picked.tolist(), fault_scores[picked].tolist(), strict=True):
+                posterior = math.exp(score - shift)
+                if posterior > MIN_POSTERIOR and posterior > best_of.get(z, (0.0, 0.0))[0]:
+                    best_of[z] = (posterior, score)
+        ranked = sorted(best_of, key=lambda z: (-best_of[z][0], tree.ids[z]))[:MAX_CANDIDATES]
         contradictions, consistent = self._check(tree, ev, faults)
         kind, phases = fault_type(signal, consistent)
         return FaultLocation(
             feeder=feeder_id,
-            candidates=tuple(
-                Candidate(tree.ids[z], float(posterior[z]), float(log_score[z])) for z in ranked
-            ),
+            candidates=tuple(Candidate(tree.ids[z], best_of[z][0], best_of[z][1]) for z in ranked),
             best=tuple(tree.ids[z] for z in faults),
             ties=tuple(tree.ids[z] for z in sorted(ties)),
             region=tuple(tree.ids[z] for z in sorted(region)),
@@ -271,47 +287,25 @@ class FaultLocator:
         )
 
     @staticmethod
-    def _first_best(tree: ZoneTree, scores: kernels.Float64Array) -> int:
-        """The best zone; among ties the first in pre-order (the most upstream)."""
-        del tree
-        return int(np.flatnonzero(scores >= scores.max() - TIE_TOLERANCE)[0])
-
-    def _per_fault(
-        self,
-        tree: ZoneTree,
-        *,
-        children: list[list[int]],
-        weight: kernels.Float64Array,
-        faults: list[int],
-        target: float,
-        signal: Signal,
-    ) -> tuple[list[tuple[kernels.Float64Array, kernels.Float64Array]], set[int], set[int], float]:
-        """Per fault: its conditional scores and posterior with the other faults held fixed,
-        its ties and its greedy region. Returns the (posterior, scores) pairs, the union of
-        ties and regions, and the smallest region mass."""
+    def _conditional(
+        tree: ZoneTree, weight: kernels.Float64Array, faults: list[int]
+    ) -> list[tuple[kernels.Float64Array, float, kernels.Int64Array, kernels.Int64Array]]:
+        """Per fault of a multi-fault answer: the single-fault scores with the other faults
+        held fixed (the devices on their paths alarm anyway: weight 0), the posterior shift,
+        the zones tied with the fault and the zones worth naming."""
         out = []
-        ties: set[int] = set()
-        region: set[int] = set()
-        mass = 1.0
         for fault in faults:
-            if signal is Signal.LOSS_OF_VOLTAGE:
-                below = kernels.subtree_sums(tree.parent, tree.order, weight)
-                scores = below - weight + tree.log_prior
-            else:
-                held = weight.copy()
-                for other in faults:
-                    z = other
-                    while z >= 0 and other != fault:
-                        held[z] = 0.0  # the other faults' paths alarm anyway
-                        z = int(tree.parent[z])
-                scores = kernels.single_fault_scores(tree.parent, tree.order, held, tree.log_prior)
-            posterior = softmax(scores)
-            out.append((posterior, scores))
-            ties.update(np.flatnonzero(scores >= scores[fault] - TIE_TOLERANCE).tolist())
-            grown, grown_mass = grow_region(tree, children, posterior, fault, target)
-            region.update(grown)
-            mass = min(mass, grown_mass)
-        return out, ties, region, mass
+            held = weight.copy()
+            for other in faults:
+                if other != fault:
+                    held[tree.ancestors(other)] = 0.0
+            scores = kernels.single_fault_scores(tree.parent, tree.order, held, tree.log_prior)
+            _, shift, _, picked = kernels.summarise(
+                scores, tie_tolerance=TIE_TOLERANCE, min_posterior=MIN_POSTERIOR
+            )
+            tied = np.flatnonzero(scores >= scores[fault] - TIE_TOLERANCE).astype(np.int64)
+            out.append((scores, shift, tied, picked))
+        return out
 
     def _check(
         self, tree: ZoneTree, ev: Evidence, faults: list[int]

@@ -4,10 +4,9 @@ the fault time, type and phases."""
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 from datetime import datetime
-
-import numpy as np
 
 from openoms.faults.kernels import Float64Array
 from openoms.faults.likelihood import Signal
@@ -15,17 +14,11 @@ from openoms.faults.observations import PHASE_NAMES, Observation
 from openoms.faults.result import FaultType
 from openoms.faults.zones import ZoneTree
 
-__all__ = ["fault_time", "fault_type", "grow_region", "permanence", "softmax"]
-
-
-def softmax(scores: Float64Array) -> Float64Array:
-    shifted = np.exp(scores - scores.max())
-    out: Float64Array = shifted / shifted.sum()
-    return out
+__all__ = ["fault_time", "fault_type", "grow_region", "permanence"]
 
 
 def grow_region(
-    tree: ZoneTree, children: list[list[int]], posterior: Float64Array, start: int, target: float
+    tree: ZoneTree, scores: Float64Array, shift: float, start: int, target: float
 ) -> tuple[list[int], float]:
     """Greedy growth from ``start``: repeatedly add the neighbouring zone (parent or child of
     the region) with the largest posterior (ties: smaller zone id) until the mass reaches
@@ -43,30 +36,43 @@ def grow_region(
     detours (exact on the hand cases; not a guarantee of the smallest region in general).
     """
     ids = tree.ids
+    posterior = _Posterior(scores, shift)
     region = [start]
     inside = {start}
-    mass = float(posterior[start])
+    mass = posterior[start]
     frontier: list[tuple[float, str, int]] = []
 
     def push(zone: int) -> None:
-        for n in (int(tree.parent[zone]), *children[zone]):
+        for n in (int(tree.parent[zone]), *tree.children(zone)):
             if n >= 0 and n not in inside:
                 inside.add(n)
-                heapq.heappush(frontier, (-float(posterior[n]), ids[n], n))
+                heapq.heappush(frontier, (-posterior[n], ids[n], n))
 
     push(start)
     while mass < target - 1e-12 and frontier:
         _, _, zone = heapq.heappop(frontier)
         region.append(zone)
-        mass += float(posterior[zone])
+        mass += posterior[zone]
         push(zone)
-    return _prune(tree, children, posterior, region, start=start, mass=mass, target=target)
+    return _prune(tree, posterior, region, start=start, mass=mass, target=target)
+
+
+class _Posterior:
+    """``posterior[z] = exp(scores[z] − shift)``, computed for the zones asked about only."""
+
+    __slots__ = ("_scores", "_shift")
+
+    def __init__(self, scores: Float64Array, shift: float) -> None:
+        self._scores = scores
+        self._shift = shift
+
+    def __getitem__(self, zone: int) -> float:
+        return math.exp(float(self._scores[zone]) - self._shift)
 
 
 def _prune(
     tree: ZoneTree,
-    children: list[list[int]],
-    posterior: Float64Array,
+    posterior: _Posterior,
     region: list[int],
     *,
     start: int,
@@ -79,12 +85,12 @@ def _prune(
 
     def degree(zone: int) -> int:
         parent = int(tree.parent[zone])
-        return (parent in kept) + sum(c in kept for c in children[zone])
+        return (parent in kept) + sum(c in kept for c in tree.children(zone))
 
     changed = True
     while changed:
         changed = False
-        for zone in sorted(kept, key=lambda z: (float(posterior[z]), tree.ids[z])):
+        for zone in sorted(kept, key=lambda z: (posterior[z], tree.ids[z])):
             if zone != start and degree(zone) <= 1 and mass - posterior[zone] >= target - 1e-12:
                 kept.discard(zone)
                 mass -= float(posterior[zone])

@@ -85,7 +85,10 @@ class ZoneTree:
     start_edge: Int64Array  # the branch each zone starts at
     ids: tuple[str, ...]
     index: Mapping[str, int]
-    zone_of_detector: Mapping[int, int]  # detector index -> zone, detectors on this tree only
+    zone_of_detector: Int64Array  # per detector of the network: its zone, -1 if not on this tree
+    n_devices: int  # detectors on this tree
+    child_ptr: Int64Array  # CSR children: the children of z are child_idx[child_ptr[z]:...]
+    child_idx: Int64Array
     implicit_root: bool
     source_below: NDArray[np.bool_]  # a detectable source lies in the zone's subtree
     log_prior: Float64Array  # normalised: logsumexp = 0
@@ -96,6 +99,11 @@ class ZoneTree:
     @property
     def n_zones(self) -> int:
         return int(self.parent.shape[0])
+
+    def children(self, zone: int) -> list[int]:
+        """The child zones of ``zone``. O(children)."""
+        out: list[int] = self.child_idx[self.child_ptr[zone] : self.child_ptr[zone + 1]].tolist()
+        return out
 
     def ancestors(self, zone: int) -> list[int]:
         """``zone`` and the zones above it up to the root. O(depth)."""
@@ -133,7 +141,7 @@ def _prior_weights(
     node_zone: Int64Array,
     n_zones: int,
     parent_edge: Ints,
-    rate_per_km: Mapping[str, float],
+    section_rate: Float64Array,
 ) -> tuple[Float64Array, Float64Array]:
     """(length_km, failure weight) per zone from the sections on the zone's tree edges."""
     n_sections = len(network.sections.id)
@@ -141,12 +149,10 @@ def _prior_weights(
     is_section = edges < n_sections
     section = edges[is_section]
     lengths = np.nan_to_num(network.sections.length_km[section], nan=0.0)
-    kinds = network.sections.kind
-    kind_rate = np.array([rate_per_km[kinds[s]] for s in section.tolist()], dtype=np.float64)
     zone = node_zone[is_section]
     length_km = np.bincount(zone, weights=lengths, minlength=n_zones).astype(np.float64)
-    weight = np.bincount(zone, weights=lengths * kind_rate, minlength=n_zones).astype(np.float64)
-    return length_km, weight
+    weight = np.bincount(zone, weights=lengths * section_rate[section], minlength=n_zones)
+    return length_km, weight.astype(np.float64)
 
 
 def build_zone_tree(
@@ -157,24 +163,27 @@ def build_zone_tree(
     lower_ends: Ints,
     sources: Int64Array,
     prior: str,
-    rate_per_km: Mapping[str, float],
+    section_rate: Float64Array,
 ) -> ZoneTree:
     """The zone tree of ``feeder`` in ``topology``'s current state. O(nodes of the feeder).
 
     ``lower_ends``: from :func:`_lower_ends`; ``sources``: detectable source nodes (DG nodes of
-    the whole network; the feeder's closed ties to live feeders are added here).
+    the whole network; the feeder's closed ties to live feeders are added here);
+    ``section_rate``: failure rate per km of every section (for the "length" prior).
     """
     nodes = topology.feeder_nodes(feeder)
     feeder_of = topology.feeder_of_nodes
     parent_edge = topology.parent_edge_of_nodes
     det = np.flatnonzero((lower_ends >= 0) & (feeder_of[np.maximum(lower_ends, 0)] == feeder))
-    kinds = network.detectors.kind
-    # one zone per branch; the zone's name: a relay first, then table order
-    by_edge: dict[int, list[int]] = {}
-    for d in sorted(det.tolist(), key=lambda d: (kinds[d] != "relay", d)):
-        by_edge.setdefault(int(network.detectors.edge[d]), []).append(d)
-    starts_zone = np.zeros(network.n_edges, dtype=np.bool_)
-    starts_zone[list(by_edge)] = True
+    # one zone per branch, named after its first detector: a relay first, then table order
+    det_edge = network.detectors.edge[det].astype(np.int64)
+    not_relay = np.asarray(network.detectors.kind, dtype=object)[det] != "relay"
+    det = det[np.lexsort((det, not_relay, det_edge))]
+    det_edge = network.detectors.edge[det].astype(np.int64)
+    first_of_edge = np.full(network.n_edges, -1, dtype=np.int64)
+    edges_with, first_position = np.unique(det_edge, return_index=True)
+    first_of_edge[edges_with] = det[first_position]
+    starts_zone = first_of_edge >= 0
     head = int(network.feeders.head_edge[feeder])
 
     n = int(nodes.shape[0])
@@ -198,15 +207,16 @@ def build_zone_tree(
     order = np.arange(n_zones, dtype=np.int64)
     size = subtree_sums(zone_parent, order, np.ones(n_zones, dtype=np.float64)).astype(np.int64)
 
-    ids: list[str] = []
-    zone_of_detector: dict[int, int] = {}
-    for z, edge in enumerate(start_edge.tolist()):
-        group = by_edge.get(edge)
-        if group is None:  # the implicit root
-            ids.append(network.edge_id(head))
-            continue
-        ids.append(network.detectors.id[group[0]])
-        zone_of_detector.update(dict.fromkeys(group, z))
+    first = first_of_edge[start_edge]
+    det_ids = network.detectors.id
+    ids = [det_ids[d] if d >= 0 else network.edge_id(head) for d in first.tolist()]
+    zone_of_edge = np.full(network.n_edges, -1, dtype=np.int64)
+    zone_of_edge[start_edge] = order
+    zone_of_detector = np.full(len(det_ids), -1, dtype=np.int64)
+    zone_of_detector[det] = zone_of_edge[det_edge]
+    child_idx = np.argsort(zone_parent[1:], kind="stable").astype(np.int64) + 1
+    child_ptr = np.zeros(n_zones + 1, dtype=np.int64)
+    np.cumsum(np.bincount(zone_parent[1:], minlength=n_zones), out=child_ptr[1:])
 
     # detectable sources: DG nodes on this feeder and the feeder ends of closed parallels
     loop = topology.loop_edges(feeder=feeder).astype(np.int64)
@@ -224,12 +234,13 @@ def build_zone_tree(
         node_zone=node_zone,
         n_zones=n_zones,
         parent_edge=parent_edge,
-        rate_per_km=rate_per_km,
+        section_rate=section_rate,
     )
     if prior == "uniform":
         log_prior = np.full(n_zones, -np.log(n_zones), dtype=np.float64)
     else:
-        floor = ZONE_FLOOR_KM * max([r for r in rate_per_km.values() if r > 0], default=1.0)
+        positive = section_rate[section_rate > 0]
+        floor = ZONE_FLOOR_KM * (float(positive.max()) if positive.size else 1.0)
         weight = np.maximum(weight, floor)
         log_prior = np.log(weight / weight.sum())
     return ZoneTree(
@@ -240,9 +251,12 @@ def build_zone_tree(
         size=size,
         start_edge=start_edge,
         ids=tuple(ids),
-        index={z: i for i, z in enumerate(ids)},
+        index=dict(zip(ids, range(len(ids)), strict=True)),
         zone_of_detector=zone_of_detector,
-        implicit_root=start_edge[0] not in by_edge,
+        n_devices=int(det.size),
+        child_ptr=child_ptr,
+        child_idx=child_idx,
+        implicit_root=bool(first[0] < 0),
         source_below=source_below,
         log_prior=log_prior,
         length_km=length_km,
@@ -261,8 +275,8 @@ def zone_objects(network: Network, topology: Topology, tree: ZoneTree) -> tuple[
     for z in range(1, tree.n_zones):
         children[int(tree.parent[z])].append(network.edge_id(int(tree.start_edge[z])))
     members: dict[int, list[str]] = {}
-    for d, z in tree.zone_of_detector.items():
-        members.setdefault(z, []).append(network.detectors.id[d])
+    for d in np.flatnonzero(tree.zone_of_detector >= 0).tolist():
+        members.setdefault(int(tree.zone_of_detector[d]), []).append(network.detectors.id[d])
     out = []
     for z, zone_id in enumerate(tree.ids):
         parent = int(tree.parent[z])
