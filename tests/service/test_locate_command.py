@@ -132,3 +132,14 @@ def test_every_bad_message_is_named_and_nothing_is_located(
     assert done.returncode == 2
     assert "bad.jsonl: 3 bad message(s)" in done.stderr
     assert "line 3: unknown_device" in done.stderr
+
+
+def test_the_documented_example_locates_the_fault_below_k03() -> None:
+    example = Path(__file__).parents[2] / "docs" / "examples" / "fault-bs-f05.txt"
+    code, out = _invoke("locate", "sample:county", "--reports", str(example), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["feeder"] == "BS-F05"
+    assert result["location"]["best"] == ["BS-F05-FI11"]
+    assert result["location"]["permanent"] is True  # the reclose failed
+    assert set(result["location"]["region"]) == {"BS-F05-K03-FTU", "BS-F05-FI11"}

@@ -13,6 +13,7 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,13 @@ import uvicorn
 
 from openoms.api.app import create_app
 from openoms.i18n import Lang
+from openoms.notify.phone import mask_phone
+from openoms.notify.smsc_sim import SmscSimulator
 from openoms.service.context import ServiceContext
 from openoms.service.demo_day import LOCAL, DemoClient, plan_day, run_day
 from openoms.service.runtime import Service, build_context
 from openoms.settings import Settings
-from openoms.store import eventlog, tokens
+from openoms.store import eventlog, roster, tokens
 
 __all__ = ["run_service_day"]
 
@@ -45,6 +48,30 @@ def _wait_processed(context: ServiceContext, *, timeout_s: float = 30.0) -> None
                 return
         time.sleep(0.05)
     raise TimeoutError("the service did not process the events in time")
+
+
+ROSTER = Path(__file__).resolve().parent.parent / "data" / "sample_county_roster.csv"
+
+
+def _report_faults(
+    faults: list[dict[str, Any]], smsc: SmscSimulator, out: Path, say: Callable[[str, str], None]
+) -> None:
+    for fault in faults:
+        where = fault.get("located_zone") or "-"
+        say(
+            f"      故障 #{fault['id']} {fault['feeder_id']}：定位于 {where}"
+            f"（{fault['fault_type']}，告警 {fault['alert_state']}）",
+            f"      fault #{fault['id']} on {fault['feeder_id']}: located at {where}"
+            f" ({fault['fault_type']}, alert {fault['alert_state']})",
+        )
+    for message in smsc.messages:
+        say(
+            f"      抢修短信 → {mask_phone(message.destination)}：{message.text}",
+            f"      crew SMS → {mask_phone(message.destination)}: {message.text}",
+        )
+    (out / "faults.json").write_text(
+        json.dumps(faults, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
 
 
 def _draw_day(records: list[dict[str, Any]], day: datetime, path: Path) -> Path:
@@ -92,8 +119,19 @@ def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
     folder = out / "service"
     shutil.rmtree(folder, ignore_errors=True)
     port = _free_port()
-    settings = Settings(data_dir=folder, network="sample:county", http_port=port)
+    smsc = SmscSimulator(password="demo").start()  # stands in for the carrier's SMSC
+    settings = Settings(
+        data_dir=folder,
+        network="sample:county",
+        http_port=port,
+        smpp_host="127.0.0.1",
+        smpp_port=smsc.port,
+        smpp_password="demo",
+        public_base_url=f"http://127.0.0.1:{port}",
+    )
     context = build_context(settings)
+    with context.sessions.begin() as session:
+        roster.import_roster(session, ROSTER, grid_cells=set(context.network.grid_cells.id))
     service = Service(context)
     service.start()
     server = uvicorn.Server(
@@ -128,11 +166,15 @@ def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
             wait=lambda: _wait_processed(context),
             say=lambda text: click.echo(f"      {text}"),
         )
+        smsc.wait_for(1, timeout=10)
+        faults = DemoClient(f"http://127.0.0.1:{port}", token).call("GET", "/api/v1/faults")
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         service.stop()
+        smsc.stop()
         context.engine.dispose()
+    _report_faults(faults, smsc, out, say)
     say("      停电记录：", "      outage records:")
     for record in sorted(records, key=lambda r: r["id"]):
         steps = len(record.get("steps", []))

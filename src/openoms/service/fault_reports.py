@@ -36,11 +36,16 @@ class FaultMode(StrEnum):
     BROKEN_CONDUCTOR = "broken_conductor"
 
 
+def _short_circuit(payload: Mapping[str, Any]) -> bool:
+    # HTTP senders may send only the phases (the MQTT parser always sets both).
+    return bool(payload.get("short_circuit") or payload.get("fault_phases"))
+
+
 def fault_mode(payloads: Iterable[Mapping[str, Any]]) -> FaultMode:
     """What kind of fault the reports show (see the module docstring)."""
     earth = broken = False
     for payload in payloads:
-        if payload.get("short_circuit"):
+        if _short_circuit(payload):
             return FaultMode.SHORT_CIRCUIT
         earth = earth or bool(payload.get("earth_fault"))
         lost = payload.get("loss_of_voltage_phases") or ()
@@ -55,7 +60,7 @@ def fault_mode(payloads: Iterable[Mapping[str, Any]]) -> FaultMode:
 def _alarmed(payload: Mapping[str, Any], mode: FaultMode) -> bool:
     match mode:
         case FaultMode.SHORT_CIRCUIT:
-            return bool(payload.get("short_circuit"))
+            return _short_circuit(payload)
         case FaultMode.EARTH_FAULT:
             return bool(payload.get("earth_fault"))
         case FaultMode.BROKEN_CONDUCTOR:

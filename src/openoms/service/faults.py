@@ -135,7 +135,11 @@ class FaultTracker:
                 location = self.relocate(session, record.id)
                 return f"fault {record.id}: report joined; best {_best(location)}"
         payload = event.payload
-        alarm = payload.get("short_circuit") or payload.get("earth_fault")
+        alarm = (
+            payload.get("short_circuit")
+            or payload.get("fault_phases")
+            or payload.get("earth_fault")
+        )
         if not alarm:
             return "recorded"
         _, index = self.context.network.locate(device)
