@@ -51,6 +51,13 @@ class Settings(BaseModel):
     mqtt_client_id: str | None = Field(
         default=None, description="Persistent-session client id; default openoms-<utility>."
     )
+    iec104_enabled: bool = Field(
+        default=False,
+        description="Poll the network's telecontrol units as IEC 60870-5-104 master station.",
+    )
+    iec104_units: list[str] | None = Field(
+        default=None, description="Only these telecontrol unit ids; empty: every unit."
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     timezone: str = "Asia/Shanghai"

@@ -110,6 +110,7 @@ def test_bad_messages_become_dead_letters_and_the_stream_goes_on(
         "unknown_device": 1,
         "out_of_order": 1,
         "future": 1,
+        "unknown_point": 0,
     }
 
 
