@@ -120,6 +120,14 @@ class FaultTracker:
         device = event.device_id
         if device is None or device not in self.context.network:
             return "recorded"
+        payload = event.payload
+        alarm = bool(
+            payload.get("short_circuit")
+            or payload.get("fault_phases")
+            or payload.get("earth_fault")
+        )
+        if not alarm and not self.maybe_open:
+            return "recorded"  # a heartbeat while no fault is open: nothing to look up
         for record in store.open_fault_events(session):
             if not self._in_window(record, event.device_time):
                 continue
@@ -134,12 +142,6 @@ class FaultTracker:
                 )
                 location = self.relocate(session, record.id)
                 return f"fault {record.id}: report joined; best {_best(location)}"
-        payload = event.payload
-        alarm = (
-            payload.get("short_circuit")
-            or payload.get("fault_phases")
-            or payload.get("earth_fault")
-        )
         if not alarm:
             return "recorded"
         _, index = self.context.network.locate(device)
