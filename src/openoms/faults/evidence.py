@@ -128,7 +128,7 @@ def gather(
     off = np.where(source, MINUS, QUIET).astype(np.int8)
     a, m, d = devices.false_alarm[det], devices.miss[det], devices.direction_error[det]
     alarm_rows = np.asarray(alarm_at, dtype=np.int64)
-    kept = alarm_rows[observed[alarm_rows] != NONE] if alarm_rows.size else alarm_rows
+    kept = alarm_rows[np.isin(alarm_rows, keep)]  # alarm rows still kept (indexes before `keep`)
     alarms = dict(
         zip(
             np.searchsorted(keep, kept).tolist(),

@@ -24,6 +24,7 @@ __all__ = [
     "multi_fault_dp",
     "multi_fault_dp_limited",
     "single_fault_scores",
+    "single_fault_scores_and_best",
     "subtree_sums",
     "summarise",
 ]
@@ -49,11 +50,17 @@ def _path_scores(
     weight: Float64Array,
     log_prior: Float64Array,
     out: Float64Array,
-) -> None:
+) -> int:
+    best = -np.inf
+    first = 0
     for i in range(order.shape[0]):
         z = order[i]
         p = parent[z]
         out[z] = weight[z] + log_prior[z] + ((out[p] - log_prior[p]) if p >= 0 else 0.0)
+        if out[z] > best or (out[z] == best and z < first):
+            best = out[z]
+            first = z
+    return first
 
 
 def single_fault_scores(
@@ -70,17 +77,31 @@ def single_fault_scores(
     return scores
 
 
+def single_fault_scores_and_best(
+    parent: Int64Array, order: Int64Array, weight: Float64Array, log_prior: Float64Array
+) -> tuple[Float64Array, int]:
+    """:func:`single_fault_scores` and the lowest-numbered zone with the highest score."""
+    scores = np.empty(parent.shape[0], dtype=np.float64)
+    first = _path_scores(parent, order, weight, log_prior, scores)
+    return scores, int(first)
+
+
 @_kernel
 def _summarise(
-    scores: Float64Array, tie_tolerance: float, min_log_posterior: float, picked: Int64Array
+    scores: Float64Array,
+    tie_tolerance: float,
+    min_log_posterior: float,
+    picked: Int64Array,
+    first: int,
 ) -> tuple[int, float, int, int]:
     n = scores.shape[0]
-    best = -np.inf
-    first = 0
-    for z in range(n):
-        if scores[z] > best:
-            best = scores[z]
-            first = z
+    if first < 0:
+        best = -np.inf
+        for z in range(n):
+            if scores[z] > best:
+                best = scores[z]
+                first = z
+    best = scores[first]
     # one pass: the normaliser (terms below e^-40 of the best are dropped: < 4e-18 each),
     # the ties, and every zone that can have posterior > min (gap > ln min, a superset)
     total = 0.0
@@ -99,18 +120,18 @@ def _summarise(
 
 
 def summarise(
-    scores: Float64Array, *, tie_tolerance: float, min_posterior: float
+    scores: Float64Array, *, tie_tolerance: float, min_posterior: float, first: int = -1
 ) -> tuple[int, float, Int64Array, Int64Array]:
     """Two passes: the maximum, then the log normaliser, the ties and the named zones.
 
     Returns ``(first_best, shift, ties, candidates)``: the first zone with the highest score,
     ``shift`` such that the posterior of z is ``exp(scores[z] − shift)``, the zones whose score
     is within ``tie_tolerance`` of the best, and the zones with posterior above
-    ``min_posterior``. O(zones).
+    ``min_posterior``. O(zones). ``first``: the best zone when already known (one pass less).
     """
     picked = np.empty(scores.shape[0], dtype=np.int64)
     first, shift, n_ties, n_picked = _summarise(
-        scores, float(tie_tolerance), float(np.log(min_posterior)), picked
+        scores, float(tie_tolerance), float(np.log(min_posterior)), picked, int(first)
     )
     named = picked[:n_picked]
     best = scores[first]
@@ -290,8 +311,9 @@ def multi_fault_dp_limited(
     """The objective of :func:`multi_fault_dp` with at most ``max_faults`` leaves (faults).
 
     A knapsack over leaf counts on the tree: ``best(z, j)`` is the best rooted subtree at z
-    with j leaves. Returns ``(faults, score)``. O(zones · max_faults²); ``order`` must be a
-    pre-order (children after parents, each subtree contiguous is not required).
+    with j leaves. Returns ``(faults, score)``. O(zones · max_faults²); ``order``: parents before
+    children, the root first (any such order; ties between equal subtrees go to the first
+    child in ``order``).
     """
     n = parent.shape[0]
     k = max(1, int(max_faults))

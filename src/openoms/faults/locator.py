@@ -230,11 +230,14 @@ class FaultLocator:
             weight = np.zeros(tree.n_zones, dtype=np.float64)
             np.add.at(weight, ev.zone, ev.weight)
         faults: list[int] | None = None
+        first = -1
         if signal is Signal.LOSS_OF_VOLTAGE:
             below = kernels.subtree_sums(tree.parent, tree.order, weight)
             scores = below - weight + tree.log_prior
         elif max_faults == 1:
-            scores = kernels.single_fault_scores(tree.parent, tree.order, weight, tree.log_prior)
+            scores, first = kernels.single_fault_scores_and_best(
+                tree.parent, tree.order, weight, tree.log_prior
+            )
         else:
             lam = math.log((1.0 - extra_fault_probability) / extra_fault_probability)
             if max_faults >= tree.n_zones:
@@ -246,7 +249,7 @@ class FaultLocator:
             faults = np.flatnonzero(leaf).tolist()
         if faults is None:
             first, shift, tied, picked = kernels.summarise(
-                scores, tie_tolerance=TIE_TOLERANCE, min_posterior=MIN_POSTERIOR
+                scores, tie_tolerance=TIE_TOLERANCE, min_posterior=MIN_POSTERIOR, first=first
             )
             faults = [first]
             per_fault = [(scores, shift, tied, picked)]
