@@ -222,13 +222,30 @@ def _name(names: tuple[str, ...], code: int) -> str | None:
     return names[code] if code >= 0 else None
 
 
+_COLUMNS = (
+    "import_id",
+    "event_id",
+    "unit_id",
+    "customers",
+    "start_s",
+    "end_s",
+    "outage_class",
+    "cause",
+    "restored_by",
+    "avoided_hours",
+)
+
+
 def _insert_rows(
     session: Session, rows: HistoryRows, base: CustomerBase, *, import_id: int
 ) -> None:
+    """Bulk insert: COPY on PostgreSQL, the driver's executemany elsewhere (both on the
+    session's connection, so inside its transaction)."""
     events = np.array(rows.event_ids, dtype=object)[rows.event]
     units = np.array(base.unit_id, dtype=object)[rows.unit]
     causes = np.array(rows.cause_names, dtype=object)[rows.cause]
-    columns = zip(
+    values = zip(
+        [import_id] * len(rows),
         events.tolist(),
         units.tolist(),
         rows.customers.tolist(),
@@ -240,28 +257,24 @@ def _insert_rows(
         rows.avoided_hours.tolist(),
         strict=True,
     )
-    keys = (
-        "event_id",
-        "unit_id",
-        "customers",
-        "start_s",
-        "end_s",
-        "outage_class",
-        "cause",
-        "restored_by",
-        "avoided_hours",
-    )
+    connection = session.connection()
+    names = ", ".join(_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY reliability_history ({names}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        return
     table = cast(Table, ReliabilityHistoryRow.__table__)
+    statement = insert(table)
     batch: list[dict[str, object]] = []
-    for values in columns:
-        item = dict(zip(keys, values, strict=True))
-        item["import_id"] = import_id
-        batch.append(item)
+    for row in values:
+        batch.append(dict(zip(_COLUMNS, row, strict=True)))
         if len(batch) >= _BATCH:
-            session.execute(insert(table), batch)
+            connection.execute(statement, batch)
             batch = []
     if batch:
-        session.execute(insert(table), batch)
+        connection.execute(statement, batch)
 
 
 def list_imports(session: Session) -> list[ImportInfo]:
