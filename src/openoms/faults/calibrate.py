@@ -47,15 +47,14 @@ def _feeder_from_zones(locator: FaultLocator) -> FeederOf:
             edge = network.edge_index(zone)
         if edge is None:
             raise InvalidObservationError([f"confirmed zone {zone!r} is not a zone id"])
-        node = max(int(network.edge_from[edge]), int(network.edge_to[edge]), key=_depth(topology))
-        return network.feeders.id[topology.feeder_of(node)]
+        depth = topology.depth_of_nodes
+        node = max(int(network.edge_from[edge]), int(network.edge_to[edge]), key=depth.item)
+        feeder = topology.feeder_of(node)
+        if feeder < 0:
+            raise InvalidObservationError([f"confirmed zone {zone!r} is on no live feeder"])
+        return network.feeders.id[feeder]
 
     return feeder_of
-
-
-def _depth(topology: object) -> Callable[[int], int]:
-    depth = getattr(topology, "depth_of_nodes")  # noqa: B009  (typed Topology attribute)
-    return lambda node: int(depth[node])
 
 
 def calibrate(
