@@ -33,6 +33,12 @@ class IdEntry:
     row: int  # index in the parsed table
 
 
+def _singular(table: str) -> str:
+    """``switches`` → ``switch``, ``transformer_areas`` → ``transformer area``."""
+    name = table.replace("_", " ")
+    return name[:-2] if name.endswith("ches") else name[:-1]
+
+
 def index_ids(parsed: ParsedNetwork, problems: list[Problem]) -> dict[str, IdEntry]:
     """Map every id to its table and row; report every repeated id."""
     ids: dict[str, IdEntry] = {}
@@ -54,7 +60,7 @@ def index_ids(parsed: ParsedNetwork, problems: list[Problem]) -> dict[str, IdEnt
                     ProblemKind.DUPLICATE_ID,
                     spec.name,
                     table.locations[i],
-                    f"id {element_id!r} is already used by {first.table[:-1]} at {where}",
+                    f"id {element_id!r} is already used by {_singular(first.table)} at {where}",
                     field="id",
                     element_id=element_id,
                 )
@@ -76,11 +82,11 @@ def _check_references(
                 entry = ids.get(target)
                 if entry is not None and entry.table in field.references:
                     continue
-                what = " or ".join(r[:-1].replace("_", " ") for r in field.references)
+                what = " or ".join(_singular(r) for r in field.references)
                 message = (
                     f"{target!r} is not a known {what}"
                     if entry is None
-                    else f"{target!r} is a {entry.table[:-1].replace('_', ' ')}, not a {what}"
+                    else f"{target!r} is a {_singular(entry.table)}, not a {what}"
                 )
                 problems.append(
                     Problem(
