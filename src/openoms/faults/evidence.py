@@ -24,7 +24,7 @@ from openoms.faults.likelihood import (
 from openoms.faults.observations import InvalidObservationError, Observation, Status
 from openoms.faults.zones import ZoneTree
 
-__all__ = ["DeviceTable", "Evidence", "gather"]
+__all__ = ["DeviceTable", "Evidence", "gather", "gather_status"]
 
 _STATUS_CODE: Final = {Status.ALARM: ALARM, Status.NO_ALARM: QUIET, Status.NO_DATA: NONE}
 _BAD: Final = 9  # a status that is not a Status
@@ -157,4 +157,63 @@ def gather(
         alarms=alarms,
         ignored=ignored,
         no_data=no_data,
+    )
+
+
+def gather_status(
+    devices: DeviceTable,
+    tree: ZoneTree,
+    detectors: Int64Array,
+    status: NDArray[np.int8],
+    *,
+    trip_seen: bool,
+) -> Evidence:
+    """:func:`gather` for arrays of detector indexes and statuses (1 alarm, 0 no alarm, -1 no
+    data): short-circuit reports without direction, time tags or phases. O(reports), numpy."""
+    det = np.asarray(detectors)
+    codes = np.asarray(status)
+    problems: list[str] = []
+    if det.ndim != 1 or codes.shape != det.shape or det.dtype.kind not in "iu":
+        problems.append(
+            f"detectors and status must be 1-D arrays of one length, got {det.shape} "
+            f"{det.dtype} and {codes.shape} {codes.dtype}"
+        )
+        raise InvalidObservationError(problems)
+    n_detectors = devices.false_alarm.shape[0]
+    bad = np.flatnonzero((det < 0) | (det >= n_detectors))
+    if bad.size:
+        problems.append(f"detectors[{bad[0]}] = {det[bad[0]]} is outside 0..{n_detectors - 1}")
+    wrong = np.flatnonzero((codes < NONE) | (codes > ALARM))
+    if wrong.size:
+        problems.append(f"status[{wrong[0]}] = {codes[wrong[0]]} is not 1, 0 or -1")
+    if problems:
+        raise InvalidObservationError(problems)
+    unique, counts = np.unique(det, return_counts=True)
+    if np.any(counts > 1):
+        twice = [devices.ids[d] for d in unique[counts > 1][:5].tolist()]
+        raise InvalidObservationError([f"detectors reported more than once: {twice}"])
+    zone = tree.zone_of_detector[det.astype(np.int64)]
+    ignored = tuple(devices.ids[d] for d in det[zone < 0].tolist())
+    keep = (zone >= 0) & (codes != NONE)
+    det, zone, observed = det[keep].astype(np.int64), zone[keep], codes[keep].astype(np.int8)
+    off = np.where(tree.source_below[zone], MINUS, QUIET).astype(np.int8)
+    a, m, d = devices.false_alarm[det], devices.miss[det], devices.direction_error[det]
+    if tree.implicit_root and trip_seen:
+        det = np.append(det, -1)
+        zone = np.append(zone, 0)
+        observed = np.append(observed, np.int8(ALARM))
+        off = np.append(off, np.int8(QUIET))
+        relay = devices.relay
+        a, m, d = np.append(a, relay[0]), np.append(m, relay[1]), np.append(d, relay[2])
+    return Evidence(
+        signal=Signal.SHORT_CIRCUIT,
+        detector=det,
+        zone=zone,
+        observed=observed,
+        off=off,
+        directional=np.zeros(det.shape, dtype=np.bool_),
+        weight=weights(observed, off, a, m, d),
+        alarms={},
+        ignored=ignored,
+        no_data=tree.n_devices - int(np.count_nonzero(det >= 0)),
     )

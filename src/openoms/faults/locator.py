@@ -14,10 +14,11 @@ from dataclasses import astuple
 from typing import Final, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from openoms.errors import UnknownDeviceError
 from openoms.faults import kernels
-from openoms.faults.evidence import DeviceTable, Evidence, gather
+from openoms.faults.evidence import DeviceTable, Evidence, gather, gather_status
 from openoms.faults.likelihood import PLUS, QUIET, Signal, contradiction_mask, displayed
 from openoms.faults.observations import (
     DEFAULT_FAILURE_RATE_PER_KM,
@@ -37,6 +38,18 @@ __all__ = ["FaultLocator", "Zone"]
 MAX_CANDIDATES: Final = 50
 MIN_POSTERIOR: Final = 1e-6
 TIE_TOLERANCE: Final = 1e-9
+
+
+def _check_options(max_faults: int, extra_fault_probability: float, region_mass: float) -> None:
+    problems = []
+    if not (isinstance(max_faults, int) and max_faults >= 1):
+        problems.append(f"max_faults {max_faults!r} must be an int >= 1")
+    if not 0.0 < extra_fault_probability < 1.0:
+        problems.append(f"extra_fault_probability {extra_fault_probability!r} not in (0, 1)")
+    if not 0.0 < region_mass <= 1.0:
+        problems.append(f"region_mass {region_mass!r} must be in (0, 1]")
+    if problems:
+        raise InvalidObservationError(problems)
 
 
 class FaultLocator:
@@ -208,18 +221,63 @@ class FaultLocator:
         but not on the feeder's current zone tree are listed in ``ignored``; tree devices
         without an observation count as "no data".
         """
-        problems = []
-        if not (isinstance(max_faults, int) and max_faults >= 1):
-            problems.append(f"max_faults {max_faults!r} must be an int >= 1")
-        if not 0.0 < extra_fault_probability < 1.0:
-            problems.append(f"extra_fault_probability {extra_fault_probability!r} not in (0, 1)")
-        if not 0.0 < region_mass <= 1.0:
-            problems.append(f"region_mass {region_mass!r} must be in (0, 1]")
-        if problems:
-            raise InvalidObservationError(problems)
+        _check_options(max_faults, extra_fault_probability, region_mass)
         feeder = self._feeder_index(feeder_id)
         tree = self._tree(feeder)
         ev = self.evidence(tree, observations, trip_seen=trip_seen)
+        return self._answer(
+            feeder_id,
+            tree,
+            ev,
+            max_faults=max_faults,
+            extra_fault_probability=extra_fault_probability,
+            reclosed=reclosed,
+            region_mass=region_mass,
+        )
+
+    def locate_status(
+        self,
+        feeder_id: str,
+        detectors: kernels.Int64Array,
+        status: NDArray[np.int8],
+        *,
+        max_faults: int = 1,
+        extra_fault_probability: float = 0.01,
+        reclosed: bool | None = None,
+        region_mass: float = 0.95,
+        trip_seen: bool = True,
+    ) -> FaultLocation:
+        """:meth:`locate` for bulk telemetry given as arrays: detector indexes (the network's
+        detectors table) and their status, 1 alarm (short circuit, no direction), 0 no alarm,
+        -1 no data. No Python loop over the reports: for events where every one of many
+        detectors reports. Without time tags or phases: ``fault_time`` is ``None`` and the
+        fault type unknown."""
+        _check_options(max_faults, extra_fault_probability, region_mass)
+        feeder = self._feeder_index(feeder_id)
+        tree = self._tree(feeder)
+        ev = gather_status(self._devices, tree, detectors, status, trip_seen=trip_seen)
+        return self._answer(
+            feeder_id,
+            tree,
+            ev,
+            max_faults=max_faults,
+            extra_fault_probability=extra_fault_probability,
+            reclosed=reclosed,
+            region_mass=region_mass,
+        )
+
+    def _answer(
+        self,
+        feeder_id: str,
+        tree: ZoneTree,
+        ev: Evidence,
+        *,
+        max_faults: int,
+        extra_fault_probability: float,
+        reclosed: bool | None,
+        region_mass: float,
+    ) -> FaultLocation:
+        """Scores, the best hypothesis, posteriors, region and summary from the evidence."""
         signal = ev.signal
         weight: kernels.Float64Array
         if ev.zone.size * 16 > tree.n_zones:
