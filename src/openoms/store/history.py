@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from itertools import islice
 
 import numpy as np
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
@@ -265,16 +265,11 @@ def _insert_rows(
             for row in values:
                 copy.write_row(row)
         return
-    table = cast(Table, ReliabilityHistoryRow.__table__)
-    statement = insert(table)
-    batch: list[dict[str, object]] = []
-    for row in values:
-        batch.append(dict(zip(_COLUMNS, row, strict=True)))
-        if len(batch) >= _BATCH:
-            connection.execute(statement, batch)
-            batch = []
-    if batch:
-        connection.execute(statement, batch)
+    # the driver's executemany with plain tuples: no per-row dict or type processing
+    marks = ", ".join("?" if connection.dialect.paramstyle == "qmark" else "%s" for _ in _COLUMNS)
+    statement = f"INSERT INTO reliability_history ({names}) VALUES ({marks})"
+    while batch := list(islice(values, _BATCH)):
+        connection.exec_driver_sql(statement, batch)
 
 
 def list_imports(session: Session) -> list[ImportInfo]:
