@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from numpy.typing import NDArray
 
+from openoms.reliability._kernels import aggregate_pairs, scatter_rows
 from openoms.reliability.data import CustomerBase, Interruptions
 
 __all__ = ["Pairs", "build_pairs", "local_day", "local_month", "month_start_utc", "zone"]
@@ -114,59 +115,56 @@ def build_pairs(
 ) -> Pairs:
     """Group the rows selected by ``keep`` into (event, unit) pairs.
 
-    Memory: the rows are visited through one index array in (event, unit) order; sums and
-    maxima are ``ufunc.reduceat`` over runs of that order, and temporaries are dropped early.
+    Two compiled passes (``_kernels``): a counting sort of the rows by event into compact
+    records (each event's few records then sorted by unit), and one sequential walk over them
+    summing each pair. O(rows), no global sort.
     """
-    take = np.flatnonzero(keep)
-    key = rows.event[take] * np.int64(max(len(base), 1)) + rows.unit[take]
-    if key.size > 1 and not bool((key[1:] >= key[:-1]).all()):
-        order = np.argsort(key)
-        take, key = take[order], key[order]
-        del order
-    first = np.ones(key.size, dtype=np.bool_)
-    first[1:] = key[1:] != key[:-1]
-    del key
-    starts = np.flatnonzero(first)
-    del first
-    head = take[starts]  # the first row of each pair
-    n = starts.size
-    if n == 0:
-        e = np.zeros(0, dtype=np.int64)
-        return Pairs(e, e, e, e, e, e, e, np.zeros(0, dtype=np.float64), e, e, e, e, e)
 
-    dur = rows.end[take] - rows.start[take]
-    cust = rows.customers[take]
-    del take
-    at_least = sustained_operator == ">="
-    sus = (dur >= sustained_threshold_s) if at_least else (dur > sustained_threshold_s)
-    dlt_s = np.maximum.reduceat(dur, starts)
-    dur *= sus  # sustained duration, 0 for momentary steps
-    longest_s = np.maximum.reduceat(dur, starts)
-    cust_all = np.add.reduceat(cust, starts)
-    cust *= sus  # sustained customers
-    del sus
-    ci_raw = np.add.reduceat(cust, starts)
-    cmi = np.add.reduceat(cust * dur, starts) / 60.0
-    cust *= dur >= celid_threshold_s
-    long_raw = np.add.reduceat(cust, starts)
-    del cust, dur
+    def column(values: NDArray[Any]) -> I64:
+        return np.ascontiguousarray(values, dtype=np.int64)
 
-    unit = rows.unit[head]
+    offsets = np.zeros(len(rows.event_ids) + 1, dtype=np.int64)
+    records = np.empty((int(np.count_nonzero(keep)), 5), dtype=np.int64)
+    event_start = np.zeros(len(rows.event_ids), dtype=np.int64)
+    n = scatter_rows(
+        column(rows.event),
+        column(rows.unit),
+        column(rows.customers),
+        column(rows.start),
+        column(rows.end),
+        column(rows.cause),
+        np.ascontiguousarray(rows.outage_class, dtype=np.int8),
+        np.ascontiguousarray(keep, dtype=np.bool_),
+        offsets,
+        records,
+        event_start,
+    )
+    out = np.empty((10, n), dtype=np.int64)
+    aggregate_pairs(
+        records,
+        offsets,
+        float(sustained_threshold_s),
+        sustained_operator == ">=",
+        float(celid_threshold_s),
+        out,
+    )
+    del records, offsets
+    event, unit, cause, outage_class, sustained, every, customer_s, long, longest_s, dlt_s = out
     cap = base.customers[unit]
-    momentary = cust_all - ci_raw
-    day = local_day(rows.start[head], tz)
+    momentary = every - sustained
+    day = local_day(event_start[event], tz)
     return Pairs(
-        event=rows.event[head],
+        event=event,
         unit=unit,
         day=day,
         month=local_month(day),
-        cause=rows.cause[head],
-        outage_class=rows.outage_class[head].astype(np.int64),
-        ci=np.minimum(ci_raw, cap),
-        cmi=cmi,
+        cause=cause,
+        outage_class=outage_class,
+        ci=np.minimum(sustained, cap),
+        cmi=customer_s / 60.0,
         momentary=momentary,
         momentary_ci=np.minimum(momentary, cap),
-        long_ci=np.minimum(long_raw, cap),
+        long_ci=np.minimum(long, cap),
         longest_s=longest_s,
         dlt_s=dlt_s,
     )

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from openoms.reliability._kernels import dlt_sums
 from openoms.reliability._pairs import Pairs
 from openoms.reliability.data import OutageClass
 from openoms.reliability.ieee import ratio
@@ -96,16 +97,14 @@ def dlt_table(
     short_interruption_s: float,
 ) -> DltTable:
     """DL/T 836 quantities of ``n_groups`` groups; ``group[p]`` is pair p's group, -1 to skip."""
-    counted = group >= 0
-    if short_interruption_s > 0:
-        counted &= pairs.dlt_s > short_interruption_s
-    key = group[counted] * _N_CLASSES + pairs.outage_class[counted]
-    size = n_groups * _N_CLASSES
-    user_hours = np.bincount(key, weights=pairs.dlt_s[counted] / 3600.0, minlength=size)
-    users_off = np.bincount(key, minlength=size)
-    return DltTable(
-        users=users,
-        hours=hours,
-        user_hours=user_hours[:size].astype(np.float64).reshape(n_groups, _N_CLASSES),
-        users_off=users_off[:size].reshape(n_groups, _N_CLASSES).astype(np.int64),
+    user_hours = np.zeros((n_groups, _N_CLASSES), dtype=np.float64)
+    users_off = np.zeros((n_groups, _N_CLASSES), dtype=np.int64)
+    dlt_sums(
+        np.ascontiguousarray(group, dtype=np.int64),
+        pairs.outage_class,
+        pairs.dlt_s,
+        float(short_interruption_s),
+        user_hours,
+        users_off,
     )
+    return DltTable(users=users, hours=hours, user_hours=user_hours, users_off=users_off)

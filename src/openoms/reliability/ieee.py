@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from openoms.reliability._kernels import ieee_sums, order_rows
 from openoms.reliability._pairs import Pairs
 from openoms.reliability.data import CustomerBase
 
@@ -115,17 +116,24 @@ class IeeeTable:
         return out
 
 
-def _per_unit_in_group(
-    pairs: Pairs, group: I64, n_units: int, unit_level: bool
-) -> tuple[I64, I64, I64]:
-    """(inverse, group, unit) of the distinct (group, unit) combinations of the pairs."""
-    if unit_level:  # each unit is in one group: index by unit, no sort
-        unit_group = np.zeros(n_units, dtype=np.int64)
-        unit_group[pairs.unit] = group
-        return pairs.unit, unit_group, np.arange(n_units, dtype=np.int64)
-    key = group * np.int64(max(n_units, 1)) + pairs.unit
-    keys, inverse = np.unique(key, return_inverse=True)
-    return inverse.astype(np.int64), keys // max(n_units, 1), keys % max(n_units, 1)
+def _slots(pairs: Pairs, group: I64, n_units: int, unit_level: bool) -> tuple[I64, I64, I64]:
+    """(slot of each pair, group of each slot, unit of each slot): one slot per distinct
+    (group, unit) of the pairs whose group is not -1."""
+    if unit_level:  # each unit is in one group: the unit is the slot, no sort
+        kept = group >= 0
+        slot_group = np.zeros(n_units, dtype=np.int64)
+        slot_group[pairs.unit[kept]] = group[kept]
+        return pairs.unit, slot_group, np.arange(n_units, dtype=np.int64)
+    # sort the pairs by (unit, group): a counting sort by unit, then each unit's few pairs
+    order = np.empty(int((group >= 0).sum()), dtype=np.int64)
+    unit = np.ascontiguousarray(pairs.unit, dtype=np.int64)
+    order_rows(unit, group, group >= 0, np.zeros(n_units + 1, dtype=np.int64), order)
+    sorted_unit, sorted_group = unit[order], group[order]
+    new = np.ones(order.size, dtype=np.bool_)
+    new[1:] = (sorted_unit[1:] != sorted_unit[:-1]) | (sorted_group[1:] != sorted_group[:-1])
+    slot = np.zeros(len(pairs), dtype=np.int64)
+    slot[order] = np.cumsum(new) - 1
+    return slot, sorted_group[new], sorted_unit[new]
 
 
 def ieee_table(
@@ -144,49 +152,49 @@ def ieee_table(
     """IEEE 1366 quantities of ``n_groups`` groups; ``group[p]`` is pair p's group, -1 to leave
     it out. ``unit_level`` says every pair of a unit falls in the unit's one group (breakdowns
     by feeder, substation, ...), which saves a sort."""
-    keep = group >= 0
-    p = pairs if keep.all() else _select(pairs, keep)
-    g = group[keep]
-
-    def total(weights: NDArray[Any]) -> F64:
-        return np.bincount(g, weights=weights, minlength=n_groups)[:n_groups].astype(np.float64)
-
-    unit_c = base.customers[p.unit]
-    unit_share = ratio(base.load_kva[p.unit], unit_c.astype(np.float64))
-    unit_share[np.isnan(unit_share)] = 0.0
-
-    inverse, gu_group, gu_unit = _per_unit_in_group(p, g, len(base), unit_level)
-    m = gu_unit.size
-    cn = np.zeros(m, dtype=np.int64)
-    np.maximum.at(cn, inverse, p.ci)
-    long_one = np.zeros(m, dtype=np.int64)
-    np.maximum.at(long_one, inverse, p.long_ci)
-    sustained_events = np.bincount(inverse, weights=p.ci > 0, minlength=m)
-    any_events = np.bincount(inverse, weights=(p.ci > 0) | (p.momentary > 0), minlength=m)
-    total_s = np.bincount(inverse, weights=p.longest_s, minlength=m)
-    gu_customers = base.customers[gu_unit]
+    slot, slot_group, slot_unit = _slots(pairs, group, len(base), unit_level)
+    share = ratio(base.load_kva, base.customers.astype(np.float64))
+    share[np.isnan(share)] = 0.0
+    by_group = np.zeros((6, n_groups), dtype=np.float64)
+    by_slot = np.zeros((5, slot_unit.size), dtype=np.int64)
+    ieee_sums(
+        np.ascontiguousarray(group, dtype=np.int64),
+        slot,
+        pairs.unit,
+        pairs.ci,
+        pairs.cmi,
+        pairs.momentary,
+        pairs.momentary_ci,
+        pairs.long_ci,
+        pairs.longest_s,
+        share,
+        by_group,
+        by_slot,
+    )
+    slot_customers = base.customers[slot_unit]
+    cn, long_one, sustained_events, any_events, total_s = by_slot
 
     def per_group(weights: NDArray[Any]) -> I64:
-        summed = np.bincount(gu_group, weights=weights, minlength=n_groups)[:n_groups]
+        summed = np.bincount(slot_group, weights=weights, minlength=n_groups)[:n_groups]
         return np.rint(summed).astype(np.int64)
+
+    def whole(row: int) -> I64:
+        values: I64 = np.rint(by_group[row]).astype(np.int64)
+        return values
 
     return IeeeTable(
         customers=customers,
         kva=kva,
         minutes=minutes,
-        customers_interrupted=np.rint(total(p.ci)).astype(np.int64),
-        customer_minutes=total(p.cmi),
+        customers_interrupted=whole(0),
+        customer_minutes=by_group[1],
         customers_distinct=per_group(cn),
-        momentary=np.rint(total(p.momentary)).astype(np.int64),
-        momentary_events=np.rint(total(p.momentary_ci)).astype(np.int64),
-        kva_interrupted=total(p.ci * unit_share),
-        kva_minutes=total(p.cmi * unit_share),
-        cemi_customers=per_group(np.where(sustained_events > cemi_n, gu_customers, 0)),
-        cemsmi_customers=per_group(np.where(any_events > cemi_n, gu_customers, 0)),
+        momentary=whole(2),
+        momentary_events=whole(3),
+        kva_interrupted=by_group[4],
+        kva_minutes=by_group[5],
+        cemi_customers=per_group(np.where(sustained_events > cemi_n, slot_customers, 0)),
+        cemsmi_customers=per_group(np.where(any_events > cemi_n, slot_customers, 0)),
         celid_s_customers=per_group(long_one),
-        celid_t_customers=per_group(np.where(total_s >= celid_threshold_s, gu_customers, 0)),
+        celid_t_customers=per_group(np.where(total_s >= celid_threshold_s, slot_customers, 0)),
     )
-
-
-def _select(pairs: Pairs, keep: NDArray[np.bool_]) -> Pairs:
-    return Pairs(**{name: getattr(pairs, name)[keep] for name in Pairs.__slots__})

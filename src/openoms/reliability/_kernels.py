@@ -1,0 +1,227 @@
+"""Numba kernels of the reliability engine (private: used by :mod:`openoms.reliability._pairs`).
+
+Compiled with ``njit(cache=True)`` like :mod:`openoms.grid._kernels`: machine code is cached in
+``__pycache__`` beside this file. Every array is allocated by the caller (so ``tracemalloc``
+sees the engine's memory) except the small per-event sort buffers. The annotations are the
+typed wrappers mypy checks; numba compiles for the dtypes actually passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+__all__ = ["aggregate_pairs", "dlt_sums", "ieee_sums", "order_rows", "scatter_rows"]
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_INSERTION = 32  # events with more rows than this sort their rows with np.argsort
+
+
+def _kernel(fn: _F) -> _F:
+    """Compile ``fn`` in nopython mode, cached on disk, keeping its Python signature for mypy."""
+    return cast(_F, njit(cache=True, nogil=True)(fn))
+
+
+@_kernel
+def order_rows(event: I64, unit: I64, keep: NDArray[np.bool_], offsets: I64, order: I64) -> int:
+    """Fill ``order`` with the kept rows sorted by (event, unit) and return the number of
+    distinct (event, unit) pairs. ``offsets`` (n_events + 1 zeros) is scratch: a counting
+    sort by event, then each event's few rows sorted by unit.
+
+    Any two keys work the same way: ``event`` is the dense major key (0 .. offsets.size - 2),
+    ``unit`` the minor key; few rows should share a major key."""
+    n_events = offsets.size - 1
+    for i in range(event.size):
+        if keep[i]:
+            offsets[event[i] + 1] += 1
+    for e in range(n_events):
+        offsets[e + 1] += offsets[e]
+    cursor = offsets[:-1].copy()
+    for i in range(event.size):
+        if keep[i]:
+            e = event[i]
+            order[cursor[e]] = i
+            cursor[e] += 1
+    pairs = 0
+    for e in range(n_events):
+        lo, hi = offsets[e], offsets[e + 1]
+        if hi - lo > _INSERTION:
+            segment = order[lo:hi].copy()
+            by_unit = np.argsort(unit[segment], kind="mergesort")
+            for k in range(hi - lo):
+                order[lo + k] = segment[by_unit[k]]
+        else:
+            for k in range(lo + 1, hi):
+                row = order[k]
+                j = k - 1
+                while j >= lo and unit[order[j]] > unit[row]:
+                    order[j + 1] = order[j]
+                    j -= 1
+                order[j + 1] = row
+        for k in range(lo, hi):
+            if k == lo or unit[order[k]] != unit[order[k - 1]]:
+                pairs += 1
+    return pairs
+
+
+@_kernel
+def scatter_rows(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    event: I64,
+    unit: I64,
+    customers: I64,
+    start: I64,
+    end: I64,
+    cause: I64,
+    outage_class: NDArray[np.int8],
+    keep: NDArray[np.bool_],
+    offsets: I64,
+    records: I64,
+    event_start: I64,
+) -> int:
+    """Copy the kept rows into ``records`` (rows × 5: unit, customers, duration, cause, class)
+    grouped by event and, within an event, sorted by unit; return the number of distinct
+    (event, unit) pairs. ``offsets`` (n_events + 1 zeros) gets each event's slice of
+    ``records``; ``event_start`` each event's start.
+
+    The rows are read in order and each lands in one record (one cache line), so a shuffled
+    input costs one random write per row rather than one random read per column."""
+    n_events = offsets.size - 1
+    for i in range(event.size):
+        if keep[i]:
+            offsets[event[i] + 1] += 1
+    for e in range(n_events):
+        offsets[e + 1] += offsets[e]
+    cursor = offsets[:-1].copy()
+    for i in range(event.size):
+        if keep[i]:
+            e = event[i]
+            k = cursor[e]
+            cursor[e] += 1
+            records[k, 0] = unit[i]
+            records[k, 1] = customers[i]
+            records[k, 2] = end[i] - start[i]
+            records[k, 3] = cause[i]
+            records[k, 4] = outage_class[i]
+            event_start[e] = start[i]
+    pairs = 0
+    for e in range(n_events):
+        lo, hi = offsets[e], offsets[e + 1]
+        if hi - lo > _INSERTION:
+            segment = records[lo:hi].copy()
+            by_unit = np.argsort(segment[:, 0], kind="mergesort")
+            for k in range(hi - lo):
+                records[lo + k] = segment[by_unit[k]]
+        else:
+            for k in range(lo + 1, hi):
+                row = records[k].copy()
+                j = k - 1
+                while j >= lo and records[j, 0] > row[0]:
+                    records[j + 1] = records[j]
+                    j -= 1
+                records[j + 1] = row
+        for k in range(lo, hi):
+            if k == lo or records[k, 0] != records[k - 1, 0]:
+                pairs += 1
+    return pairs
+
+
+@_kernel
+def aggregate_pairs(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    records: I64,
+    offsets: I64,
+    threshold_s: float,
+    at_least: bool,
+    celid_s: float,
+    out: I64,
+) -> None:
+    """One sequential pass over the records of :func:`scatter_rows`. ``out`` (10, pairs) gets
+    per pair: event, unit, cause, class (of its first row), sustained customers, all
+    customers, sustained customer-seconds, customers of sustained steps of at least
+    ``celid_s``, the longest sustained step and the last step (seconds)."""
+    p = -1
+    for e in range(offsets.size - 1):
+        for k in range(offsets[e], offsets[e + 1]):
+            if k == offsets[e] or records[k, 0] != records[k - 1, 0]:
+                p += 1
+                out[0, p] = e
+                out[1, p] = records[k, 0]
+                out[2, p] = records[k, 3]
+                out[3, p] = records[k, 4]
+                for f in range(4, 10):
+                    out[f, p] = 0
+            c = records[k, 1]
+            duration = records[k, 2]
+            out[5, p] += c
+            out[9, p] = max(out[9, p], duration)
+            if duration > threshold_s or (at_least and duration == threshold_s):
+                out[4, p] += c
+                out[6, p] += c * duration
+                out[8, p] = max(out[8, p], duration)
+                if duration >= celid_s:
+                    out[7, p] += c
+
+
+@_kernel
+def ieee_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    group: I64,
+    slot: I64,
+    unit: I64,
+    ci: I64,
+    cmi: F64,
+    momentary: I64,
+    momentary_ci: I64,
+    long_ci: I64,
+    longest_s: I64,
+    kva_per_customer: F64,
+    by_group: F64,
+    by_slot: I64,
+) -> None:
+    """One pass over the pairs (``group`` -1 skips a pair). ``by_group`` (6, n_groups) gets
+    ΣCI, ΣCMI, Σmomentary, Σmomentary events, ΣkVA interrupted, ΣkVA-minutes; ``by_slot``
+    (5, n_slots), one slot per distinct (group, unit), gets max CI, max long CI, sustained
+    events, sustained-or-momentary events and the total of the longest sustained steps."""
+    for p in range(group.size):
+        g = group[p]
+        if g < 0:
+            continue
+        share = kva_per_customer[unit[p]]
+        by_group[0, g] += ci[p]
+        by_group[1, g] += cmi[p]
+        by_group[2, g] += momentary[p]
+        by_group[3, g] += momentary_ci[p]
+        by_group[4, g] += ci[p] * share
+        by_group[5, g] += cmi[p] * share
+        s = slot[p]
+        by_slot[0, s] = max(by_slot[0, s], ci[p])
+        by_slot[1, s] = max(by_slot[1, s], long_ci[p])
+        if ci[p] > 0:
+            by_slot[2, s] += 1
+            by_slot[4, s] += longest_s[p]
+        if ci[p] > 0 or momentary[p] > 0:
+            by_slot[3, s] += 1
+
+
+@_kernel
+def dlt_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    group: I64,
+    outage_class: I64,
+    duration_s: I64,
+    short_s: float,
+    user_hours: F64,
+    users_off: I64,
+) -> None:
+    """User-hours and users off per (group, class), leaving out durations ≤ ``short_s`` when
+    ``short_s`` > 0 and pairs of group -1."""
+    for p in range(group.size):
+        g = group[p]
+        if g < 0 or (short_s > 0 and duration_s[p] <= short_s):
+            continue
+        user_hours[g, outage_class[p]] += duration_s[p] / 3600.0
+        users_off[g, outage_class[p]] += 1
