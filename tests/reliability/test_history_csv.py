@@ -154,7 +154,9 @@ E2,TA2,10,2024-03-05 10:00:00,2024-03-05 11:00:00,planned,work,,
     assert problems[4, "class"].value == "planned"
     # 30 + 10 = 40 customers of TA2 restored, it has 35
     assert problems[6, "customers"].value == "40"
-    assert "at most 35 customers of TA2" in problems[6, "customers"].expected
+    assert "at most 35 customers of TA2 restored over the event's steps (rows 5, 6)" in (
+        problems[6, "customers"].expected
+    )
 
 
 def test_a_bad_header_names_the_missing_and_unknown_columns() -> None:

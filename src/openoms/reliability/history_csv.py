@@ -301,8 +301,10 @@ class _Parser:
         pairs, inverse = np.unique(key, return_inverse=True)
         total = np.bincount(inverse, weights=c["customers"].astype(np.float64))
         capacity = self.base.customers[pairs % max(len(self.base), 1)]
+        order = np.argsort(inverse, kind="stable")  # the rows of each pair, in file order
+        bounds = np.searchsorted(inverse[order], np.arange(len(pairs) + 1))
         for pair in np.flatnonzero(total > capacity).tolist():
-            members = np.flatnonzero(inverse == pair)
+            members = order[bounds[pair] : bounds[pair + 1]]
             i = int(members[-1])
             self.problems.append(
                 RowProblem(
