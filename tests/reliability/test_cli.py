@@ -75,6 +75,7 @@ def test_import_then_indices_by_hand(database_url: str, folder: Path) -> None:
     assert isinstance(again.exception, DuplicateImportError)
 
 
+@pytest.mark.slow  # a real process: about 6 s
 def test_a_bad_file_names_its_rows_and_imports_nothing(database_url: str, folder: Path) -> None:
     env = {**os.environ, "OPENOMS_DATABASE_URL": database_url, "OPENOMS_CONFIG": ""}
     process = subprocess.run(
