@@ -73,6 +73,14 @@ def test_import_then_indices_by_hand(database_url: str, folder: Path) -> None:
     assert "planned |" in text.stdout
     again = _run(database_url, "import", str(folder / "good.csv"), "--network", network)
     assert isinstance(again.exception, DuplicateImportError)
+    listed = json.loads(_run(database_url, "imports", "--json").stdout)
+    assert [(i["source"], i["rows"], i["events"]) for i in listed] == [("good.csv", 2, 2)]
+    deleted = _run(database_url, "delete-import", str(listed[0]["id"]))
+    assert deleted.stdout.strip() == f"deleted import {listed[0]['id']}: good.csv, 2 rows"
+    assert json.loads(_run(database_url, "imports", "--json").stdout) == []
+    assert (
+        _run(database_url, "import", str(folder / "good.csv"), "--network", network).exit_code == 0
+    )
 
 
 @pytest.mark.slow  # a real process: about 6 s

@@ -333,3 +333,19 @@ def imports_command(as_json: bool, config: Path | None) -> None:
             if i.first_start and i.last_end
             else f"{i.id}  {i.source}  (empty)"
         )
+
+
+@reliability_group.command("delete-import")
+@click.argument("import_id", type=int)
+@_config_option
+def delete_import_command(import_id: int, config: Path | None) -> None:
+    """Remove an imported file with its rows, to import a corrected one (删除导入记录)."""
+    from openoms.store import history  # noqa: PLC0415
+
+    _, engine, sessions = _open(config)
+    try:
+        with sessions.begin() as session:
+            info = history.delete_import(session, import_id)
+    finally:
+        engine.dispose()
+    click.echo(f"deleted import {info.id}: {info.source}, {info.rows:,} rows")
