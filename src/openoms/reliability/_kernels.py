@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["aggregate_pairs", "dlt_sums", "ieee_sums", "order_rows", "scatter_rows"]
+__all__ = ["aggregate_pairs", "dlt_sums", "ieee_sums", "scatter_rows", "unit_slots"]
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
@@ -30,45 +30,48 @@ def _kernel(fn: _F) -> _F:
 
 
 @_kernel
-def order_rows(event: I64, unit: I64, keep: NDArray[np.bool_], offsets: I64, order: I64) -> int:
-    """Fill ``order`` with the kept rows sorted by (event, unit) and return the number of
-    distinct (event, unit) pairs. ``offsets`` (n_events + 1 zeros) is scratch: a counting
-    sort by event, then each event's few rows sorted by unit.
-
-    Any two keys work the same way: ``event`` is the dense major key (0 .. offsets.size - 2),
-    ``unit`` the minor key; few rows should share a major key."""
-    n_events = offsets.size - 1
-    for i in range(event.size):
-        if keep[i]:
-            offsets[event[i] + 1] += 1
-    for e in range(n_events):
-        offsets[e + 1] += offsets[e]
+def unit_slots(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    unit: I64, group: I64, offsets: I64, order: I64, slot: I64, slot_group: I64, slot_unit: I64
+) -> int:
+    """Number the distinct (unit, group) of the pairs whose group is not -1: ``slot[p]`` is
+    pair p's number, ``slot_group`` / ``slot_unit`` describe each number; returns how many.
+    ``offsets`` (n_units + 1 zeros) and ``order`` (one per kept pair) are scratch: a counting
+    sort by unit, then each unit's few pairs sorted by group."""
+    n_units = offsets.size - 1
+    for p in range(unit.size):
+        if group[p] >= 0:
+            offsets[unit[p] + 1] += 1
+    for u in range(n_units):
+        offsets[u + 1] += offsets[u]
     cursor = offsets[:-1].copy()
-    for i in range(event.size):
-        if keep[i]:
-            e = event[i]
-            order[cursor[e]] = i
-            cursor[e] += 1
-    pairs = 0
-    for e in range(n_events):
-        lo, hi = offsets[e], offsets[e + 1]
+    for p in range(unit.size):
+        if group[p] >= 0:
+            order[cursor[unit[p]]] = p
+            cursor[unit[p]] += 1
+    n = 0
+    for u in range(n_units):
+        lo, hi = offsets[u], offsets[u + 1]
         if hi - lo > _INSERTION:
             segment = order[lo:hi].copy()
-            by_unit = np.argsort(unit[segment], kind="mergesort")
+            by_group = np.argsort(group[segment], kind="mergesort")
             for k in range(hi - lo):
-                order[lo + k] = segment[by_unit[k]]
+                order[lo + k] = segment[by_group[k]]
         else:
             for k in range(lo + 1, hi):
-                row = order[k]
+                p = order[k]
                 j = k - 1
-                while j >= lo and unit[order[j]] > unit[row]:
+                while j >= lo and group[order[j]] > group[p]:
                     order[j + 1] = order[j]
                     j -= 1
-                order[j + 1] = row
+                order[j + 1] = p
         for k in range(lo, hi):
-            if k == lo or unit[order[k]] != unit[order[k - 1]]:
-                pairs += 1
-    return pairs
+            p = order[k]
+            if k == lo or group[p] != group[order[k - 1]]:
+                slot_group[n] = group[p]
+                slot_unit[n] = u
+                n += 1
+            slot[p] = n - 1
+    return n
 
 
 @_kernel
@@ -183,29 +186,29 @@ def ieee_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
     by_group: F64,
     by_slot: I64,
 ) -> None:
-    """One pass over the pairs (``group`` -1 skips a pair). ``by_group`` (6, n_groups) gets
+    """One pass over the pairs (``group`` -1 skips a pair). ``by_group`` (n_groups, 6) gets
     ΣCI, ΣCMI, Σmomentary, Σmomentary events, ΣkVA interrupted, ΣkVA-minutes; ``by_slot``
-    (5, n_slots), one slot per distinct (group, unit), gets max CI, max long CI, sustained
+    (n_slots, 5), one slot per distinct (group, unit), gets max CI, max long CI, sustained
     events, sustained-or-momentary events and the total of the longest sustained steps."""
     for p in range(group.size):
         g = group[p]
         if g < 0:
             continue
         share = kva_per_customer[unit[p]]
-        by_group[0, g] += ci[p]
-        by_group[1, g] += cmi[p]
-        by_group[2, g] += momentary[p]
-        by_group[3, g] += momentary_ci[p]
-        by_group[4, g] += ci[p] * share
-        by_group[5, g] += cmi[p] * share
+        by_group[g, 0] += ci[p]
+        by_group[g, 1] += cmi[p]
+        by_group[g, 2] += momentary[p]
+        by_group[g, 3] += momentary_ci[p]
+        by_group[g, 4] += ci[p] * share
+        by_group[g, 5] += cmi[p] * share
         s = slot[p]
-        by_slot[0, s] = max(by_slot[0, s], ci[p])
-        by_slot[1, s] = max(by_slot[1, s], long_ci[p])
+        by_slot[s, 0] = max(by_slot[s, 0], ci[p])
+        by_slot[s, 1] = max(by_slot[s, 1], long_ci[p])
         if ci[p] > 0:
-            by_slot[2, s] += 1
-            by_slot[4, s] += longest_s[p]
+            by_slot[s, 2] += 1
+            by_slot[s, 4] += longest_s[p]
         if ci[p] > 0 or momentary[p] > 0:
-            by_slot[3, s] += 1
+            by_slot[s, 3] += 1
 
 
 @_kernel

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from openoms.reliability._kernels import ieee_sums, order_rows
+from openoms.reliability._kernels import ieee_sums, unit_slots
 from openoms.reliability._pairs import Pairs
 from openoms.reliability.data import CustomerBase
 
@@ -120,20 +120,24 @@ def _slots(pairs: Pairs, group: I64, n_units: int, unit_level: bool) -> tuple[I6
     """(slot of each pair, group of each slot, unit of each slot): one slot per distinct
     (group, unit) of the pairs whose group is not -1."""
     if unit_level:  # each unit is in one group: the unit is the slot, no sort
-        kept = group >= 0
+        counted = group >= 0
         slot_group = np.zeros(n_units, dtype=np.int64)
-        slot_group[pairs.unit[kept]] = group[kept]
+        slot_group[pairs.unit[counted]] = group[counted]
         return pairs.unit, slot_group, np.arange(n_units, dtype=np.int64)
-    # sort the pairs by (unit, group): a counting sort by unit, then each unit's few pairs
-    order = np.empty(int((group >= 0).sum()), dtype=np.int64)
-    unit = np.ascontiguousarray(pairs.unit, dtype=np.int64)
-    order_rows(unit, group, group >= 0, np.zeros(n_units + 1, dtype=np.int64), order)
-    sorted_unit, sorted_group = unit[order], group[order]
-    new = np.ones(order.size, dtype=np.bool_)
-    new[1:] = (sorted_unit[1:] != sorted_unit[:-1]) | (sorted_group[1:] != sorted_group[:-1])
+    kept = int(np.count_nonzero(group >= 0))
     slot = np.zeros(len(pairs), dtype=np.int64)
-    slot[order] = np.cumsum(new) - 1
-    return slot, sorted_group[new], sorted_unit[new]
+    slot_group = np.empty(kept, dtype=np.int64)
+    slot_unit = np.empty(kept, dtype=np.int64)
+    n = unit_slots(
+        np.ascontiguousarray(pairs.unit, dtype=np.int64),
+        np.ascontiguousarray(group, dtype=np.int64),
+        np.zeros(n_units + 1, dtype=np.int64),
+        np.empty(kept, dtype=np.int64),
+        slot,
+        slot_group,
+        slot_unit,
+    )
+    return slot, slot_group[:n], slot_unit[:n]
 
 
 def ieee_table(
@@ -155,8 +159,8 @@ def ieee_table(
     slot, slot_group, slot_unit = _slots(pairs, group, len(base), unit_level)
     share = ratio(base.load_kva, base.customers.astype(np.float64))
     share[np.isnan(share)] = 0.0
-    by_group = np.zeros((6, n_groups), dtype=np.float64)
-    by_slot = np.zeros((5, slot_unit.size), dtype=np.int64)
+    by_group = np.zeros((n_groups, 6), dtype=np.float64)
+    by_slot = np.zeros((slot_unit.size, 5), dtype=np.int64)
     ieee_sums(
         np.ascontiguousarray(group, dtype=np.int64),
         slot,
@@ -172,14 +176,14 @@ def ieee_table(
         by_slot,
     )
     slot_customers = base.customers[slot_unit]
-    cn, long_one, sustained_events, any_events, total_s = by_slot
+    cn, long_one, sustained_events, any_events, total_s = by_slot.T
 
     def per_group(weights: NDArray[Any]) -> I64:
         summed = np.bincount(slot_group, weights=weights, minlength=n_groups)[:n_groups]
         return np.rint(summed).astype(np.int64)
 
     def whole(row: int) -> I64:
-        values: I64 = np.rint(by_group[row]).astype(np.int64)
+        values: I64 = np.rint(by_group[:, row]).astype(np.int64)
         return values
 
     return IeeeTable(
@@ -187,12 +191,12 @@ def ieee_table(
         kva=kva,
         minutes=minutes,
         customers_interrupted=whole(0),
-        customer_minutes=by_group[1],
+        customer_minutes=by_group[:, 1],
         customers_distinct=per_group(cn),
         momentary=whole(2),
         momentary_events=whole(3),
-        kva_interrupted=by_group[4],
-        kva_minutes=by_group[5],
+        kva_interrupted=by_group[:, 4],
+        kva_minutes=by_group[:, 5],
         cemi_customers=per_group(np.where(sustained_events > cemi_n, slot_customers, 0)),
         cemsmi_customers=per_group(np.where(any_events > cemi_n, slot_customers, 0)),
         celid_s_customers=per_group(long_one),
