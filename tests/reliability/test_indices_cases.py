@@ -98,7 +98,11 @@ def _runs() -> list[Any]:
         expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
         assert set(expected) == set(case["runs"]), f"{folder.name}: runs and expected differ"
         for name, run in case["runs"].items():
-            out.append(pytest.param(folder, case["period"], run, expected[name], id=f"{folder.name}-{name}"))
+            out.append(
+                pytest.param(
+                    folder, case["period"], run, expected[name], id=f"{folder.name}-{name}"
+                )
+            )
     return out
 
 
@@ -110,11 +114,15 @@ def _check(actual: Any, expected: Any, where: str) -> None:
             _check(actual[key], value, f"{where}.{key}")
     elif isinstance(expected, list):
         assert isinstance(actual, list), f"{where}: expected a list, got {actual!r}"
-        assert len(actual) == len(expected), f"{where}: {len(actual)} items, expected {len(expected)}"
+        assert len(actual) == len(expected), (
+            f"{where}: {len(actual)} items, expected {len(expected)}"
+        )
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             _check(a, e, f"{where}[{i}]")
     elif isinstance(expected, float):
-        assert actual == pytest.approx(expected, rel=1e-9, abs=1e-12), f"{where}: {actual} != {expected}"
+        assert actual == pytest.approx(expected, rel=1e-9, abs=1e-12), (
+            f"{where}: {actual} != {expected}"
+        )
     else:
         assert actual == expected, f"{where}: {actual!r} != {expected!r}"
 
@@ -124,11 +132,14 @@ def test_every_case_has_a_readme_with_arithmetic() -> None:
     assert len(folders) >= 4
     for folder in folders:
         text = (folder / "README.md").read_text(encoding="utf-8")
-        assert "=" in text and "/" in text, f"{folder.name}: README shows no arithmetic"
+        assert "=" in text, f"{folder.name}: README shows no arithmetic"
+        assert "/" in text, f"{folder.name}: README shows no division"
 
 
 @pytest.mark.parametrize(("folder", "period", "run", "expected"), _runs())
-def test_case(folder: Path, period: list[str], run: dict[str, Any], expected: dict[str, Any]) -> None:
+def test_case(
+    folder: Path, period: list[str], run: dict[str, Any], expected: dict[str, Any]
+) -> None:
     base, interruptions, avoided = load_case(folder)
     by = run.get("by")
     result = compute(
