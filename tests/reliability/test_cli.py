@@ -123,3 +123,19 @@ def test_the_report_option_writes_both_pages(database_url: str, folder: Path) ->
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.glob("*.html")} == {"reliability-zh.html", "reliability-en.html"}
     assert f"report: {out / 'reliability-en.html'}" in result.stdout
+
+
+def test_the_default_period_is_the_year_up_to_today() -> None:
+    from datetime import UTC, datetime
+
+    from openoms.service.reliability import parse_period
+
+    # 2025-01-30 10:00 in Shanghai: the period is [2024-01-31, 2025-01-31) local time
+    start, end = parse_period(
+        None, None, tz="Asia/Shanghai", now=datetime(2025, 1, 30, 2, tzinfo=UTC)
+    )
+    assert datetime.fromtimestamp(start, UTC).isoformat() == "2024-01-30T16:00:00+00:00"
+    assert datetime.fromtimestamp(end, UTC).isoformat() == "2025-01-30T16:00:00+00:00"
+    # on 29 February the year before has no such day: 28 February
+    start, _ = parse_period(None, "2024-02-29", tz="UTC", now=datetime(2024, 3, 1, tzinfo=UTC))
+    assert datetime.fromtimestamp(start, UTC).date().isoformat() == "2023-02-28"

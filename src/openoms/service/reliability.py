@@ -90,7 +90,10 @@ def parse_period(start: str | None, end: str | None, *, tz: str, now: datetime) 
     else:
         stop = _day(end, tz, "--to")
     if start is None:
-        first = stop.replace(year=stop.year - 1, day=min(stop.day, 28))
+        try:
+            first = stop.replace(year=stop.year - 1)
+        except ValueError:  # 29 February
+            first = stop.replace(year=stop.year - 1, day=28)
     else:
         first = _day(start, tz, "--from")
     if stop <= first:
