@@ -20,7 +20,13 @@ def test_locate_status_equals_locate(name: str) -> None:
     detectors = np.array([index[o.detector] for o in plain], dtype=np.int64)
     status = np.array([CODE[o.status] for o in plain], dtype=np.int8)
     result = locator.locate_status(options["feeder_id"], detectors, status)
-    assert result.candidates == pytest.approx(expected.candidates)
+    assert [c.zone for c in result.candidates] == [c.zone for c in expected.candidates]
+    assert [c.posterior for c in result.candidates] == pytest.approx(
+        [c.posterior for c in expected.candidates], abs=1e-12
+    )
+    assert [c.log_score for c in result.candidates] == pytest.approx(
+        [c.log_score for c in expected.candidates], abs=1e-9
+    )
     assert (result.best, result.ties, result.region) == (
         expected.best,
         expected.ties,
@@ -41,5 +47,7 @@ def test_locate_status_names_bad_arrays() -> None:
         locator.locate_status("F1", np.array([0]), np.array([2], dtype=np.int8))
     with pytest.raises(InvalidObservationError, match=r"more than once: \['D2'\]"):
         locator.locate_status("F1", np.array([0, 0]), np.array([1, 1], dtype=np.int8))
+    with pytest.raises(InvalidObservationError, match=r"status\[1\] = 300 is not 1, 0 or -1"):
+        locator.locate_status("F1", np.array([0, 1]), np.array([1, 300]))
     with pytest.raises(InvalidObservationError, match="1-D arrays of one length"):
         locator.locate_status("F1", np.array([0, 1]), np.array([1], dtype=np.int8))

@@ -10,7 +10,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from openoms.faults.kernels import Float64Array, Int64Array
+from openoms.faults.kernels import Float64Array, Int64Array, bulk_reports
 from openoms.faults.likelihood import (
     ALARM,
     MINUS,
@@ -41,6 +41,31 @@ class DeviceTable:
     direction_error: Float64Array
     directional: NDArray[np.bool_]
     relay: tuple[float, float, float]  # rates of the implicit head breaker's protection
+    w_alarm: Float64Array  # per detector: ln((1 − m)/a), an alarm against "off" = 0
+    w_quiet: Float64Array  # per detector: ln(m/(1 − a)), a no-alarm against "off" = 0
+
+
+def _weights(
+    devices: DeviceTable,
+    det: Int64Array,
+    observed: NDArray[np.int8],
+    off: NDArray[np.int8],
+    rates: tuple[Float64Array, Float64Array, Float64Array],
+) -> Float64Array:
+    """:func:`~openoms.faults.likelihood.weights`, from the per-detector tables where the
+    report is a plain alarm / no-alarm (the bulk of them), the full model elsewhere."""
+    weight = np.zeros(det.shape, dtype=np.float64)
+    plain = observed <= ALARM
+    tabled = plain & (off == QUIET) & (det >= 0)
+    rows = det[tabled]
+    weight[tabled] = np.where(
+        observed[tabled] == ALARM, devices.w_alarm[rows], devices.w_quiet[rows]
+    )
+    rest = ~tabled & ~(plain & (off == MINUS))  # a plain report against −1 weighs 0
+    if rest.any():
+        a, m, d = rates
+        weight[rest] = weights(observed[rest], off[rest], a[rest], m[rest], d[rest])
+    return weight
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -144,7 +169,7 @@ def gather(
         directional = np.append(directional, False)
         relay = devices.relay
         a, m, d = np.append(a, relay[0]), np.append(m, relay[1]), np.append(d, relay[2])
-    weight = weights(observed, off, a, m, d)
+    weight = _weights(devices, det, observed, off, (a, m, d))
     no_data = tree.n_devices - int(np.count_nonzero(det >= 0))
     return Evidence(
         signal=signal,
@@ -173,38 +198,54 @@ def gather_status(
     det = np.asarray(detectors)
     codes = np.asarray(status)
     problems: list[str] = []
-    if det.ndim != 1 or codes.shape != det.shape or det.dtype.kind not in "iu":
+    if (
+        det.ndim != 1
+        or codes.shape != det.shape
+        or (det.size and det.dtype.kind not in "iu")
+        or (codes.size and codes.dtype.kind not in "iu")
+    ):
         problems.append(
             f"detectors and status must be 1-D arrays of one length, got {det.shape} "
             f"{det.dtype} and {codes.shape} {codes.dtype}"
         )
         raise InvalidObservationError(problems)
-    n_detectors = devices.false_alarm.shape[0]
-    bad = np.flatnonzero((det < 0) | (det >= n_detectors))
-    if bad.size:
-        problems.append(f"detectors[{bad[0]}] = {det[bad[0]]} is outside 0..{n_detectors - 1}")
-    wrong = np.flatnonzero((codes < NONE) | (codes > ALARM))
-    if wrong.size:
-        problems.append(f"status[{wrong[0]}] = {codes[wrong[0]]} is not 1, 0 or -1")
-    if problems:
-        raise InvalidObservationError(problems)
-    unique, counts = np.unique(det, return_counts=True)
-    if np.any(counts > 1):
-        twice = [devices.ids[d] for d in unique[counts > 1][:5].tolist()]
-        raise InvalidObservationError([f"detectors reported more than once: {twice}"])
-    zone = tree.zone_of_detector[det.astype(np.int64)]
-    ignored = tuple(devices.ids[d] for d in det[zone < 0].tolist())
-    keep = (zone >= 0) & (codes != NONE)
-    det, zone, observed = det[keep].astype(np.int64), zone[keep], codes[keep].astype(np.int8)
-    off = np.where(tree.source_below[zone], MINUS, QUIET).astype(np.int8)
-    a, m, d = devices.false_alarm[det], devices.miss[det], devices.direction_error[det]
+    if codes.dtype != np.int8 and codes.size and (codes.min() < NONE or codes.max() > ALARM):
+        position = int(np.flatnonzero((codes < NONE) | (codes > ALARM))[0])
+        raise InvalidObservationError([f"status[{position}] = {codes[position]} is not 1, 0 or -1"])
+    n = det.shape[0]
+    out = np.empty((4, n), dtype=np.int64)
+    weight = np.empty(n, dtype=np.float64)
+    ignored_at = np.empty(n, dtype=np.int64)
+    kept, error, position, n_ignored = bulk_reports(
+        det.astype(np.int64, copy=False),
+        codes.astype(np.int8, copy=False),
+        tree.zone_of_detector,
+        tree.source_below,
+        devices.w_alarm,
+        devices.w_quiet,
+        np.zeros(devices.w_alarm.shape[0], dtype=np.uint8),
+        out,
+        weight,
+        ignored_at,
+    )
+    if error:
+        n_detectors = devices.w_alarm.shape[0]
+        if error == 1:
+            message = f"detectors[{position}] = {det[position]} is outside 0..{n_detectors - 1}"
+        elif error == 2:
+            message = f"status[{position}] = {codes[position]} is not 1, 0 or -1"
+        else:
+            message = f"detectors reported more than once: [{devices.ids[int(det[position])]!r}]"
+        raise InvalidObservationError([message])
+    ignored = tuple(devices.ids[int(det[i])] for i in ignored_at[:n_ignored].tolist())
+    det, zone = out[0, :kept], out[1, :kept]
+    observed, off = out[2, :kept].astype(np.int8), out[3, :kept].astype(np.int8)
+    weight = weight[:kept]
     if tree.implicit_root and trip_seen:
-        det = np.append(det, -1)
-        zone = np.append(zone, 0)
-        observed = np.append(observed, np.int8(ALARM))
-        off = np.append(off, np.int8(QUIET))
-        relay = devices.relay
-        a, m, d = np.append(a, relay[0]), np.append(m, relay[1]), np.append(d, relay[2])
+        a, m, _ = devices.relay
+        det, zone = np.append(det, -1), np.append(zone, 0)
+        observed, off = np.append(observed, np.int8(ALARM)), np.append(off, np.int8(QUIET))
+        weight = np.append(weight, np.log((1.0 - m) / a))
     return Evidence(
         signal=Signal.SHORT_CIRCUIT,
         detector=det,
@@ -212,7 +253,7 @@ def gather_status(
         observed=observed,
         off=off,
         directional=np.zeros(det.shape, dtype=np.bool_),
-        weight=weights(observed, off, a, m, d),
+        weight=weight,
         alarms={},
         ignored=ignored,
         no_data=tree.n_devices - int(np.count_nonzero(det >= 0)),

@@ -21,6 +21,8 @@ from numpy.typing import NDArray
 __all__ = [
     "Float64Array",
     "Int64Array",
+    "bulk_reports",
+    "mark_paths",
     "multi_fault_dp",
     "multi_fault_dp_limited",
     "single_fault_scores",
@@ -138,6 +140,74 @@ def summarise(
     ties = named[scores[named] >= best - tie_tolerance] if n_ties else named[:0]
     candidates = named[scores[named] - shift > np.log(min_posterior)]
     return int(first), float(shift), ties.copy(), candidates.copy()
+
+
+@_kernel
+def bulk_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    det: Int64Array,
+    status: NDArray[np.int8],
+    zone_of_detector: Int64Array,
+    source_below: BoolArray,
+    w_alarm: Float64Array,
+    w_quiet: Float64Array,
+    seen: NDArray[np.uint8],
+    out: Int64Array,
+    out_weight: Float64Array,
+    ignored: Int64Array,
+) -> tuple[int, int, int, int]:
+    """One pass over bulk plain reports (status 1 alarm, 0 no alarm, -1 no data): checks
+    them and writes, for each report with data on the tree, ``out[0, k]`` its detector,
+    ``out[1, k]`` its zone, ``out[2, k]`` its status, ``out[3, k]`` its "off" code (3 = −1,
+    a source below) and ``out_weight[k]`` its weight. Returns ``(kept, error, position,
+    n_ignored)``: error 1 detector out of range, 2 bad status, 3 detector twice; the
+    positions of detectors not on the tree go to ``ignored``. ``seen``: zeros, one per
+    detector."""
+    n_detectors = zone_of_detector.shape[0]
+    kept = 0
+    n_ignored = 0
+    for i in range(det.shape[0]):
+        d = det[i]
+        if d < 0 or d >= n_detectors:
+            return kept, 1, i, n_ignored
+        code = status[i]
+        if code < -1 or code > 1:
+            return kept, 2, i, n_ignored
+        if seen[d]:
+            return kept, 3, i, n_ignored
+        seen[d] = 1
+        zone = zone_of_detector[d]
+        if zone < 0:
+            ignored[n_ignored] = i
+            n_ignored += 1
+            continue
+        if code < 0:
+            continue
+        out[0, kept] = d
+        out[1, kept] = zone
+        out[2, kept] = code
+        if source_below[zone]:  # a plain device sees the fault either way: weight 0
+            out[3, kept] = 3
+            out_weight[kept] = 0.0
+        else:
+            out[3, kept] = 0
+            out_weight[kept] = w_alarm[d] if code == 1 else w_quiet[d]
+        kept += 1
+    return kept, 0, 0, n_ignored
+
+
+@_kernel
+def _mark_up(parent: Int64Array, zone: int, mark: BoolArray) -> None:
+    z = zone
+    while z >= 0 and not mark[z]:
+        mark[z] = True
+        z = parent[z]
+
+
+def mark_paths(parent: Int64Array, zones: list[int], mark: BoolArray) -> None:
+    """Set ``mark`` on every zone on the paths from ``zones`` to the root (stops at zones
+    already marked). O(zones marked)."""
+    for zone in zones:
+        _mark_up(parent, int(zone), mark)
 
 
 @_kernel

@@ -125,6 +125,8 @@ class FaultLocator:
             direction_error=rates_array[:, 2].copy(),
             directional=np.asarray(network.detectors.directional, dtype=np.bool_),
             relay=(relay.false_alarm, relay.miss, relay.direction_error),
+            w_alarm=np.log((1.0 - rates_array[:, 1]) / rates_array[:, 0]),
+            w_quiet=np.log(rates_array[:, 1] / (1.0 - rates_array[:, 0])),
         )
         self._sources = np.asarray(source_nodes, dtype=np.int64)
         section_kinds = network.sections.kind
@@ -357,9 +359,9 @@ class FaultLocator:
         out = []
         for fault in faults:
             held = weight.copy()
-            for other in faults:
-                if other != fault:
-                    held[tree.ancestors(other)] = 0.0
+            others = np.zeros(tree.n_zones, dtype=np.bool_)
+            kernels.mark_paths(tree.parent, [f for f in faults if f != fault], others)
+            held[others] = 0.0
             scores = kernels.single_fault_scores(tree.parent, tree.order, held, tree.log_prior)
             _, shift, _, picked = kernels.summarise(
                 scores, tie_tolerance=TIE_TOLERANCE, min_posterior=MIN_POSTERIOR
@@ -373,14 +375,11 @@ class FaultLocator:
     ) -> tuple[list[Contradiction], list[Observation]]:
         """Devices contradicting the hypothesis ``faults``, and the consistent alarms."""
         on_zone = np.zeros(tree.n_zones, dtype=np.bool_)
-        for f in faults:
-            if ev.signal is Signal.LOSS_OF_VOLTAGE:  # the devices strictly below the break
+        if ev.signal is Signal.LOSS_OF_VOLTAGE:  # the devices strictly below the break
+            for f in faults:
                 on_zone[f + 1 : f + int(tree.size[f])] = True
-            else:  # the devices above the fault: its zone's path to the root
-                z = f
-                while z >= 0 and not on_zone[z]:
-                    on_zone[z] = True
-                    z = int(tree.parent[z])
+        else:  # the devices above the faults: the paths to the root
+            kernels.mark_paths(tree.parent, faults, on_zone)
         expected = np.where(on_zone[ev.zone], np.int8(PLUS), ev.off).astype(np.int8)
         bad = contradiction_mask(ev.observed, expected)
         ids = self._devices.ids
