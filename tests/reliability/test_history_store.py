@@ -244,3 +244,31 @@ def test_flisr_hours_saved_count_up_to_the_last_restoration(
     assert rows.avoided_hours.tolist()[0] == pytest.approx(4 - 1 / 60)
     avoided = rows.avoided()
     assert float((avoided.customers * avoided.hours).sum()) == pytest.approx(40 * (4 - 1 / 60))
+
+
+def test_live_line_work_in_progress_is_kept_on_up_to_now(
+    sessions: sessionmaker[Session], network_base: CustomerBase
+) -> None:
+    with sessions.begin() as session:
+        version, _ = networks.save_network_version(
+            session, small_raw(), source="tests", actor="tests", now=T0, summary={}
+        )
+        outages.create_outage(
+            session,
+            kind=OutageKind.PLANNED,
+            network_version_id=version,
+            started_at=T0,
+            actor="tests",
+            cause="带电作业",
+            areas=[AreaOff("TA5", "transformer_area", 30, None, T0)],
+            now=T0,
+        )
+    with sessions.begin() as session:
+        found = history.interruptions_from_outages(
+            session, network_base, start=S0, end=S0 + 86_400, now=T0 + timedelta(hours=2)
+        )
+    # TA5's 30 customers kept on for the 2 h so far: 60 customer-hours, no interruption
+    assert found.open_rows == 0
+    assert len(found.rows.interruptions()) == 0
+    avoided = found.rows.avoided()
+    assert float((avoided.customers * avoided.hours).sum()) == 60.0

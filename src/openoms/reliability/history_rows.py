@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from openoms.reliability.data import Avoided, Interruptions
+from openoms.reliability.data import Avoided, Interruptions, RestoredBy
 
 __all__ = ["HistoryRows", "concat_rows"]
 
@@ -25,7 +25,8 @@ class HistoryRows:
     ``avoided_hours`` > 0 marks customer-hours kept on: the hours each of the row's customers
     would have been off without automatic restoration (``restored_by`` automatic) or live-line
     work (``restored_by`` live_line). A row whose ``end`` equals its ``start`` and that has
-    avoided hours describes customers kept on entirely: it is not an interruption.
+    avoided hours or is restored by live-line work describes customers kept on entirely: it is
+    not an interruption.
     """
 
     event: Int64s
@@ -47,7 +48,9 @@ class HistoryRows:
     @property
     def kept_on(self) -> NDArray[np.bool_]:
         """Rows that only record customers kept on (no interruption)."""
-        kept: NDArray[np.bool_] = (self.end == self.start) & (self.avoided_hours > 0)
+        kept: NDArray[np.bool_] = (self.end == self.start) & (
+            (self.avoided_hours > 0) | (self.restored_by == RestoredBy.LIVE_LINE)
+        )
         return kept
 
     def interruptions(self) -> Interruptions:

@@ -61,7 +61,8 @@ def interruptions_from_outages(
 
     - a flisr or live_line step: its customers × (the outage's last restoration − the step);
     - a planned outage whose cause says live-line work ("live_line" / "带电作业"): its areas
-      were kept on; each area is avoided for the outage's duration and is not an interruption.
+      were kept on; each area is avoided for the outage's duration (up to ``now`` while the
+      work goes on) and is not an interruption.
     """
     query = (
         select(Outage)
@@ -104,16 +105,14 @@ def interruptions_from_outages(
             k = starts.index(off)
             label = f"outage-{outage.id}" + (f"/{k + 1}" if k else "")
             back = area.restored_at
-            if back is None:
-                open_rows += 1
-                ended = max(off, stop)
-            else:
-                ended = int(back.timestamp())
+            ended = max(off, stop) if back is None else int(back.timestamp())
             step = steps.get(area.restored_in_step or -1)
             how = _HOW.get(step.how, RestoredBy.REPAIR) if step is not None else RestoredBy.REPAIR
             avoided = 0.0
-            if live_line and back is not None:
+            if live_line:  # kept on: the work so far (to now while it goes on) is avoided
                 how, avoided, ended = RestoredBy.LIVE_LINE, (ended - off) / 3600.0, off
+            elif back is None:
+                open_rows += 1
             elif how is not RestoredBy.REPAIR and step is not None and last is not None:
                 avoided = max((last - step.at).total_seconds(), 0.0) / 3600.0
             for key, value in zip(
