@@ -77,7 +77,12 @@ class Breakdown:
             "customers": self.ieee.customers,
             "customers_interrupted": self.ieee.customers_interrupted,
             "customer_minutes": self.ieee.customer_minutes,
+            "customers_distinct": self.ieee.customers_distinct,
+            "momentary_interruptions": self.ieee.momentary,
+            "momentary_events": self.ieee.momentary_events,
             "users": self.dlt.users,
+            "users_off": self.dlt.users_off.sum(axis=1),
+            "user_hours": self.dlt.user_hours.sum(axis=1),
         }
         return out | self.ieee.indices() | self.dlt.indices()
 
