@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import resource
 import sys
@@ -407,7 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         getattr(rows, f).nbytes
         for f in ("event", "unit", "customers", "start", "end", "outage_class", "cause")
     )
-    say(f"{len(rows):,} rows, {len(rows.event_ids):,} events, {len(base):,} units; timing ours")
+    say(f"{len(rows):,} rows, {len(rows.event_ids):,} events, {len(base):,} units")
+    t0 = time.perf_counter()
+    small_base, small_rows = make_data(2_000, seed=args.seed)
+    ours(small_base, small_rows)  # numba compiles (or loads its cache) once, on small data
+    warm_s = time.perf_counter() - t0
+    say(f"engine kernels ready in {warm_s:.1f} s (compiled or loaded from cache); timing ours")
     rss_before = peak_rss()
     our_result, our_times = timed(lambda: ours(base, rows), repeat)
     our_rss = peak_rss()
@@ -416,7 +422,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"ours: peak traced {mib(our_peak)}")
 
     measured: dict[str, Any] = {
-        "ours": {"seconds": our_times, "best_s": min(our_times), "peak_traced_bytes": our_peak},
+        "ours": {
+            "seconds": our_times,
+            "best_s": min(our_times),
+            "peak_traced_bytes": our_peak,
+            "kernels_ready_s": warm_s,
+        },
     }
     check: dict[str, Any] | None = None
     if not args.no_pandas:
@@ -445,6 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "|---|---:|---:|---:|",
         f"| openoms.reliability | {min(our_times):.2f} s | {mib(our_peak)} | |",
     ]
+    load = os.getloadavg()[0]
     if "pandas" in measured:
         p = measured["pandas"]
         lines.append(
@@ -452,6 +464,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {p['best_s'] / min(our_times):.1f}× time, "
             f"{p['peak_traced_bytes'] / max(our_peak, 1):.1f}× memory |"
         )
+    lines.append("")
+    lines.append(
+        f"Times are the best of {repeat} (numba kernels compiled or loaded beforehand in "
+        f"{warm_s:.1f} s); load average {load:.1f} on {os.cpu_count()} cores when done."
+    )
     time_ok = min(our_times) < TARGET_S
     memory_ok = our_peak < TARGET_BYTES
     lines += [
@@ -475,7 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {
             "platform": platform.platform(),
             "python": platform.python_version(),
-            "cpus": __import__("os").cpu_count(),
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg(),
         },
         "versions": {
             "numpy": np.__version__,
