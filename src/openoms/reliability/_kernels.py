@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["aggregate_pairs", "dlt_sums", "ieee_sums", "scatter_rows", "unit_slots"]
+__all__ = ["aggregate_pairs", "dlt_sums", "ieee_sums", "scatter_rows", "slot_sums", "unit_slots"]
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
@@ -85,13 +85,14 @@ def scatter_rows(  # noqa: PLR0917  (numba: no keyword-only parameters)
     outage_class: NDArray[np.int8],
     keep: NDArray[np.bool_],
     offsets: I64,
-    records: I64,
+    records: NDArray[Any],
+    duration: I64,
     event_start: I64,
 ) -> int:
-    """Copy the kept rows into ``records`` (rows × 5: unit, customers, duration, cause, class)
-    grouped by event and, within an event, sorted by unit; return the number of distinct
-    (event, unit) pairs. ``offsets`` (n_events + 1 zeros) gets each event's slice of
-    ``records``; ``event_start`` each event's start.
+    """Copy the kept rows into ``records`` (rows × 4: unit, customers, cause, class; int32
+    when the values fit) and ``duration`` (seconds), grouped by event and, within an event,
+    sorted by unit; return the number of distinct (event, unit) pairs. ``offsets``
+    (n_events + 1 zeros) gets each event's slice; ``event_start`` each event's start.
 
     The rows are read in order and each lands in one record (one cache line), so a shuffled
     input costs one random write per row rather than one random read per column."""
@@ -109,26 +110,31 @@ def scatter_rows(  # noqa: PLR0917  (numba: no keyword-only parameters)
             cursor[e] += 1
             records[k, 0] = unit[i]
             records[k, 1] = customers[i]
-            records[k, 2] = end[i] - start[i]
-            records[k, 3] = cause[i]
-            records[k, 4] = outage_class[i]
+            records[k, 2] = cause[i]
+            records[k, 3] = outage_class[i]
+            duration[k] = end[i] - start[i]
             event_start[e] = start[i]
     pairs = 0
     for e in range(n_events):
         lo, hi = offsets[e], offsets[e + 1]
         if hi - lo > _INSERTION:
             segment = records[lo:hi].copy()
+            seconds = duration[lo:hi].copy()
             by_unit = np.argsort(segment[:, 0], kind="mergesort")
             for k in range(hi - lo):
                 records[lo + k] = segment[by_unit[k]]
+                duration[lo + k] = seconds[by_unit[k]]
         else:
             for k in range(lo + 1, hi):
                 row = records[k].copy()
+                seconds_k = duration[k]
                 j = k - 1
                 while j >= lo and records[j, 0] > row[0]:
                     records[j + 1] = records[j]
+                    duration[j + 1] = duration[j]
                     j -= 1
                 records[j + 1] = row
+                duration[j + 1] = seconds_k
         for k in range(lo, hi):
             if k == lo or records[k, 0] != records[k - 1, 0]:
                 pairs += 1
@@ -137,16 +143,17 @@ def scatter_rows(  # noqa: PLR0917  (numba: no keyword-only parameters)
 
 @_kernel
 def aggregate_pairs(  # noqa: PLR0917  (numba: no keyword-only parameters)
-    records: I64,
+    records: NDArray[Any],
+    duration: I64,
     offsets: I64,
     threshold_s: float,
     at_least: bool,
     celid_s: float,
     out: I64,
 ) -> None:
-    """One sequential pass over the records of :func:`scatter_rows`. ``out`` (10, pairs) gets
-    per pair: event, unit, cause, class (of its first row), sustained customers, all
-    customers, sustained customer-seconds, customers of sustained steps of at least
+    """One sequential pass over the records and durations of :func:`scatter_rows`. ``out``
+    (10, pairs) gets per pair: event, unit, cause, class (of its first row), sustained
+    customers, all customers, sustained customer-seconds, customers of sustained steps of at least
     ``celid_s``, the longest sustained step and the last step (seconds)."""
     p = -1
     for e in range(offsets.size - 1):
@@ -155,19 +162,19 @@ def aggregate_pairs(  # noqa: PLR0917  (numba: no keyword-only parameters)
                 p += 1
                 out[0, p] = e
                 out[1, p] = records[k, 0]
-                out[2, p] = records[k, 3]
-                out[3, p] = records[k, 4]
+                out[2, p] = records[k, 2]
+                out[3, p] = records[k, 3]
                 for f in range(4, 10):
                     out[f, p] = 0
-            c = records[k, 1]
-            duration = records[k, 2]
+            c = np.int64(records[k, 1])
+            seconds = duration[k]
             out[5, p] += c
-            out[9, p] = max(out[9, p], duration)
-            if duration > threshold_s or (at_least and duration == threshold_s):
+            out[9, p] = max(out[9, p], seconds)
+            if seconds > threshold_s or (at_least and seconds == threshold_s):
                 out[4, p] += c
-                out[6, p] += c * duration
-                out[8, p] = max(out[8, p], duration)
-                if duration >= celid_s:
+                out[6, p] += c * seconds
+                out[8, p] = max(out[8, p], seconds)
+                if seconds >= celid_s:
                     out[7, p] += c
 
 
@@ -228,3 +235,28 @@ def dlt_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
             continue
         user_hours[g, outage_class[p]] += duration_s[p] / 3600.0
         users_off[g, outage_class[p]] += 1
+
+
+@_kernel
+def slot_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    slot_group: I64,
+    slot_customers: I64,
+    by_slot: I64,
+    more_than: int,
+    celid_s: float,
+    out: I64,
+) -> None:
+    """Per group (``out`` n_groups × 5): ΣCN, Σ customers with a sustained interruption of at
+    least ``celid_s``, customers with more than ``more_than`` sustained interruptions, the same
+    counting momentary events too, and customers whose total duration is at least ``celid_s``
+    (a unit's customers share its counts)."""
+    for s in range(slot_group.size):
+        g = slot_group[s]
+        out[g, 0] += by_slot[s, 0]
+        out[g, 1] += by_slot[s, 1]
+        if by_slot[s, 2] > more_than:
+            out[g, 2] += slot_customers[s]
+        if by_slot[s, 3] > more_than:
+            out[g, 3] += slot_customers[s]
+        if by_slot[s, 4] >= celid_s:
+            out[g, 4] += slot_customers[s]

@@ -123,8 +123,11 @@ def build_pairs(
     def column(values: NDArray[Any]) -> I64:
         return np.ascontiguousarray(values, dtype=np.int64)
 
+    kept = int(np.count_nonzero(keep))
+    small = max(len(base), len(rows.cause_names), int(rows.customers.max(initial=0))) < 2**31
     offsets = np.zeros(len(rows.event_ids) + 1, dtype=np.int64)
-    records = np.empty((int(np.count_nonzero(keep)), 5), dtype=np.int64)
+    records = np.empty((kept, 4), dtype=np.int32 if small else np.int64)
+    duration = np.empty(kept, dtype=np.int64)
     event_start = np.zeros(len(rows.event_ids), dtype=np.int64)
     n = scatter_rows(
         column(rows.event),
@@ -137,21 +140,28 @@ def build_pairs(
         np.ascontiguousarray(keep, dtype=np.bool_),
         offsets,
         records,
+        duration,
         event_start,
     )
     out = np.empty((10, n), dtype=np.int64)
     aggregate_pairs(
         records,
+        duration,
         offsets,
         float(sustained_threshold_s),
         sustained_operator == ">=",
         float(celid_threshold_s),
         out,
     )
-    del records, offsets
+    del records, duration, offsets
     event, unit, cause, outage_class, sustained, every, customer_s, long, longest_s, dlt_s = out
     cap = base.customers[unit]
-    momentary = every - sustained
+    every -= sustained  # momentary customers, in place
+    momentary = every
+    momentary_ci = np.minimum(momentary, cap)
+    np.minimum(sustained, cap, out=sustained)
+    np.minimum(long, cap, out=long)
+    del cap
     day = local_day(event_start[event], tz)
     return Pairs(
         event=event,
@@ -160,11 +170,11 @@ def build_pairs(
         month=local_month(day),
         cause=cause,
         outage_class=outage_class,
-        ci=np.minimum(sustained, cap),
+        ci=sustained,
         cmi=customer_s / 60.0,
         momentary=momentary,
-        momentary_ci=np.minimum(momentary, cap),
-        long_ci=np.minimum(long, cap),
+        momentary_ci=momentary_ci,
+        long_ci=long,
         longest_s=longest_s,
         dlt_s=dlt_s,
     )

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from openoms.reliability._kernels import ieee_sums, unit_slots
+from openoms.reliability._kernels import ieee_sums, slot_sums, unit_slots
 from openoms.reliability._pairs import Pairs
 from openoms.reliability.data import CustomerBase
 
@@ -175,12 +175,15 @@ def ieee_table(
         by_group,
         by_slot,
     )
-    slot_customers = base.customers[slot_unit]
-    cn, long_one, sustained_events, any_events, total_s = by_slot.T
-
-    def per_group(weights: NDArray[Any]) -> I64:
-        summed = np.bincount(slot_group, weights=weights, minlength=n_groups)[:n_groups]
-        return np.rint(summed).astype(np.int64)
+    per_group = np.zeros((n_groups, 5), dtype=np.int64)
+    slot_sums(
+        slot_group,
+        base.customers[slot_unit].astype(np.int64),
+        by_slot,
+        cemi_n,
+        float(celid_threshold_s),
+        per_group,
+    )
 
     def whole(row: int) -> I64:
         values: I64 = np.rint(by_group[:, row]).astype(np.int64)
@@ -192,13 +195,13 @@ def ieee_table(
         minutes=minutes,
         customers_interrupted=whole(0),
         customer_minutes=by_group[:, 1],
-        customers_distinct=per_group(cn),
+        customers_distinct=per_group[:, 0],
         momentary=whole(2),
         momentary_events=whole(3),
         kva_interrupted=by_group[:, 4],
         kva_minutes=by_group[:, 5],
-        cemi_customers=per_group(np.where(sustained_events > cemi_n, slot_customers, 0)),
-        cemsmi_customers=per_group(np.where(any_events > cemi_n, slot_customers, 0)),
-        celid_s_customers=per_group(long_one),
-        celid_t_customers=per_group(np.where(total_s >= celid_threshold_s, slot_customers, 0)),
+        cemi_customers=per_group[:, 2],
+        cemsmi_customers=per_group[:, 3],
+        celid_s_customers=per_group[:, 1],
+        celid_t_customers=per_group[:, 4],
     )

@@ -262,10 +262,11 @@ def compute(
         )
 
     ieee = {"all": system(np.zeros(len(period), dtype=np.int64))}
-    ieee["med"] = system(np.where(on_med, 0, -1).astype(np.int64))
     if on_med.any():
+        ieee["med"] = system(np.where(on_med, 0, -1).astype(np.int64))
         ieee["excluding_med"] = system(np.where(on_med, -1, 0).astype(np.int64))
-    else:
+    else:  # no major event day: nothing on MED days, everything without them
+        ieee["med"] = system(np.full(len(period), -1, dtype=np.int64))
         ieee["excluding_med"] = ieee["all"]
     dlt = dlt_table(
         period,
