@@ -126,14 +126,20 @@ def scatter_rows(  # noqa: PLR0917  (numba: no keyword-only parameters)
                 duration[lo + k] = seconds[by_unit[k]]
         else:
             for k in range(lo + 1, hi):
-                row = records[k].copy()
+                if records[k - 1, 0] <= records[k, 0]:
+                    continue  # already in place (always, for rows that came sorted)
+                u, c, cause_k, class_k = records[k, 0], records[k, 1], records[k, 2], records[k, 3]
                 seconds_k = duration[k]
                 j = k - 1
-                while j >= lo and records[j, 0] > row[0]:
-                    records[j + 1] = records[j]
+                while j >= lo and records[j, 0] > u:
+                    for f in range(4):
+                        records[j + 1, f] = records[j, f]
                     duration[j + 1] = duration[j]
                     j -= 1
-                records[j + 1] = row
+                records[j + 1, 0] = u
+                records[j + 1, 1] = c
+                records[j + 1, 2] = cause_k
+                records[j + 1, 3] = class_k
                 duration[j + 1] = seconds_k
         for k in range(lo, hi):
             if k == lo or records[k, 0] != records[k - 1, 0]:

@@ -162,12 +162,15 @@ def build_pairs(
     np.minimum(sustained, cap, out=sustained)
     np.minimum(long, cap, out=long)
     del cap
-    day = local_day(event_start[event], tz)
+    event_day = local_day(event_start, tz)  # per event, then spread to its pairs
+    event_month = local_month(event_day)
+    day, month = event_day[event], event_month[event]
+    del event_day, event_month
     return Pairs(
         event=event,
         unit=unit,
         day=day,
-        month=local_month(day),
+        month=month,
         cause=cause,
         outage_class=outage_class,
         ci=sustained,
