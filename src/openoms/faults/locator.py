@@ -324,7 +324,11 @@ class FaultLocator:
             grown, grown_mass = grow_region(tree, fault_scores, shift, fault, region_mass)
             region.update(grown)
             mass = min(mass, grown_mass)
-            for z, score in zip(picked.tolist(), fault_scores[picked].tolist(), strict=True):
+            named = picked[fault_scores[picked] - shift > math.log(MIN_POSTERIOR)]
+            if named.size > MAX_CANDIDATES:  # the top ones (among ties at the cut: any)
+                top = np.argpartition(-fault_scores[named], MAX_CANDIDATES - 1)
+                named = named[top[:MAX_CANDIDATES]]
+            for z, score in zip(named.tolist(), fault_scores[named].tolist(), strict=True):
                 posterior = math.exp(score - shift)
                 if posterior > MIN_POSTERIOR and posterior > best_of.get(z, (0.0, 0.0))[0]:
                     best_of[z] = (posterior, score)
