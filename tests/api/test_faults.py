@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from openoms.store import outbox
-from openoms.store.faults import create_fault_event, update_fault_event
+from openoms.store.audit import list_audit
+from openoms.store.faults import create_fault_event, get_fault_event, update_fault_event
 from openoms.store.tokens import Role
 from tests.api.conftest import Api
 
@@ -79,3 +80,22 @@ def test_an_unknown_fault_is_a_404_problem(api: Api) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["fault_id"] == 999
+
+
+def test_the_crew_confirms_where_the_fault_was(api: Api) -> None:
+    fault_id, _ = _fault_with_alert(api)
+    path = f"/api/v1/faults/{fault_id}/confirmation"
+    wrong = api.post(path, role=Role.CREW, json={"zone": "TA1"})
+    assert wrong.status_code == 422
+    assert "TA1" in wrong.json()["detail"]
+    assert "feeder F1" in wrong.json()["detail"]
+    done = api.post(path, role=Role.CREW, json={"zone": "D1"})
+    assert done.status_code == 200
+    assert done.json()["confirmed_zone"] == "D1"
+    head = api.post(path, role=Role.DISPATCHER, json={"zone": "CB1"})  # above the first detector
+    assert head.json()["confirmed_zone"] == "CB1"
+    with api.context.sessions() as session:
+        record = get_fault_event(session, fault_id)
+        audit = list_audit(session, object_kind="fault_event", object_id=str(fault_id))
+    assert record.confirmed_by is not None
+    assert [entry.detail["zone"] for entry in audit] == ["CB1", "D1"]  # newest first

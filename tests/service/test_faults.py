@@ -225,3 +225,31 @@ def test_reports_outside_the_window_start_nothing(rig: Rig) -> None:
     rig.feed(_lockout(0.2), _report("D1", 30.0, IND))  # a no-alarm report 30 s later
     [fault] = _fault_events(rig)
     assert fault.reports == 0
+
+
+def test_confirmed_locations_calibrate_the_indicator_that_keeps_missing(rig: Rig) -> None:
+    """Twelve faults in zone D2 (confirmed by the crew): the FTU D2 alarms every time, the
+    indicator D1 above it (online: it heartbeats) never does. Laplace's rule (DOMAIN.md §1):
+    m_D1 = (misses + 1) / (expected alarms + 2) = (12 + 1) / (12 + 2) = 0.929; the FTU's
+    m_D2 = (0 + 1) / (12 + 2) = 0.071 (its kind's default is 0.03)."""
+    for i in range(12):
+        t = i * 600.0
+        rig.feed(_report("D1", t - 60, IND), _alarm("D2", t + 0.06), _lockout(t + 0.2))
+        with rig.context.sessions.begin() as session:
+            fault = fault_store.list_fault_events(session, limit=1)[0]
+            fault_store.confirm_fault_event(
+                session, fault.id, zone="D2", actor="王师傅", role="crew", at=rig.clock.now
+            )
+        # the crew closes the breaker again after the repair
+        rig.feed(
+            Event(
+                EventKind.SWITCH_POSITION, EventSource.HTTP, "CB1", _at(t + 300), {"closed": True}
+            )
+        )
+    with rig.context.sessions.begin() as session:
+        assert rig.processor.faults.calibrate(session) == 2
+    rates = rig.processor.faults.device_rates
+    assert rates["D1"].miss == pytest.approx(13 / 14)
+    assert rates["D2"].miss == pytest.approx(1 / 14)
+    with rig.context.sessions.begin() as session:  # nothing new confirmed: nothing recomputed
+        assert rig.processor.faults.calibrate(session) == 2

@@ -27,7 +27,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from openoms.faults.calibrate import calibrate
 from openoms.faults.locator import FaultLocator
+from openoms.faults.observations import DeviceRates, Observation
 from openoms.faults.result import FaultLocation
 from openoms.faults.zones import Zone
 from openoms.grid.topology import Topology
@@ -64,6 +66,9 @@ class FaultTracker:
         # Whether a fault event may still be open: lets :meth:`tick` skip the database when
         # nothing is going on (True at start: events may be open from before a restart).
         self.maybe_open = True
+        # Per-detector rates calibrated from crew-confirmed locations (empty: kind defaults).
+        self.device_rates: dict[str, DeviceRates] = {}
+        self._calibrated_on = -1  # how many confirmed fault events the rates come from
 
     # -- settings -------------------------------------------------------------------------
     @property
@@ -84,7 +89,8 @@ class FaultTracker:
             closed = np.ones(network.n_edges, dtype=np.bool_)
             closed[list(open_edges)] = False
             topology = Topology.build(network.graph_arrays(), closed)
-            found = _Cached(FaultLocator(network, topology), self._uses)
+            locator = FaultLocator(network, topology, device_rates=self.device_rates or None)
+            found = _Cached(locator, self._uses)
             if len(self._locators) >= 8:
                 oldest = min(self._locators, key=lambda k: self._locators[k].used)
                 del self._locators[oldest]
@@ -296,6 +302,44 @@ class FaultTracker:
                 actor="system",
             )
         return location
+
+    # -- calibration ----------------------------------------------------------------------
+    def calibrate(self, session: Session, *, min_events: int = 10) -> int:
+        """Recalibrate device rates from every crew-confirmed fault event (when their number
+        changed since the last time); returns how many devices have calibrated rates.
+
+        Each confirmed event is read again from the event log (the same grouping as when it
+        happened) and scored against the confirmed zone (DOMAIN.md §1, Laplace's rule)."""
+        count = store.count_confirmed(session)
+        if count == self._calibrated_on:
+            return len(self.device_rates)
+        records = [r for r in store.confirmed_fault_events(session) if r.confirmed_zone]
+        feeders: dict[int, str] = {}
+        history: list[tuple[tuple[Observation, ...], set[str]]] = []
+        for record in records:
+            observations = self.observations(session, record).observations
+            feeders[id(observations)] = record.feeder_id
+            history.append((observations, {record.confirmed_zone or ""}))
+        network = self.context.network
+        normal = tuple(int(e) for e in np.flatnonzero(~network.closed_edges()))
+        saved, self.device_rates = self.device_rates, {}
+        self._locators.clear()
+        try:
+            base = self.locator(normal)
+            rates = calibrate(
+                history,
+                base,
+                lambda observations, _zones: feeders[id(observations)],
+                min_events=min_events,
+            )
+        except Exception:
+            self.device_rates = saved
+            raise
+        self.device_rates = rates
+        self._locators.clear()  # rebuilt with the new rates
+        self._calibrated_on = count
+        log.info("device rates calibrated from %d confirmed faults: %d devices", count, len(rates))
+        return len(rates)
 
     # -- time passing ---------------------------------------------------------------------
     def tick(self, session: Session) -> int:

@@ -22,6 +22,7 @@ What each event does (see also :mod:`.faults`, the fault workflow it drives):
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,8 @@ __all__ = ["EventProcessor", "areas_of"]
 SYSTEM = "system"
 
 log = logging.getLogger("openoms.service")
+
+CALIBRATION_CHECK_S = 60.0  # how often to look for newly confirmed fault locations
 
 
 def areas_of(impact: Impact, *, at: datetime) -> list[AreaOff]:
@@ -87,10 +90,19 @@ class EventProcessor:
     def __init__(self, context: ServiceContext, *, send_alert: AlertSender | None = None) -> None:
         self.context = context
         self.faults = FaultTracker(context, send_alert=send_alert)
+        self._next_calibration = 0.0
         self._pending_trips: dict[str, _PendingTrip] = {}
 
     def tick(self) -> int:
         """Fault alerts and final locations that are due (call a few times a second)."""
+        now = time.monotonic()
+        if now >= self._next_calibration:
+            self._next_calibration = now + CALIBRATION_CHECK_S
+            try:
+                with self.context.sessions.begin() as session, self.context.lock:
+                    self.faults.calibrate(session)
+            except Exception:  # calibration never stops fault handling
+                log.exception("device rate calibration failed; keeping the previous rates")
         if not self.faults.maybe_open:
             return 0
         with self.context.sessions.begin() as session, self.context.lock:

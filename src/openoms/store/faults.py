@@ -16,12 +16,16 @@ from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
 from openoms.ingest.events import Event, EventKind
+from openoms.store.audit import record_audit
 from openoms.store.eventlog import _event  # the one row → Event conversion
 from openoms.store.tables import EventRow, FaultEvent
 
 __all__ = [
     "FaultEventNotFoundError",
     "FaultEventRecord",
+    "confirm_fault_event",
+    "confirmed_fault_events",
+    "count_confirmed",
     "create_fault_event",
     "get_fault_event",
     "last_seen_before",
@@ -62,6 +66,9 @@ class FaultEventRecord:
     alert_state: str
     alerted_zone: str | None
     alerted_at: datetime | None
+    confirmed_zone: str | None
+    confirmed_by: str | None
+    confirmed_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -95,6 +102,9 @@ def _record(row: FaultEvent) -> FaultEventRecord:
         alert_state=row.alert_state,
         alerted_zone=row.alerted_zone,
         alerted_at=row.alerted_at,
+        confirmed_zone=row.confirmed_zone,
+        confirmed_by=row.confirmed_by,
+        confirmed_at=row.confirmed_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -131,6 +141,9 @@ def create_fault_event(
         alert_state="none",
         alerted_zone=None,
         alerted_at=None,
+        confirmed_zone=None,
+        confirmed_by=None,
+        confirmed_at=None,
         created_at=now,
         updated_at=now,
     )
@@ -157,6 +170,9 @@ _UPDATABLE = frozenset(
         "alerted_at",
         "t0",
         "trigger",
+        "confirmed_zone",
+        "confirmed_by",
+        "confirmed_at",
     }
 )
 
@@ -198,6 +214,46 @@ def list_fault_events(
         query = query.where(FaultEvent.outage_id == outage_id)
     query = query.order_by(FaultEvent.id.desc()).limit(limit)
     return [_record(row) for row in session.scalars(query)]
+
+
+def confirm_fault_event(
+    session: Session, fault_id: int, *, zone: str, actor: str, role: str, at: datetime
+) -> FaultEventRecord:
+    """Record where the crew found the fault (a zone id of the fault's feeder), audited."""
+    row = session.get(FaultEvent, fault_id)
+    if row is None:
+        raise FaultEventNotFoundError(fault_id)
+    previous = row.confirmed_zone
+    row.confirmed_zone, row.confirmed_by, row.confirmed_at = zone, actor, at
+    row.updated_at = at
+    session.flush()
+    record_audit(
+        session,
+        at=at,
+        actor=actor,
+        role=role,
+        action="fault.confirm",
+        object_kind="fault_event",
+        object_id=fault_id,
+        detail={"zone": zone, "previous": previous, "located_zone": row.located_zone},
+    )
+    return _record(row)
+
+
+def confirmed_fault_events(session: Session, *, limit: int = 5000) -> list[FaultEventRecord]:
+    """Fault events whose zone the crew confirmed, newest first (the calibration history)."""
+    query = (
+        select(FaultEvent)
+        .where(FaultEvent.confirmed_at.is_not(None))
+        .order_by(FaultEvent.confirmed_at.desc(), FaultEvent.id.desc())
+        .limit(limit)
+    )
+    return [_record(row) for row in session.scalars(query)]
+
+
+def count_confirmed(session: Session) -> int:
+    query = select(func.count()).select_from(FaultEvent).where(FaultEvent.confirmed_at.is_not(None))
+    return int(session.scalar(query) or 0)
 
 
 def reports_between(

@@ -353,6 +353,10 @@ class FaultEvent(Base):
     alert_state: Mapped[str] = mapped_column(String(20))  # none / sent / no_contact / skipped
     alerted_zone: Mapped[str | None] = mapped_column(String(100))
     alerted_at: Mapped[datetime | None]
+    # Where the crew found the fault: the ground truth device rates are calibrated from.
+    confirmed_zone: Mapped[str | None] = mapped_column(String(100))
+    confirmed_by: Mapped[str | None] = mapped_column(String(100))
+    confirmed_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

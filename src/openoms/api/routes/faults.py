@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from openoms.api.auth import Reader
-from openoms.api.deps import SessionDep
+from openoms.api.auth import Reader, StepWriter
+from openoms.api.deps import ContextDep, SessionDep
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
+from openoms.errors import InputError
+from openoms.grid.model import ElementKind
 from openoms.store import faults as store
 from openoms.store import outbox
 
@@ -55,10 +57,21 @@ class FaultOut(BaseModel):
     outage_id: int | None
     reports: int
     located_zone: str | None
+    confirmed_zone: str | None
     fault_type: str | None
     alert_state: str
     alerted_at: datetime | None
     advisory: dict[str, Any] | None = Field(description="Patrol advisory (zh / en), if any.")
+
+
+class ConfirmationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zone: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Where the crew found the fault: the id of the detector that starts the "
+        "zone (or the feeder's head breaker for the zone above the first detector).",
+    )
 
 
 class FaultDetail(FaultOut):
@@ -105,3 +118,37 @@ def get_fault(*, session: SessionDep, _user: Reader, fault_id: FaultId) -> Fault
             )
     location = dict(record.location) if record.location else None
     return FaultDetail(**_out(record), location=location, alerts=alerts)
+
+
+@router.post(
+    "/{fault_id}/confirmation",
+    summary="Where the crew found the fault (calibrates the device rates)",
+    responses=problem_responses(404, 422),
+)
+def confirm_fault(
+    *,
+    session: SessionDep,
+    context: ContextDep,
+    user: StepWriter,
+    fault_id: FaultId,
+    body: ConfirmationIn,
+) -> FaultOut:
+    """The crew or the dispatcher records the zone the fault was really in. Confirmed
+    locations calibrate each detector's miss and false-alarm rates (docs/faults.md)."""
+    network = context.network
+    record = store.get_fault_event(session, fault_id)
+    zone = body.zone
+    head = network.edge_id(
+        int(network.feeders.head_edge[network.feeders.id.index(record.feeder_id)])
+    )
+    if zone not in network or (
+        network.locate(zone)[0] is not ElementKind.DETECTOR and zone != head
+    ):
+        raise InputError(
+            f"zone {zone!r}: not a detector (nor the head breaker {head!r}) of feeder "
+            f"{record.feeder_id}"
+        )
+    confirmed = store.confirm_fault_event(
+        session, fault_id, zone=zone, actor=user.name, role=user.role, at=context.clock()
+    )
+    return FaultOut(**_out(confirmed))

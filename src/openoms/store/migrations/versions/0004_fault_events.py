@@ -43,6 +43,9 @@ def upgrade() -> None:
         sa.Column("alert_state", sa.String(20), nullable=False),
         sa.Column("alerted_zone", sa.String(100), nullable=True),
         sa.Column("alerted_at", _TIME, nullable=True),
+        sa.Column("confirmed_zone", sa.String(100), nullable=True),
+        sa.Column("confirmed_by", sa.String(100), nullable=True),
+        sa.Column("confirmed_at", _TIME, nullable=True),
         sa.Column("created_at", _TIME, nullable=False),
         sa.Column("updated_at", _TIME, nullable=False),
         sa.ForeignKeyConstraint(
@@ -53,6 +56,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_fault_events_feeder_id"), "fault_events", ["feeder_id"])
     op.create_index(op.f("ix_fault_events_state"), "fault_events", ["state"])
     op.create_index(op.f("ix_fault_events_outage_id"), "fault_events", ["outage_id"])
+    op.create_index(op.f("ix_fault_events_confirmed_at"), "fault_events", ["confirmed_at"])
 
 
 def downgrade() -> None:
