@@ -340,14 +340,17 @@ def pandas_baseline(base: Any, rows: Any) -> dict[str, np.ndarray]:
 # -- measuring ---------------------------------------------------------------------------------
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[Any, list[float]]:
-    times, result = [], None
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[Any, list[float], list[float]]:
+    """(result, wall seconds, CPU seconds of this process) of ``repeat`` runs. Both engines
+    run on one thread, so CPU time is what a quiet machine's wall time would be."""
+    wall, cpu, result = [], [], None
     for _ in range(repeat):
         gc.collect()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t0)
-    return result, times
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return result, wall, cpu
 
 
 def traced_peak(fn: Callable[[], Any]) -> int:
@@ -415,16 +418,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     warm_s = time.perf_counter() - t0
     say(f"engine kernels ready in {warm_s:.1f} s (compiled or loaded from cache); timing ours")
     rss_before = peak_rss()
-    our_result, our_times = timed(lambda: ours(base, rows), repeat)
+    our_result, our_times, our_cpu = timed(lambda: ours(base, rows), repeat)
     our_rss = peak_rss()
-    say(f"ours: best {min(our_times):.2f} s; tracing memory")
+    say(f"ours: best {min(our_times):.2f} s (CPU {min(our_cpu):.2f} s); tracing memory")
     our_peak = traced_peak(lambda: ours(base, rows))
     say(f"ours: peak traced {mib(our_peak)}")
 
     measured: dict[str, Any] = {
         "ours": {
             "seconds": our_times,
+            "cpu_seconds": our_cpu,
             "best_s": min(our_times),
+            "best_cpu_s": min(our_cpu),
             "peak_traced_bytes": our_peak,
             "kernels_ready_s": warm_s,
         },
@@ -432,14 +437,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     check: dict[str, Any] | None = None
     if not args.no_pandas:
         say("timing pandas")
-        pd_result, pd_times = timed(lambda: pandas_baseline(base, rows), repeat)
+        pd_result, pd_times, pd_cpu = timed(lambda: pandas_baseline(base, rows), repeat)
         measured_rss = peak_rss()
-        say(f"pandas: best {min(pd_times):.2f} s; tracing memory")
+        say(f"pandas: best {min(pd_times):.2f} s (CPU {min(pd_cpu):.2f} s); tracing memory")
         pd_peak = traced_peak(lambda: pandas_baseline(base, rows))
         measured["pandas"] = {
             "peak_rss_bytes": measured_rss,
             "seconds": pd_times,
+            "cpu_seconds": pd_cpu,
             "best_s": min(pd_times),
+            "best_cpu_s": min(pd_cpu),
             "peak_traced_bytes": pd_peak,
         }
         check = compare(our_result, pd_result)
@@ -452,16 +459,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(rows.event_ids):,} events, {len(base):,} units, {groups:,} (feeder, month) groups; "
         f"input columns {mib(input_bytes)}.",
         "",
-        "| implementation | best time | peak traced memory | ratio (pandas / ours) |",
-        "|---|---:|---:|---:|",
-        f"| openoms.reliability | {min(our_times):.2f} s | {mib(our_peak)} | |",
+        "| implementation | best wall time | best CPU time | peak traced memory "
+        "| ratio (pandas / ours) |",
+        "|---|---:|---:|---:|---:|",
+        f"| openoms.reliability | {min(our_times):.2f} s | {min(our_cpu):.2f} s "
+        f"| {mib(our_peak)} | |",
     ]
     load = os.getloadavg()[0]
     if "pandas" in measured:
         p = measured["pandas"]
         lines.append(
-            f"| pandas groupby | {p['best_s']:.2f} s | {mib(p['peak_traced_bytes'])} "
-            f"| {p['best_s'] / min(our_times):.1f}× time, "
+            f"| pandas groupby | {p['best_s']:.2f} s | {p['best_cpu_s']:.2f} s "
+            f"| {mib(p['peak_traced_bytes'])} "
+            f"| {p['best_s'] / min(our_times):.1f}× wall, "
+            f"{p['best_cpu_s'] / min(our_cpu):.1f}× CPU, "
             f"{p['peak_traced_bytes'] / max(our_peak, 1):.1f}× memory |"
         )
     lines.append("")
@@ -474,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines += [
         "",
         f"- target under {TARGET_S:g} s: {'met' if time_ok else 'NOT met'} "
-        f"({min(our_times):.2f} s)",
+        f"({min(our_times):.2f} s wall, {min(our_cpu):.2f} s CPU)",
         f"- target under 2 GB: {'met' if memory_ok else 'NOT met'} ({mib(our_peak)} traced; "
         f"process peak RSS {mib(our_rss)}, {mib(rss_before)} before the engine ran)",
     ]
@@ -513,7 +524,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "after_pandas": measured.get("pandas", {}).get("peak_rss_bytes"),
         },
         "check": check,
-        "targets": {"under_5_s": time_ok, "under_2_gb": memory_ok},
+        "targets": {
+            "under_5_s": time_ok,
+            "under_5_s_cpu": min(our_cpu) < TARGET_S,
+            "under_2_gb": memory_ok,
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2) + "\n", "utf-8")

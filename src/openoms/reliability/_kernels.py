@@ -15,7 +15,15 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["aggregate_pairs", "dlt_sums", "ieee_sums", "scatter_rows", "slot_sums", "unit_slots"]
+__all__ = [
+    "aggregate_pairs",
+    "dlt_sums",
+    "ieee_sums",
+    "scatter_rows",
+    "slot_sums",
+    "unit_slots",
+    "unit_totals",
+]
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
@@ -266,3 +274,19 @@ def slot_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
             out[g, 3] += slot_customers[s]
         if by_slot[s, 4] >= celid_s:
             out[g, 4] += slot_customers[s]
+
+
+@_kernel
+def unit_totals(  # noqa: PLR0917  (numba: no keyword-only parameters)
+    unit: I64, ci: I64, cmi: F64, dlt_s: I64, short_s: float, out: F64
+) -> None:
+    """Per unit (``out`` n_units × 4): ΣCI, ΣCMI, sustained interruptions, and hours off as
+    DL/T 836 counts them (interruptions of at most ``short_s`` left out when it is > 0)."""
+    for p in range(unit.size):
+        u = unit[p]
+        out[u, 0] += ci[p]
+        out[u, 1] += cmi[p]
+        if ci[p] > 0:
+            out[u, 2] += 1.0
+        if short_s <= 0 or dlt_s[p] > short_s:
+            out[u, 3] += dlt_s[p] / 3600.0

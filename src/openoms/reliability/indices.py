@@ -22,7 +22,7 @@ from openoms.reliability.data import Avoided, CustomerBase, Interruptions, Resto
 from openoms.reliability.dlt836 import DltTable, dlt_table
 from openoms.reliability.ieee import IeeeTable, ieee_table
 from openoms.reliability.med import MedThreshold, daily_saidi, major_event_days, med_threshold
-from openoms.reliability.ranking import over_n, worst_feeders, worst_units
+from openoms.reliability.ranking import over_n, unit_totals_of, worst_feeders, worst_units
 
 __all__ = ["Breakdown", "ReliabilityResult", "Settings", "compute"]
 
@@ -311,6 +311,7 @@ def compute(
                 short_interruption_s=settings.short_interruption_s,
             ),
         )
+    totals = unit_totals_of(period, base, settings.short_interruption_s)
     return ReliabilityResult(
         start=start,
         end=end,
@@ -321,8 +322,8 @@ def compute(
         med_note=med_note,
         med_days=tuple(str(d) for d in med_day.astype("datetime64[D]")),
         breakdown=breakdown,
-        worst_feeders=worst_feeders(period, base, settings.worst_n),
-        worst_units=worst_units(period, base, settings.worst_n, settings.short_interruption_s),
-        over_n=over_n(period, base, settings.cemi_n, settings.worst_n),
+        worst_feeders=worst_feeders(totals, base, settings.worst_n),
+        worst_units=worst_units(totals, base, settings.worst_n),
+        over_n=over_n(totals, base, settings.cemi_n, settings.worst_n),
         avoided=_avoided(avoided, base, start, end),
     )

@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from openoms.reliability._kernels import unit_totals
 from openoms.reliability._pairs import Pairs
 from openoms.reliability.data import CustomerBase
 
-__all__ = ["over_n", "worst_feeders", "worst_units"]
+__all__ = ["over_n", "unit_totals_of", "worst_feeders", "worst_units"]
 
 F64 = NDArray[np.float64]
 
@@ -25,12 +26,18 @@ def _top(primary: F64, secondary: F64, n: int) -> NDArray[np.int64]:
     return order[primary[order] > 0][:n].astype(np.int64)
 
 
-def worst_feeders(pairs: Pairs, base: CustomerBase, n: int) -> tuple[dict[str, Any], ...]:
+def unit_totals_of(pairs: Pairs, base: CustomerBase, short_interruption_s: float) -> F64:
+    """Per unit (n_units × 4): ΣCI, ΣCMI, sustained interruptions, DL/T 836 hours off."""
+    out = np.zeros((len(base), 4), dtype=np.float64)
+    unit_totals(pairs.unit, pairs.ci, pairs.cmi, pairs.dlt_s, float(short_interruption_s), out)
+    return out
+
+
+def worst_feeders(totals: F64, base: CustomerBase, n: int) -> tuple[dict[str, Any], ...]:
     size = len(base.feeder_ids)
-    feeder = base.feeder[pairs.unit]
     customers = np.bincount(base.feeder, weights=base.customers, minlength=size)
-    ci = np.bincount(feeder, weights=pairs.ci, minlength=size)
-    cmi = np.bincount(feeder, weights=pairs.cmi, minlength=size)
+    ci = np.bincount(base.feeder, weights=totals[:, 0], minlength=size)
+    cmi = np.bincount(base.feeder, weights=totals[:, 1], minlength=size)
     safe = np.where(customers > 0, customers, 1.0)
     saidi, saifi = cmi / safe, ci / safe
     return tuple(
@@ -44,16 +51,8 @@ def worst_feeders(pairs: Pairs, base: CustomerBase, n: int) -> tuple[dict[str, A
     )
 
 
-def worst_units(
-    pairs: Pairs, base: CustomerBase, n: int, short_interruption_s: float
-) -> tuple[dict[str, Any], ...]:
-    size = len(base)
-    cmi = np.bincount(pairs.unit, weights=pairs.cmi, minlength=size)
-    events = np.bincount(pairs.unit, weights=pairs.ci > 0, minlength=size).astype(np.float64)
-    counted = pairs.dlt_s > short_interruption_s if short_interruption_s > 0 else pairs.dlt_s >= 0
-    off_h = np.bincount(
-        pairs.unit, weights=np.where(counted, pairs.dlt_s, 0) / 3600.0, minlength=size
-    )
+def worst_units(totals: F64, base: CustomerBase, n: int) -> tuple[dict[str, Any], ...]:
+    cmi, events, off_h = totals[:, 1], totals[:, 2], totals[:, 3]
     customers = base.customers.astype(np.float64)
     hours = np.where(customers > 0, cmi / np.where(customers > 0, customers, 1.0), 0.0) / 60.0
     hours[base.is_hv] = 0.0
@@ -70,9 +69,9 @@ def worst_units(
     )
 
 
-def over_n(pairs: Pairs, base: CustomerBase, n: int, shown: int) -> dict[str, Any]:
+def over_n(totals: F64, base: CustomerBase, n: int, shown: int) -> dict[str, Any]:
     """Customers (and units) with more than ``n`` sustained interruptions."""
-    events = np.bincount(pairs.unit, weights=pairs.ci > 0, minlength=len(base))
+    events = totals[:, 2]
     over = events > n
     order = np.argsort(-events, kind="stable")
     return {
