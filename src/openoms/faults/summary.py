@@ -7,6 +7,7 @@ import heapq
 import math
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 from openoms.faults.kernels import Float64Array
 from openoms.faults.likelihood import Signal
@@ -14,7 +15,11 @@ from openoms.faults.observations import PHASE_NAMES, Observation
 from openoms.faults.result import FaultType
 from openoms.faults.zones import ZoneTree
 
-__all__ = ["fault_time", "fault_type", "grow_region", "permanence"]
+__all__ = ["MAX_REGION_ZONES", "fault_time", "fault_type", "grow_region", "permanence"]
+
+# A region is where a crew is sent: growth stops at this many zones, and region_mass then
+# says how much of the posterior it holds (an event with almost no information).
+MAX_REGION_ZONES: Final = 2_000
 
 
 def grow_region(
@@ -34,6 +39,7 @@ def grow_region(
     mass, but may be larger than the smallest one. A pruning pass then drops region leaves of
     smallest posterior while the mass stays at or above ``target``, which removes such
     detours (exact on the hand cases; not a guarantee of the smallest region in general).
+    Growth stops at :data:`MAX_REGION_ZONES` zones (the mass returned is then below target).
     """
     ids = tree.ids
     posterior = _Posterior(scores, shift)
@@ -49,7 +55,7 @@ def grow_region(
                 heapq.heappush(frontier, (-posterior[n], ids[n], n))
 
     push(start)
-    while mass < target - 1e-12 and frontier:
+    while mass < target - 1e-12 and frontier and len(region) < MAX_REGION_ZONES:
         _, _, zone = heapq.heappop(frontier)
         region.append(zone)
         mass += posterior[zone]
@@ -80,22 +86,30 @@ def _prune(
     target: float,
 ) -> tuple[list[int], float]:
     """Drop leaves of the region (smallest posterior first, never ``start``) while the mass
-    stays at or above ``target``: undoes the detours greedy growth took to reach a peak."""
+    stays at or above ``target``: undoes the detours greedy growth took to reach a peak.
+    Stops at the first leaf that cannot go (no larger one could). O(r log r)."""
     kept = set(region)
-
-    def degree(zone: int) -> int:
-        parent = int(tree.parent[zone])
-        return (parent in kept) + sum(c in kept for c in tree.children(zone))
-
-    changed = True
-    while changed:
-        changed = False
-        for zone in sorted(kept, key=lambda z: (posterior[z], tree.ids[z])):
-            if zone != start and degree(zone) <= 1 and mass - posterior[zone] >= target - 1e-12:
-                kept.discard(zone)
-                mass -= float(posterior[zone])
-                changed = True
-                break
+    neighbours: dict[int, list[int]] = {z: [] for z in region}
+    for z in region:
+        parent = int(tree.parent[z])
+        if parent in kept:
+            neighbours[z].append(parent)
+            neighbours[parent].append(z)
+    leaves = [(posterior[z], tree.ids[z], z) for z in region if len(neighbours[z]) <= 1]
+    heapq.heapify(leaves)
+    while leaves:
+        p, _, zone = heapq.heappop(leaves)
+        if zone == start or zone not in kept:
+            continue
+        if mass - p < target - 1e-12:
+            break
+        kept.discard(zone)
+        mass -= p
+        for n in neighbours[zone]:
+            if n in kept:
+                neighbours[n].remove(zone)
+                if len(neighbours[n]) <= 1:
+                    heapq.heappush(leaves, (posterior[n], tree.ids[n], n))
     return [z for z in region if z in kept], min(mass, 1.0)
 
 
