@@ -51,10 +51,15 @@ def grid_cell_of_zone(network: Network, zone: Zone) -> str | None:
     return network.grid_cells.id[cells.most_common(1)[0][0]]
 
 
-def _device(network: Network, edge_id: str) -> DeviceRef:
+def _device(network: Network, edge_id: str, line: str) -> DeviceRef:
+    """The device as the crew knows it, without the line's name it starts with (the SMS
+    names the line once)."""
     kind, index = network.locate(edge_id)
     table = network.switches if kind.value == "switches" else network.sections
-    return DeviceRef(edge_id, table.name[index] or "")
+    name = table.name[index] or ""
+    if line and name.startswith(line) and len(name) > len(line):
+        name = name[len(line) :]
+    return DeviceRef(edge_id, name)
 
 
 def _sensitive(network: Network, record: OutageRecord) -> tuple[SensitiveOff, ...]:
@@ -115,12 +120,14 @@ class CrewAlerter:
             log.warning("fault %s: no one on duty for grid cell %s", record.id, cell)
             return "no_contact"
         feeder_index = network.feeders.id.index(record.feeder_id)
+        feeder_name = network.feeders.name[feeder_index] or record.feeder_id
+        line = feeder_name.removeprefix("10kV").strip()  # 10kV 柏山Ⅴ线 → 柏山Ⅴ线
         lang = Lang(getattr(settings, "sms_lang", "zh"))
         alert = CrewAlert(
             outage_id=outage.id,
-            feeder_name=network.feeders.name[feeder_index] or record.feeder_id,
-            upstream=_device(network, zone.upstream_device),
-            downstream=tuple(_device(network, d) for d in zone.downstream_devices),
+            feeder_name=feeder_name,
+            upstream=_device(network, zone.upstream_device, line),
+            downstream=tuple(_device(network, d, line) for d in zone.downstream_devices),
             fault_at=location.fault_time or record.t0,
             fault_type=location.fault_type.value,
             phases="".join(location.phases),

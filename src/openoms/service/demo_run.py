@@ -30,6 +30,7 @@ from openoms.service.demo_day import LOCAL, DemoClient, plan_day, run_day
 from openoms.service.runtime import Service, build_context
 from openoms.settings import Settings
 from openoms.store import eventlog, roster, tokens
+from openoms.store import faults as fault_store
 
 __all__ = ["run_service_day"]
 
@@ -41,11 +42,18 @@ def _free_port() -> int:
 
 
 def _wait_processed(context: ServiceContext, *, timeout_s: float = 30.0) -> None:
+    """Until every event is processed and every located fault has settled (its crew SMS
+    queued or its advisory raised): the scripted day runs faster than a real one."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with context.sessions() as session:
-            if not eventlog.unprocessed_events(session, limit=1):
-                return
+            settled = not eventlog.unprocessed_events(session, limit=1) and not any(
+                f.alert_state == "none"
+                and (f.lockout or (f.located_zone is not None and f.reclosed is not None))
+                for f in fault_store.open_fault_events(session)
+            )
+        if settled:
+            return
         time.sleep(0.05)
     raise TimeoutError("the service did not process the events in time")
 
