@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from openoms.faults.kernels import mark_paths
-from openoms.faults.likelihood import MINUS, PLUS, QUIET, Signal
+from openoms.faults.evidence import expected_reports
+from openoms.faults.likelihood import MINUS, PLUS, QUIET
 from openoms.faults.locator import FaultLocator
 from openoms.faults.observations import DeviceRates, InvalidObservationError, Observation
 from openoms.grid.model import ElementKind
@@ -91,13 +89,7 @@ def calibrate(
             )
         confirmed = [tree.index[z] for z in zones]
         ev = locator.evidence(tree, observations, trip_seen=False)
-        on_zone = np.zeros(tree.n_zones, dtype=np.bool_)
-        if ev.signal is Signal.LOSS_OF_VOLTAGE:
-            for f in confirmed:
-                on_zone[f + 1 : f + int(tree.size[f])] = True
-        else:
-            mark_paths(tree.parent, confirmed, on_zone)
-        expected = np.where(on_zone[ev.zone], np.int8(PLUS), ev.off)
+        expected = expected_reports(tree, ev, confirmed)
         for i in range(ev.detector.shape[0]):
             observed, wanted = int(ev.observed[i]), int(expected[i])
             c = counts.setdefault(int(ev.detector[i]), _Counts())

@@ -10,21 +10,25 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from openoms.faults.kernels import Float64Array, Int64Array, bulk_reports
+from openoms.faults.kernels import Float64Array, Int64Array, bulk_reports, mark_paths
 from openoms.faults.likelihood import (
     ALARM,
     MINUS,
     NONE,
+    PLUS,
     QUIET,
     Signal,
+    contradiction_mask,
+    displayed,
     event_signal,
     hit,
     weights,
 )
 from openoms.faults.observations import InvalidObservationError, Observation, Status
+from openoms.faults.result import Contradiction
 from openoms.faults.zones import ZoneTree
 
-__all__ = ["DeviceTable", "Evidence", "gather", "gather_status"]
+__all__ = ["DeviceTable", "Evidence", "check", "expected_reports", "gather", "gather_status"]
 
 _STATUS_CODE: Final = {Status.ALARM: ALARM, Status.NO_ALARM: QUIET, Status.NO_DATA: NONE}
 _BAD: Final = 9  # a status that is not a Status
@@ -258,3 +262,38 @@ def gather_status(
         ignored=ignored,
         no_data=tree.n_devices - int(np.count_nonzero(det >= 0)),
     )
+
+
+def expected_reports(tree: ZoneTree, ev: Evidence, faults: Sequence[int]) -> NDArray[np.int8]:
+    """What each report of ``ev`` should read if the faults are in zones ``faults``: PLUS for
+    devices above a fault (below a break, for loss of voltage), else their "off" code."""
+    on_zone = np.zeros(tree.n_zones, dtype=np.bool_)
+    if ev.signal is Signal.LOSS_OF_VOLTAGE:  # the devices strictly below the break
+        for f in faults:
+            on_zone[f + 1 : f + int(tree.size[f])] = True
+    else:  # the devices above the faults: the paths to the root
+        mark_paths(tree.parent, list(faults), on_zone)
+    expected: NDArray[np.int8] = np.where(on_zone[ev.zone], np.int8(PLUS), ev.off).astype(np.int8)
+    return expected
+
+
+def check(
+    ids: Sequence[str], tree: ZoneTree, ev: Evidence, faults: Sequence[int]
+) -> tuple[list[Contradiction], list[Observation]]:
+    """Devices contradicting the hypothesis ``faults`` (sorted by id), and the consistent
+    alarms (in report order)."""
+    expected = expected_reports(tree, ev, faults)
+    bad = contradiction_mask(ev.observed, expected)
+    contradictions = [
+        Contradiction(
+            ids[int(ev.detector[i])] if ev.detector[i] >= 0 else tree.ids[0],
+            displayed(int(expected[i]), directional=bool(ev.directional[i])),
+            displayed(int(ev.observed[i]), directional=bool(ev.directional[i])),
+        )
+        for i in np.flatnonzero(bad).tolist()
+    ]
+    contradictions.sort(key=lambda c: c.detector)
+    consistent = [
+        obs for i, obs in sorted(ev.alarms.items()) if not bad[i] and ev.observed[i] != QUIET
+    ]
+    return contradictions, consistent

@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 
 from openoms.errors import UnknownDeviceError
 from openoms.faults import kernels
-from openoms.faults.evidence import DeviceTable, Evidence, gather, gather_status
-from openoms.faults.likelihood import PLUS, QUIET, Signal, contradiction_mask, displayed
+from openoms.faults.evidence import DeviceTable, Evidence, check, gather, gather_status
+from openoms.faults.likelihood import Signal
 from openoms.faults.observations import (
     DEFAULT_FAILURE_RATE_PER_KM,
     DEFAULT_RATES,
@@ -28,7 +28,7 @@ from openoms.faults.observations import (
     InvalidObservationError,
     Observation,
 )
-from openoms.faults.result import Candidate, Contradiction, FaultLocation
+from openoms.faults.result import Candidate, FaultLocation
 from openoms.faults.summary import fault_time, fault_type, grow_region, permanence
 from openoms.faults.zones import Zone, ZoneTree, _lower_ends, build_zone_tree, zone_objects
 from openoms.grid.model import ElementKind, Network
@@ -345,7 +345,7 @@ class FaultLocator:
                 if posterior > MIN_POSTERIOR and posterior > best_of.get(z, (0.0, 0.0))[0]:
                     best_of[z] = (posterior, score)
         ranked = sorted(best_of, key=lambda z: (-best_of[z][0], tree.ids[z]))[:MAX_CANDIDATES]
-        contradictions, consistent = self._check(tree, ev, faults)
+        contradictions, consistent = check(self._devices.ids, tree, ev, faults)
         kind, phases = fault_type(signal, consistent)
         return FaultLocation(
             feeder=feeder_id,
@@ -385,30 +385,3 @@ class FaultLocator:
             tied = np.flatnonzero(scores >= scores[fault] - TIE_TOLERANCE).astype(np.int64)
             out.append((scores, shift, tied, picked))
         return out
-
-    def _check(
-        self, tree: ZoneTree, ev: Evidence, faults: list[int]
-    ) -> tuple[list[Contradiction], list[Observation]]:
-        """Devices contradicting the hypothesis ``faults``, and the consistent alarms."""
-        on_zone = np.zeros(tree.n_zones, dtype=np.bool_)
-        if ev.signal is Signal.LOSS_OF_VOLTAGE:  # the devices strictly below the break
-            for f in faults:
-                on_zone[f + 1 : f + int(tree.size[f])] = True
-        else:  # the devices above the faults: the paths to the root
-            kernels.mark_paths(tree.parent, faults, on_zone)
-        expected = np.where(on_zone[ev.zone], np.int8(PLUS), ev.off).astype(np.int8)
-        bad = contradiction_mask(ev.observed, expected)
-        ids = self._devices.ids
-        contradictions = [
-            Contradiction(
-                ids[int(ev.detector[i])] if ev.detector[i] >= 0 else tree.ids[0],
-                displayed(int(expected[i]), directional=bool(ev.directional[i])),
-                displayed(int(ev.observed[i]), directional=bool(ev.directional[i])),
-            )
-            for i in np.flatnonzero(bad).tolist()
-        ]
-        contradictions.sort(key=lambda c: c.detector)
-        consistent = [
-            obs for i, obs in sorted(ev.alarms.items()) if not bad[i] and ev.observed[i] != QUIET
-        ]
-        return contradictions, consistent
