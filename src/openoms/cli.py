@@ -370,6 +370,13 @@ def switching_command(
     is_flag=True,
     help="Do not assume FTUs, DTUs and relays were online (silence = no data).",
 )
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also draw the feeder with the zones shaded by posterior (.png or .svg).",
+)
 @_lang_option
 @_json_option
 def locate_command(  # click passes options by name
@@ -379,6 +386,7 @@ def locate_command(  # click passes options by name
     feeder: str | None,
     max_faults: int,
     no_terminals_online: bool,
+    map_path: Path | None,
     lang: str | None,
     as_json: bool,
 ) -> None:
@@ -399,6 +407,7 @@ def locate_command(  # click passes options by name
             feeder=feeder,
             online_terminals=not no_terminals_online,
             max_faults=max_faults,
+            map_path=map_path,
         )
     )
 

@@ -134,9 +134,13 @@ def test_every_bad_message_is_named_and_nothing_is_located(
     assert "line 3: unknown_device" in done.stderr
 
 
-def test_the_documented_example_locates_the_fault_below_k03() -> None:
+def test_the_documented_example_locates_the_fault_below_k03(tmp_path: Path) -> None:
     example = Path(__file__).parents[2] / "docs" / "examples" / "fault-bs-f05.txt"
-    code, out = _invoke("locate", "sample:county", "--reports", str(example), "--json")
+    picture = tmp_path / "fault.png"
+    code, out = _invoke(
+        "locate", "sample:county", "--reports", str(example), "--json", "--map", str(picture)
+    )
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert code == 0
     result = json.loads(out)
     assert result["feeder"] == "BS-F05"

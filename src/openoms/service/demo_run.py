@@ -61,6 +61,23 @@ def _wait_processed(context: ServiceContext, *, timeout_s: float = 30.0) -> None
 ROSTER = Path(__file__).resolve().parent.parent / "data" / "sample_county_roster.csv"
 
 
+def _draw_fault(service: Service, path: Path) -> Path | None:
+    """The map of the day's sustained fault: zones shaded by posterior, detectors' reports."""
+    from openoms.viz.fault_map import draw_fault_map  # noqa: PLC0415  (matplotlib)
+
+    tracker = service.processor.faults
+    with service.context.sessions() as session:
+        sustained = [f for f in fault_store.list_fault_events(session) if f.lockout]
+        if not sustained:
+            return None
+        record = sustained[-1]
+        group, location = tracker.locate_record(session, record)
+    if location is None:
+        return None
+    zones = tracker.locator(record.open_edges).zones_of_feeder(record.feeder_id)
+    return draw_fault_map(service.context.network, zones, location, group.observations, path)
+
+
 def _report_faults(
     faults: list[dict[str, Any]], smsc: SmscSimulator, out: Path, say: Callable[[str, str], None]
 ) -> None:
@@ -176,6 +193,7 @@ def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
         )
         smsc.wait_for(1, timeout=10)
         faults = DemoClient(f"http://127.0.0.1:{port}", token).call("GET", "/api/v1/faults")
+        fault_map = _draw_fault(service, out / "06-fault.png")
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -183,6 +201,8 @@ def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
         smsc.stop()
         context.engine.dispose()
     _report_faults(faults, smsc, out, say)
+    if fault_map is not None:
+        say(f"      故障定位图：{fault_map}", f"      map of the located fault: {fault_map}")
     say("      停电记录：", "      outage records:")
     for record in sorted(records, key=lambda r: r["id"]):
         steps = len(record.get("steps", []))

@@ -270,12 +270,15 @@ class FaultTracker:
         tripped = {record.breaker: record.t0} if record.breaker else {}
         return group_observations(network, detectors, reports, online=online, tripped=tripped)
 
-    def relocate(self, session: Session, fault_id: int) -> FaultLocation | None:
-        record = store.get_fault_event(session, fault_id)
+    def locate_record(
+        self, session: Session, record: FaultEventRecord
+    ) -> tuple[ReportGroup, FaultLocation | None]:
+        """The observations of a fault event and where they locate it (None: no alarm yet);
+        reads only."""
         group = self.observations(session, record)
         if group.alarms == 0:
-            return None
-        reclosed = record.reclosed if record.reclosed is not None else None
+            return group, None
+        reclosed = record.reclosed
         if reclosed is None and record.lockout:
             reclosed = False
         location = self.locator(record.open_edges).locate(
@@ -284,6 +287,13 @@ class FaultTracker:
             reclosed=reclosed,
             trip_seen=record.breaker is not None,
         )
+        return group, location
+
+    def relocate(self, session: Session, fault_id: int) -> FaultLocation | None:
+        record = store.get_fault_event(session, fault_id)
+        group, location = self.locate_record(session, record)
+        if location is None:
+            return None
         store.update_fault_event(
             session,
             fault_id,

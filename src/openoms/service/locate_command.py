@@ -19,6 +19,7 @@ import click
 
 from openoms.faults.locator import FaultLocator
 from openoms.faults.result import FaultLocation
+from openoms.faults.zones import Zone
 from openoms.grid.model import Network
 from openoms.grid.topology import Topology
 from openoms.i18n import Lang
@@ -35,8 +36,14 @@ class ReplayResult:
     """The location of a recorded fault, and what it was made from."""
 
     def __init__(
-        self, feeder: str, t0: datetime, group: ReportGroup, location: FaultLocation
+        self,
+        feeder: str,
+        t0: datetime,
+        group: ReportGroup,
+        location: FaultLocation,
+        zones: tuple[Zone, ...] = (),
     ) -> None:
+        self.zones = zones
         self.feeder = feeder
         self.t0 = t0
         self.group = group
@@ -133,7 +140,7 @@ def locate_recorded(
         max_faults=max_faults,
         trip_seen=bool(trips),
     )
-    return ReplayResult(chosen, t0, group, location)
+    return ReplayResult(chosen, t0, group, location, zones)
 
 
 def _permanence(permanent: bool | None, *, zh: bool) -> str:
@@ -189,6 +196,7 @@ def run_locate(
     feeder: str | None,
     online_terminals: bool,
     max_faults: int,
+    map_path: Path | None = None,
 ) -> str:
     recorded = read_messages(reports, network)
     result = locate_recorded(
@@ -199,6 +207,10 @@ def run_locate(
         feeder=feeder,
         max_faults=max_faults,
     )
+    if map_path is not None:
+        from openoms.viz.fault_map import draw_fault_map  # noqa: PLC0415  (matplotlib)
+
+        draw_fault_map(network, result.zones, result.location, result.group.observations, map_path)
     if as_json:
         return json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str)
     return _text(result, network, lang)
