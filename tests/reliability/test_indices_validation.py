@@ -195,3 +195,42 @@ def test_empty_period_gives_zero_frequency_and_undefined_averages() -> None:
     assert result.index("rs1_pct") == 100.0
     with pytest.raises(KeyError, match="no index 'saifx'"):
         result.index("saifx")
+
+
+@pytest.mark.parametrize("by", [None, "feeder", "month", "cause", ("village", "class")])
+def test_no_interruptions_at_all(by: str | tuple[str, ...] | None) -> None:
+    empty = np.zeros(0, dtype=np.int64)
+    nothing = Interruptions(
+        event=empty,
+        event_ids=(),
+        unit=empty,
+        customers=empty,
+        start=empty,
+        end=empty,
+        outage_class=empty.astype(np.int8),
+        cause=empty,
+        cause_names=(),
+        restored_by=empty.astype(np.int8),
+    )
+    result = compute(nothing, base(), start=T0, end=T0 + YEAR, by=by)
+    assert result.index("saifi") == 0.0
+    assert result.index("aitc1") == 0.0
+    assert result.med is None
+    assert result.med_note is not None
+    assert result.med_note.startswith("no major event days: 0 history day(s)")
+
+
+def test_days_follow_the_zone_across_daylight_saving() -> None:
+    from datetime import datetime
+
+    from openoms.reliability._pairs import local_day
+
+    def day(text: str, tz: str) -> str:
+        second = int(datetime.fromisoformat(text).timestamp())
+        return str(local_day(np.array([second]), tz).astype("datetime64[D]")[0])
+
+    # Berlin moves from +01:00 to +02:00 at 02:00 on 2024-03-31
+    assert day("2024-03-31T00:30:00+01:00", "Europe/Berlin") == "2024-03-31"  # 03-30 UTC
+    assert day("2024-03-31T23:30:00+02:00", "Europe/Berlin") == "2024-03-31"
+    assert day("2024-04-01T00:10:00+02:00", "Europe/Berlin") == "2024-04-01"  # 03-31 UTC
+    assert day("2024-09-01T07:00:00+08:00", "Asia/Shanghai") == "2024-09-01"  # 08-31 UTC
