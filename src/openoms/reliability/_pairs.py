@@ -128,7 +128,9 @@ def build_pairs(
     offsets = np.zeros(len(rows.event_ids) + 1, dtype=np.int64)
     records = np.empty((kept, 4), dtype=np.int32 if small else np.int64)
     duration = np.empty(kept, dtype=np.int64)
-    event_start = np.zeros(len(rows.event_ids), dtype=np.int64)
+    # events without kept rows keep a kept start, so they do not widen the zone lookups
+    filler = int(rows.start[int(np.argmax(keep))]) if kept else 0
+    event_start = np.full(len(rows.event_ids), filler, dtype=np.int64)
     n = scatter_rows(
         column(rows.event),
         column(rows.unit),
