@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 from typing import Final
 
 import numpy as np
@@ -32,6 +34,12 @@ __all__ = ["DeviceTable", "Evidence", "check", "expected_reports", "gather", "ga
 
 _STATUS_CODE: Final = {Status.ALARM: ALARM, Status.NO_ALARM: QUIET, Status.NO_DATA: NONE}
 _BAD: Final = 9  # a status that is not a Status
+_DETECTOR: Final = attrgetter("detector")
+_STATUS: Final = attrgetter("status")
+_EXTRAS: Final = attrgetter(
+    "device_time", "direction", "fault_phases", "earth_fault", "loss_of_voltage_phases"
+)
+_PLAIN: Final = (None, None, (), False, ())  # what a plain NO_ALARM / NO_DATA carries
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -93,15 +101,6 @@ class Evidence:
         return int(np.count_nonzero(self.detector >= 0))
 
 
-def _fast_ok(obs: Observation) -> bool:
-    """True when nothing can be wrong with a NO_ALARM / NO_DATA: skips the full check."""
-    return (
-        obs.device_time is None
-        and obs.direction is None
-        and not (obs.fault_phases or obs.earth_fault or obs.loss_of_voltage_phases)
-    )
-
-
 def gather(
     devices: DeviceTable,
     tree: ZoneTree,
@@ -115,18 +114,17 @@ def gather(
     network its zone, -1 when not on this tree."""
     problems: list[str] = []
     n = len(observations)
-    ids = [obs.detector for obs in observations]
-    index = devices.index
-    det = np.fromiter((index.get(k, -1) for k in ids), dtype=np.int64, count=n)
+    # C-level passes (map, attrgetter, dict.get): about 0.5 µs per report
+    ids = list(map(_DETECTOR, observations))
+    det = np.fromiter(map(devices.index.get, ids, repeat(-1)), dtype=np.int64, count=n)
     status = np.fromiter(
-        (_STATUS_CODE.get(obs.status, _BAD) for obs in observations), dtype=np.int8, count=n
+        map(_STATUS_CODE.get, map(_STATUS, observations), repeat(_BAD)), dtype=np.int8, count=n
     )
-    # the full check only where something can be wrong: alarms and reports with extras
-    for i in np.flatnonzero((status == ALARM) | (status == _BAD)).tolist():
+    # the full check only where something can be wrong: alarms, and reports with extras
+    checked = np.flatnonzero((status == ALARM) | (status == _BAD)).tolist()
+    extras = [i for i, e in enumerate(map(_EXTRAS, observations)) if e != _PLAIN]
+    for i in sorted(set(checked) | set(extras)):
         problems += [f"observations[{i}]: {p}" for p in observations[i].problems()]
-    for i, obs in enumerate(observations):
-        if status[i] != ALARM and not _fast_ok(obs):
-            problems += [f"observations[{i}]: {p}" for p in obs.problems()]
     for i in np.flatnonzero(det < 0).tolist():
         problems.append(f"observations[{i}]: {ids[i]!r} is not a detector")
     if len(set(ids)) != n:
