@@ -4,6 +4,8 @@ Methods per event (each gets the same observed statuses):
 
 - ``locator``: ``FaultLocator.locate`` (prior "uniform", so that every method optimises the
   same objective); the ``Observation`` objects are made before the clock starts.
+- ``arrays``: ``FaultLocator.locate_status`` (the same answer from arrays of detector indexes
+  and status codes: what bulk telemetry calls, no Python object per report);
 - ``kernel``: the locator's array kernels on the benchmark's own detector tree (device
   weights from the statuses, path sums / tree DP, best zone, top three).
 - ``exhaustive``: the minimum weighted-Hamming search (every zone, pair, triple).
@@ -39,7 +41,7 @@ from numpy.typing import NDArray
 TOLERANCE: Final = 1e-9
 EXTRA_FAULT_P: Final = 0.01
 LAMBDA: Final = math.log((1 - EXTRA_FAULT_P) / EXTRA_FAULT_P)
-METHODS: Final = ("locator", "kernel", "exhaustive", "matrix")
+METHODS: Final = ("locator", "arrays", "kernel", "exhaustive", "matrix")
 
 
 @dataclass
@@ -149,6 +151,24 @@ def _observations(feeder: Feeder, status: NDArray[np.int8]) -> list[Any]:
     ]
 
 
+_DETECTORS: dict[str, NDArray[np.int64]] = {}
+_CODES: Final = {ALARM: 1, NO_ALARM: 0}
+
+
+def _status_arrays(
+    locator: Any, feeder: Feeder, status: NDArray[np.int8]
+) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
+    """Detector indexes of the feeder's zones (once per feeder) and the locator's codes."""
+    found = _DETECTORS.get(feeder.tree.feeder)
+    if found is None:
+        found = np.array([locator.network.locate(z)[1] for z in feeder.tree.ids], dtype=np.int64)
+        _DETECTORS[feeder.tree.feeder] = found
+    codes = np.full(status.shape, -1, dtype=np.int8)
+    for value, code in _CODES.items():
+        codes[status == value] = code
+    return found, codes
+
+
 def kernel_single(feeder: Feeder, status: NDArray[np.int8]) -> NDArray[np.int64]:
     """Best zone first, then the next two: weights, path sums, top three."""
     from openoms.faults.kernels import single_fault_scores
@@ -216,6 +236,15 @@ def run_single(
             region = {index[z] for z in loc.region}
             _score(tallies["locator"], us, best=best, top3=top3, truth=truth, region=region)
             _check(tallies["locator"], h, best=tuple(best), f=f, e=e, case=case, number=number)
+            detectors, codes = _status_arrays(locator, f, e.status)
+            loc, us = _clock(
+                lambda f=f, d=detectors, c=codes: locator.locate_status(f.tree.feeder, d, c)
+            )
+            best = [index[z] for z in loc.best]
+            top3 = [index[c.zone] for c in loc.candidates[:3]]
+            region = {index[z] for z in loc.region}
+            _score(tallies["arrays"], us, best=best, top3=top3, truth=truth, region=region)
+            _check(tallies["arrays"], h, best=tuple(best), f=f, e=e, case=case, number=number)
     return tallies
 
 
@@ -267,6 +296,29 @@ def run_multi(
             tallies["locator"].in_region += set(e.truth) <= {index[z] for z in loc.region}
             _check_multi(
                 tallies["locator"],
+                value,
+                chosen=chosen,
+                f=f,
+                costs=costs,
+                e=e,
+                case=case,
+                number=number,
+            )
+            detectors, codes = _status_arrays(locator, f, e.status)
+            loc, us = _clock(
+                lambda f=f, d=detectors, c=codes: locator.locate_status(
+                    f.tree.feeder,
+                    d,
+                    c,
+                    max_faults=max_faults,
+                    extra_fault_probability=EXTRA_FAULT_P,
+                )
+            )
+            chosen = [index[z] for z in loc.best]
+            _score_set(tallies["arrays"], us, chosen, e.truth)
+            tallies["arrays"].in_region += set(e.truth) <= {index[z] for z in loc.region}
+            _check_multi(
+                tallies["arrays"],
                 value,
                 chosen=chosen,
                 f=f,

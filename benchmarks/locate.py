@@ -155,7 +155,7 @@ def measure(
         row = {"faults": faults, "distorted": k, "events": n}
         row.update({method: tallies[method].summary() for method in METHODS})
         m["scenarios"].append(row)
-        for method in ("locator", "kernel"):
+        for method in ("locator", "arrays", "kernel"):
             for bad in tallies[method].mismatches[:3]:
                 say(
                     f"!!! {method} NOT the exhaustive optimum (or failed): "
@@ -185,19 +185,21 @@ def table(results: list[dict[str, Any]]) -> str:
     header = (
         "| network | faults | distorted | events | top-1 % locator / exhaustive / matrix "
         "| top-3 % locator / exhaustive | in 0.95 region % | locator = optimum "
-        "| per event: locator / kernel / exhaustive / matrix | exhaustive ÷ locator / kernel |"
+        "| per event: locator / arrays / kernel / exhaustive / matrix "
+        "| exhaustive ÷ locator / arrays / kernel |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for r in results:
         for s in r["scenarios"]:
-            loc, ker, exh, mat = (s[m] for m in METHODS)
-            ratio = f"{_ratio(exh, loc)} / {_ratio(exh, ker)}"
+            loc, arr, ker, exh, mat = (s[m] for m in METHODS)
+            ratio = f"{_ratio(exh, loc)} / {_ratio(exh, arr)} / {_ratio(exh, ker)}"
             optimum = f"{loc['optimal']} / {loc['checked']}" if loc["checked"] else "–"
             lines.append(
                 f"| {r['network']} | {s['faults']} | {s['distorted']} | {s['events']} "
                 f"| {_pct(loc, 'top1')} / {_pct(exh, 'top1')} / {_pct(mat, 'top1')} "
                 f"| {_pct(loc, 'top3')} / {_pct(exh, 'top3')} | {_pct(loc, 'in_region')} "
-                f"| {optimum} | {_us(loc['median_us'])} / {_us(ker['median_us'])} / "
+                f"| {optimum} | {_us(loc['median_us'])} / {_us(arr['median_us'])} / "
+                f"{_us(ker['median_us'])} / "
                 f"{_us(exh['median_us'])} / {_us(mat['median_us'])} | {ratio} |"
             )
     return "\n".join(lines)
@@ -210,7 +212,7 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, str]]:
         status = "not measured" if passed is None else "PASS" if passed else "FAIL"
         checks.append({"target": target, "status": status, "measured": measured})
 
-    for method in ("locator", "kernel"):
+    for method in ("locator", "arrays", "kernel"):
         ok = sum(s[method]["optimal"] for r in results for s in r["scenarios"])
         asked = sum(s[method]["checked"] for r in results for s in r["scenarios"])
         check(
@@ -220,7 +222,7 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, str]]:
         )
     by_name = {r["network"]: r for r in results}
     ten = by_name.get("one feeder, 10k branches")
-    for method in ("locator", "kernel"):
+    for method in ("locator", "arrays", "kernel"):
         fast = [s[method]["median_us"] for s in ten["scenarios"]] if ten else []
         slow = [s["exhaustive"]["median_us"] for s in ten["scenarios"]] if ten else []
         ratio = min(x / y for x, y in zip(slow, fast, strict=True)) if all(fast) else 0.0
@@ -234,7 +236,7 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, str]]:
         )
     for name in ("synthetic 1M", "one feeder, 1M nodes"):
         r = by_name.get(name)
-        for method in ("locator", "kernel"):
+        for method in ("locator", "arrays", "kernel"):
             times = [s[method]["median_us"] for s in r["scenarios"]] if r else []
             times = [t for t in times if t is not None]
             check(
