@@ -151,7 +151,8 @@ def _observations(feeder: Feeder, status: NDArray[np.int8]) -> list[Any]:
     ]
 
 
-_DETECTORS: dict[str, NDArray[np.int64]] = {}
+# (locator, feeder id) → detector indexes; the locator is kept so that its id stays its own.
+_DETECTORS: dict[tuple[int, str], tuple[Any, NDArray[np.int64]]] = {}
 _CODES: Final = {ALARM: 1, NO_ALARM: 0}
 
 
@@ -159,10 +160,13 @@ def _status_arrays(
     locator: Any, feeder: Feeder, status: NDArray[np.int8]
 ) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
     """Detector indexes of the feeder's zones (once per feeder) and the locator's codes."""
-    found = _DETECTORS.get(feeder.tree.feeder)
-    if found is None:
+    key = (id(locator), feeder.tree.feeder)
+    cached = _DETECTORS.get(key)
+    if cached is None:
         found = np.array([locator.network.locate(z)[1] for z in feeder.tree.ids], dtype=np.int64)
-        _DETECTORS[feeder.tree.feeder] = found
+        _DETECTORS[key] = (locator, found)
+    else:
+        found = cached[1]
     codes = np.full(status.shape, -1, dtype=np.int8)
     for value, code in _CODES.items():
         codes[status == value] = code
