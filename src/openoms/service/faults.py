@@ -27,21 +27,21 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from openoms.faults.calibrate import calibrate
 from openoms.faults.locator import FaultLocator
-from openoms.faults.observations import DeviceRates, Observation
+from openoms.faults.observations import DeviceRates
 from openoms.faults.result import FaultLocation
 from openoms.faults.zones import Zone
 from openoms.grid.topology import Topology
 from openoms.ingest.events import Event
 from openoms.service.context import ServiceContext
+from openoms.service.fault_history import advisory_text, rates_from_confirmed
 from openoms.service.fault_reports import ReportGroup, feeder_detectors, group_observations
 from openoms.store import faults as store
 from openoms.store import outages
 from openoms.store.faults import FaultEventRecord
 from openoms.store.tables import EventRow
 
-__all__ = ["FaultTracker", "advisory_text"]
+__all__ = ["AlertSender", "FaultTracker"]
 
 log = logging.getLogger("openoms.faults")
 
@@ -323,28 +323,12 @@ class FaultTracker:
         count = store.count_confirmed(session)
         if count == self._calibrated_on:
             return len(self.device_rates)
-        records = [r for r in store.confirmed_fault_events(session) if r.confirmed_zone]
-        feeders: dict[int, str] = {}
-        history: list[tuple[tuple[Observation, ...], set[str]]] = []
-        for record in records:
-            observations = self.observations(session, record).observations
-            feeders[id(observations)] = record.feeder_id
-            history.append((observations, {record.confirmed_zone or ""}))
-        network = self.context.network
-        normal = tuple(int(e) for e in np.flatnonzero(~network.closed_edges()))
-        saved, self.device_rates = self.device_rates, {}
-        self._locators.clear()
-        try:
-            base = self.locator(normal)
-            rates = calibrate(
-                history,
-                base,
-                lambda observations, _zones: feeders[id(observations)],
-                min_events=min_events,
-            )
-        except Exception:
-            self.device_rates = saved
-            raise
+        rates = rates_from_confirmed(
+            self.context.network,
+            store.confirmed_fault_events(session),
+            lambda record: self.observations(session, record).observations,
+            min_events=min_events,
+        )
         self.device_rates = rates
         self._locators.clear()  # rebuilt with the new rates
         self._calibrated_on = count
@@ -423,24 +407,6 @@ class FaultTracker:
             alerted_at=now,
         )
         return 1
-
-
-def advisory_text(
-    context: ServiceContext, record: FaultEventRecord, location: FaultLocation
-) -> dict[str, Any]:
-    """A patrol advisory for a transient fault or an earth fault without a trip."""
-    network = context.network
-    feeder_index = network.feeders.id.index(record.feeder_id)
-    feeder = network.feeders.name[feeder_index] or record.feeder_id
-    zones = "、".join(location.region)
-    mode = (location.fault_type.value if location.fault_type else "unknown").replace("_", " ")
-    if record.reclosed:
-        zh = f"{feeder} 瞬时性故障（重合成功），请巡视区段：{zones}"
-        en = f"{feeder}: transient fault (reclosed), patrol {', '.join(location.region)}"
-    else:
-        zh = f"{feeder} 接地/故障告警（未跳闸），请巡视区段：{zones}"
-        en = f"{feeder}: fault alarm without a trip ({mode}), patrol {', '.join(location.region)}"
-    return {"zh": zh, "en": en, "region": list(location.region), "kind": "patrol"}
 
 
 def _best(location: FaultLocation | None) -> str:
