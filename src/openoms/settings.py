@@ -96,6 +96,12 @@ class Settings(BaseModel):
     fault_final_s: float = Field(
         default=60.0, gt=0, description="Late reports refine the location until this long."
     )
+    fault_max_faults: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Look for up to this many simultaneous faults per feeder (tree DP).",
+    )
     heartbeat_indicator_s: float = Field(
         default=3600.0, gt=0, description="An indicator heard from this recently is online."
     )

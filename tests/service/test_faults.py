@@ -27,7 +27,7 @@ from openoms.service.runtime import build_context
 from openoms.settings import Settings
 from openoms.store import eventlog, outages, outbox, roster
 from openoms.store import faults as fault_store
-from tests.grid.small import small_raw
+from tests.grid.small import small_raw, small_rows
 
 T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 ROSTER = (
@@ -63,21 +63,31 @@ class Rig:
         return self.processor.tick()
 
 
-@pytest.fixture
-def rig(database_url: str, tmp_path: Path) -> Iterator[Rig]:
-    write_csv_folder(small_raw(), tmp_path / "small")
+def _make_rig(
+    database_url: str,
+    tmp_path: Path,
+    rows: dict[str, list[dict[str, Any]]] | None = None,
+    **settings: Any,
+) -> Rig:
+    write_csv_folder(small_raw(rows), tmp_path / "small")
     (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    settings = Settings(
-        data_dir=tmp_path, database_url=database_url, network=str(tmp_path / "small")
+    chosen = Settings(
+        data_dir=tmp_path, database_url=database_url, network=str(tmp_path / "small"), **settings
     )
     clock = Clock(T0 + timedelta(seconds=1))
-    context = build_context(settings, clock=clock)
+    context = build_context(chosen, clock=clock)
     with context.sessions.begin() as session:
         roster.import_roster(session, tmp_path / "roster.csv", grid_cells={"G1"})
     woken: list[int] = []
     alerter = CrewAlerter(context, wake=lambda: woken.append(1))
-    yield Rig(context, clock, EventProcessor(context, send_alert=alerter), woken)
-    context.engine.dispose()
+    return Rig(context, clock, EventProcessor(context, send_alert=alerter), woken)
+
+
+@pytest.fixture
+def rig(database_url: str, tmp_path: Path) -> Iterator[Rig]:
+    made = _make_rig(database_url, tmp_path)
+    yield made
+    made.context.engine.dispose()
 
 
 def _at(seconds: float) -> datetime:
@@ -253,3 +263,34 @@ def test_confirmed_locations_calibrate_the_indicator_that_keeps_missing(rig: Rig
     assert rates["D2"].miss == pytest.approx(1 / 14)
     with rig.context.sessions.begin() as session:  # nothing new confirmed: nothing recomputed
         assert rig.processor.faults.calibrate(session) == 2
+
+
+def test_two_simultaneous_faults_when_the_setting_asks_for_them(
+    database_url: str, tmp_path: Path
+) -> None:
+    """An FTU D3 on s3 (the branch A1–A5) and an indicator D4 on the fuse FU1 below it as
+    well: D1, D2 on one branch and D3, D4 on the other all alarm. Weights (DOMAIN.md §1):
+    an FTU alarm ln(0.97 / 0.01) = 4.575, an indicator alarm ln(0.90 / 0.03) = 3.401. One
+    fault at D2 leaves D3 and D4 as false alarms; a second fault at D4 explains them for
+    4.575 + 3.401 = 7.976 > λ = ln(0.99 / 0.01) = 4.595, so with ``fault_max_faults = 2`` the
+    tree DP names both {D2, D4}. (A second branch with one FTU alone, 4.575 < 4.595, would
+    not be worth a second fault: see the README's note on several faults.)"""
+    rows = small_rows()
+    rows["detectors"] += [
+        {"id": "D3", "kind": "ftu", "branch": "s3"},
+        {"id": "D4", "kind": "fault_indicator", "branch": "FU1"},
+    ]
+    made = _make_rig(database_url, tmp_path, rows, fault_max_faults=2)
+    try:
+        made.feed(
+            _alarm("D1", 0.05, IND),
+            _alarm("D2", 0.06),
+            _alarm("D3", 0.06),
+            _alarm("D4", 0.07, IND),
+            _lockout(0.2),
+        )
+        [fault] = _fault_events(made)
+        assert fault.location is not None
+        assert sorted(fault.location["best"]) == ["D2", "D4"]
+    finally:
+        made.context.engine.dispose()

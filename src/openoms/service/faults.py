@@ -286,6 +286,7 @@ class FaultTracker:
             group.observations,
             reclosed=reclosed,
             trip_seen=record.breaker is not None,
+            max_faults=self.context.settings.fault_max_faults,
         )
         return group, location
 
