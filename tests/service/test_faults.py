@@ -292,5 +292,8 @@ def test_two_simultaneous_faults_when_the_setting_asks_for_them(
         [fault] = _fault_events(made)
         assert fault.location is not None
         assert sorted(fault.location["best"]) == ["D2", "D4"]
+        made.clock.now = _at(12 * 3600)
+        made.later(0)
+        assert len(_messages(made)) == 2  # one SMS per fault
     finally:
         made.context.engine.dispose()

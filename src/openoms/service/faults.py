@@ -397,8 +397,12 @@ class FaultTracker:
         if record.outage_id is None or self.send_alert is None:
             return 0
         fresh = store.get_fault_event(session, record.id)
-        zone = self._zone(fresh, location.best[0])
-        outcome = self.send_alert(session, fresh, location, zone, False)
+        # One SMS per located fault (several only with fault_max_faults > 1).
+        outcomes = [
+            self.send_alert(session, fresh, location, self._zone(fresh, zone_id), False)
+            for zone_id in location.best
+        ]
+        outcome = "sent" if "sent" in outcomes else outcomes[0]
         store.update_fault_event(
             session,
             record.id,
