@@ -1,4 +1,5 @@
-"""The README's main job runs end to end: impact maps, then a scripted day through the service."""
+"""The README's main job runs end to end: impact maps, a scripted day through the service
+(faults located, the crew SMS sent to a simulated SMSC), the reliability report."""
 
 from __future__ import annotations
 
@@ -29,9 +30,17 @@ def test_openoms_demo_runs_the_main_job(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "[5/5] results written" in done.stdout
-    for picture in ("00-county.png", "01-breaker.png", "05-day.png"):
+    assert "[6/6] results written" in done.stdout
+    for picture in ("00-county.png", "01-breaker.png", "05-day.png", "06-fault.png"):
         assert (tmp_path / picture).stat().st_size > 10_000
+    assert "crew SMS → 138****" in done.stdout  # the phone masked, the SMS sent
+    faults = json.loads((tmp_path / "faults.json").read_text(encoding="utf-8"))
+    sustained = next(f for f in faults if f["lockout"])
+    assert sustained["located_zone"] is not None
+    assert sustained["alert_state"] == "sent"
+    assert "SAIDI" in done.stdout
+    report = tmp_path / "07-reliability" / "reliability-en.html"
+    assert "SAIFI" in report.read_text(encoding="utf-8")
     records = json.loads((tmp_path / "outages.json").read_text(encoding="utf-8"))
     by_kind = {(r["kind"], r["momentary"]): r for r in records}
     permanent = by_kind[("fault", False)]

@@ -136,7 +136,7 @@ def run_demo(out: Path, lang: Lang) -> None:
         click.echo(zh if lang is Lang.ZH else en)
 
     start = time.perf_counter()
-    say("[1/5] 读取并校验示例县配网…", "[1/5] reading and checking the sample county…")
+    say("[1/6] 读取并校验示例县配网…", "[1/6] reading and checking the sample county…")
     network = load_network(bundled_path("sample:county"))
     say(
         f"      {len(network.feeders.id)} 条 10kV 线路，{len(network.sections.id):,} 个区段，"
@@ -145,7 +145,7 @@ def run_demo(out: Path, lang: Lang) -> None:
         f"{len(network.transformer_areas.id):,} transformer areas, "
         f"{len(network.hv_customers.id)} HV customers",
     )
-    say("[2/5] 建立拓扑索引…", "[2/5] building the topology index…")
+    say("[2/6] 建立拓扑索引…", "[2/6] building the topology index…")
     t0 = time.perf_counter()
     analyser = ImpactAnalyser(network)
     say(
@@ -155,7 +155,7 @@ def run_demo(out: Path, lang: Lang) -> None:
     out.mkdir(parents=True, exist_ok=True)
     overview = draw_feeder_map(network, analyser.topology, out / "00-county.png", lang=lang)
     say(f"      线路图：{overview}", f"      map: {overview}")
-    say("[3/5] 典型停电场景的停电范围：", "[3/5] who is off in four typical outages:")
+    say("[3/6] 典型停电场景的停电范围：", "[3/6] who is off in four typical outages:")
     results = []
     scenarios = pick_scenarios(network, analyser.topology)
     for number, scenario in enumerate(scenarios, start=1):
@@ -189,13 +189,20 @@ def run_demo(out: Path, lang: Lang) -> None:
         json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     say(
-        "[4/5] 启动服务，回放一天的事件（HTTP）…",
-        "[4/5] starting the service and replaying a scripted day of events over HTTP…",
+        "[4/6] 启动服务，回放一天的事件（HTTP）…",
+        "[4/6] starting the service and replaying a scripted day of events over HTTP…",
     )
     from openoms.service.demo_run import run_service_day  # noqa: PLC0415  (starts a server)
 
     run_service_day(out, lang)
     say(
-        f"[5/5] 结果已写入 {out}（{time.perf_counter() - start:.1f} s）",
-        f"[5/5] results written to {out} ({time.perf_counter() - start:.1f} s)",
+        "[5/6] 可靠性统计：导入示例县两年历史停电，计算 2025 年指标…",
+        "[5/6] reliability: two years of the sample county's history, the 2025 indices…",
+    )
+    from openoms.service.demo_reliability import run_reliability_report  # noqa: PLC0415
+
+    run_reliability_report(out, lang)
+    say(
+        f"[6/6] 结果已写入 {out}（{time.perf_counter() - start:.1f} s）",
+        f"[6/6] results written to {out} ({time.perf_counter() - start:.1f} s)",
     )
