@@ -25,6 +25,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
 
 from openoms.faults.locator import FaultLocator
 from openoms.grid.topology import Topology
@@ -36,6 +37,7 @@ from openoms.service.runtime import Service, build_context
 from openoms.settings import Settings
 from openoms.store import faults as fault_store
 from openoms.store import outages, outbox, roster
+from openoms.store.tables import EventRow
 
 pytestmark = [pytest.mark.slow, pytest.mark.mqtt]
 
@@ -45,6 +47,23 @@ UNITS = ("TU-BS", "TU-BS-F05-K02-FTU", "TU-BS-F05-K03-FTU", "TU-BS-F05-K10-FTU")
 FTU_ALARMS = ("BS-F05-K02-FTU", "BS-F05-K03-FTU")
 INDICATOR_ALARMS = ("BS-F05-FI01", "BS-F05-FI02", "BS-F05-FI03", "BS-F05-FI11")
 PHONE = "13912345678"
+
+
+def _diagnosis(context: ServiceContext, smsc: SmscSimulator) -> str:
+    """What the service did, for a failure message: events by kind and outcome, fault
+    events, outbox rows."""
+    with context.sessions() as session:
+        rows = session.execute(
+            select(EventRow.kind, EventRow.device_id, EventRow.outcome, EventRow.processed_at)
+        ).all()
+        faults = fault_store.list_fault_events(session)
+        queued = outbox.list_messages(session)
+    lines = [f"{len(rows)} events:"]
+    lines += [f"  {kind} {device} -> {outcome} ({at})" for kind, device, outcome, at in rows]
+    lines += [f"fault event {f.as_dict()}" for f in faults]
+    lines += [f"outbox {item!r}" for item in queued]
+    lines.append(f"SMSC binds {smsc.binds}")
+    return "\n".join(lines)
 
 
 def _wait(predicate: object, timeout: float, what: str) -> None:
@@ -156,7 +175,7 @@ def test_fault_reports_become_a_located_outage_and_one_crew_sms_within_2_s(
 
     messages = smsc.wait_for(1, timeout=10)
     handed = time.monotonic()
-    assert len(messages) == 1
+    assert len(messages) == 1, _diagnosis(context, smsc)
     [sms] = messages
     assert sms.destination == PHONE
     assert "柏山Ⅴ线" in sms.text
