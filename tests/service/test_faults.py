@@ -221,6 +221,8 @@ def test_an_earth_fault_without_a_trip_raises_an_advisory(rig: Rig) -> None:
     }
     rig.feed(_report("D1", 0.0, IND, **earth), _report("D2", 0.1, **earth))
     rig.later(1)
+    assert _fault_events(rig)[0].advisory is None  # a trip may still come: wait 5 s
+    rig.later(5)
     [fault] = _fault_events(rig)
     assert (fault.trigger, fault.breaker, fault.located_zone) == ("alarm", None, "D2")
     assert fault.fault_type == "single_phase_earth"
@@ -297,3 +299,19 @@ def test_two_simultaneous_faults_when_the_setting_asks_for_them(
         assert len(_messages(made)) == 2  # one SMS per fault
     finally:
         made.context.engine.dispose()
+
+
+def test_indicators_before_the_rtu_still_get_the_crew_sms(rig: Rig) -> None:
+    """The indicators' alarms arrive over MQTT and open the fault event; the substation's
+    trip and lockout come over IEC 104 a second later. No advisory in between (a trip may
+    still come), and the lockout alerts the crew."""
+    rig.feed(_alarm("D1", 0.05, IND), _alarm("D2", 0.06))
+    rig.later(0.6)  # quiet: but no trip yet
+    [fault] = _fault_events(rig)
+    assert (fault.trigger, fault.advisory, fault.alert_state) == ("alarm", None, "none")
+    rig.feed(_lockout(0.2))
+    rig.clock.now = _at(12 * 3600)
+    rig.later(0)
+    [fault] = _fault_events(rig)
+    assert (fault.trigger, fault.lockout, fault.alert_state) == ("trip", True, "sent")
+    assert len(_messages(rig)) == 1

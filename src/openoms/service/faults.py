@@ -369,8 +369,28 @@ class FaultTracker:
                     log.info("fault %s: location moved, correction: %s", record.id, outcome)
         return changed
 
-    def _settle(self, session: Session, record: FaultEventRecord) -> int:
+    def _advise_untripped(self, session: Session, record: FaultEventRecord) -> int:
+        """Alarms no trip has followed for ``fault_window_after_s``: an earth fault, or a
+        fault cleared downstream; a patrol advisory (a lockout joining later still alerts
+        the crew). Waits because the substation RTU may report after the indicators."""
         now = self.context.clock()
+        if record.advisory is not None or now - record.created_at < self._after:
+            return 0
+        location = self.relocate(session, record.id)
+        if location is None or not location.best:
+            return 0
+        advisory = advisory_text(self.context, record, location)
+        store.update_fault_event(session, record.id, now=now, advisory=advisory)
+        return 1
+
+    def _settle(self, session: Session, record: FaultEventRecord) -> int:
+        """Once reports have gone quiet: the crew SMS of a lockout, the advisory of a
+        transient fault or of alarms that no trip followed."""
+        now = self.context.clock()
+        if record.breaker is None:  # alarms only, no trip (yet)
+            return self._advise_untripped(session, record)
+        if not record.lockout and not record.reclosed:
+            return 0  # a trip waiting for its reclose outcome
         location = self.relocate(session, record.id)
         if location is None:
             return 0
@@ -383,17 +403,6 @@ class FaultTracker:
                 advisory=advisory_text(self.context, record, location),
             )
             return 1
-        if not record.lockout:
-            if record.breaker is None and location.best:  # an alarm without a trip (earth fault)
-                store.update_fault_event(
-                    session,
-                    record.id,
-                    now=now,
-                    alert_state="skipped",
-                    advisory=advisory_text(self.context, record, location),
-                )
-                return 1
-            return 0  # a trip waiting for its reclose outcome
         if record.outage_id is None or self.send_alert is None:
             return 0
         fresh = store.get_fault_event(session, record.id)
