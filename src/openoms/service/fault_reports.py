@@ -26,8 +26,17 @@ from typing import Any
 from openoms.faults.observations import Observation, Status
 from openoms.faults.zones import Zone
 from openoms.grid.model import ElementKind, Network
+from openoms.grid.topology import Topology
 
-__all__ = ["FaultMode", "ReportGroup", "fault_mode", "feeder_detectors", "group_observations"]
+__all__ = [
+    "FaultMode",
+    "ReportGroup",
+    "fault_mode",
+    "feeder_detectors",
+    "feeder_of_edge",
+    "group_observations",
+    "is_alarm",
+]
 
 
 class FaultMode(StrEnum):
@@ -41,6 +50,28 @@ def _short_circuit(payload: Mapping[str, Any]) -> bool:
     return bool(payload.get("short_circuit") or payload.get("fault_phases"))
 
 
+def _broken_conductor(payload: Mapping[str, Any]) -> bool:
+    # voltage lost on some phases only; all three is what every device below an open
+    # breaker reports, which is not a fault of its own
+    return 0 < len(payload.get("loss_of_voltage_phases") or ()) < 3
+
+
+def is_alarm(payload: Mapping[str, Any]) -> bool:
+    """Whether a report shows a fault: a short circuit, an earth fault or a broken
+    conductor (the signals :func:`fault_mode` chooses from)."""
+    return _short_circuit(payload) or bool(payload.get("earth_fault")) or _broken_conductor(payload)
+
+
+def feeder_of_edge(network: Network, topology: Topology, edge: int) -> str | None:
+    """The feeder that supplies branch ``edge`` in ``topology``'s state (None when dead)."""
+    graph = topology.graph
+    for node in (int(graph.edge_from[edge]), int(graph.edge_to[edge])):
+        feeder = topology.feeder_of(node)
+        if feeder >= 0:
+            return network.feeders.id[feeder]
+    return None
+
+
 def fault_mode(payloads: Iterable[Mapping[str, Any]]) -> FaultMode:
     """What kind of fault the reports show (see the module docstring)."""
     earth = broken = False
@@ -48,8 +79,7 @@ def fault_mode(payloads: Iterable[Mapping[str, Any]]) -> FaultMode:
         if _short_circuit(payload):
             return FaultMode.SHORT_CIRCUIT
         earth = earth or bool(payload.get("earth_fault"))
-        lost = payload.get("loss_of_voltage_phases") or ()
-        broken = broken or 0 < len(lost) < 3
+        broken = broken or _broken_conductor(payload)
     if earth:
         return FaultMode.EARTH_FAULT
     if broken:

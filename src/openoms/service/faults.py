@@ -35,7 +35,13 @@ from openoms.grid.topology import Topology
 from openoms.ingest.events import Event
 from openoms.service.context import ServiceContext
 from openoms.service.fault_history import advisory_text, rates_from_confirmed
-from openoms.service.fault_reports import ReportGroup, feeder_detectors, group_observations
+from openoms.service.fault_reports import (
+    ReportGroup,
+    feeder_detectors,
+    feeder_of_edge,
+    group_observations,
+    is_alarm,
+)
 from openoms.store import faults as store
 from openoms.store import outages
 from openoms.store.faults import FaultEventRecord
@@ -104,14 +110,7 @@ class FaultTracker:
 
     def _live_feeder(self, edge: int) -> str | None:
         """The feeder that supplies ``edge`` now (None when dead)."""
-        topology = self.context.analyser.topology
-        graph = topology.graph
-        nodes = (int(graph.edge_from[edge]), int(graph.edge_to[edge]))
-        for node in nodes:
-            feeder = topology.feeder_of(node)
-            if feeder >= 0:
-                return self.context.network.feeders.id[feeder]
-        return None
+        return feeder_of_edge(self.context.network, self.context.analyser.topology, edge)
 
     def _zone(self, record: FaultEventRecord, zone_id: str) -> Zone:
         zones = self.locator(record.open_edges).zones_of_feeder(record.feeder_id)
@@ -126,12 +125,7 @@ class FaultTracker:
         device = event.device_id
         if device is None or device not in self.context.network:
             return "recorded"
-        payload = event.payload
-        alarm = bool(
-            payload.get("short_circuit")
-            or payload.get("fault_phases")
-            or payload.get("earth_fault")
-        )
+        alarm = is_alarm(event.payload)
         if not alarm and not self.maybe_open:
             return "recorded"  # a heartbeat while no fault is open: nothing to look up
         for record in store.open_fault_events(session):

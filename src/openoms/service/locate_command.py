@@ -24,7 +24,13 @@ from openoms.grid.model import Network
 from openoms.grid.topology import Topology
 from openoms.i18n import Lang
 from openoms.ingest.events import Event, EventKind
-from openoms.service.fault_reports import ReportGroup, feeder_detectors, group_observations
+from openoms.service.fault_reports import (
+    ReportGroup,
+    feeder_detectors,
+    feeder_of_edge,
+    group_observations,
+    is_alarm,
+)
 from openoms.service.replay import read_messages
 
 __all__ = ["ReplayResult", "locate_recorded"]
@@ -60,20 +66,6 @@ class ReplayResult:
         }
 
 
-def _feeder_of_edge(network: Network, topology: Topology, edge: int) -> str | None:
-    graph = topology.graph
-    for node in (int(graph.edge_from[edge]), int(graph.edge_to[edge])):
-        feeder = topology.feeder_of(node)
-        if feeder >= 0:
-            return network.feeders.id[feeder]
-    return None
-
-
-def _alarmed(event: Event) -> bool:
-    p = event.payload
-    return bool(p.get("short_circuit") or p.get("earth_fault") or p.get("loss_of_voltage_phases"))
-
-
 def locate_recorded(
     network: Network,
     events: Sequence[Event],
@@ -96,7 +88,9 @@ def locate_recorded(
             reclosed = bool(e.payload.get("success"))
     if any(t.payload.get("lockout") for t in trips):
         reclosed = False
-    alarms = [e for e in events if e.kind in _REPORTS and _alarmed(e) and e.device_id in network]
+    alarms = [
+        e for e in events if e.kind in _REPORTS and is_alarm(e.payload) and e.device_id in network
+    ]
     votes: Counter[str] = Counter()
     for event in [*trips, *alarms]:
         assert event.device_id is not None
@@ -105,7 +99,7 @@ def locate_recorded(
         else:
             edge = int(network.detectors.edge[network.locate(event.device_id)[1]])
         if edge is not None:
-            found = _feeder_of_edge(network, topology, edge)
+            found = feeder_of_edge(network, topology, edge)
             if found is not None:
                 votes[found] += 10 if event.kind is EventKind.BREAKER_TRIP else 1
     chosen = feeder or (votes.most_common(1)[0][0] if votes else None)
