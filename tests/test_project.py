@@ -19,7 +19,7 @@ EDGES = (
     "openoms.web",
     "openoms.cli",
     "openoms.viz",
-    "openoms.demo",
+    "openoms.samples.demo",
 )
 
 

@@ -9,6 +9,7 @@ exists), then environment variables ``OPENOMS_<FIELD>`` (e.g. ``OPENOMS_DATABASE
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openoms.errors import InputError
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["Settings", "SettingsError", "load_settings", "mask_url_password"]
 
 _PREFIX = "OPENOMS_"
 
@@ -114,8 +115,18 @@ class Settings(BaseModel):
         return self.database_url or f"sqlite:///{self.data_dir / 'openoms.db'}"
 
     @property
+    def shown_database_url(self) -> str:
+        """The database URL as it may be printed or logged: any password replaced by ***."""
+        return mask_url_password(self.resolved_database_url)
+
+    @property
     def resolved_mqtt_client_id(self) -> str:
         return self.mqtt_client_id or f"openoms-{self.utility}"
+
+
+def mask_url_password(url: str) -> str:
+    """``postgresql://u:secret@h/db`` → ``postgresql://u:***@h/db``; URLs without one unchanged."""
+    return re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", url)
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:

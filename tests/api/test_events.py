@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from openoms.api.event_schemas import EventIn
-from openoms.ingest.events import EventKind
+from openoms.events import EventKind
 from openoms.store import eventlog
 from openoms.store.tokens import Role
 from tests.api.conftest import Api

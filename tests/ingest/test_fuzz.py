@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from openoms.events import Event, EventSource
 from openoms.grid.model import Network
 from openoms.ingest.documents import MAX_TS_MS, plain_report
-from openoms.ingest.events import Event, EventSource
 from openoms.ingest.intake import Intake
 from openoms.ingest.payloads import (
     Channel,

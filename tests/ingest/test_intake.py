@@ -12,8 +12,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from openoms.events import Event, EventKind, EventSource
 from openoms.grid.model import Network
-from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.ingest.intake import Intake
 from openoms.ingest.payloads import RejectReason
 from openoms.store.tables import DeadLetter, EventRow

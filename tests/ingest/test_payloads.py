@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from openoms.events import Event, EventKind, EventSource
 from openoms.grid.model import Network
 from openoms.ingest.documents import plain_report
-from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.ingest.payloads import (
     MAX_PAYLOAD_BYTES,
     Channel,

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from openoms.events import Event
 from openoms.grid.model import Network
-from openoms.ingest.events import Event
 from openoms.ingest.payloads import Channel, Rejected, RejectReason, parse_mqtt
 from openoms.ingest.points import POINTS, Point, PointType
 from openoms.ingest.wire_schema import BEGIN, END, SCHEMA_FILES, points_markdown, schema_text

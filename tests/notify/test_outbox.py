@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from openoms.notify.phone import BadPhoneError
+from openoms.contacts.phone import BadPhoneError
 from openoms.store import outbox
 from openoms.store.outbox import ALLOWED, OutboxState, OutboxTransitionError, RetryPolicy
 from tests.notify.conftest import PHONE, T0

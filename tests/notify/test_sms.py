@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-import openoms.notify.phone
+import openoms.contacts.phone
 import openoms.notify.sms
 from openoms.errors import InputError
 from openoms.i18n import Lang
@@ -146,7 +146,7 @@ def test_normalising_and_refusing_numbers() -> None:
 
 
 def test_docstring_examples() -> None:
-    for module in (openoms.notify.sms, openoms.notify.phone):
+    for module in (openoms.notify.sms, openoms.contacts.phone):
         result = doctest.testmod(module)
         assert result.attempted > 0
         assert result.failed == 0

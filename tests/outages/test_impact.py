@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from openoms.cli import bundled_path
+from openoms.samples import bundled_path
 from openoms.errors import UnknownDeviceError, UnsupportedOperationError
 from openoms.grid.load import load_network, network_from_raw
 from openoms.grid.model import Network

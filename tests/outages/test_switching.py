@@ -7,7 +7,7 @@ import random
 import networkx as nx
 import numpy as np
 
-from openoms.cli import bundled_path
+from openoms.samples import bundled_path
 from openoms.grid.load import load_network, network_from_raw
 from openoms.grid.model import Network
 from openoms.i18n import Lang

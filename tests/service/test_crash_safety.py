@@ -28,7 +28,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, func, select
 
-from openoms.cli import bundled_path
+from openoms.samples import bundled_path
 from openoms.grid.load import load_network
 from openoms.store.tables import EventRow, Outage
 

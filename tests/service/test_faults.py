@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from openoms.events import Event, EventKind, EventSource
 from openoms.grid.native import write_csv_folder
-from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.service.context import ServiceContext
 from openoms.service.crew_alert import CrewAlerter
 from openoms.service.processor import EventProcessor

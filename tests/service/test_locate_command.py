@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from openoms.cli import main
 from openoms.grid.load import load_network
 from openoms.grid.native import write_csv_folder
-from openoms.service.replay import ReplayFileError, read_messages
+from openoms.ingest.replay import ReplayFileError, read_messages
 from tests.grid.small import small_raw
 
 TS = 1_764_300_000_000

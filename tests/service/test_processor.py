@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from openoms.events import Event, EventKind, EventSource
 from openoms.grid.native import write_csv_folder
-from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.outages.lifecycle import OutageState
 from openoms.outages.records import OutageKind, OutageRecord
 from openoms.service.context import ServiceContext

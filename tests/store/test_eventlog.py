@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from openoms.errors import InputError
-from openoms.ingest.events import Event, EventKind, EventSource
+from openoms.events import Event, EventKind, EventSource
 from openoms.store.eventlog import (
     CHUNK_ROWS,
     EventNotFoundError,

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from openoms.api.schemas import Name, Note, UtcTime, printable, without_nul
-from openoms.ingest.events import Event, EventKind, EventSource
+from openoms.events import Event, EventKind, EventSource
 from openoms.ingest.payloads import MAX_PAYLOAD_BYTES
 from openoms.outages.lifecycle import OutageState
 

@@ -1,4 +1,4 @@
-"""Decoded JSON documents to :class:`~openoms.ingest.events.Event`, or why one is refused.
+"""Decoded JSON documents to :class:`~openoms.events.Event`, or why one is refused.
 
 Pure: no clock, no session, no I/O. :func:`decode_json` turns a payload into a JSON value,
 :func:`parse_document` a value sent on a channel into an event, naming every problem of a
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from openoms.ingest.events import Event, EventKind, EventSource
+from openoms.events import Event, EventKind, EventSource
 from openoms.ingest.points import (
     POINTS_BY_NAME,
     VENDOR_PREFIX,

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from hat.drivers import iec104, net
 
+from openoms.events import Event, EventSource
 from openoms.grid.model import Network
-from openoms.ingest.events import Event, EventSource
 from openoms.ingest.iec104_points import UnitPoints, datetime_of, time_of, unit_points, value_of
 from openoms.ingest.iec104_state import Change, UnitTracker
 from openoms.ingest.intake import Intake

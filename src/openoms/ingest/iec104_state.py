@@ -20,7 +20,7 @@ takes the receive time). An interrogated point has no time tag: when its value i
 already known, it keeps the known change time; when it is new or different (it changed while
 the link was down, or the master has just started) its change time is the receive time.
 
-Idempotency: events keep the derived key of :class:`~openoms.ingest.events.Event` (a hash of
+Idempotency: events keep the derived key of :class:`~openoms.events.Event` (a hash of
 device, device time, kind and payload). An interrogation that finds the state unchanged
 rebuilds exactly the events already sent (same device time, same payload), so a general
 interrogation repeated after a reconnect is counted as a duplicate, never stored twice. The
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from openoms.events import Event, EventKind, EventSource
 from openoms.grid.schema import DetectorKind
-from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.ingest.iec104_points import PointRef, UnitPoints
 from openoms.ingest.points import normalised_report
 

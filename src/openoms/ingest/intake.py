@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from openoms.events import Event, EventKind, EventSource
 from openoms.grid.model import Network
-from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.ingest.payloads import (
     MAX_AHEAD,
     ORDERED_KINDS,

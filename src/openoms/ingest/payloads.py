@@ -1,4 +1,4 @@
-"""Message payloads to :class:`~openoms.ingest.events.Event`, or why one is refused.
+"""Message payloads to :class:`~openoms.events.Event`, or why one is refused.
 
 Pure: no clock, no session, no I/O; the network comes in as an argument. The topic layout is
 in :mod:`.topics`, the decoding and checking of the JSON documents in :mod:`.documents`, the
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from openoms.events import Event, EventKind, EventSource
 from openoms.grid.model import Network
 from openoms.ingest.documents import (
     CHANNEL_KIND,
@@ -25,7 +26,6 @@ from openoms.ingest.documents import (
     parse_document,
     plain_report,
 )
-from openoms.ingest.events import Event, EventKind, EventSource
 from openoms.ingest.rejections import (
     MAX_AHEAD,
     ORDERED_KINDS,

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from openoms.events import Event, EventKind
 from openoms.grid.model import ElementKind, Network
-from openoms.ingest.events import Event, EventKind
 
 __all__ = [
     "MAX_AHEAD",

@@ -5,7 +5,7 @@ simulator and the outbox worker are imported from their modules, so that importi
 package opens no socket and starts no thread.
 """
 
-from openoms.notify.phone import BadPhoneError, mask_phone, normalize_phone
+from openoms.contacts.phone import BadPhoneError, mask_phone, normalize_phone
 from openoms.notify.sms import (
     CrewAlert,
     DeviceRef,

@@ -41,8 +41,8 @@ from typing import Any, Final, Protocol, Self
 from hat.drivers import net  # type: ignore[import-untyped,unused-ignore]
 from hat.drivers.smpp import transport  # type: ignore[import-untyped,unused-ignore]
 
+from openoms.contacts.phone import mask_phone
 from openoms.errors import OpenOMSError
-from openoms.notify.phone import mask_phone
 
 __all__ = [
     "DeliveryReceipt",

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from openoms.contacts.phone import mask_phone
 from openoms.errors import InputError
 from openoms.i18n import CATEGORY_NAMES, Lang, join_list
-from openoms.notify.phone import mask_phone
 
 __all__ = [
     "FAULT_TYPE_NAMES",

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
-from openoms.notify.phone import mask_phone
+from openoms.contacts.phone import mask_phone
 from openoms.notify.smpp import (
     DeliveryReceipt,
     SmppOutcomeUnknownError,

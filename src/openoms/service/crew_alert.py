@@ -16,11 +16,11 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
+from openoms.contacts.phone import mask_phone
 from openoms.faults.result import FaultLocation
 from openoms.faults.zones import Zone
 from openoms.grid.model import Network
 from openoms.i18n import Lang
-from openoms.notify.phone import mask_phone
 from openoms.notify.sms import CrewAlert, DeviceRef, SensitiveOff, outage_url, render_crew_sms
 from openoms.outages.records import OutageRecord
 from openoms.service.context import ServiceContext

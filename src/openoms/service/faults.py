@@ -27,21 +27,21 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from openoms.events import Event
 from openoms.faults.locator import FaultLocator
 from openoms.faults.observations import DeviceRates
-from openoms.faults.result import FaultLocation
-from openoms.faults.zones import Zone
-from openoms.grid.topology import Topology
-from openoms.ingest.events import Event
-from openoms.service.context import ServiceContext
-from openoms.service.fault_history import advisory_text, rates_from_confirmed
-from openoms.service.fault_reports import (
+from openoms.faults.reports import (
     ReportGroup,
     feeder_detectors,
     feeder_of_edge,
     group_observations,
     is_alarm,
 )
+from openoms.faults.result import FaultLocation
+from openoms.faults.zones import Zone
+from openoms.grid.topology import Topology
+from openoms.service.context import ServiceContext
+from openoms.service.fault_history import advisory_text, rates_from_confirmed
 from openoms.store import faults as store
 from openoms.store import outages
 from openoms.store.faults import FaultEventRecord

@@ -32,9 +32,9 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
+from openoms.events import Event, EventKind
 from openoms.grid.model import ElementKind
 from openoms.i18n import Lang
-from openoms.ingest.events import Event, EventKind
 from openoms.outages.impact import Impact
 from openoms.outages.lifecycle import OPEN_STATES, OutageState
 from openoms.outages.records import AreaOff, OutageKind

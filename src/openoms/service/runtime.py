@@ -12,12 +12,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from openoms.grid.load import check_raw, read_network_records
 from openoms.grid.problems import InvalidNetworkError
+from openoms.ingest.iec104 import Iec104Master
 from openoms.ingest.intake import Intake
+from openoms.ingest.mqtt import MqttSubscriber
+from openoms.notify.smpp import SmppSender
+from openoms.notify.worker import OutboxWorker
 from openoms.outages.impact import ImpactAnalyser
 from openoms.samples import network_path
 from openoms.service.context import ServiceContext, utc_now
@@ -26,7 +30,7 @@ from openoms.service.processor import EventProcessor
 from openoms.settings import Settings
 from openoms.store import db, networks
 
-__all__ = ["Service", "build_context"]
+__all__ = ["Service", "Subscriber", "Worker", "build_context"]
 
 log = logging.getLogger("openoms.service")
 
@@ -72,40 +76,52 @@ def build_context(
     )
 
 
-@dataclass
+class Worker(Protocol):
+    """A background part of the service: started once, stopped once."""
+
+    def stop(self) -> None: ...
+
+
+class Subscriber(Worker, Protocol):
+    """The MQTT subscriber as the service sees it."""
+
+    @property
+    def connected(self) -> bool: ...
+
+
 class Service:
     """The background workers of a running OpenOMS: the event processor (with the fault
     workflow), the MQTT subscriber, the IEC 104 master and the outbox worker, each started
-    when its settings ask for it."""
+    by :meth:`start` when its settings ask for it and stopped, last started first, by
+    :meth:`stop`."""
 
-    context: ServiceContext
-    poll_s: float = 0.05
-    tick_s: float = 0.1  # how often due fault alerts and final locations are looked for
-    processor: EventProcessor = field(init=False)
-    alerter: CrewAlerter = field(init=False)
-    _stop: threading.Event = field(default_factory=threading.Event, init=False)
-    _threads: list[threading.Thread] = field(default_factory=list, init=False)
-    _mqtt: object | None = field(default=None, init=False)
-    _iec104: object | None = field(default=None, init=False)
-    _outbox: object | None = field(default=None, init=False)
-    _sender: object | None = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
-        self.alerter = CrewAlerter(self.context)
-        self.processor = EventProcessor(self.context, send_alert=self.alerter)
-        with self.context.sessions() as session:
+    def __init__(self, context: ServiceContext, *, poll_s: float = 0.05, tick_s: float = 0.1):
+        self.context = context
+        self.poll_s = poll_s
+        self.tick_s = tick_s  # how often due fault alerts and final locations are looked for
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._workers: list[Worker] = []
+        self._mqtt: Subscriber | None = None
+        self._outbox: OutboxWorker | None = None
+        self._sender: SmppSender | None = None
+        self.alerter = CrewAlerter(context, wake=self._wake_outbox)
+        self.processor = EventProcessor(context, send_alert=self.alerter)
+        with context.sessions() as session:
             self.processor.rebuild_live_state(session)
+
+    def _wake_outbox(self) -> None:
+        if self._outbox is not None:
+            self._outbox.wake()
 
     def start(self) -> None:
         settings = self.context.settings
         if settings.smpp_host:
-            self._start_outbox()
+            self._start_outbox(settings.smpp_host)
         worker = threading.Thread(target=self._process_loop, name="openoms-processor", daemon=True)
         worker.start()
         self._threads.append(worker)
         if settings.mqtt_host:
-            from openoms.ingest.mqtt import MqttSubscriber  # noqa: PLC0415
-
             subscriber = MqttSubscriber(
                 self.context.intake,
                 host=settings.mqtt_host,
@@ -116,9 +132,8 @@ class Service:
             )
             subscriber.start()
             self._mqtt = subscriber
+            self._workers.append(subscriber)
         if settings.iec104_enabled:
-            from openoms.ingest.iec104 import Iec104Master  # noqa: PLC0415
-
             master = Iec104Master(
                 self.context.intake,
                 self.context.network,
@@ -126,46 +141,38 @@ class Service:
                 units=settings.iec104_units,
             )
             master.start()
-            self._iec104 = master
+            self._workers.append(master)
 
-    def _start_outbox(self) -> None:
-        from openoms.notify.smpp import SmppSender  # noqa: PLC0415
-        from openoms.notify.worker import OutboxWorker  # noqa: PLC0415
-
+    def _start_outbox(self, host: str) -> None:
         settings = self.context.settings
-        assert settings.smpp_host is not None
         # hat-drivers logs whole PDUs (phone numbers included) at DEBUG: never below INFO.
         logging.getLogger("hat.drivers").setLevel(max(logging.INFO, log.getEffectiveLevel()))
         sender = SmppSender(
-            settings.smpp_host,
+            host,
             settings.smpp_port,
             settings.smpp_system_id,
             settings.smpp_password,
             settings.smpp_source_addr,
         ).start()
-        outbox_worker = OutboxWorker(self.context.sessions, sender, self.context.clock)
-        outbox_worker.start()
-        self.alerter.wake = outbox_worker.wake
-        self._sender, self._outbox = sender, outbox_worker
+        self._outbox = OutboxWorker(self.context.sessions, sender, self.context.clock)
+        self._outbox.start()
+        self._sender = sender
 
     def stop(self) -> None:
         self._stop.set()
-        if self._mqtt is not None:
-            self._mqtt.stop()  # type: ignore[attr-defined]
-        if self._iec104 is not None:
-            self._iec104.stop()  # type: ignore[attr-defined]
+        for worker in reversed(self._workers):
+            worker.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         if self._outbox is not None:
-            self._outbox.stop()  # type: ignore[attr-defined]
+            self._outbox.stop()
         if self._sender is not None:
-            self._sender.close()  # type: ignore[attr-defined]
+            self._sender.close()
 
     @property
     def mqtt_connected(self) -> bool | None:
-        if self._mqtt is None:
-            return None
-        return bool(getattr(self._mqtt, "connected", False))
+        """None without MQTT; else whether the subscriber holds a broker connection."""
+        return None if self._mqtt is None else self._mqtt.connected
 
     def _process_loop(self) -> None:
         next_tick = 0.0

@@ -3,7 +3,7 @@
 Every repository function takes a :class:`~sqlalchemy.orm.Session` whose transaction the
 caller owns (``with sessions.begin() as session: ...``), takes the time it acts at as an
 argument (aware UTC), and returns the domain values of :mod:`openoms.outages.records` and
-:mod:`openoms.ingest.events`, or the small frozen values defined here, never table rows.
+:mod:`openoms.events`, or the small frozen values defined here, never table rows.
 The modules are used by name: ``from openoms.store import db, outages, eventlog``.
 """
 

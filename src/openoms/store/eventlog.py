@@ -48,7 +48,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError, UnsupportedOperationError
-from openoms.ingest.events import Event, EventKind, EventSource
+from openoms.events import Event, EventKind, EventSource
 from openoms.store.tables import DeadLetter, EventRow, UTCDateTime
 
 __all__ = [

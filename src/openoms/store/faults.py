@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
-from openoms.ingest.events import Event, EventKind
+from openoms.events import Event, EventKind
 from openoms.store.audit import record_audit
 from openoms.store.eventlog import _event  # the one row → Event conversion
 from openoms.store.tables import EventRow, FaultEvent

@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from openoms.contacts.phone import BadPhoneError, mask_phone, normalize_phone
 from openoms.errors import InputError, OpenOMSError
-from openoms.notify.phone import BadPhoneError, mask_phone, normalize_phone
 from openoms.store.tables import OutboxMessage
 
 __all__ = [

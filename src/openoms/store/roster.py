@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from openoms.contacts.phone import BadPhoneError, mask_phone, normalize_phone
 from openoms.errors import InputError
-from openoms.notify.phone import BadPhoneError, mask_phone, normalize_phone
 from openoms.store.tables import DutyShift
 
 __all__ = [

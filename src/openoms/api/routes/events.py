@@ -27,7 +27,7 @@ from openoms.api.event_schemas import (
 )
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
-from openoms.ingest.events import Event, EventKind, EventSource
+from openoms.events import Event, EventKind, EventSource
 from openoms.ingest.intake import IntakeResult
 from openoms.ingest.payloads import RejectReason
 from openoms.service.context import ServiceContext

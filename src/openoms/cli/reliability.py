@@ -16,12 +16,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 
-from openoms.i18n import Lang, detect_lang
+from openoms.cli._common import config_option, lang_of, say, settings_of
+from openoms.cli._db import database
+from openoms.i18n import Lang
+from openoms.service.context import utc_now
+from openoms.service.networks import current_network
+from openoms.service.reliability import Source, import_history_file, parse_period, run_reliability
+from openoms.store import history
 
 __all__ = ["reliability_group"]
 
@@ -38,45 +45,6 @@ _LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def _lang(value: str | None) -> Lang:
-    return Lang(value) if value else detect_lang(os.environ)
-
-
-def _say(lang: Lang, zh: str, en: str) -> str:
-    return zh if lang is Lang.ZH else en
-
-
-def _settings(config: Path | None) -> Any:
-    from openoms.settings import load_settings  # noqa: PLC0415
-
-    return load_settings(config)
-
-
-def _network(session: Any, name: str | None, settings: Any) -> Any:
-    from openoms.grid.load import check_raw, read_network_records  # noqa: PLC0415
-    from openoms.grid.problems import InvalidNetworkError  # noqa: PLC0415
-    from openoms.samples import network_path  # noqa: PLC0415
-    from openoms.store import networks  # noqa: PLC0415
-
-    source = name
-    current = None if name is not None else networks.load_current_network(session)
-    if current is not None:
-        raw, source = current[1], "the database's current network"
-    else:
-        source = name or settings.network
-        raw = read_network_records(network_path(source))
-    result = check_raw(raw)
-    if result.network is None:
-        raise InvalidNetworkError(str(source), result.problems)
-    return result.network
-
-
-_config_option = click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Settings file (TOML). Default: $OPENOMS_CONFIG or ./openoms.toml if present.",
-)
 _network_option = click.option(
     "--network",
     default=None,
@@ -86,15 +54,6 @@ _network_option = click.option(
 _lang_option = click.option(
     "--lang", type=click.Choice([lang.value for lang in Lang]), default=None, help="zh or en."
 )
-
-
-def _open(config: Path | None) -> tuple[Any, Any, Any]:
-    from openoms.store import db  # noqa: PLC0415
-
-    settings = _settings(config)
-    engine = db.make_engine(settings.resolved_database_url)
-    db.upgrade(engine)
-    return settings, engine, db.make_session_factory(engine)
 
 
 @click.group("reliability", invoke_without_command=True)
@@ -125,7 +84,7 @@ def _open(config: Path | None) -> tuple[Any, Any, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_lang_option
 @_network_option
-@_config_option
+@config_option
 @click.pass_context
 def reliability_group(
     ctx: click.Context,
@@ -143,29 +102,23 @@ def reliability_group(
     """Reliability indices: IEEE 1366 and DL/T 836, major event days (供电可靠性统计)."""
     if ctx.invoked_subcommand is not None:
         return
-    from openoms.service.context import utc_now  # noqa: PLC0415
-    from openoms.service.reliability import Source, parse_period, run_reliability  # noqa: PLC0415
-
-    language = _lang(lang)
-    settings, engine, sessions = _open(config)
-    try:
-        now = utc_now()
-        first, stop = parse_period(start, end, tz=settings.timezone, now=now)
-        with sessions.begin() as session:
-            grid = _network(session, network, settings)
-            run = run_reliability(
-                session,
-                grid,
-                start=first,
-                end=stop,
-                settings=settings,
-                now=now,
-                by=by,
-                source=Source(source),
-                with_monthly=report_dir is not None,
-            )
-    finally:
-        engine.dispose()
+    language = lang_of(lang)
+    settings = settings_of(config)
+    now = utc_now()
+    first, stop = parse_period(start, end, tz=settings.timezone, now=now)
+    with database(settings) as sessions, sessions.begin() as session:
+        grid = current_network(session, settings.network, prefer=network)
+        run = run_reliability(
+            session,
+            grid,
+            start=first,
+            end=stop,
+            settings=settings,
+            now=now,
+            by=by,
+            source=Source(source),
+            with_monthly=report_dir is not None,
+        )
     out = run.result.as_dict() | {"notes": list(run.notes)}
     if report_dir is not None and run.monthly is not None:
         from openoms.viz.reliability_report import write_report  # noqa: PLC0415
@@ -189,7 +142,7 @@ def _number(value: Any) -> str:
 def _text(out: dict[str, Any], lang: Lang) -> str:
     period = out["period"]
     lines = [
-        _say(
+        say(
             lang,
             f"统计期间 {period['start']} 至 {period['end']}（{period['hours']:.0f} 小时）",
             f"Period {period['start']} to {period['end']} ({period['hours']:.0f} h)",
@@ -197,25 +150,25 @@ def _text(out: dict[str, Any], lang: Lang) -> str:
     ]
     ieee, dlt = out["ieee1366"], out["dlt836"]
     lines.append(
-        _say(lang, "指标 | 全部 | 不计重大事件日", "index | all days | excluding major event days")
+        say(lang, "指标 | 全部 | 不计重大事件日", "index | all days | excluding major event days")
     )
     for key, (zh, en) in _LABELS.items():
         if key in ieee["all"]:
             shown = f"{_number(ieee['all'][key])} | {_number(ieee['excluding_med'][key])}"
         else:
             shown = _number(dlt[key])
-        lines.append(f"  {_say(lang, zh, en)}: {shown}")
+        lines.append(f"  {say(lang, zh, en)}: {shown}")
     med = out["med"]
     if med is None:
         lines.append(
-            _say(
+            say(
                 lang, f"重大事件日阈值：无（{out['med_note']}）", f"T_MED: none ({out['med_note']})"
             )
         )
     else:
-        days = ", ".join(out["med_days"]) or _say(lang, "无", "none")
+        days = ", ".join(out["med_days"]) or say(lang, "无", "none")
         lines.append(
-            _say(
+            say(
                 lang,
                 f"重大事件日阈值 T_MED = {med['t_med_min']:.1f} 分钟；重大事件日：{days}",
                 f"T_MED = {med['t_med_min']:.1f} min; major event days: {days}",
@@ -223,7 +176,7 @@ def _text(out: dict[str, Any], lang: Lang) -> str:
         )
     saved = out["avoided"]
     lines.append(
-        _say(
+        say(
             lang,
             f"少停电时户数：自动恢复（FLISR）{saved['automatic_customer_hours']:,.1f}，"
             f"带电作业 {saved['live_line_customer_hours']:,.1f}",
@@ -241,7 +194,7 @@ def _text(out: dict[str, Any], lang: Lang) -> str:
             lines.append(" | ".join(cells))
     lines += [f"! {note}" for note in out["notes"]]
     if "report" in out:
-        lines.append(_say(lang, f"报告：{out['report']}", f"report: {out['report']}"))
+        lines.append(say(lang, f"报告：{out['report']}", f"report: {out['report']}"))
     return "\n".join(lines)
 
 
@@ -257,7 +210,7 @@ def _text(out: dict[str, Any], lang: Lang) -> str:
 @click.option("--actor", default=None, help="Who imports (default: the login name).")
 @_lang_option
 @_network_option
-@_config_option
+@config_option
 def import_command(
     path: Path,
     *,
@@ -271,20 +224,17 @@ def import_command(
 
     Bad rows are listed with their row number and nothing is imported (exit status 2).
     """
-    from openoms.service.context import utc_now  # noqa: PLC0415
-    from openoms.service.reliability import import_history_file  # noqa: PLC0415
-
-    language = _lang(lang)
-    settings, engine, sessions = _open(config)
+    language = lang_of(lang)
+    settings = settings_of(config)
     interactive = sys.stderr.isatty()
 
     def progress(rows: int) -> None:
-        text = _say(language, f"… 已读 {rows:,} 行", f"… {rows:,} rows read")
+        text = say(language, f"… 已读 {rows:,} 行", f"… {rows:,} rows read")
         click.echo(f"\r{text}" if interactive else text, err=True, nl=not interactive)
 
     try:
-        with sessions.begin() as session:
-            grid = _network(session, network, settings)
+        with database(settings) as sessions, sessions.begin() as session:
+            grid = current_network(session, settings.network, prefer=network)
             info = import_history_file(
                 session,
                 grid,
@@ -296,11 +246,10 @@ def import_command(
                 progress=progress,
             )
     finally:
-        engine.dispose()
         if interactive:
             click.echo("", err=True)
     click.echo(
-        _say(
+        say(
             language,
             f"{path.name}：已导入 {info.rows:,} 行、{info.events:,} 次停电（导入编号 {info.id}）",
             f"{path.name}: imported {info.rows:,} rows, {info.events:,} events (import {info.id})",
@@ -310,19 +259,11 @@ def import_command(
 
 @reliability_group.command("imports")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_config_option
+@config_option
 def imports_command(as_json: bool, config: Path | None) -> None:
     """List the imported history files (已导入的历史记录)."""
-    from dataclasses import asdict  # noqa: PLC0415
-
-    from openoms.store import history  # noqa: PLC0415
-
-    _, engine, sessions = _open(config)
-    try:
-        with sessions.begin() as session:
-            infos = history.list_imports(session)
-    finally:
-        engine.dispose()
+    with database(settings_of(config)) as sessions, sessions.begin() as session:
+        infos = history.list_imports(session)
     if as_json:
         click.echo(json.dumps([asdict(i) for i in infos], default=str, indent=1))
         return
@@ -337,15 +278,9 @@ def imports_command(as_json: bool, config: Path | None) -> None:
 
 @reliability_group.command("delete-import")
 @click.argument("import_id", type=int)
-@_config_option
+@config_option
 def delete_import_command(import_id: int, config: Path | None) -> None:
     """Remove an imported file with its rows, to import a corrected one (删除导入记录)."""
-    from openoms.store import history  # noqa: PLC0415
-
-    _, engine, sessions = _open(config)
-    try:
-        with sessions.begin() as session:
-            info = history.delete_import(session, import_id)
-    finally:
-        engine.dispose()
+    with database(settings_of(config)) as sessions, sessions.begin() as session:
+        info = history.delete_import(session, import_id)
     click.echo(f"deleted import {info.id}: {info.source}, {info.rows:,} rows")

@@ -2,7 +2,7 @@
 
 Starts the service on the embedded default (a fresh SQLite database in the demo folder, the
 sample county) with its HTTP API on a free loopback port, replays the scripted day of
-:mod:`.demo_day` against it, prints the outage records it made and draws the customers off
+:mod:`.day` against it, prints the outage records it made and draws the customers off
 through the day.
 """
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,26 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-import uvicorn
 
-from openoms.api.app import create_app
+from openoms.contacts.phone import mask_phone
 from openoms.i18n import Lang
-from openoms.notify.phone import mask_phone
 from openoms.notify.smsc_sim import SmscSimulator
+from openoms.samples.demo.day import LOCAL, DemoClient, plan_day, run_day
+from openoms.server import free_port, serving
 from openoms.service.context import ServiceContext
-from openoms.service.demo_day import LOCAL, DemoClient, plan_day, run_day
-from openoms.service.runtime import Service, build_context
+from openoms.service.runtime import Service
 from openoms.settings import Settings
 from openoms.store import eventlog, roster, tokens
 from openoms.store import faults as fault_store
 
 __all__ = ["run_service_day"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_processed(context: ServiceContext, *, timeout_s: float = 30.0) -> None:
@@ -143,7 +134,7 @@ def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
 
     folder = out / "service"
     shutil.rmtree(folder, ignore_errors=True)
-    port = _free_port()
+    port = free_port()
     smsc = SmscSimulator(password="demo").start()  # stands in for the carrier's SMSC
     settings = Settings(
         data_dir=folder,
@@ -154,52 +145,40 @@ def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
         smpp_password="demo",
         public_base_url=f"http://127.0.0.1:{port}",
     )
-    context = build_context(settings)
-    with context.sessions.begin() as session:
-        roster.import_roster(session, ROSTER, grid_cells=set(context.network.grid_cells.id))
-    service = Service(context)
-    service.start()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(context, mqtt_status=lambda: service.mqtt_connected),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="openoms-http", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
+
+    def import_roster(context: ServiceContext) -> None:
         with context.sessions.begin() as session:
-            token = tokens.create_token(
-                session, name="demo dispatcher", role=tokens.Role.DISPATCHER, now=context.clock()
+            roster.import_roster(session, ROSTER, grid_cells=set(context.network.grid_cells.id))
+
+    try:
+        with serving(settings, port=port, prepare=import_roster) as running:
+            context, url = running.context, running.base_url
+            with context.sessions.begin() as session:
+                token = tokens.create_token(
+                    session,
+                    name="demo dispatcher",
+                    role=tokens.Role.DISPATCHER,
+                    now=context.clock(),
+                )
+            say(
+                f"      服务已启动：{url}/api/v1/docs（SQLite：{folder}）",
+                f"      service running: {url}/api/v1/docs (SQLite in {folder})",
             )
-        say(
-            f"      服务已启动：http://127.0.0.1:{port}/api/v1/docs（SQLite：{folder}）",
-            f"      service running: http://127.0.0.1:{port}/api/v1/docs (SQLite in {folder})",
-        )
-        # Yesterday, so that every device time of the day lies in the past.
-        day = datetime.now(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0)
-        day -= timedelta(days=1)
-        plan = plan_day(context.network, context.analyser.topology, day=day)
-        records = run_day(
-            DemoClient(f"http://127.0.0.1:{port}", token),
-            plan,
-            wait=lambda: _wait_processed(context),
-            say=lambda text: click.echo(f"      {text}"),
-        )
-        smsc.wait_for(1, timeout=10)
-        faults = DemoClient(f"http://127.0.0.1:{port}", token).call("GET", "/api/v1/faults")
-        fault_map = _draw_fault(service, out / "06-fault.png")
+            # Yesterday, so that every device time of the day lies in the past.
+            day = datetime.now(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0)
+            day -= timedelta(days=1)
+            plan = plan_day(context.network, context.analyser.topology, day=day)
+            records = run_day(
+                DemoClient(url, token),
+                plan,
+                wait=lambda: _wait_processed(context),
+                say=lambda text: click.echo(f"      {text}"),
+            )
+            smsc.wait_for(1, timeout=10)
+            faults = DemoClient(url, token).call("GET", "/api/v1/faults")
+            fault_map = _draw_fault(running.service, out / "06-fault.png")
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        service.stop()
         smsc.stop()
-        context.engine.dispose()
     _report_faults(faults, smsc, out, say)
     if fault_map is not None:
         say(f"      故障定位图：{fault_map}", f"      map of the located fault: {fault_map}")

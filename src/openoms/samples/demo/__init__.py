@@ -192,14 +192,14 @@ def run_demo(out: Path, lang: Lang) -> None:
         "[4/6] 启动服务，回放一天的事件（HTTP）…",
         "[4/6] starting the service and replaying a scripted day of events over HTTP…",
     )
-    from openoms.service.demo_run import run_service_day  # noqa: PLC0415  (starts a server)
+    from openoms.samples.demo.service_day import run_service_day  # noqa: PLC0415  (starts a server)
 
     run_service_day(out, lang)
     say(
         "[5/6] 可靠性统计：导入示例县两年历史停电，计算 2025 年指标…",
         "[5/6] reliability: two years of the sample county's history, the 2025 indices…",
     )
-    from openoms.service.demo_reliability import run_reliability_report  # noqa: PLC0415
+    from openoms.samples.demo.reliability import run_reliability_report  # noqa: PLC0415
 
     run_reliability_report(out, lang)
     say(

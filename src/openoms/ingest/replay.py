@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openoms.errors import InputError
+from openoms.events import Event
 from openoms.grid.model import Network
-from openoms.ingest.events import Event
 from openoms.ingest.payloads import Rejected, parse_mqtt
 
 __all__ = ["RecordedMessages", "ReplayFileError", "read_messages"]

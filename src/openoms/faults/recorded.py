@@ -1,41 +1,40 @@
-"""``openoms locate NETWORK --reports FILE``: run the fault locator on recorded messages.
+"""Locating a recorded fault: the locator on the reports of a past fault, as they came.
 
 A utility replays a past fault: the indicator / FTU reports and the breaker events as they
 came over MQTT (docs/faults.md), on the network as it was operated. The same grouping as the
-running service is used (:mod:`.fault_reports`): the window around the trip by device time,
+running service is used (:mod:`openoms.faults.reports`): the window around the trip by device time,
 relays of tripped breakers alarm, detectors that sent nothing are "no data" unless known
 online (``--online``).
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import click
-
+from openoms.errors import InputError
+from openoms.events import Event, EventKind
 from openoms.faults.locator import FaultLocator
-from openoms.faults.result import FaultLocation
-from openoms.faults.zones import Zone
-from openoms.grid.model import Network
-from openoms.grid.topology import Topology
-from openoms.i18n import Lang
-from openoms.ingest.events import Event, EventKind
-from openoms.service.fault_reports import (
+from openoms.faults.reports import (
     ReportGroup,
     feeder_detectors,
     feeder_of_edge,
     group_observations,
     is_alarm,
 )
-from openoms.service.replay import read_messages
+from openoms.faults.result import FaultLocation
+from openoms.faults.zones import Zone
+from openoms.grid.model import Network
+from openoms.grid.topology import Topology
 
-__all__ = ["ReplayResult", "locate_recorded"]
+__all__ = ["NoFaultRecordedError", "ReplayResult", "locate_recorded"]
 
 _REPORTS = (EventKind.INDICATOR_REPORT, EventKind.FTU_REPORT)
+
+
+class NoFaultRecordedError(InputError):
+    """The recording names no fault to locate (no trip, no alarm, or an unknown feeder)."""
 
 
 class ReplayResult:
@@ -104,9 +103,9 @@ def locate_recorded(
                 votes[found] += 10 if event.kind is EventKind.BREAKER_TRIP else 1
     chosen = feeder or (votes.most_common(1)[0][0] if votes else None)
     if chosen is None:
-        raise click.UsageError("no trip and no alarm on an energised feeder in the file")
+        raise NoFaultRecordedError("no trip and no alarm on an energised feeder in the file")
     if chosen not in network.feeders.id:
-        raise click.BadParameter(f"{chosen}: not a feeder of {network.name}", param_hint="--feeder")
+        raise NoFaultRecordedError(f"--feeder {chosen}: not a feeder of {network.name}")
     zones = locator.zones_of_feeder(chosen)
     detectors = feeder_detectors(network, zones)
     if trips:
@@ -114,7 +113,7 @@ def locate_recorded(
     elif alarms:
         t0 = min(a.device_time for a in alarms)
     else:
-        raise click.UsageError(f"no trip and no alarm on feeder {chosen} in the file")
+        raise NoFaultRecordedError(f"no trip and no alarm on feeder {chosen} in the file")
     start, end = t0 - timedelta(seconds=before_s), t0 + timedelta(seconds=after_s)
     rows = [
         (e.device_id or "", e.device_time, e.payload)
@@ -135,76 +134,3 @@ def locate_recorded(
         trip_seen=bool(trips),
     )
     return ReplayResult(chosen, t0, group, location, zones)
-
-
-def _permanence(permanent: bool | None, *, zh: bool) -> str:
-    if permanent is None:
-        return "未知" if zh else "unknown"
-    if permanent:
-        return "永久性" if zh else "permanent"
-    return "瞬时性" if zh else "transient"
-
-
-def _text(result: ReplayResult, network: Network, lang: Lang) -> str:
-    loc = result.location
-    zh = lang is Lang.ZH
-    feeder_name = network.feeders.name[network.feeders.id.index(result.feeder)] or result.feeder
-    lines = [
-        f"{'线路' if zh else 'Feeder'}: {feeder_name} ({result.feeder})",
-        f"{'故障类型' if zh else 'Fault type'}: {loc.fault_type.value}"
-        + (f"  {'相别' if zh else 'phases'}: {''.join(loc.phases)}" if loc.phases else ""),
-        f"{'故障时间' if zh else 'Fault time'}: "
-        + (loc.fault_time.isoformat() if loc.fault_time else "-"),
-        f"{'性质' if zh else 'Permanent'}: " + _permanence(loc.permanent, zh=zh),
-        f"{'报告' if zh else 'Reports'}: {result.group.reports}, "
-        f"{'告警设备' if zh else 'alarmed devices'}: {result.group.alarms}, "
-        f"{'无数据' if zh else 'no data'}: {loc.devices_no_data}",
-        "",
-        f"{'候选区段' if zh else 'Candidate sections'}:",
-    ]
-    for rank, candidate in enumerate(loc.candidates[:10], start=1):
-        mark = " *" if candidate.zone in loc.best else ""
-        lines.append(f"  {rank:2d}. {candidate.zone:30s} {candidate.posterior:8.2%}{mark}")
-    lines.append(
-        f"{'派往区域' if zh else 'Send the crew to'} (≥{loc.region_mass:.0%}): "
-        + ", ".join(loc.region)
-    )
-    if loc.ties and len(loc.ties) > 1:
-        lines.append(f"{'并列' if zh else 'Ties'}: " + ", ".join(loc.ties))
-    if loc.contradictions:
-        lines.append(f"{'疑似异常指示器' if zh else 'Suspected faulty detectors'}:")
-        lines += [
-            f"  {c.detector}: {'应为' if zh else 'expected'} {c.expected}, "
-            f"{'实为' if zh else 'observed'} {c.observed}"
-            for c in loc.contradictions
-        ]
-    return "\n".join(lines)
-
-
-def run_locate(
-    network: Network,
-    reports: Path,
-    *,
-    lang: Lang,
-    as_json: bool,
-    feeder: str | None,
-    online_terminals: bool,
-    max_faults: int,
-    map_path: Path | None = None,
-) -> str:
-    recorded = read_messages(reports, network)
-    result = locate_recorded(
-        network,
-        recorded.events,
-        online=recorded.online,
-        assume_terminals_online=online_terminals,
-        feeder=feeder,
-        max_faults=max_faults,
-    )
-    if map_path is not None:
-        from openoms.viz.fault_map import draw_fault_map  # noqa: PLC0415  (matplotlib)
-
-        draw_fault_map(network, result.zones, result.location, result.group.observations, map_path)
-    if as_json:
-        return json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str)
-    return _text(result, network, lang)

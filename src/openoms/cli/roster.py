@@ -9,36 +9,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from openoms.cli._common import config_option, settings_of
+from openoms.cli._db import database
+from openoms.contacts.phone import mask_phone
+from openoms.service.networks import current_raw
+from openoms.store import roster
 
 __all__ = ["roster_group"]
 
-_config_option = click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Settings file (TOML). Default: $OPENOMS_CONFIG or ./openoms.toml if present.",
-)
 _db_option = click.option(
     "--db", "db_url", default=None, help="Database URL (default: from the settings)."
 )
-
-
-def _grid_cells(session: Session, network: str) -> set[str]:
-    from openoms.grid.load import read_network_records  # noqa: PLC0415
-    from openoms.samples import network_path  # noqa: PLC0415
-    from openoms.store.networks import load_current_network  # noqa: PLC0415
-
-    current = load_current_network(session)
-    raw = current[1] if current is not None else read_network_records(network_path(network))
-    table = raw.tables.get("grid_cells")
-    return {str(row["id"]) for row in table.rows} if table is not None else set()
 
 
 @click.group("roster")
@@ -49,27 +34,19 @@ def roster_group() -> None:
 @roster_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_db_option
-@_config_option
+@config_option
 @click.option("--network", default=None, help="Network whose grid cells the file may name.")
 def roster_import(file: Path, db_url: str | None, config: Path | None, network: str | None) -> None:
     """Import a roster CSV: all rows or none; replaces the roster of the grid cells it names.
 
     Columns: grid_cell,crew,person,phone,starts_at,ends_at,fallback (see docs/notify.md).
     """
-    from openoms.settings import load_settings  # noqa: PLC0415
-    from openoms.store import db, roster  # noqa: PLC0415
-
-    settings = load_settings(config)
-    engine = db.make_engine(db_url or settings.resolved_database_url)
-    try:
-        db.upgrade(engine)
-        with db.make_session_factory(engine).begin() as session:
-            cells = _grid_cells(session, network or settings.network)
-            contacts = roster.import_roster(
-                session, file, grid_cells=cells, timezone=settings.timezone
-            )
-    finally:
-        engine.dispose()
+    settings = settings_of(config)
+    with database(settings, db_url) as sessions, sessions.begin() as session:
+        raw = current_raw(session, network or settings.network)
+        table = raw.tables.get("grid_cells")
+        cells = {str(row["id"]) for row in table.rows} if table is not None else set()
+        contacts = roster.import_roster(session, file, grid_cells=cells, timezone=settings.timezone)
     n_cells = len({c.grid_cell for c in contacts})
     click.echo(f"{file}: {len(contacts)} 行导入，{n_cells} 个网格 / {len(contacts)} rows imported")
 
@@ -78,16 +55,12 @@ def roster_import(file: Path, db_url: str | None, config: Path | None, network: 
 @click.option("--at", "at_text", default=None, help="Who is on duty at this time (ISO 8601).")
 @click.option("--grid-cell", default=None, help="Only this grid cell.")
 @_db_option
-@_config_option
+@config_option
 def roster_show(
     at_text: str | None, grid_cell: str | None, db_url: str | None, config: Path | None
 ) -> None:
     """Who is on duty now (or --at) per grid cell, phone numbers masked (当前值班)."""
-    from openoms.notify.phone import mask_phone  # noqa: PLC0415
-    from openoms.settings import load_settings  # noqa: PLC0415
-    from openoms.store import db, roster  # noqa: PLC0415
-
-    settings = load_settings(config)
+    settings = settings_of(config)
     zone = ZoneInfo(settings.timezone)
     try:
         at = datetime.fromisoformat(at_text) if at_text else datetime.now(UTC)
@@ -95,14 +68,9 @@ def roster_show(
         raise click.BadParameter(f"{at_text!r} is not an ISO 8601 time", param_hint="--at") from exc
     if at.tzinfo is None:
         at = at.replace(tzinfo=zone)
-    engine = db.make_engine(db_url or settings.resolved_database_url)
-    try:
-        db.upgrade(engine)
-        with db.make_session_factory(engine)() as session:
-            cells = sorted({c.grid_cell for c in roster.list_roster(session, grid_cell=grid_cell)})
-            duty = {cell: roster.on_duty(session, cell, at) for cell in cells}
-    finally:
-        engine.dispose()
+    with database(settings, db_url) as sessions, sessions() as session:
+        cells = sorted({c.grid_cell for c in roster.list_roster(session, grid_cell=grid_cell)})
+        duty = {cell: roster.on_duty(session, cell, at) for cell in cells}
     click.echo(f"{at.astimezone(zone):%Y-%m-%d %H:%M} ({settings.timezone})")
     if not duty:
         click.echo("无值班表 / no roster")

@@ -1,0 +1,95 @@
+"""The ``openoms`` command: one module per command group, loaded when it is used.
+
+Every command has ``--help``; output is Chinese or English by the locale or ``--lang``;
+``--json`` prints machine-readable output instead. Networks are named by a path (a native CSV
+folder or JSON document, or a pandapower JSON file) or by a bundled name: ``sample:county``
+(the sample county) or ``sample:ieee33`` (the IEEE 33-bus feeder).
+
+Command groups live in their own modules (:mod:`.grid`, :mod:`.impact`, :mod:`.locate`,
+:mod:`.demo`, :mod:`.service`, :mod:`.roster`, :mod:`.reliability`) and are imported only
+when invoked, so ``openoms --help`` loads none of the engines.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Final
+
+import click
+
+from openoms.errors import OpenOMSError
+
+__all__ = ["main", "run"]
+
+# name → (module:attribute, one-line help shown by ``openoms --help``)
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "grid": ("openoms.cli.grid:grid", "Network data: check, show and convert (电网模型)."),
+    "impact": (
+        "openoms.cli.impact:impact_command",
+        "Who is off if these devices open (停电范围分析).",
+    ),
+    "switching": (
+        "openoms.cli.impact:switching_command",
+        "Effect of a switching sequence (倒闸操作影响分析).",
+    ),
+    "locate": (
+        "openoms.cli.locate:locate_command",
+        "Locate a fault from recorded reports (故障区段定位回放).",
+    ),
+    "demo": ("openoms.cli.demo:demo_command", "Run the main job on the sample county (示例)."),
+    "serve": (
+        "openoms.cli.service:serve_command",
+        "Run the service: HTTP API, event processing, field protocols (启动服务).",
+    ),
+    "db": ("openoms.cli.service:db_group", "The database (数据库)."),
+    "token": ("openoms.cli.service:token_group", "API tokens (令牌)."),
+    "roster": ("openoms.cli.roster:roster_group", "Duty rosters of the grid cells (值班表)."),
+    "reliability": (
+        "openoms.cli.reliability:reliability_group",
+        "Reliability indices, history import, report (供电可靠性).",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use (click's documented lazy pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, _, attribute = COMMANDS[cmd_name][0].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
+            raise TypeError(f"{module_name}:{attribute} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="openoms")
+def main() -> None:
+    """OpenOMS: outage management for 10 kV distribution networks.
+
+    配网停电管理：故障定位、停电范围、恢复供电、可靠性统计。
+    """
+
+
+def run() -> None:  # pragma: no cover - the console entry point wraps errors
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except OpenOMSError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,170 @@
+"""``openoms grid check | show | convert``: network data (电网模型)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from openoms.cli._common import (
+    json_option,
+    lang_of,
+    lang_option,
+    load_checked,
+    resolve_network_path,
+    say,
+    step,
+)
+from openoms.grid.load import check_raw, read_network_records
+from openoms.grid.native import write_csv_folder, write_json_document
+from openoms.grid.problems import InvalidNetworkError, Problem
+from openoms.grid.summary import network_summary
+from openoms.grid.topology import Topology
+from openoms.i18n import Lang
+
+__all__ = ["grid"]
+
+
+def _problem_dict(p: Problem) -> dict[str, Any]:
+    return {
+        "severity": p.severity.value,
+        "kind": p.kind.value,
+        "table": p.table,
+        "location": str(p.location),
+        "row": p.location.row,
+        "field": p.field,
+        "element_id": p.element_id,
+        "message": p.message,
+        "devices": list(p.devices),
+    }
+
+
+@click.group()
+def grid() -> None:
+    """Network data: check, show and convert (电网模型)."""
+
+
+@grid.command("check")
+@click.argument("path")
+@lang_option
+@json_option
+def grid_check(path: str, lang: str | None, as_json: bool) -> None:
+    """Check a network and list every problem with its file, row and field (校验电网数据).
+
+    Exit status 1 when there is any error; warnings alone exit 0.
+    """
+    language = lang_of(lang)
+    raw = read_network_records(resolve_network_path(path))
+    result = check_raw(raw)
+    notes = [str(n) for n in getattr(raw, "notes", ())]  # what an importer left out
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": result.network is not None,
+                    "problems": [_problem_dict(p) for p in result.problems],
+                    "import_notes": notes,
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+    else:
+        for note in notes:
+            click.echo(say(language, f"导入说明：{note}", f"import note: {note}"))
+        for p in result.problems:
+            click.echo(str(p))
+        errors, warnings = len(result.errors), len(result.warnings)
+        click.echo(
+            say(
+                language,
+                f"{path}：{errors} 个错误，{warnings} 个警告",
+                f"{path}: {errors} error(s), {warnings} warning(s)",
+            )
+        )
+    if result.network is None:
+        sys.exit(1)
+
+
+_SUMMARY_LABELS = {
+    "substations": ("变电站", "substations"),
+    "feeders": ("10kV 线路", "feeders"),
+    "nodes": ("节点", "nodes"),
+    "sections": ("区段", "sections"),
+    "length_km": ("线路长度 km", "length km"),
+    "switches": ("开关", "switches"),
+    "normally_open_switches": ("常开开关（联络）", "normally-open switches (ties)"),
+    "remote_switches": ("遥控开关", "remote-controlled switches"),
+    "detectors": ("故障指示器 / 终端", "detectors"),
+    "transformer_areas": ("台区", "transformer areas"),
+    "rated_mva": ("配变容量 MVA", "transformer capacity MVA"),
+    "lv_customers": ("低压用户", "LV customers"),
+    "hv_customers": ("高压用户", "HV customers"),
+    "sensitive_customers": ("敏感用户", "sensitive customers"),
+    "villages": ("村", "villages"),
+    "grid_cells": ("网格", "grid cells"),
+    "energised_nodes": ("带电节点", "energised nodes"),
+    "loops": ("合环", "closed loops"),
+}
+
+
+@grid.command("show")
+@click.argument("path")
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the map (.png or .svg). "
+    "Default: <network name>-map.png in the current folder.",
+)
+@click.option("--no-map", is_flag=True, help="Do not draw the map.")
+@lang_option
+@json_option
+def grid_show(
+    path: str, map_path: Path | None, no_map: bool, lang: str | None, as_json: bool
+) -> None:
+    """Summarise a network and draw a map of its feeders (电网概况与线路图)."""
+    language = lang_of(lang)
+    network = load_checked(path, language, quiet=as_json)
+    summary = network_summary(network)
+    if not no_map:
+        from openoms.viz.feeder_map import draw_feeder_map  # noqa: PLC0415  (matplotlib)
+
+        target = map_path or Path(f"{network.name}-map.png")
+        with step(language, "绘制线路图", "drawing the map", quiet=as_json):
+            topology = Topology.build(network.graph_arrays(), network.closed_edges())
+            draw_feeder_map(network, topology, target, lang=language)
+        summary["map"] = str(target)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+        return
+    for key, value in summary.items():
+        label = _SUMMARY_LABELS.get(key, (key, key))[0 if language is Lang.ZH else 1]
+        shown = value
+        if isinstance(value, dict):
+            shown = ", ".join(f"{k} {v}" for k, v in value.items())
+        click.echo(f"{label}: {shown}")
+
+
+@grid.command("convert")
+@click.argument("source")
+@click.argument("target", type=click.Path(path_type=Path))
+def grid_convert(source: str, target: Path) -> None:
+    """Convert a network (e.g. a pandapower JSON) to the native format (格式转换).
+
+    TARGET ending in .json is written as one JSON document, anything else as a CSV folder.
+    The network is checked first; nothing is written if it has errors.
+    """
+    raw = read_network_records(resolve_network_path(source))
+    result = check_raw(raw)
+    if result.network is None:
+        raise InvalidNetworkError(source, result.problems)
+    if target.suffix.lower() == ".json":
+        write_json_document(raw, target)
+    else:
+        write_csv_folder(raw, target)
+    click.echo(f"{source} → {target}")

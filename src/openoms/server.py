@@ -1,0 +1,102 @@
+"""The composition root: the one place that builds a running OpenOMS.
+
+settings → stores (database, migrations, the current network) → adapters (MQTT, IEC 104,
+SMPP) and workflows (event processor, fault workflow, crew alerts), built by
+:func:`openoms.service.runtime.build_context` and :class:`openoms.service.runtime.Service`
+→ the HTTP app (:func:`openoms.api.create_app`) → uvicorn.
+
+``openoms serve`` runs :func:`serve_forever`; the demo and the end-to-end tests use
+:func:`serving`, which runs the same system on a loopback port in a background thread.
+Nothing below this module builds or starts any of these parts itself.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+
+from openoms.api import create_app
+from openoms.service.context import ServiceContext
+from openoms.service.runtime import Service, build_context
+from openoms.settings import Settings
+
+__all__ = ["RunningServer", "build_app", "free_port", "serve_forever", "serving"]
+
+
+def free_port() -> int:
+    """A free TCP port on loopback (for the demo and tests)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build_app(service: Service) -> FastAPI:
+    """The HTTP app over a built service."""
+    return create_app(service.context, mqtt_status=lambda: service.mqtt_connected)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServer:
+    """A started system: its context, its workers and the base URL its API answers on."""
+
+    context: ServiceContext
+    service: Service
+    base_url: str
+
+
+@contextmanager
+def serving(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    prepare: Callable[[ServiceContext], None] | None = None,
+    start_timeout_s: float = 30.0,
+) -> Iterator[RunningServer]:
+    """Build and start the whole system, HTTP in a background thread; stop it all on exit.
+
+    ``prepare`` runs after the database and network are ready and before any worker starts
+    (the demo imports its duty roster there).
+    """
+    port = port or free_port()
+    context = build_context(settings)
+    if prepare is not None:
+        prepare(context)
+    service = Service(context)
+    service.start()
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(service), host=host, port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="openoms-http", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the HTTP server did not start on {host}:{port}")
+            time.sleep(0.02)
+        yield RunningServer(context, service, f"http://{host}:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        service.stop()
+        context.engine.dispose()
+
+
+def serve_forever(settings: Settings, *, host: str, port: int) -> None:
+    """``openoms serve``: run until interrupted."""
+    context = build_context(settings)
+    service = Service(context)
+    service.start()
+    try:
+        uvicorn.run(build_app(service), host=host, port=port, log_level="warning")
+    finally:
+        service.stop()
+        context.engine.dispose()
