@@ -10,12 +10,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from openoms.samples import bundled_path
 from openoms.errors import UnknownDeviceError, UnsupportedOperationError
 from openoms.grid.load import load_network, network_from_raw
 from openoms.grid.model import Network
 from openoms.i18n import Lang
 from openoms.outages.impact import ImpactAnalyser
+from openoms.samples import bundled_path
 from tests.grid.small import small_raw
 
 

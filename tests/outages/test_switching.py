@@ -7,12 +7,12 @@ import random
 import networkx as nx
 import numpy as np
 
-from openoms.samples import bundled_path
 from openoms.grid.load import load_network, network_from_raw
 from openoms.grid.model import Network
 from openoms.i18n import Lang
 from openoms.outages.impact import ImpactAnalyser
 from openoms.outages.switching import Operation, switching_effect
+from openoms.samples import bundled_path
 from tests.grid.small import small_raw
 
 

@@ -28,8 +28,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, func, select
 
-from openoms.samples import bundled_path
 from openoms.grid.load import load_network
+from openoms.samples import bundled_path
 from openoms.store.tables import EventRow, Outage
 
 pytestmark = [pytest.mark.slow, pytest.mark.mqtt]
