@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PURE = ("grid", "faults", "restoration", "outages", "reliability", "patrol")
+PURE = ("grid", "events", "contacts", "faults", "restoration", "outages", "reliability", "patrol")
 EDGES = (
     "openoms.store",
     "openoms.notify",
@@ -18,6 +18,7 @@ EDGES = (
     "openoms.api",
     "openoms.web",
     "openoms.cli",
+    "openoms.server",
     "openoms.viz",
     "openoms.samples.demo",
 )

@@ -7,7 +7,15 @@ what went wrong and where.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "OpenOMSError", "UnknownDeviceError", "UnsupportedOperationError"]
+from collections.abc import Iterable
+
+__all__ = [
+    "ForbiddenError",
+    "InputError",
+    "OpenOMSError",
+    "UnknownDeviceError",
+    "UnsupportedOperationError",
+]
 
 
 class OpenOMSError(Exception):
@@ -33,3 +41,15 @@ class UnsupportedOperationError(InputError):
     def __init__(self, device_id: str, message: str) -> None:
         super().__init__(f"{device_id}: {message}")
         self.device_id = device_id
+
+
+class ForbiddenError(OpenOMSError):
+    """A known principal whose role does not allow what was asked (HTTP 403)."""
+
+    def __init__(self, role: str, allowed: Iterable[str], *, what: str = "this call") -> None:
+        allowed = frozenset(allowed)
+        super().__init__(
+            f"role {str(role)!r} may not make {what}; allowed: {', '.join(sorted(allowed))}"
+        )
+        self.role = role
+        self.allowed = allowed

@@ -22,7 +22,7 @@ from openoms.ingest.intake import Intake
 from openoms.outages.impact import ImpactAnalyser
 from openoms.outages.records import OutageKind
 from openoms.service.context import ServiceContext
-from openoms.service.processor import areas_of
+from openoms.outages.summary import areas_of
 from openoms.settings import Settings
 from openoms.store import networks, outages
 from openoms.store.db import make_engine, make_session_factory, upgrade

@@ -8,7 +8,7 @@ routers use; ``admin`` passes every check. What each role may do is in docs/api.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Final
 
@@ -16,7 +16,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from openoms.api.deps import ContextDep
-from openoms.errors import OpenOMSError
+from openoms.errors import ForbiddenError, OpenOMSError
 from openoms.store.tokens import Role, authenticate
 
 __all__ = [
@@ -47,18 +47,6 @@ class AuthenticationError(OpenOMSError):
         if self.token_given:
             return 'Bearer realm="openoms", error="invalid_token"'
         return 'Bearer realm="openoms"'
-
-
-class ForbiddenError(OpenOMSError):
-    """An authenticated user whose role does not allow the call."""
-
-    def __init__(self, role: str, allowed: Iterable[str], *, what: str = "this call") -> None:
-        allowed = frozenset(allowed)
-        super().__init__(
-            f"role {str(role)!r} may not make {what}; allowed: {', '.join(sorted(allowed))}"
-        )
-        self.role = role
-        self.allowed = allowed
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,9 @@
-"""The networks bundled with OpenOMS, named ``sample:county`` and ``sample:ieee33``."""
+"""The networks bundled with OpenOMS, named ``sample:county`` and ``sample:ieee33``, and the demo.
+
+This module only finds the bundled data (no engine, no I/O beyond a path); the demo that runs
+the main job on the sample county is :mod:`openoms.samples.demo`, which sits on top of every
+other package and is imported only by ``openoms demo``.
+"""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from openoms.faults.zones import Zone
 from openoms.grid.model import Network
 from openoms.i18n import Lang
 from openoms.notify.sms import CrewAlert, DeviceRef, SensitiveOff, outage_url, render_crew_sms
-from openoms.outages.records import OutageRecord
+from openoms.outages.records import ElementKindOff, OutageRecord
 from openoms.service.context import ServiceContext
 from openoms.store import outages, outbox, roster
 from openoms.store.faults import FaultEventRecord
@@ -135,7 +135,7 @@ class CrewAlerter:
             transformer_areas_off=sum(
                 1
                 for a in outage.areas
-                if a.restored_at is None and a.element_kind == "transformer_area"
+                if a.restored_at is None and a.element_kind == ElementKindOff.TRANSFORMER_AREA
             ),
             outage_url=outage_url(
                 getattr(settings, "public_base_url", "http://127.0.0.1:8080"), outage.id

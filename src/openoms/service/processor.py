@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -35,48 +34,20 @@ from openoms.errors import InputError
 from openoms.events import Event, EventKind
 from openoms.grid.model import ElementKind
 from openoms.i18n import Lang
-from openoms.outages.impact import Impact
-from openoms.outages.lifecycle import OPEN_STATES, OutageState
-from openoms.outages.records import AreaOff, OutageKind
+from openoms.outages.lifecycle import OutageState
+from openoms.outages.records import AreaOff, ElementKindOff, OutageKind
+from openoms.outages.summary import areas_of, outage_summary
 from openoms.service.context import ServiceContext
 from openoms.service.faults import AlertSender, FaultTracker
 from openoms.store import eventlog, outages
 
-__all__ = ["EventProcessor", "areas_of"]
+__all__ = ["EventProcessor"]
 
 SYSTEM = "system"
 
 log = logging.getLogger("openoms.service")
 
 CALIBRATION_CHECK_S = 60.0  # how often to look for newly confirmed fault locations
-
-
-def areas_of(impact: Impact, *, at: datetime) -> list[AreaOff]:
-    """The transformer areas and HV customers of an impact, as outage areas."""
-    net = impact.network
-    ta, hv = net.transformer_areas, net.hv_customers
-    out = [
-        AreaOff(
-            ta.id[i], "transformer_area", int(ta.lv_customers[i]), ta.village[i] or ta.street[i], at
-        )
-        for i in impact.transformer_area_index.tolist()
-    ]
-    out += [
-        AreaOff(hv.id[i], "hv_customer", 1, hv.village[i] or hv.street[i], at)
-        for i in impact.hv_customer_index.tolist()
-    ]
-    return out
-
-
-def _summary(impact: Impact) -> dict[str, Any]:
-    counts = impact.as_dict()["counts"]
-    return {
-        "zh": impact.summary(Lang.ZH),
-        "en": impact.summary(Lang.EN),
-        "counts": counts,
-        "load_kw": round(impact.load_kw, 1),
-        "villages": impact.villages,
-    }
 
 
 @dataclass(slots=True)
@@ -244,7 +215,7 @@ class EventProcessor:
             operated_device=device,
             momentary=momentary,
             areas=areas_of(impact, at=at),
-            summary=_summary(impact),
+            summary=outage_summary(impact),
             now=self.context.clock(),
         )
         if momentary and restored_at is not None:
@@ -310,9 +281,10 @@ class EventProcessor:
         impact = self.context.analyser.impact_of_nodes((device,), regained, regained[:0])
         back = {a.element_id for a in areas_of(impact, at=event.device_time)}
         steps = []
-        for record in outages.list_outages(session, states=sorted(OPEN_STATES), limit=1000):
-            if record.started_at > event.device_time:
-                continue  # a planned outage booked for later is not what this switch ends
+        # A planned outage booked for later is not what this switch ends.
+        for record in outages.open_outages_with_areas_off(
+            session, back, started_by=event.device_time
+        ):
             ids = [
                 a.element_id for a in record.areas if a.restored_at is None and a.element_id in back
             ]
@@ -337,11 +309,10 @@ class EventProcessor:
         kind, index = self.context.network.locate(area)
         if kind is not ElementKind.TRANSFORMER_AREA:
             return f"{area} is not a transformer area"
-        for record in outages.list_outages(session, states=sorted(OPEN_STATES), limit=1000):
-            if record.started_at > event.device_time:
-                continue  # a planned outage booked for later: the caller is off for another reason
-            if any(a.element_id == area and a.restored_at is None for a in record.areas):
-                return f"call attached to outage {record.id}"
+        # A planned outage booked for later: the caller is off for another reason.
+        record = outages.open_outage_for_area(session, area, started_by=event.device_time)
+        if record is not None:
+            return f"call attached to outage {record.id}"
         ta = self.context.network.transformer_areas
         outage_id = outages.create_outage(
             session,
@@ -352,7 +323,7 @@ class EventProcessor:
             areas=[
                 AreaOff(
                     area,
-                    "transformer_area",
+                    ElementKindOff.TRANSFORMER_AREA,
                     int(ta.lv_customers[index]),
                     ta.village[index] or ta.street[index],
                     event.device_time,

@@ -49,6 +49,7 @@ from openoms.store.outages import (
     merge_outage,
     open_outage_for_area,
     open_outage_for_device,
+    open_outages_with_areas_off,
     transition_outage,
     update_outage,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "merge_outage",
     "open_outage_for_area",
     "open_outage_for_device",
+    "open_outages_with_areas_off",
     "processed_events",
     "record_audit",
     "revoke_token",

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, selectinload
 
 from openoms.errors import InputError
@@ -41,11 +41,13 @@ __all__ = [
     "merge_outage",
     "open_outage_for_area",
     "open_outage_for_device",
+    "open_outages_with_areas_off",
     "transition_outage",
     "update_outage",
 ]
 
 _OBJECT_KIND = "outage"
+_IN_CHUNK: Final = 500  # ids per IN (...) list: well under every database's limit
 
 
 class _Unchanged(Enum):
@@ -527,18 +529,46 @@ def open_outage_for_device(session: Session, operated_device: str) -> OutageReco
     return None if row is None else _record(row)
 
 
-def open_outage_for_area(session: Session, element_id: str) -> OutageRecord | None:
-    """The open outage in which the transformer area / HV customer ``element_id`` is still off."""
-    query = (
-        select(Outage)
-        .join(Outage.areas)
-        .where(
-            OutageArea.element_id == element_id,
-            OutageArea.restored_at.is_(None),
-            Outage.state.in_(_open_states()),
+def open_outage_for_area(
+    session: Session, element_id: str, *, started_by: datetime | None = None
+) -> OutageRecord | None:
+    """The open outage in which the transformer area / HV customer ``element_id`` is still off,
+    newest first; with ``started_by``, only one that had started by then (a planned outage
+    booked for later is not why a customer is off now)."""
+    found = open_outages_with_areas_off(session, (element_id,), started_by=started_by, limit=1)
+    return found[0] if found else None
+
+
+def open_outages_with_areas_off(
+    session: Session,
+    element_ids: Collection[str],
+    *,
+    started_by: datetime | None = None,
+    limit: int | None = None,
+) -> list[OutageRecord]:
+    """Every open outage in which any of ``element_ids`` is still off, newest first (no cap
+    unless ``limit``); with ``started_by``, only outages that had started by then."""
+    ids = sorted(set(element_ids))
+    found: dict[int, Outage] = {}
+    for first in range(0, len(ids), _IN_CHUNK):
+        query = (
+            select(Outage)
+            .where(
+                Outage.state.in_(_open_states()),
+                Outage.areas.any(
+                    and_(
+                        OutageArea.element_id.in_(ids[first : first + _IN_CHUNK]),
+                        OutageArea.restored_at.is_(None),
+                    )
+                ),
+            )
+            .order_by(Outage.started_at.desc(), Outage.id.desc())
         )
-        .order_by(Outage.started_at.desc(), Outage.id.desc())
-        .limit(1)
-    )
-    row = session.scalars(_with_children(query)).first()
-    return None if row is None else _record(row)
+        if started_by is not None:
+            query = query.where(Outage.started_at <= started_by)
+        if limit is not None:
+            query = query.limit(limit)
+        for row in session.scalars(_with_children(query)):
+            found.setdefault(row.id, row)
+    rows = sorted(found.values(), key=lambda r: (r.started_at, r.id), reverse=True)
+    return [_record(row) for row in rows[:limit]]

@@ -1,17 +1,17 @@
 """Outage records: list, detail, planned bookings, lifecycle transitions, restoration steps.
 
-Every write goes through the store's outage repository, which checks the lifecycle and leaves
-the audit entry (with the caller's name and role) in the same transaction.
+Every write goes through the outage workflows of :mod:`openoms.service.outages` (which role may
+do what) and the store's repository (the lifecycle, the audit entry with the caller's name and
+role), in the request's transaction.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from openoms.api.auth import ForbiddenError, OutageCreator, Reader, StepWriter, TransitionWriter
+from openoms.api.auth import OutageCreator, Reader, StepWriter, TransitionWriter, User
 from openoms.api.deps import ContextDep, SessionDep
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
@@ -21,35 +21,23 @@ from openoms.api.schemas import (
     OutageIn,
     OutageOut,
     OutagePage,
-    RestorationHow,
     RestorationStepIn,
     StepOut,
     TransitionIn,
     UtcTime,
 )
-from openoms.errors import InputError
-from openoms.i18n import Lang
 from openoms.outages.lifecycle import OutageState
 from openoms.outages.records import OutageKind
-from openoms.service.processor import areas_of
+from openoms.service import outages as workflows
 from openoms.store import outages as store
-from openoms.store.tokens import Role
 
-__all__ = ["CREW_RESTORATION", "CREW_TRANSITIONS", "PLANNER_TRANSITIONS", "router"]
+__all__ = ["router"]
 
 router = APIRouter(
     prefix=f"{API_PREFIX}/outages", tags=["outages"], responses=problem_responses(401, 403)
 )
 
 OutageId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The outage's id.")]
-
-CREW_TRANSITIONS: Final = frozenset({OutageState.CREW_ON_SITE})
-"""A crew reports its arrival; every other state change is the dispatcher's."""
-PLANNER_TRANSITIONS: Final = frozenset({OutageState.CANCELLED})
-"""A planner may call off a planned outage."""
-CREW_RESTORATION: Final = frozenset({RestorationHow.REPAIR})
-"""A crew records supply restored by its own repair; switching steps are the dispatcher's."""
-_FUTURE_SLACK: Final = timedelta(minutes=1)
 
 
 @router.get("", summary="Outages, newest first, filtered", responses=problem_responses(422))
@@ -98,33 +86,17 @@ def get_outage(session: SessionDep, _user: Reader, outage_id: OutageId) -> Outag
 def create_outage(
     context: ContextDep, session: SessionDep, user: OutageCreator, body: OutageIn
 ) -> OutageDetail:
-    if user.role is Role.PLANNER and body.kind is not OutageKind.PLANNED:
-        raise ForbiddenError(user.role, {Role.ADMIN, Role.DISPATCHER}, what=f"{body.kind} outages")
-    with context.lock:
-        impact = context.analyser.of_opening(body.open)
-    if impact.is_empty:
-        raise InputError(f"opening {', '.join(body.open)} puts no customer off supply")
-    summary: dict[str, object] = {
-        "zh": impact.summary(Lang.ZH),
-        "en": impact.summary(Lang.EN),
-        "counts": impact.as_dict()["counts"],
-        "opened": list(body.open),
-        "estimated_restoration_at": body.ends_at.isoformat() if body.ends_at else None,
-        "note": body.note,
-    }
-    outage_id = store.create_outage(
+    record = workflows.book_outage(
+        context,
         session,
+        _principal(user),
         kind=body.kind,
-        network_version_id=context.network_version_id,
-        started_at=body.starts_at,
-        actor=user.name,
-        role=user.role,
-        feeder_id=impact.feeders[0] if len(impact.feeders) == 1 else None,
-        areas=areas_of(impact, at=body.starts_at),
-        summary=summary,
-        now=context.clock(),
+        opened=body.open,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        note=body.note,
     )
-    return OutageDetail.from_domain(store.get_outage(session, outage_id))
+    return OutageDetail.from_domain(record)
 
 
 @router.post(
@@ -139,24 +111,8 @@ def transition(
     outage_id: OutageId,
     body: TransitionIn,
 ) -> OutageDetail:
-    if user.role is Role.CREW and body.to not in CREW_TRANSITIONS:
-        raise ForbiddenError(user.role, {Role.ADMIN, Role.DISPATCHER}, what=f"a move to {body.to}")
-    if user.role is Role.PLANNER:
-        kind = store.get_outage(session, outage_id).kind
-        if body.to not in PLANNER_TRANSITIONS or kind is not OutageKind.PLANNED:
-            raise ForbiddenError(
-                user.role,
-                {Role.ADMIN, Role.DISPATCHER},
-                what=f"a move of a {kind} outage to {body.to}",
-            )
-    record = store.transition_outage(
-        session,
-        outage_id,
-        body.to,
-        at=context.clock(),
-        actor=user.name,
-        role=user.role,
-        note=body.note,
+    record = workflows.transition_outage(
+        session, _principal(user), outage_id, body.to, at=context.clock(), note=body.note
     )
     return OutageDetail.from_domain(record)
 
@@ -174,19 +130,18 @@ def add_restoration_step(
     outage_id: OutageId,
     body: RestorationStepIn,
 ) -> StepOut:
-    if user.role is Role.CREW and body.how not in CREW_RESTORATION:
-        raise ForbiddenError(user.role, {Role.ADMIN, Role.DISPATCHER}, what=f"{body.how} steps")
     now = context.clock()
-    at = body.at or now
-    if at > now + _FUTURE_SLACK:
-        raise InputError(f"a restoration step cannot be in the future ({at.isoformat()})")
-    step = store.add_restoration_step(
+    step = workflows.add_restoration_step(
         session,
+        _principal(user),
         outage_id,
         element_ids=body.element_ids,
-        at=at,
         how=body.how.value,
-        actor=user.name,
-        role=user.role,
+        at=body.at or now,
+        now=now,
     )
     return StepOut.from_domain(step)
+
+
+def _principal(user: User) -> workflows.Principal:
+    return workflows.Principal(user.name, user.role)

@@ -20,7 +20,7 @@ from openoms.api.routes import API_PREFIX
 from openoms.api.schemas import PublicOutage, PublicOutageList
 from openoms.grid.model import ElementKind, Network
 from openoms.outages.lifecycle import OPEN_STATES
-from openoms.outages.records import AreaOff, OutageKind, OutageRecord
+from openoms.outages.records import AreaOff, ElementKindOff, OutageKind, OutageRecord
 from openoms.store import outages as store
 from openoms.store.outages import OutageNotFoundError
 
@@ -142,7 +142,9 @@ def public_outage(record: OutageRecord, network: Network) -> PublicOutage:
         villages=sorted(villages),
         streets=sorted(streets),
         townships=sorted(townships),
-        transformer_areas_off=sum(1 for a in off if a.element_kind == "transformer_area"),
+        transformer_areas_off=sum(
+            1 for a in off if a.element_kind == ElementKindOff.TRANSFORMER_AREA
+        ),
         customers_off=sum(a.customers for a in off),
         customers_restored=sum(a.customers for a in record.areas if a.restored_at is not None),
     )
