@@ -82,3 +82,14 @@ def database_url(
 def mqtt_broker() -> tuple[str, int]:
     require_service("MQTT broker", _port_open(MQTT_HOST, MQTT_PORT), f"{MQTT_HOST}:{MQTT_PORT}")
     return MQTT_HOST, MQTT_PORT
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _data_dir_in_a_temporary_folder(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """Commands keep network snapshots in the data folder: never the user's during tests (the
+    variable is inherited by the commands tests run as processes)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPENOMS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        yield

@@ -13,6 +13,7 @@ __all__ = [
     "ForbiddenError",
     "InputError",
     "OpenOMSError",
+    "TooLargeError",
     "UnknownDeviceError",
     "UnsupportedOperationError",
 ]
@@ -41,6 +42,16 @@ class UnsupportedOperationError(InputError):
     def __init__(self, device_id: str, message: str) -> None:
         super().__init__(f"{device_id}: {message}")
         self.device_id = device_id
+
+
+class TooLargeError(InputError):
+    """Input larger than a configured limit (HTTP 413): ``size`` where ``limit`` is allowed."""
+
+    def __init__(self, what: str, *, size: int, limit: int, setting: str | None = None) -> None:
+        named = f" ({setting})" if setting else ""
+        super().__init__(f"{what}: {size} where at most {limit} are allowed{named}")
+        self.size = size
+        self.limit = limit
 
 
 class ForbiddenError(OpenOMSError):

@@ -13,6 +13,7 @@ Nothing below this module builds or starts any of these parts itself.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from fastapi import FastAPI
 from openoms.api import create_app
 from openoms.service.context import ServiceContext
 from openoms.service.runtime import Service, build_context
+from openoms.service.warmup import compile_with_progress
 from openoms.settings import Settings
 
 __all__ = ["RunningServer", "build_app", "free_port", "serve_forever", "serving"]
@@ -87,11 +89,16 @@ def serving(
         server.should_exit = True
         thread.join(timeout=10)
         service.stop()
-        context.engine.dispose()
+        context.dispose()
 
 
 def serve_forever(settings: Settings, *, host: str, port: int) -> None:
-    """``openoms serve``: run until interrupted."""
+    """``openoms serve``: run until interrupted. Compiles (first run after installing) or
+    loads the numba kernels first, with a line per group on stderr, so that the first fault
+    is not the one that waits for the compiler."""
+    compile_with_progress(
+        lambda line: print(line, file=sys.stderr, flush=True), data_dir=settings.data_dir
+    )
     context = build_context(settings)
     service = Service(context)
     service.start()
@@ -99,4 +106,4 @@ def serve_forever(settings: Settings, *, host: str, port: int) -> None:
         uvicorn.run(build_app(service), host=host, port=port, log_level="warning")
     finally:
         service.stop()
-        context.engine.dispose()
+        context.dispose()

@@ -109,6 +109,70 @@ class Settings(BaseModel):
     heartbeat_terminal_s: float = Field(
         default=86400.0, gt=0, description="An FTU / DTU heard from this recently is online."
     )
+    # Load limits (docs/operations.md): what the HTTP API admits, and the database pools.
+    http_max_in_flight: int = Field(
+        default=16,
+        ge=1,
+        le=512,
+        description="HTTP requests worked on at once; more wait in the queue below.",
+    )
+    http_max_queued: int = Field(
+        default=64,
+        ge=0,
+        le=100_000,
+        description="HTTP requests that may wait for a slot; beyond, 503 with Retry-After at once.",
+    )
+    http_queue_timeout_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a request waits for a slot before it is answered 503.",
+    )
+    http_retry_after_s: int = Field(
+        default=1, ge=1, le=3600, description="Retry-After of a 503 (saturated, database busy)."
+    )
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body; a larger one is answered 413.",
+    )
+    http_body_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="Time to receive a request body, else 408."
+    )
+    http_max_batch_events: int = Field(
+        default=1000,
+        ge=1,
+        le=1000,
+        description="Most events in one POST /events/batch; more is answered 413.",
+    )
+    db_http_pool_size: int = Field(
+        default=16, ge=1, le=500, description="Database connections of the HTTP API."
+    )
+    db_ingest_pool_size: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Database connections of MQTT / IEC 104 ingest (never used by HTTP).",
+    )
+    db_worker_pool_size: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="Database connections of the event processor, alerts and the SMS outbox.",
+    )
+    db_pool_timeout_s: float = Field(
+        default=5.0, gt=0, le=300, description="Longest wait for a pooled connection."
+    )
+    db_statement_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL: a statement running longer is cancelled (HTTP: 503).",
+    )
+    db_busy_timeout_s: float = Field(
+        default=10.0, ge=0, le=600, description="SQLite: longest wait for the write lock."
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from openoms.faults.lifecycle import FaultTrigger
 from openoms.outages.records import OutageKind
 from openoms.store.audit import list_audit
 from openoms.store.faults import create_fault_event
@@ -38,7 +39,7 @@ def _fault_event(api: Api) -> dict[str, Any]:
         fault_id = create_fault_event(
             session,
             feeder_id="F1",
-            trigger="trip",
+            trigger=FaultTrigger.TRIP,
             t0=api.clock.now,
             open_edges=(),
             received_at=api.clock.now,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from openoms.faults.lifecycle import AlertState, FaultTrigger
 from openoms.store import outbox
 from openoms.store.audit import list_audit
 from openoms.store.faults import create_fault_event, get_fault_event, update_fault_event
@@ -21,7 +22,7 @@ def _fault_with_alert(api: Api) -> tuple[int, int]:
         fault_id = create_fault_event(
             session,
             feeder_id="F1",
-            trigger="trip",
+            trigger=FaultTrigger.TRIP,
             t0=now,
             open_edges=(),
             received_at=now,
@@ -38,7 +39,7 @@ def _fault_with_alert(api: Api) -> tuple[int, int]:
             location=location,
             located_zone="D2",
             fault_type="phase_to_phase",
-            alert_state="sent",
+            alert_state=AlertState.SENT,
         )
         queued = outbox.enqueue(
             session,

@@ -69,6 +69,10 @@ def test_an_open_outage_counts_up_to_now_and_says_so(api: Api) -> None:
         ("from=2024-13-01", "--from: '2024-13-01' is not a date"),
         ("from=2024-07-01&to=2024-05-01", "must be after"),
         ("by=colour", "by"),
+        ("to=0001-01-01", "--to: '0001-01-01' is out of range: a day from 1900-01-01"),
+        ("from=9999-12-30&to=9999-12-31&by=month", "--from: '9999-12-30' is out of range"),
+        ("from=2024-01-01&to=9999-12-31T23:00:00-05:00", "--to: '9999-12-31T23:00:00-05:00'"),
+        ("from=1899-12-31&to=1900-02-01", "--from: '1899-12-31' is out of range"),
     ],
 )
 def test_bad_queries_are_problems_naming_the_parameter(api: Api, query: str, words: str) -> None:
@@ -76,3 +80,12 @@ def test_bad_queries_are_problems_naming_the_parameter(api: Api, query: str, wor
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert words in response.text
+
+
+@pytest.mark.parametrize(
+    "query", ["from=1900-01-01&to=1900-03-01&by=month", "from=2199-11-01&to=2200-01-01&by=month"]
+)
+def test_the_first_and_last_days_allowed_answer(api: Api, query: str) -> None:
+    response = api.get(f"/api/v1/reliability?{query}", role=Role.VIEWER)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["breakdown"]["rows"]) == 2

@@ -1,7 +1,8 @@
 """The fault-location benchmark's baselines (benchmarks/_locate_baselines.py) on hand cases.
 
 IEEE 33 (Baran & Wu) with an FTU on every branch; the zone of ``FTU-Lk`` is branch k. FTU
-rates (DOMAIN.md §1 defaults): a = 0.01 false alarms, m = 0.03 misses, so
+rates (the defaults, docs/faults.md "Settings and their defaults"): a = 0.01 false alarms,
+m = 0.03 misses, so
   cost of a missed alarm        |w0| = ln((1 − a)/m) = ln(0.99/0.03) = ln 33     = 3.4965
   cost of a false alarm          w1  = ln((1 − m)/a) = ln(0.97/0.01) = ln 97     = 4.5747
   a further fault (p = 0.01)     λ   = ln((1 − p)/p) = ln 99                     = 4.5951

@@ -3,7 +3,8 @@
 Source of every expected number here: M. E. Baran and F. F. Wu, "Network reconfiguration in
 distribution systems for loss reduction and load balancing", IEEE Transactions on Power
 Delivery 4(2), 1401–1407, 1989: the test system's table (branches, loads, ties) and its
-base-case power flow (losses 202.68 kW, minimum voltage 0.9131 pu at bus 18; DOMAIN.md §7).
+base-case power flow (losses 202.68 kW, minimum voltage 0.9131 pu at bus 18; docs/formats.md,
+"The bundled networks").
 pandapower's ``case33bw()`` is an independent transcription of the same table.
 """
 

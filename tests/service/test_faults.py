@@ -241,7 +241,8 @@ def test_reports_outside_the_window_start_nothing(rig: Rig) -> None:
 
 def test_confirmed_locations_calibrate_the_indicator_that_keeps_missing(rig: Rig) -> None:
     """Twelve faults in zone D2 (confirmed by the crew): the FTU D2 alarms every time, the
-    indicator D1 above it (online: it heartbeats) never does. Laplace's rule (DOMAIN.md §1):
+    indicator D1 above it (online: it heartbeats) never does. Laplace's rule (docs/faults.md,
+    "Calibration"):
     m_D1 = (misses + 1) / (expected alarms + 2) = (12 + 1) / (12 + 2) = 0.929; the FTU's
     m_D2 = (0 + 1) / (12 + 2) = 0.071 (its kind's default is 0.03)."""
     for i in range(12):
@@ -271,7 +272,8 @@ def test_two_simultaneous_faults_when_the_setting_asks_for_them(
     database_url: str, tmp_path: Path
 ) -> None:
     """An FTU D3 on s3 (the branch A1–A5) and an indicator D4 on the fuse FU1 below it as
-    well: D1, D2 on one branch and D3, D4 on the other all alarm. Weights (DOMAIN.md §1):
+    well: D1, D2 on one branch and D3, D4 on the other all alarm. Weights (docs/faults.md,
+    "The observation model"):
     an FTU alarm ln(0.97 / 0.01) = 4.575, an indicator alarm ln(0.90 / 0.03) = 3.401. One
     fault at D2 leaves D3 and D4 as false alarms; a second fault at D4 explains them for
     4.575 + 3.401 = 7.976 > λ = ln(0.99 / 0.01) = 4.595, so with ``fault_max_faults = 2`` the

@@ -8,12 +8,15 @@ app = create_app(context)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Final
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from openoms import __version__
+from openoms.api.limits import Limits, LimitsMiddleware, thread_tokens
 from openoms.api.metrics import ApiMetrics, MetricsMiddleware
 from openoms.api.problems import install_problem_handlers, problems_in_openapi
 from openoms.api.routes import (
@@ -37,6 +40,10 @@ OpenOMS outage management for 10 kV distribution networks.
 Send an API token as `Authorization: Bearer oms_...` (create one with
 `openoms token create --name … --role …`); the public outage pages, health and metrics need
 none. Every error is an RFC 9457 problem document (`application/problem+json`).
+
+Under load the API refuses rather than hangs: `503` with `Retry-After` when it is working on
+as many requests as it admits (or the database is busy), `413` for a body or a batch over the
+limits.
 """
 
 _TAGS: Final = [
@@ -56,9 +63,20 @@ def create_app(
     """The API of one running OpenOMS, served under ``/api/v1``.
 
     ``mqtt_status`` reports whether the MQTT subscriber is connected (``Service.mqtt_connected``);
-    without it, health says "not known".
+    without it, health says "not known". The admission limits and the body cap come from the
+    context's settings (:mod:`openoms.api.limits`).
     """
+    limits = Limits.from_settings(context.settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Enough worker threads for every admitted request (see openoms.api.limits).
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, thread_tokens(limits))
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="OpenOMS",
         version=__version__,
         description=_DESCRIPTION,
@@ -73,6 +91,7 @@ def create_app(
     app.state.mqtt_status = mqtt_status
 
     install_problem_handlers(app)
+    app.add_middleware(LimitsMiddleware, limits=limits, registry=metrics.registry)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees every 500 too
 
     for module in (outages, faults, events, grid, public, reliability, tokens, system):

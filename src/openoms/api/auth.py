@@ -8,16 +8,19 @@ routers use; ``admin`` passes every check. What each role may do is in docs/api.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Final
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from openoms.api.deps import ContextDep
 from openoms.errors import ForbiddenError, OpenOMSError
-from openoms.store.tokens import Role, authenticate
+from openoms.store.tokens import Role, authenticate, record_token_use, token_use_due
 
 __all__ = [
     "Admin",
@@ -32,6 +35,9 @@ __all__ = [
     "User",
     "require",
 ]
+
+
+log = logging.getLogger("openoms.api")
 
 
 class AuthenticationError(OpenOMSError):
@@ -74,12 +80,20 @@ def current_user(
             "this endpoint needs an API token: send 'Authorization: Bearer oms_...'",
             token_given=False,
         )
-    with context.sessions.begin() as session:
-        info = authenticate(session, credentials.credentials, now=context.clock())
+    now = context.clock()
+    database = context.http
+    with database.read_sessions.begin() as session:  # a read: no write lock on SQLite
+        info = authenticate(session, credentials.credentials, now=now, record_use=False)
     if info is None:
         raise AuthenticationError(
             "the API token is not valid (unknown, revoked or mistyped)", token_given=True
         )
+    if token_use_due(info, now=now):  # at most once a minute per token
+        try:
+            with database.sessions.begin() as session:
+                record_token_use(session, info.id, now=now)
+        except (OperationalError, PoolTimeoutError):  # a busy database: the next call will
+            log.warning("api token %d: last_used_at not recorded (database busy)", info.id)
     return User(name=info.name, role=Role(info.role))
 
 

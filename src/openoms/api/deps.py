@@ -1,9 +1,14 @@
-"""The dependencies every router shares: the service context and a database session."""
+"""The dependencies every router shares: the service context and a database session.
+
+Sessions come from the API's own connection pool (``context.http``), never the ingest's or
+the event processor's. A ``GET`` or ``HEAD`` gets a read-only session: on SQLite it does not
+take the write lock, so reads never queue behind writes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -13,7 +18,7 @@ from openoms.service.context import ServiceContext
 __all__ = ["ContextDep", "SessionDep", "get_context", "get_session"]
 
 
-def get_context(request: Request) -> ServiceContext:
+async def get_context(request: Request) -> ServiceContext:  # async: no worker thread
     """The context :func:`openoms.api.app.create_app` was built with."""
     context: ServiceContext = request.app.state.context
     return context
@@ -22,11 +27,16 @@ def get_context(request: Request) -> ServiceContext:
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 
 
-def get_session(context: ContextDep) -> Iterator[Session]:
+_READS: Final = frozenset({"GET", "HEAD"})
+
+
+def get_session(context: ContextDep, request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back when it
     raises. ``scope="function"`` below commits BEFORE the response is sent, so a client never
     sees a success whose commit failed."""
-    with context.sessions.begin() as session:
+    database = context.http
+    sessions = database.read_sessions if request.method in _READS else database.sessions
+    with sessions.begin() as session:
         yield session
 
 

@@ -7,7 +7,10 @@ answers 404, not 422). The ``detail`` is the exception's own message, written fo
 a few exceptions add extension members naming what was wrong (``device_id``, ``allowed``).
 
 Anything not in the table is a bug: it is logged with an ``error_id`` and answered with a 500
-problem that carries the same ``error_id`` and nothing of the internals.
+problem that carries the same ``error_id`` and nothing of the internals. A busy database (no
+pooled connection in time, a statement or lock timeout, SQLite's "database is locked") is not
+a bug but load: ``503`` with ``Retry-After``, a fixed detail (never the SQL) and a warning in
+the log.
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openoms.api.auth import AuthenticationError, ForbiddenError
 from openoms.api.schemas import Problem
-from openoms.errors import InputError, UnknownDeviceError
+from openoms.errors import InputError, TooLargeError, UnknownDeviceError
+from openoms.grid.topology import TopologyError
 from openoms.outages.lifecycle import TRANSITIONS, IllegalTransitionError
 from openoms.store.faults import FaultEventNotFoundError
 from openoms.store.outages import AreaRestorationError, OutageNotFoundError
@@ -92,9 +98,25 @@ def _fault(exc: Exception) -> dict[str, Any]:
     return {"fault_id": exc.fault_id}
 
 
+def _topology(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, TopologyError)
+    return {"problems": list(exc.problems)}
+
+
+def _too_large(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, TooLargeError)
+    return {"size": exc.size, "limit": exc.limit}
+
+
 def _forbidden(exc: Exception) -> dict[str, Any]:
     assert isinstance(exc, ForbiddenError)
     return {"role": exc.role, "allowed_roles": sorted(exc.allowed)}
+
+
+_BUSY: Final = (
+    "The database did not answer in time (the service is under load). Send the request again "
+    "after Retry-After seconds: a re-sent event is recognised by its idempotency key."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +125,8 @@ class ProblemType:
     slug: str
     title: str
     extensions: Extensions = _no_extensions
+    detail: str | None = None  # a fixed detail instead of the exception's message
+    retry_after: bool = False  # answered with Retry-After (http_retry_after_s): try again
 
     @property
     def uri(self) -> str:
@@ -118,14 +142,26 @@ PROBLEM_TYPES: Final[Mapping[type[Exception], ProblemType]] = {
         409, "illegal-transition", "Transition not allowed", _transition
     ),
     AreaRestorationError: ProblemType(422, "areas-not-off", "Areas not off in this outage", _areas),
+    TopologyError: ProblemType(
+        422, "topology-query", "No answer in the network's topology", _topology
+    ),
+    TooLargeError: ProblemType(413, "request-too-large", "Request too large", _too_large),
     InputError: ProblemType(422, "invalid-input", "Invalid input"),
     RequestValidationError: ProblemType(422, "invalid-request", "Invalid request"),
     AuthenticationError: ProblemType(401, "unauthenticated", "Authentication required"),
     ForbiddenError: ProblemType(403, "forbidden", "Not allowed for this role", _forbidden),
+    PoolTimeoutError: ProblemType(
+        503, "database-busy", "Database busy", detail=_BUSY, retry_after=True
+    ),
+    OperationalError: ProblemType(
+        503, "database-unavailable", "Database unavailable", detail=_BUSY, retry_after=True
+    ),
 }
 """The one table: exception class → (status, type slug, title[, extension members])."""
 
 INTERNAL: Final = ProblemType(500, "internal-error", "Internal server error")
+RETRY_AFTER_S: Final = 1
+"""Retry-After of a 503 when the app has no settings to read ``http_retry_after_s`` from."""
 
 
 def problem_type_uri(slug: str) -> str:
@@ -193,9 +229,15 @@ def mapped_problem(request: Request, exc: Exception) -> ProblemResponse:
         detail = _validation_detail(errors)
         extensions["errors"] = errors
     else:
-        detail = str(exc) or entry.title
+        detail = entry.detail or str(exc) or entry.title
     if isinstance(exc, AuthenticationError):
         headers["WWW-Authenticate"] = exc.www_authenticate
+    if entry.retry_after:
+        headers["Retry-After"] = str(_retry_after_s(request))
+        cause = getattr(exc, "orig", None) or exc  # the driver's error: its class, no SQL
+        log.warning(
+            "%s on %s %s: %s", entry.slug, request.method, request.url.path, type(cause).__name__
+        )
     body = problem_body(
         type_uri=entry.uri,
         title=entry.title,
@@ -205,6 +247,12 @@ def mapped_problem(request: Request, exc: Exception) -> ProblemResponse:
         **extensions,
     )
     return ProblemResponse(body, status_code=entry.status, headers=headers or None)
+
+
+def _retry_after_s(request: Request) -> int:
+    context = getattr(request.app.state, "context", None)
+    settings = getattr(context, "settings", None)
+    return int(getattr(settings, "http_retry_after_s", RETRY_AFTER_S))
 
 
 def http_problem(request: Request, exc: StarletteHTTPException) -> ProblemResponse:

@@ -1,4 +1,5 @@
-"""The API's Pydantic schemas: the third shape of OpenOMS (DESIGN.md §4).
+"""The API's Pydantic schemas: the third shape of OpenOMS (docs/architecture.md, "Rules of the
+house").
 
 Responses are built from domain values by explicit ``from_*`` conversions here; a route never
 returns a database row or a domain dataclass. Request bodies forbid unknown fields.
@@ -6,14 +7,16 @@ returns a database row or a domain dataclass. Request bodies forbid unknown fiel
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -54,6 +57,7 @@ __all__ = [
     "TransitionIn",
     "UtcTime",
     "ValidationIssue",
+    "iso_time",
 ]
 
 
@@ -72,16 +76,30 @@ def without_nul(text: str) -> str:
 
 
 def to_utc(at: datetime) -> datetime:
-    """Aware times become UTC at the edge (DESIGN.md §4); a time whose UTC falls outside the
-    years 1 … 9999 is refused here rather than failing in the database."""
+    """Aware times become UTC at the edge (docs/architecture.md, "Rules of the house"); a time
+    whose UTC falls outside the years 1 … 9999 is refused here rather than failing in the
+    database."""
     try:
         return at.astimezone(UTC)
     except OverflowError:
         raise ValueError("is outside the years 1 … 9999 once converted to UTC") from None
 
 
-UtcTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
-"""A time with its UTC offset, converted to UTC."""
+_ISO_TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def iso_time(value: object) -> object:
+    """A time arrives as ISO 8601 text (or as a ``datetime`` from Python code): never as a
+    number, which pydantic would read as seconds since 1970 (``-1`` would book 1969)."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_TIME.match(value)):
+        return value
+    raise ValueError(
+        "must be an ISO 8601 time with its UTC offset, such as 2024-06-01T08:00:00+08:00"
+    )
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(iso_time), AfterValidator(to_utc)]
+"""A time with its UTC offset (ISO 8601 text, never a number), converted to UTC."""
 Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(printable)]
 """A device id, feeder id, crew or token name."""
 DeviceId = Name

@@ -6,14 +6,16 @@ folder or JSON document, or a pandapower JSON file) or by a bundled name: ``samp
 (the sample county) or ``sample:ieee33`` (the IEEE 33-bus feeder).
 
 Command groups live in their own modules (:mod:`.grid`, :mod:`.impact`, :mod:`.locate`,
-:mod:`.demo`, :mod:`.service`, :mod:`.roster`, :mod:`.reliability`) and are imported only
-when invoked, so ``openoms --help`` loads none of the engines.
+:mod:`.demo`, :mod:`.service`, :mod:`.roster`, :mod:`.reliability`, :mod:`.warmup`) and are
+imported only when invoked, so ``openoms --help`` loads none of the engines.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from pathlib import Path
 from typing import Final
 
 import click
@@ -49,6 +51,10 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "openoms.cli.reliability:reliability_group",
         "Reliability indices, history import, report (供电可靠性).",
     ),
+    "warm-up": (
+        "openoms.cli.warmup:warmup_command",
+        "Compile the fast kernels now, once per install (预编译计算内核).",
+    ),
 }
 
 
@@ -82,11 +88,33 @@ def main() -> None:
     """
 
 
+def _numba_cache_in_data_dir() -> None:
+    """Numba keeps the compiled kernels in ``__pycache__`` beside the modules. Where the
+    installed package is read-only (a system or container install), keep them in
+    ``<data_dir>/numba-cache`` instead of numba's user-wide fallback, which may not be writable
+    either; a ``$NUMBA_CACHE_DIR`` of the user's wins. Before numba is imported."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    folder = Path(__file__).resolve().parent.parent / "grid"
+    cache = folder / "__pycache__"
+    if os.access(cache if cache.is_dir() else folder, os.W_OK):
+        return
+    from openoms.cli._common import data_dir_of  # noqa: PLC0415
+
+    os.environ["NUMBA_CACHE_DIR"] = str(data_dir_of() / "numba-cache")
+
+
 def run() -> None:  # pragma: no cover - the console entry point wraps errors
+    _numba_cache_in_data_dir()
     try:
         main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
+    except click.BadParameter as exc:
+        # A bad value (no such file, a folder where a file belongs, a picture format): one
+        # line, as for OpenOMSError; the usage text would not help.
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,19 +11,20 @@ from typing import Any
 import click
 
 from openoms.cli._common import (
+    cache_option,
+    check_picture,
+    encoding_option,
     json_option,
     lang_of,
     lang_option,
-    load_checked,
+    load_indexed,
     resolve_network_path,
     say,
     step,
 )
-from openoms.grid.load import check_raw, read_network_records
+from openoms.errors import InputError
 from openoms.grid.native import write_csv_folder, write_json_document
 from openoms.grid.problems import InvalidNetworkError, Problem
-from openoms.grid.summary import network_summary
-from openoms.grid.topology import Topology
 from openoms.i18n import Lang
 
 __all__ = ["grid"]
@@ -49,15 +51,18 @@ def grid() -> None:
 
 @grid.command("check")
 @click.argument("path")
+@encoding_option
 @lang_option
 @json_option
-def grid_check(path: str, lang: str | None, as_json: bool) -> None:
+def grid_check(path: str, lang: str | None, as_json: bool, encoding: str | None = None) -> None:
     """Check a network and list every problem with its file, row and field (校验电网数据).
 
     Exit status 1 when there is any error; warnings alone exit 0.
     """
+    from openoms.grid.load import check_raw, read_network_records  # noqa: PLC0415  (scipy)
+
     language = lang_of(lang)
-    raw = read_network_records(resolve_network_path(path))
+    raw = read_network_records(resolve_network_path(path), encoding=encoding)
     result = check_raw(raw)
     notes = [str(n) for n in getattr(raw, "notes", ())]  # what an importer left out
     if as_json:
@@ -118,26 +123,42 @@ _SUMMARY_LABELS = {
     "map_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=check_picture,
     help="Where to write the map (.png or .svg). "
     "Default: <network name>-map.png in the current folder.",
 )
 @click.option("--no-map", is_flag=True, help="Do not draw the map.")
+@cache_option
+@encoding_option
 @lang_option
 @json_option
-def grid_show(
-    path: str, map_path: Path | None, no_map: bool, lang: str | None, as_json: bool
+def grid_show(  # click passes options by name
+    path: str,
+    *,
+    map_path: Path | None,
+    no_map: bool,
+    no_cache: bool,
+    lang: str | None,
+    as_json: bool,
+    encoding: str | None = None,
 ) -> None:
     """Summarise a network and draw a map of its feeders (电网概况与线路图)."""
+    from openoms.grid.summary import network_summary  # noqa: PLC0415
+
     language = lang_of(lang)
-    network = load_checked(path, language, quiet=as_json)
+    network, topology = load_indexed(
+        path, language, quiet=as_json, cache=not no_cache, encoding=encoding
+    )
     summary = network_summary(network)
     if not no_map:
         from openoms.viz.feeder_map import draw_feeder_map  # noqa: PLC0415  (matplotlib)
 
-        target = map_path or Path(f"{network.name}-map.png")
+        target = map_path or Path(f"{_file_name(network.name)}-map.png")
         with step(language, "绘制线路图", "drawing the map", quiet=as_json):
-            topology = Topology.build(network.graph_arrays(), network.closed_edges())
-            draw_feeder_map(network, topology, target, lang=language)
+            try:
+                draw_feeder_map(network, topology, target, lang=language)
+            except OSError as exc:
+                raise InputError(f"{target}: cannot write the map: {exc.strerror or exc}") from exc
         summary["map"] = str(target)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
@@ -153,18 +174,38 @@ def grid_show(
 @grid.command("convert")
 @click.argument("source")
 @click.argument("target", type=click.Path(path_type=Path))
-def grid_convert(source: str, target: Path) -> None:
+@encoding_option
+def grid_convert(source: str, target: Path, encoding: str | None = None) -> None:
     """Convert a network (e.g. a pandapower JSON) to the native format (格式转换).
 
     TARGET ending in .json is written as one JSON document, anything else as a CSV folder.
-    The network is checked first; nothing is written if it has errors.
+    The network is checked first; nothing is written if it has errors. The files written
+    are UTF-8 whatever the encoding read.
     """
-    raw = read_network_records(resolve_network_path(source))
+    from openoms.grid.load import check_raw, read_network_records  # noqa: PLC0415  (scipy)
+
+    as_json = target.suffix.lower() == ".json"
+    if as_json and target.is_dir():
+        raise InputError(f"{target}: is a folder; a .json TARGET is written as one file")
+    if not as_json and target.exists() and not target.is_dir():
+        raise InputError(
+            f"{target}: is a file; TARGET is written as a CSV folder (end it in .json for one "
+            "JSON document)"
+        )
+    raw = read_network_records(resolve_network_path(source), encoding=encoding)
     result = check_raw(raw)
     if result.network is None:
         raise InvalidNetworkError(source, result.problems)
-    if target.suffix.lower() == ".json":
-        write_json_document(raw, target)
-    else:
-        write_csv_folder(raw, target)
+    try:
+        if as_json:
+            write_json_document(raw, target)
+        else:
+            write_csv_folder(raw, target)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     click.echo(f"{source} → {target}")
+
+
+def _file_name(name: str) -> str:
+    """``name`` (a network's, from its files) as one file name: no folders, no dots first."""
+    return re.sub(r"[^\w.-]+", "_", name).lstrip(".") or "network"

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from openoms.cli._common import json_option, lang_of, lang_option, load_checked
-from openoms.faults.recorded import ReplayResult, locate_recorded
-from openoms.grid.model import Network
+from openoms.cli._common import (
+    cache_option,
+    check_picture,
+    compile_notice,
+    encoding_option,
+    json_option,
+    lang_of,
+    lang_option,
+    load_checked,
+)
+from openoms.errors import InputError
 from openoms.i18n import Lang
-from openoms.ingest.replay import read_messages
+
+if TYPE_CHECKING:  # the locator and its numba kernels load when a fault is located
+    from openoms.faults.recorded import ReplayResult
+    from openoms.grid.model import Network
 
 __all__ = ["locate_command"]
 
@@ -76,6 +88,9 @@ def run_locate(
     max_faults: int,
     map_path: Path | None = None,
 ) -> str:
+    from openoms.faults.recorded import locate_recorded  # noqa: PLC0415
+    from openoms.ingest.replay import read_messages  # noqa: PLC0415
+
     recorded = read_messages(reports, network)
     result = locate_recorded(
         network,
@@ -88,7 +103,11 @@ def run_locate(
     if map_path is not None:
         from openoms.viz.fault_map import draw_fault_map  # noqa: PLC0415  (matplotlib)
 
-        draw_fault_map(network, result.zones, result.location, result.group.observations, map_path)
+        observations = result.group.observations
+        try:
+            draw_fault_map(network, result.zones, result.location, observations, map_path)
+        except OSError as exc:
+            raise InputError(f"{map_path}: cannot write the map: {exc.strerror or exc}") from exc
     if as_json:
         return json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str)
     return _text(result, network, lang)
@@ -121,8 +140,11 @@ def run_locate(
     "map_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=check_picture,
     help="Also draw the feeder with the zones shaded by posterior (.png or .svg).",
 )
+@cache_option
+@encoding_option
 @lang_option
 @json_option
 def locate_command(  # click passes options by name
@@ -133,15 +155,21 @@ def locate_command(  # click passes options by name
     max_faults: int,
     no_terminals_online: bool,
     map_path: Path | None,
+    no_cache: bool,
     lang: str | None,
     as_json: bool,
+    encoding: str | None = None,
 ) -> None:
     """Locate a fault from recorded indicator and FTU reports (故障区段定位回放).
 
     Example: openoms locate sample:county --reports fault.jsonl
     """
+    from openoms.grid.textfile import text_encoding  # noqa: PLC0415
+
+    text_encoding(reports)  # a file that is not text fails before the network is read
     language = lang_of(lang)
-    network = load_checked(path, language, quiet=as_json)
+    network = load_checked(path, language, quiet=as_json, cache=not no_cache, encoding=encoding)
+    compile_notice(language, ("topology", "faults"), quiet=as_json)
     click.echo(
         run_locate(
             network,

@@ -22,8 +22,9 @@ from typing import Any
 
 import click
 
-from openoms.cli._common import config_option, lang_of, say, settings_of
+from openoms.cli._common import config_option, encoding_option, lang_of, say, settings_of
 from openoms.cli._db import database
+from openoms.errors import InputError
 from openoms.i18n import Lang
 from openoms.service.context import utc_now
 from openoms.service.networks import current_network
@@ -123,7 +124,14 @@ def reliability_group(
     if report_dir is not None and run.monthly is not None:
         from openoms.viz.reliability_report import write_report  # noqa: PLC0415
 
-        files = write_report(run.result, run.monthly, report_dir, lang=language, notes=run.notes)
+        try:
+            files = write_report(
+                run.result, run.monthly, report_dir, lang=language, notes=run.notes
+            )
+        except OSError as exc:
+            raise InputError(
+                f"{report_dir}: cannot write the report: {exc.strerror or exc}"
+            ) from exc
         out["report"] = str(files.html)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=1))
@@ -208,6 +216,7 @@ def _text(out: dict[str, Any], lang: Lang) -> str:
     help="Customer-base CSV for units that are not in the network.",
 )
 @click.option("--actor", default=None, help="Who imports (default: the login name).")
+@encoding_option
 @_lang_option
 @_network_option
 @config_option
@@ -216,6 +225,7 @@ def import_command(
     *,
     base_path: Path | None,
     actor: str | None,
+    encoding: str | None,
     lang: str | None,
     network: str | None,
     config: Path | None,
@@ -228,9 +238,9 @@ def import_command(
     settings = settings_of(config)
     interactive = sys.stderr.isatty()
 
-    def progress(rows: int) -> None:
+    def progress(rows: int) -> None:  # on a terminal only, as the other commands' steps
         text = say(language, f"… 已读 {rows:,} 行", f"… {rows:,} rows read")
-        click.echo(f"\r{text}" if interactive else text, err=True, nl=not interactive)
+        click.echo(f"\r{text}", err=True, nl=False)
 
     try:
         with database(settings) as sessions, sessions.begin() as session:
@@ -243,7 +253,8 @@ def import_command(
                 actor=actor or os.environ.get("USER", "cli"),
                 now=utc_now(),
                 base_path=base_path,
-                progress=progress,
+                progress=progress if interactive else None,  # a log gets the result line
+                encoding=encoding,
             )
     finally:
         if interactive:

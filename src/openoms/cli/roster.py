@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from openoms.cli._common import config_option, settings_of
+from openoms.cli._common import config_option, encoding_option, settings_of
 from openoms.cli._db import database
 from openoms.contacts.phone import mask_phone
 from openoms.service.networks import current_raw
@@ -36,7 +36,10 @@ def roster_group() -> None:
 @_db_option
 @config_option
 @click.option("--network", default=None, help="Network whose grid cells the file may name.")
-def roster_import(file: Path, db_url: str | None, config: Path | None, network: str | None) -> None:
+@encoding_option
+def roster_import(
+    file: Path, db_url: str | None, config: Path | None, network: str | None, encoding: str | None
+) -> None:
     """Import a roster CSV: all rows or none; replaces the roster of the grid cells it names.
 
     Columns: grid_cell,crew,person,phone,starts_at,ends_at,fallback (see docs/notify.md).
@@ -46,7 +49,9 @@ def roster_import(file: Path, db_url: str | None, config: Path | None, network: 
         raw = current_raw(session, network or settings.network)
         table = raw.tables.get("grid_cells")
         cells = {str(row["id"]) for row in table.rows} if table is not None else set()
-        contacts = roster.import_roster(session, file, grid_cells=cells, timezone=settings.timezone)
+        contacts = roster.import_roster(
+            session, file, grid_cells=cells, timezone=settings.timezone, encoding=encoding
+        )
     n_cells = len({c.grid_cell for c in contacts})
     click.echo(f"{file}: {len(contacts)} 行导入，{n_cells} 个网格 / {len(contacts)} rows imported")
 

@@ -5,7 +5,9 @@ trouble calls and crew status all become an :class:`Event` before anything else 
 the HTTP intake, the MQTT subscriber and (later) the IEC 104 master only differ in how they
 parse. Every event carries an idempotency key: the sender's own message id where it has one,
 otherwise a hash of what identifies the report (source device, device time, kind, payload),
-so that a redelivered message is recognised and not processed twice.
+so that a redelivered message is recognised and not processed twice. An event posted through
+the API also carries its :class:`Sender` (the token's name and role), kept in the log, so that
+what the event does is authorized as its sender, not as the system that acts on it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Event", "EventKind", "EventSource", "derive_idempotency_key"]
+__all__ = ["Event", "EventKind", "EventSource", "Sender", "derive_idempotency_key"]
 
 
 class EventKind(StrEnum):
@@ -53,6 +55,15 @@ def derive_idempotency_key(
 
 
 @dataclass(frozen=True, slots=True)
+class Sender:
+    """Who posted an event: an API token's name and its role (the role's value, e.g.
+    ``crew``). Device messages (MQTT, IEC 104) have none: their topic or link says who."""
+
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """One normalised event. ``device_time`` is aware UTC (the device's clock: GPS/NTP)."""
 
@@ -62,6 +73,7 @@ class Event:
     device_time: datetime
     payload: Mapping[str, Any] = field(default_factory=dict)
     idempotency_key: str = ""
+    sender: Sender | None = None  # not part of the derived key: the same report is the same
 
     def __post_init__(self) -> None:
         if self.device_time.tzinfo is None:

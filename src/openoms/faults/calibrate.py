@@ -1,4 +1,5 @@
-"""Calibration of per-device rates from crew-confirmed fault locations (DOMAIN.md §1).
+"""Calibration of per-device rates from crew-confirmed fault locations (docs/faults.md,
+"Calibration").
 
 For every past event with confirmed fault zones, each device that reported (not "no data") is
 scored against what the confirmed zones make it expect: ``m_d = (misses + 1) / (expected

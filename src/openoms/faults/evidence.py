@@ -1,9 +1,18 @@
-"""The reports of one event placed on a feeder's zone tree, as arrays (one Python pass over
-the observations; everything after it is numpy)."""
+"""The reports of one event placed on a feeder's zone tree, as arrays.
+
+Reports come as :class:`~openoms.faults.observations.ObservationColumns` (detector indexes and
+status codes, the full observation only where it says more), as any other sequence of
+:class:`~openoms.faults.observations.Observation` (read into the same columns by C-level
+passes, about half a microsecond a report) or as bare arrays (:func:`gather_status`). From the
+columns one compiled pass (:func:`~openoms.faults.kernels.place_reports`) checks them and
+places each on the tree with its plain-report weight; Python then looks only at the detailed
+alarms (their phases, flags and directions), in O(their number).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
@@ -12,7 +21,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from openoms.faults.kernels import Float64Array, Int64Array, bulk_reports, mark_paths
+from openoms.faults.kernels import Float64Array, Int64Array, mark_paths, place_reports
 from openoms.faults.likelihood import (
     ALARM,
     MINUS,
@@ -26,20 +35,41 @@ from openoms.faults.likelihood import (
     hit,
     weights,
 )
-from openoms.faults.observations import InvalidObservationError, Observation, Status
+from openoms.faults.observations import (
+    InvalidObservationError,
+    Observation,
+    ObservationColumns,
+    Status,
+)
 from openoms.faults.result import Contradiction
 from openoms.faults.zones import ZoneTree
 
-__all__ = ["DeviceTable", "Evidence", "check", "expected_reports", "gather", "gather_status"]
+__all__ = [
+    "DeviceTable",
+    "Evidence",
+    "TreeDevices",
+    "check",
+    "expected_reports",
+    "gather",
+    "gather_status",
+    "tree_devices",
+]
 
 _STATUS_CODE: Final = {Status.ALARM: ALARM, Status.NO_ALARM: QUIET, Status.NO_DATA: NONE}
 _BAD: Final = 9  # a status that is not a Status
 _DETECTOR: Final = attrgetter("detector")
 _STATUS: Final = attrgetter("status")
 _EXTRAS: Final = attrgetter(
-    "device_time", "direction", "fault_phases", "earth_fault", "loss_of_voltage_phases"
+    "device_time",
+    "fault_phases",
+    "earth_fault",
+    "earth_fault_phases",
+    "loss_of_voltage_phases",
+    "direction",
+    "permanent",
 )
-_PLAIN: Final = (None, None, (), False, ())  # what a plain NO_ALARM / NO_DATA carries
+_PLAIN: Final = (None, (), False, (), (), None, None)  # what a bare status carries
+_MODE: Final = {Signal.SHORT_CIRCUIT: 0, Signal.EARTH_FAULT: 1, Signal.LOSS_OF_VOLTAGE: 2}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -55,6 +85,34 @@ class DeviceTable:
     relay: tuple[float, float, float]  # rates of the implicit head breaker's protection
     w_alarm: Float64Array  # per detector: ln((1 − m)/a), an alarm against "off" = 0
     w_quiet: Float64Array  # per detector: ln(m/(1 − a)), a no-alarm against "off" = 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TreeDevices:
+    """The detectors on one zone tree in zone order ("slots"), with what placing a report
+    needs: reports listed in zone order (as a feeder's detectors are) read these arrays in
+    order rather than all over the network's detector table."""
+
+    slot_of_detector: NDArray[np.int32]  # per detector of the network, -1 if not on the tree
+    zone: Int64Array  # per slot
+    w_alarm: Float64Array
+    w_quiet: Float64Array
+    directional: NDArray[np.bool_]
+
+
+def tree_devices(devices: DeviceTable, tree: ZoneTree) -> TreeDevices:
+    """The slots of ``tree``'s detectors. O(detectors of the network + of the tree · log)."""
+    on = np.flatnonzero(tree.zone_of_detector >= 0)
+    order = on[np.argsort(tree.zone_of_detector[on], kind="stable")]
+    slot = np.full(tree.zone_of_detector.shape[0], -1, dtype=np.int32)
+    slot[order] = np.arange(order.size, dtype=np.int32)
+    return TreeDevices(
+        slot_of_detector=slot,
+        zone=tree.zone_of_detector[order],
+        w_alarm=devices.w_alarm[order],
+        w_quiet=devices.w_quiet[order],
+        directional=devices.directional[order],
+    )
 
 
 def _weights(
@@ -83,7 +141,9 @@ def _weights(
 @dataclass(frozen=True, slots=True, eq=False)
 class Evidence:
     """Reports with data on the tree: detector (-1 for the implicit head breaker), zone,
-    observed code, the "off" expectation (QUIET or MINUS), directional flag, weight."""
+    observed code, the "off" expectation (QUIET or MINUS), directional flag, weight; which of
+    them are alarms carrying nothing but their status (``plain_alarm``) and, for the others
+    that alarmed, their observations (``alarms``)."""
 
     signal: Signal
     detector: Int64Array
@@ -92,90 +152,216 @@ class Evidence:
     off: NDArray[np.int8]
     directional: NDArray[np.bool_]
     weight: Float64Array
-    alarms: Mapping[int, Observation]  # report position -> its observation (alarms only)
+    alarms: Mapping[int, Observation]  # report position -> its observation (detailed alarms)
     ignored: tuple[str, ...]
     no_data: int
+    plain_alarm: NDArray[np.bool_]  # per report: an alarm with nothing but its status
 
     @property
     def reports_used(self) -> int:
         return int(np.count_nonzero(self.detector >= 0))
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Reports:
+    """One event's reports as columns: detector index (-1: not a detector of the network),
+    status code (``_BAD``: not a status), the observations that say more than their status,
+    and the detector id of a report (for messages)."""
+
+    det: Int64Array
+    status: NDArray[np.int8]
+    detail: Mapping[int, Observation]
+    id_of: Callable[[int], str]
+
+    @classmethod
+    def of(cls, devices: DeviceTable, observations: Sequence[Observation]) -> _Reports:
+        if isinstance(observations, ObservationColumns):
+            table = observations.table
+            det = observations.detector_index
+            if table is not devices.ids:  # another network's table: by id
+                known = np.fromiter(
+                    map(devices.index.get, table, repeat(-1)), dtype=np.int64, count=len(table)
+                )
+                det = known[det]
+            index = observations.detector_index
+            return cls(
+                det,
+                observations.status_codes,
+                observations.detail,
+                lambda i: table[int(index[i])],
+            )
+        n = len(observations)
+        # C-level passes (map, attrgetter, dict.get): about 0.5 µs per report
+        ids = list(map(_DETECTOR, observations))
+        det = np.fromiter(map(devices.index.get, ids, repeat(-1)), dtype=np.int64, count=n)
+        status = np.fromiter(
+            map(_STATUS_CODE.get, map(_STATUS, observations), repeat(_BAD)),
+            dtype=np.int8,
+            count=n,
+        )
+        plain = np.fromiter(map(_PLAIN.__eq__, map(_EXTRAS, observations)), np.bool_, count=n)
+        rich = np.flatnonzero(~plain | (status == _BAD)).tolist()
+        return cls(det, status, {i: observations[i] for i in rich}, ids.__getitem__)
+
+    def problems(self) -> list[str]:
+        """Every bad observation, then every id that is not a detector (the duplicates are
+        found by the pass that places the reports)."""
+        problems: list[str] = []
+        for i in sorted(self.detail):
+            problems += [f"observations[{i}]: {p}" for p in self.detail[i].problems()]
+        for i in np.flatnonzero(self.det < 0).tolist():
+            problems.append(f"observations[{i}]: {self.id_of(i)!r} is not a detector")
+        return problems
+
+    def duplicates(self) -> list[str]:
+        counts = Counter(map(self.id_of, range(self.det.shape[0])))
+        twice = sorted(k for k, c in counts.items() if c > 1)
+        return [f"observations: detectors reported more than once: {twice}"] if twice else []
+
+
 def gather(
     devices: DeviceTable,
     tree: ZoneTree,
-    zone_of_detector: Int64Array,
+    slots: TreeDevices,
     observations: Sequence[Observation],
     *,
     trip_seen: bool,
 ) -> Evidence:
     """Check the observations (raising :class:`InvalidObservationError` naming every bad
-    one) and place those with data on ``tree``; ``zone_of_detector``: per detector of the
-    network its zone, -1 when not on this tree."""
-    problems: list[str] = []
-    n = len(observations)
-    # C-level passes (map, attrgetter, dict.get): about 0.5 µs per report
-    ids = list(map(_DETECTOR, observations))
-    det = np.fromiter(map(devices.index.get, ids, repeat(-1)), dtype=np.int64, count=n)
-    status = np.fromiter(
-        map(_STATUS_CODE.get, map(_STATUS, observations), repeat(_BAD)), dtype=np.int8, count=n
-    )
-    # the full check only where something can be wrong: alarms, and reports with extras
-    checked = np.flatnonzero((status == ALARM) | (status == _BAD)).tolist()
-    extras = [i for i, e in enumerate(map(_EXTRAS, observations)) if e != _PLAIN]
-    for i in sorted(set(checked) | set(extras)):
-        problems += [f"observations[{i}]: {p}" for p in observations[i].problems()]
-    for i in np.flatnonzero(det < 0).tolist():
-        problems.append(f"observations[{i}]: {ids[i]!r} is not a detector")
-    if len(set(ids)) != n:
-        counts: dict[str, int] = {}
-        for detector_id in ids:
-            counts[detector_id] = counts.get(detector_id, 0) + 1
-        twice = sorted(k for k, c in counts.items() if c > 1)
-        problems.append(f"observations: detectors reported more than once: {twice}")
+    one) and place those with data on ``tree`` (whose detectors are ``slots``)."""
+    reports = _Reports.of(devices, observations)
+    problems = reports.problems()
     if problems:
-        raise InvalidObservationError(problems)
-    zone = zone_of_detector[det] if n else np.empty(0, dtype=np.int64)
-    on_tree = zone >= 0
-    ignored = tuple(observations[i].detector for i in np.flatnonzero(~on_tree).tolist())
-    alarm_at = np.flatnonzero(on_tree & (status == ALARM)).tolist()
-    signal = event_signal([observations[i] for i in alarm_at])
-    directional = devices.directional[det] & (signal is not Signal.LOSS_OF_VOLTAGE)
-    observed = status.copy()
-    for i in alarm_at:
-        observed[i] = hit(observations[i], signal, directional=bool(directional[i]))
-    keep = np.flatnonzero(on_tree & (observed != NONE))
-    det, zone, observed, directional = det[keep], zone[keep], observed[keep], directional[keep]
-    if signal is Signal.SHORT_CIRCUIT:
-        source = tree.source_below[zone]
-    elif signal is Signal.EARTH_FAULT:
-        source = directional
-    else:
-        source = np.zeros(zone.shape, dtype=np.bool_)
-    off = np.where(source, MINUS, QUIET).astype(np.int8)
-    a, m, d = devices.false_alarm[det], devices.miss[det], devices.direction_error[det]
-    alarm_rows = np.asarray(alarm_at, dtype=np.int64)
-    kept = alarm_rows[np.isin(alarm_rows, keep)]  # alarm rows still kept (indexes before `keep`)
-    alarms = dict(
-        zip(
-            np.searchsorted(keep, kept).tolist(),
-            [observations[i] for i in kept.tolist()],
-            strict=True,
+        raise InvalidObservationError(problems + reports.duplicates())
+
+    def twice(_: int) -> str:
+        return reports.duplicates()[0]
+
+    return _place(devices, tree, slots, reports, trip_seen=trip_seen, twice=twice)
+
+
+def gather_status(
+    devices: DeviceTable,
+    tree: ZoneTree,
+    slots: TreeDevices,
+    detectors: Int64Array,
+    status: NDArray[np.int8],
+    *,
+    trip_seen: bool,
+) -> Evidence:
+    """:func:`gather` for arrays of detector indexes and statuses (1 alarm, 0 no alarm, -1 no
+    data): short-circuit reports without direction, time tags or phases. O(reports), compiled."""
+    det = np.asarray(detectors)
+    codes = np.asarray(status)
+    if (
+        det.ndim != 1
+        or codes.shape != det.shape
+        or (det.size and det.dtype.kind not in "iu")
+        or (codes.size and codes.dtype.kind not in "iu")
+    ):
+        raise InvalidObservationError(
+            [
+                f"detectors and status must be 1-D arrays of one length, got {det.shape} "
+                f"{det.dtype} and {codes.shape} {codes.dtype}"
+            ]
         )
+    if codes.dtype != np.int8 and codes.size and (codes.min() < NONE or codes.max() > ALARM):
+        position = int(np.flatnonzero((codes < NONE) | (codes > ALARM))[0])
+        raise InvalidObservationError([f"status[{position}] = {codes[position]} is not 1, 0 or -1"])
+    det = det.astype(np.int64, copy=False)
+    reports = _Reports(
+        det, codes.astype(np.int8, copy=False), {}, lambda i: devices.ids[int(det[i])]
     )
+
+    def twice(position: int) -> str:
+        return f"detectors reported more than once: [{devices.ids[int(det[position])]!r}]"
+
+    return _place(devices, tree, slots, reports, trip_seen=trip_seen, twice=twice)
+
+
+def _place(
+    devices: DeviceTable,
+    tree: ZoneTree,
+    slots: TreeDevices,
+    reports: _Reports,
+    *,
+    trip_seen: bool,
+    twice: Callable[[int], str],
+) -> Evidence:
+    """The checked reports on the tree: the signal, one compiled pass for every report, then
+    the detailed alarms by the full observation model."""
+    det, status, detail = reports.det, reports.status, reports.detail
+    n = det.shape[0]
+    # the signal: a short circuit when a plain alarm is on the tree (it flags nothing else),
+    # else what the detailed alarms on the tree flag
+    slot_of = slots.slot_of_detector
+    rich = [i for i in sorted(detail) if status[i] == ALARM and slot_of[det[i]] >= 0]
+    alarmed = det[status == ALARM]
+    alarmed = alarmed[(alarmed >= 0) & (alarmed < slot_of.shape[0])]  # (bad ones: see below)
+    alarms_on_tree = int(np.count_nonzero(slot_of[alarmed] >= 0))
+    if alarms_on_tree > len(rich):
+        signal = Signal.SHORT_CIRCUIT
+    else:
+        signal = event_signal([detail[i] for i in rich])
+    out = np.empty((5, n), dtype=np.int64)
+    weight = np.empty(n, dtype=np.float64)
+    directional = np.empty(n, dtype=np.bool_)
+    ignored_at = np.empty(n, dtype=np.int64)
+    kept, error, position, n_ignored = place_reports(
+        det,
+        status,
+        slot_of,
+        slots.zone,
+        slots.w_alarm,
+        slots.w_quiet,
+        slots.directional,
+        tree.source_below,
+        _MODE[signal],
+        np.zeros(slot_of.shape[0], dtype=np.uint8),
+        out,
+        weight,
+        directional,
+        ignored_at,
+    )
+    if error:
+        n_detectors = slot_of.shape[0]
+        if error == 1:
+            message = f"detectors[{position}] = {det[position]} is outside 0..{n_detectors - 1}"
+        elif error == 2:
+            message = f"status[{position}] = {status[position]} is not 1, 0 or -1"
+        else:
+            message = twice(position)
+        raise InvalidObservationError([message])
+    ignored = tuple(map(reports.id_of, ignored_at[:n_ignored].tolist()))
+    det_k, zone, position_k = out[0, :kept], out[1, :kept], out[4, :kept]
+    observed, off = out[2, :kept].astype(np.int8), out[3, :kept].astype(np.int8)
+    weight, directional = weight[:kept], directional[:kept]
+    plain_alarm = observed == ALARM
+    alarms: dict[int, Observation] = {}
+    if rich:  # the detailed alarms: their code for the signal, weighed by the full model
+        rows = np.searchsorted(position_k, rich)
+        for row, i in zip(rows.tolist(), rich, strict=True):
+            observed[row] = hit(detail[i], signal, directional=bool(directional[row]))
+            alarms[row] = detail[i]
+        plain_alarm[rows] = False
+        d = det_k[rows]
+        weight[rows] = _weights(
+            devices,
+            d,
+            observed[rows],
+            off[rows],
+            (devices.false_alarm[d], devices.miss[d], devices.direction_error[d]),
+        )
     if tree.implicit_root and trip_seen and signal is Signal.SHORT_CIRCUIT:
-        det = np.append(det, -1)
-        zone = np.append(zone, 0)
-        observed = np.append(observed, np.int8(ALARM))
-        off = np.append(off, np.int8(QUIET))
-        directional = np.append(directional, False)
-        relay = devices.relay
-        a, m, d = np.append(a, relay[0]), np.append(m, relay[1]), np.append(d, relay[2])
-    weight = _weights(devices, det, observed, off, (a, m, d))
-    no_data = tree.n_devices - int(np.count_nonzero(det >= 0))
+        relay = tuple(np.array([r]) for r in devices.relay)
+        det_k, zone = np.append(det_k, -1), np.append(zone, 0)
+        observed, off = np.append(observed, np.int8(ALARM)), np.append(off, np.int8(QUIET))
+        directional, plain_alarm = np.append(directional, False), np.append(plain_alarm, False)
+        relay_weight = weights(observed[-1:], off[-1:], *relay)
+        weight = np.append(weight, relay_weight)
     return Evidence(
         signal=signal,
-        detector=det,
+        detector=det_k,
         zone=zone,
         observed=observed,
         off=off,
@@ -183,82 +369,8 @@ def gather(
         weight=weight,
         alarms=alarms,
         ignored=ignored,
-        no_data=no_data,
-    )
-
-
-def gather_status(
-    devices: DeviceTable,
-    tree: ZoneTree,
-    detectors: Int64Array,
-    status: NDArray[np.int8],
-    *,
-    trip_seen: bool,
-) -> Evidence:
-    """:func:`gather` for arrays of detector indexes and statuses (1 alarm, 0 no alarm, -1 no
-    data): short-circuit reports without direction, time tags or phases. O(reports), numpy."""
-    det = np.asarray(detectors)
-    codes = np.asarray(status)
-    problems: list[str] = []
-    if (
-        det.ndim != 1
-        or codes.shape != det.shape
-        or (det.size and det.dtype.kind not in "iu")
-        or (codes.size and codes.dtype.kind not in "iu")
-    ):
-        problems.append(
-            f"detectors and status must be 1-D arrays of one length, got {det.shape} "
-            f"{det.dtype} and {codes.shape} {codes.dtype}"
-        )
-        raise InvalidObservationError(problems)
-    if codes.dtype != np.int8 and codes.size and (codes.min() < NONE or codes.max() > ALARM):
-        position = int(np.flatnonzero((codes < NONE) | (codes > ALARM))[0])
-        raise InvalidObservationError([f"status[{position}] = {codes[position]} is not 1, 0 or -1"])
-    n = det.shape[0]
-    out = np.empty((4, n), dtype=np.int64)
-    weight = np.empty(n, dtype=np.float64)
-    ignored_at = np.empty(n, dtype=np.int64)
-    kept, error, position, n_ignored = bulk_reports(
-        det.astype(np.int64, copy=False),
-        codes.astype(np.int8, copy=False),
-        tree.zone_of_detector,
-        tree.source_below,
-        devices.w_alarm,
-        devices.w_quiet,
-        np.zeros(devices.w_alarm.shape[0], dtype=np.uint8),
-        out,
-        weight,
-        ignored_at,
-    )
-    if error:
-        n_detectors = devices.w_alarm.shape[0]
-        if error == 1:
-            message = f"detectors[{position}] = {det[position]} is outside 0..{n_detectors - 1}"
-        elif error == 2:
-            message = f"status[{position}] = {codes[position]} is not 1, 0 or -1"
-        else:
-            message = f"detectors reported more than once: [{devices.ids[int(det[position])]!r}]"
-        raise InvalidObservationError([message])
-    ignored = tuple(devices.ids[int(det[i])] for i in ignored_at[:n_ignored].tolist())
-    det, zone = out[0, :kept], out[1, :kept]
-    observed, off = out[2, :kept].astype(np.int8), out[3, :kept].astype(np.int8)
-    weight = weight[:kept]
-    if tree.implicit_root and trip_seen:
-        a, m, _ = devices.relay
-        det, zone = np.append(det, -1), np.append(zone, 0)
-        observed, off = np.append(observed, np.int8(ALARM)), np.append(off, np.int8(QUIET))
-        weight = np.append(weight, np.log((1.0 - m) / a))
-    return Evidence(
-        signal=Signal.SHORT_CIRCUIT,
-        detector=det,
-        zone=zone,
-        observed=observed,
-        off=off,
-        directional=np.zeros(det.shape, dtype=np.bool_),
-        weight=weight,
-        alarms={},
-        ignored=ignored,
-        no_data=tree.n_devices - int(np.count_nonzero(det >= 0)),
+        no_data=tree.n_devices - int(np.count_nonzero(det_k >= 0)),
+        plain_alarm=plain_alarm,
     )
 
 
@@ -277,9 +389,9 @@ def expected_reports(tree: ZoneTree, ev: Evidence, faults: Sequence[int]) -> NDA
 
 def check(
     ids: Sequence[str], tree: ZoneTree, ev: Evidence, faults: Sequence[int]
-) -> tuple[list[Contradiction], list[Observation]]:
-    """Devices contradicting the hypothesis ``faults`` (sorted by id), and the consistent
-    alarms (in report order)."""
+) -> tuple[list[Contradiction], list[Observation], int]:
+    """Devices contradicting the hypothesis ``faults`` (sorted by id), the consistent detailed
+    alarms (in report order) and how many plain alarms are consistent."""
     expected = expected_reports(tree, ev, faults)
     bad = contradiction_mask(ev.observed, expected)
     contradictions = [
@@ -294,4 +406,5 @@ def check(
     consistent = [
         obs for i, obs in sorted(ev.alarms.items()) if not bad[i] and ev.observed[i] != QUIET
     ]
-    return contradictions, consistent
+    plain = int(np.count_nonzero(ev.plain_alarm & ~bad))
+    return contradictions, consistent, plain

@@ -21,10 +21,10 @@ from numpy.typing import NDArray
 __all__ = [
     "Float64Array",
     "Int64Array",
-    "bulk_reports",
     "mark_paths",
     "multi_fault_dp",
     "multi_fault_dp_limited",
+    "place_reports",
     "single_fault_scores",
     "single_fault_scores_and_best",
     "subtree_sums",
@@ -71,8 +71,9 @@ def single_fault_scores(
     """``S(z) = P(z) + log_prior[z]`` with the path sum ``P(z) = P(parent(z)) + weight[z]``
     (the prior is added once, not accumulated). ``order``: parents before children. O(zones).
 
-    With the device weights of DOMAIN.md §1, ``S(z)`` is the log-likelihood of "the fault is in
-    zone z" up to a constant shared by every zone, plus its log prior.
+    With the device weights of docs/faults.md ("The observation model"), ``S(z)`` is the
+    log-likelihood of "the fault is in zone z" up to a constant shared by every zone, plus its
+    log prior.
     """
     scores = np.empty(parent.shape[0], dtype=np.float64)
     _path_scores(parent, order, weight, log_prior, scores)
@@ -143,26 +144,41 @@ def summarise(
 
 
 @_kernel
-def bulk_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
+def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
     det: Int64Array,
     status: NDArray[np.int8],
-    zone_of_detector: Int64Array,
+    slot_of_detector: NDArray[np.int32],
+    slot_zone: Int64Array,
+    slot_w_alarm: Float64Array,
+    slot_w_quiet: Float64Array,
+    slot_directional: BoolArray,
     source_below: BoolArray,
-    w_alarm: Float64Array,
-    w_quiet: Float64Array,
+    mode: int,
     seen: NDArray[np.uint8],
     out: Int64Array,
     out_weight: Float64Array,
+    out_directional: BoolArray,
     ignored: Int64Array,
 ) -> tuple[int, int, int, int]:
-    """One pass over bulk plain reports (status 1 alarm, 0 no alarm, -1 no data): checks
-    them and writes, for each report with data on the tree, ``out[0, k]`` its detector,
-    ``out[1, k]`` its zone, ``out[2, k]`` its status, ``out[3, k]`` its "off" code (3 = −1,
-    a source below) and ``out_weight[k]`` its weight. Returns ``(kept, error, position,
-    n_ignored)``: error 1 detector out of range, 2 bad status, 3 detector twice; the
-    positions of detectors not on the tree go to ``ignored``. ``seen``: zeros, one per
-    detector."""
-    n_detectors = zone_of_detector.shape[0]
+    """One pass over an event's reports (detector index, status 1 alarm, 0 no alarm, -1 no
+    data): checks them and writes, in report order, for each report with data on the tree
+    ``out[0, k]`` its detector, ``out[1, k]`` its zone, ``out[2, k]`` its status,
+    ``out[3, k]`` its "off" code (3 = −1, else 0), ``out[4, k]`` its position,
+    ``out_directional[k]`` whether it is read as directional and ``out_weight[k]`` its weight
+    as a plain report (``ln((1 − m)/a)`` for an alarm, ``ln(m/(1 − a))`` for a silence, 0
+    against −1: a plain device reads the same either way).
+
+    The tree's detectors come as slots (zone order): ``slot_of_detector`` per detector of the
+    network (-1 when not on the tree), then per slot its zone, weights and directional flag.
+    ``mode``: 0 short circuit (−1 where a source lies below the zone), 1 earth fault (−1 for
+    directional devices), 2 loss of voltage (0 everywhere, directions ignored). ``seen``:
+    zeros, one per detector of the network.
+
+    Returns ``(kept, error, position, n_ignored)``: error 1 a detector outside the table, 2 a
+    status other than 1, 0, -1, 3 a detector reported twice, each at report ``position``; the
+    positions of reports of detectors not on the tree go to ``ignored``.
+    """
+    n_detectors = slot_of_detector.shape[0]
     kept = 0
     n_ignored = 0
     for i in range(det.shape[0]):
@@ -175,22 +191,32 @@ def bulk_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
         if seen[d]:
             return kept, 3, i, n_ignored
         seen[d] = 1
-        zone = zone_of_detector[d]
-        if zone < 0:
+        s = slot_of_detector[d]
+        if s < 0:
             ignored[n_ignored] = i
             n_ignored += 1
             continue
         if code < 0:
             continue
+        zone = slot_zone[s]
+        directional = slot_directional[s] and mode != 2
+        if mode == 0:
+            minus = source_below[zone]
+        elif mode == 1:
+            minus = directional
+        else:
+            minus = False
         out[0, kept] = d
         out[1, kept] = zone
         out[2, kept] = code
-        if source_below[zone]:  # a plain device sees the fault either way: weight 0
+        out[4, kept] = i
+        out_directional[kept] = directional
+        if minus:
             out[3, kept] = 3
             out_weight[kept] = 0.0
         else:
             out[3, kept] = 0
-            out_weight[kept] = w_alarm[d] if code == 1 else w_quiet[d]
+            out_weight[kept] = slot_w_alarm[s] if code == 1 else slot_w_quiet[s]
         kept += 1
     return kept, 0, 0, n_ignored
 
@@ -289,7 +315,8 @@ def _dp(  # noqa: PLR0917  (numba: no keyword-only parameters)
 def multi_fault_dp(
     parent: Int64Array, order: Int64Array, weight: Float64Array, lam: float
 ) -> tuple[BoolArray, BoolArray, float]:
-    """Several simultaneous faults, exact, one traversal each way (DOMAIN.md §1).
+    """Several simultaneous faults, exact, one traversal each way (docs/faults.md, "Several
+    simultaneous faults").
 
     Maximises ``Σ_{z∈T} weight[z] − lam·|leaves(T)|`` over rooted subtrees ``T`` (the root's
     tree, non-empty) by ``best(v) = w_v + (Σ_c max(0, best(c)) if some best(c) > 0 else

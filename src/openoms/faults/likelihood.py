@@ -1,6 +1,6 @@
 """The observation model: what each device's report weighs for "the fault is below it".
 
-Three signals are located the same way (DOMAIN.md §1, docs/faults.md):
+Three signals are located the same way (docs/faults.md, "The observation model"):
 
 - ``short_circuit``: fault current flags; devices above the fault alarm.
 - ``earth_fault``: earth-fault flags and transient zero-sequence polarity; devices above the
@@ -103,7 +103,8 @@ def _probability(observed: Codes, expected: Codes, a: Floats, m: Floats, d: Floa
 
 
 def weights(observed: Codes, off: Codes, a: Floats, m: Floats, d: Floats) -> Floats:
-    """``w = ln P(observed | PLUS) − ln P(observed | off)`` per report (DOMAIN.md §1)."""
+    """``w = ln P(observed | PLUS) − ln P(observed | off)`` per report (docs/faults.md, "The
+    observation model")."""
     on = np.full(observed.shape, PLUS, dtype=np.int8)
     out: Floats = np.log(_probability(observed, on, a, m, d)) - np.log(
         _probability(observed, off, a, m, d)

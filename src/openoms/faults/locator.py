@@ -1,9 +1,10 @@
-"""Exact maximum-likelihood fault section location on the operated feeder tree (DOMAIN.md §1).
+"""Exact maximum-likelihood fault section location on the operated feeder tree.
 
 :class:`FaultLocator` holds one zone tree per feeder for the current operated state (built on
 first use, dropped by :meth:`FaultLocator.refresh`) and answers each event in O(zones) array
 work plus O(reports) Python: weights per zone, one path-sum pass (or the tree DP for several
-faults), a softmax, a partial sort for the candidates.
+faults), a softmax, a partial sort for the candidates. The model and its sources:
+docs/faults.md ("The observation model", "Background and sources").
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from numpy.typing import NDArray
 
 from openoms.errors import UnknownDeviceError
 from openoms.faults import kernels
-from openoms.faults.evidence import DeviceTable, Evidence, check, gather, gather_status
+from openoms.faults.evidence import (
+    DeviceTable,
+    Evidence,
+    TreeDevices,
+    check,
+    gather,
+    gather_status,
+    tree_devices,
+)
 from openoms.faults.likelihood import Signal
 from openoms.faults.observations import (
     DEFAULT_FAILURE_RATE_PER_KM,
@@ -146,6 +155,7 @@ class FaultLocator:
             [self._rate_per_km[k] for k in section_kinds], dtype=np.float64
         ).reshape(len(section_kinds))
         self._trees: dict[int, ZoneTree] = {}
+        self._slots: dict[int, TreeDevices] = {}
         self._zones: dict[int, tuple[Zone, ...]] = {}
         self.refresh()
 
@@ -154,6 +164,7 @@ class FaultLocator:
         Trees are rebuilt per feeder on first use, O(nodes of the feeder)."""
         self._lower = _lower_ends(self.network, self.topology)
         self._trees.clear()
+        self._slots.clear()
         self._zones.clear()
 
     # -- zone trees -------------------------------------------------------------------------
@@ -203,12 +214,17 @@ class FaultLocator:
         """Check the observations and place those with data on ``tree`` (arrays). Raises
         :class:`InvalidObservationError` naming every bad observation."""
         return gather(
-            self._devices,
-            tree,
-            tree.zone_of_detector,
-            observations,
-            trip_seen=trip_seen,
+            self._devices, tree, self._tree_devices(tree), observations, trip_seen=trip_seen
         )
+
+    def _tree_devices(self, tree: ZoneTree) -> TreeDevices:
+        """The slots of ``tree``'s detectors (cached with the locator's own trees)."""
+        if self._trees.get(tree.feeder) is not tree:
+            return tree_devices(self._devices, tree)
+        slots = self._slots.get(tree.feeder)
+        if slots is None:
+            slots = self._slots[tree.feeder] = tree_devices(self._devices, tree)
+        return slots
 
     def rates_of(self, detector: int) -> DeviceRates:
         """The rates used for the detector with index ``detector``."""
@@ -269,7 +285,8 @@ class FaultLocator:
         _check_options(max_faults, extra_fault_probability, region_mass)
         feeder = self._feeder_index(feeder_id)
         tree = self._tree(feeder)
-        ev = gather_status(self._devices, tree, detectors, status, trip_seen=trip_seen)
+        slots = self._tree_devices(tree)
+        ev = gather_status(self._devices, tree, slots, detectors, status, trip_seen=trip_seen)
         return self._answer(
             feeder_id,
             tree,
@@ -345,8 +362,8 @@ class FaultLocator:
                 if posterior > MIN_POSTERIOR and posterior > best_of.get(z, (0.0, 0.0))[0]:
                     best_of[z] = (posterior, score)
         ranked = sorted(best_of, key=lambda z: (-best_of[z][0], tree.ids[z]))[:MAX_CANDIDATES]
-        contradictions, consistent = check(self._devices.ids, tree, ev, faults)
-        kind, phases = fault_type(signal, consistent)
+        contradictions, consistent, plain = check(self._devices.ids, tree, ev, faults)
+        kind, phases = fault_type(signal, consistent, plain=plain)
         return FaultLocation(
             feeder=feeder_id,
             candidates=tuple(Candidate(tree.ids[z], best_of[z][0], best_of[z][1]) for z in ranked),

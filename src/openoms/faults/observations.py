@@ -8,12 +8,15 @@ online, nothing flagged): silence from an event-only GPRS indicator is *not* "no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Final, overload
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from openoms.errors import InputError
 
@@ -24,6 +27,7 @@ __all__ = [
     "DeviceRates",
     "InvalidObservationError",
     "Observation",
+    "ObservationColumns",
     "Status",
 ]
 
@@ -90,6 +94,132 @@ class Observation:
         return out
 
 
+# status codes of ObservationColumns (as the locator's array entry point takes them)
+STATUS_CODES: Final[Mapping[Status, int]] = MappingProxyType(
+    {Status.ALARM: 1, Status.NO_ALARM: 0, Status.NO_DATA: -1}
+)
+_STATUS_OF_CODE: Final = {code: status for status, code in STATUS_CODES.items()}
+_NOT_A_STATUS: Final = 9  # the code of an observation whose status is not a Status
+
+
+class ObservationColumns(Sequence[Observation]):
+    """The observations of one event as columns: a detector and a status code per report, and
+    the full :class:`Observation` only for the reports that say more than their status (time
+    tags, phases, flags, direction). What :func:`openoms.faults.reports.group_observations`
+    makes and what :meth:`openoms.faults.FaultLocator.locate` reads without a Python step per
+    report; otherwise a sequence of observations like any other (indexing and iterating make
+    the :class:`Observation` values, equal to the ones the columns stand for).
+
+    ``table``: detector ids, e.g. a network's ``detectors.id`` (the locator takes the indexes
+    as they are when it is its network's table, and maps the ids otherwise); ``detectors``:
+    one index into ``table`` per report; ``status``: 1 alarm, 0 no alarm, -1 no data;
+    ``detail``: report position → its observation, whose detector must be the report's (its
+    status is the one that counts).
+    """
+
+    __slots__ = ("_codes", "_detail", "_detectors", "_table")
+
+    def __init__(
+        self,
+        table: Sequence[str],
+        detectors: ArrayLike,
+        status: ArrayLike,
+        detail: Mapping[int, Observation] | None = None,
+    ) -> None:
+        det = np.array(detectors, dtype=np.int64, ndmin=1)
+        codes = np.array(status, dtype=np.int64, ndmin=1)
+        detail = dict(detail or {})
+        problems: list[str] = []
+        if det.ndim != 1 or codes.shape != det.shape:
+            problems.append(
+                f"detectors and status must be 1-D and of one length, got {det.shape} and "
+                f"{codes.shape}"
+            )
+        elif det.size and (det.min() < 0 or det.max() >= len(table)):
+            i = int(np.flatnonzero((det < 0) | (det >= len(table)))[0])
+            problems.append(f"detectors[{i}] = {det[i]} is outside 0..{len(table) - 1}")
+        elif codes.size and (codes.min() < -1 or codes.max() > 1):
+            i = int(np.flatnonzero((codes < -1) | (codes > 1))[0])
+            problems.append(f"status[{i}] = {codes[i]} is not 1, 0 or -1")
+        else:
+            for i, obs in sorted(detail.items()):
+                if not 0 <= i < det.size:
+                    problems.append(f"detail[{i}]: no report {i} (0..{det.size - 1})")
+                elif obs.detector != table[int(det[i])]:
+                    problems.append(
+                        f"detail[{i}]: observation of {obs.detector!r} for a report of "
+                        f"{table[int(det[i])]!r}"
+                    )
+                else:
+                    codes[i] = STATUS_CODES.get(obs.status, _NOT_A_STATUS)
+        if problems:
+            raise InvalidObservationError(problems)
+        self._table = table
+        self._detectors = det
+        self._codes = codes.astype(np.int8)
+        self._detail = detail
+        self._detectors.flags.writeable = False
+        self._codes.flags.writeable = False
+
+    @property
+    def table(self) -> Sequence[str]:
+        return self._table
+
+    @property
+    def detector_index(self) -> NDArray[np.int64]:
+        """Per report, its detector's index in :attr:`table` (read-only)."""
+        return self._detectors
+
+    @property
+    def status_codes(self) -> NDArray[np.int8]:
+        """Per report, 1 alarm, 0 no alarm, -1 no data (9 where the detailed observation's
+        status is not a :class:`Status`; read-only)."""
+        return self._codes
+
+    @property
+    def detail(self) -> Mapping[int, Observation]:
+        """Report position → the full observation, where it says more than its status."""
+        return MappingProxyType(self._detail)
+
+    def __len__(self) -> int:
+        return int(self._detectors.shape[0])
+
+    def _make(self, i: int) -> Observation:
+        found = self._detail.get(i)
+        if found is not None:
+            return found
+        code = int(self._codes[i])
+        return Observation(self._table[int(self._detectors[i])], _STATUS_OF_CODE[code])
+
+    @overload
+    def __getitem__(self, index: int) -> Observation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Observation]: ...
+
+    def __getitem__(self, index: int | slice) -> Observation | Sequence[Observation]:
+        if isinstance(index, slice):
+            return tuple(self._make(i) for i in range(*index.indices(len(self))))
+        n = len(self)
+        position = index + n if index < 0 else index
+        if not 0 <= position < n:
+            raise IndexError(f"observation {index} of {n}")
+        return self._make(position)
+
+    def __iter__(self) -> Iterator[Observation]:
+        return (self._make(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  (a sequence compared by value)
+
+    def __repr__(self) -> str:
+        return f"ObservationColumns({len(self)} reports, {len(self._detail)} detailed)"
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceRates:
     """How often a detector is wrong: ``false_alarm`` (a_d), ``miss`` (m_d), and for
@@ -108,7 +238,8 @@ class DeviceRates:
         return out
 
 
-# DOMAIN.md §1 defaults until calibrated: settings, not literature (docs/faults.md).
+# Defaults until calibrated: settings, not literature (docs/faults.md, "Settings and their
+# defaults").
 DEFAULT_RATES: Final[Mapping[str, DeviceRates]] = MappingProxyType(
     {
         "relay": DeviceRates(false_alarm=0.001, miss=0.001),

@@ -12,7 +12,7 @@ both read reports the same way:
 - a relay on a breaker that tripped: ``alarm`` (its trip is the report);
 - a detector that sent nothing: ``no_alarm`` when it is known online (a recent heartbeat,
   or a wired relay), else ``no_data``. Silence from an event-only GPRS indicator is not "no
-  fault" (DOMAIN.md §1).
+  fault" (docs/faults.md, "Background and sources").
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from openoms.faults.observations import Observation, Status
+import numpy as np
+
+from openoms.faults.observations import Observation, ObservationColumns, Status
 from openoms.faults.zones import Zone
 from openoms.grid.model import ElementKind, Network
 from openoms.grid.topology import Topology
@@ -123,7 +125,7 @@ class ReportGroup:
     """The observations of one fault, and what they were made from."""
 
     mode: FaultMode
-    observations: tuple[Observation, ...]
+    observations: ObservationColumns  # one per detector asked about, in that order
     reports: int  # reports read
     alarms: int  # detectors that alarmed
 
@@ -164,7 +166,8 @@ def group_observations(
 
     ``tripped``: switch id → trip time of breakers / reclosers that tripped (their relays
     alarm). ``online``: detectors known online (silence = no alarm). ``mode``: taken from the
-    reports when not given.
+    reports when not given. O(reports) Python, the detectors that sent nothing by columns
+    (C-level passes): :class:`~openoms.faults.observations.ObservationColumns`.
     """
     rows = list(reports)
     chosen = mode if mode is not None else fault_mode(payload for _, _, payload in rows)
@@ -173,36 +176,47 @@ def group_observations(
     for device, at, payload in rows:
         if device in wanted:
             _merge(said.setdefault(device, _Said()), payload, at, chosen)
-    tripped = tripped or {}
     det = network.detectors
-    observations: list[Observation] = []
-    for detector in detectors:
-        _, index = network.locate(detector)
-        branch = network.edge_id(int(det.edge[index]))
-        heard = said.get(detector)
-        if det.kind[index] == "relay" and branch in tripped:
-            heard = heard or _Said()
-            heard.alarm = True
-            heard.time = heard.time or tripped[branch]
-        if heard is None:
-            status = Status.NO_ALARM if detector in online else Status.NO_DATA
-            observations.append(Observation(detector=detector, status=status))
-            continue
-        observations.append(
-            Observation(
-                detector=detector,
-                status=Status.ALARM if heard.alarm else Status.NO_ALARM,
-                device_time=heard.time,
-                fault_phases=_sorted(heard.fault_phases),
-                earth_fault=chosen is FaultMode.EARTH_FAULT and heard.alarm,
-                earth_fault_phases=_sorted(heard.earth_phases),
-                loss_of_voltage_phases=_sorted(heard.lost_phases),
-                direction=heard.direction,
-                permanent=heard.permanent,
-            )
+    index = network.indexes(ElementKind.DETECTOR, detectors)
+    n = len(index)
+    known = online if isinstance(online, set | frozenset) else set(online)
+    status = np.where(
+        np.fromiter(map(known.__contains__, detectors), dtype=np.bool_, count=n), 0, -1
+    )
+    # relays on breakers that tripped alarm (their trip is the report)
+    trips: dict[int, datetime] = {}
+    for switch, at in (tripped or {}).items():
+        edge = network.edge_index(switch) if switch in network else None
+        if edge is not None:
+            trips[edge] = at
+    spoke = np.fromiter(map(said.__contains__, detectors), dtype=np.bool_, count=n)
+    heard = set(np.flatnonzero(spoke).tolist())
+    if trips:
+        edges = det.edge[index]
+        for i in np.flatnonzero(np.isin(edges, list(trips))).tolist():
+            if det.kind[int(index[i])] == "relay":
+                said_i = said.setdefault(detectors[i], _Said())
+                said_i.alarm = True
+                said_i.time = said_i.time or trips[int(edges[i])]
+                heard.add(i)
+    detail: dict[int, Observation] = {}
+    for i in sorted(heard):
+        detector = detectors[i]
+        heard_i = said[detector]
+        detail[i] = Observation(
+            detector=detector,
+            status=Status.ALARM if heard_i.alarm else Status.NO_ALARM,
+            device_time=heard_i.time,
+            fault_phases=_sorted(heard_i.fault_phases),
+            earth_fault=chosen is FaultMode.EARTH_FAULT and heard_i.alarm,
+            earth_fault_phases=_sorted(heard_i.earth_phases),
+            loss_of_voltage_phases=_sorted(heard_i.lost_phases),
+            direction=heard_i.direction,
+            permanent=heard_i.permanent,
         )
-    alarms = sum(1 for o in observations if o.status is Status.ALARM)
-    return ReportGroup(chosen, tuple(observations), len(rows), alarms)
+    observations = ObservationColumns(det.id, index, status, detail)
+    alarms = sum(1 for o in detail.values() if o.status is Status.ALARM)
+    return ReportGroup(chosen, observations, len(rows), alarms)
 
 
 def _sorted(phases: set[str] | None) -> tuple[str, ...]:

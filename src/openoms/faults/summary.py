@@ -126,8 +126,12 @@ def _vote(phase_sets: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(p for p in PHASE_NAMES if 2 * sum(p in s for s in reporting) > len(reporting))
 
 
-def fault_type(signal: Signal, alarms: Sequence[Observation]) -> tuple[FaultType, tuple[str, ...]]:
-    """Type and phases from the consistent alarms (docs/faults.md, "Fault type")."""
+def fault_type(
+    signal: Signal, alarms: Sequence[Observation], *, plain: int = 0
+) -> tuple[FaultType, tuple[str, ...]]:
+    """Type and phases from the consistent alarms (docs/faults.md, "Fault type"); ``plain``:
+    how many more consistent alarms carry nothing but their status (they flag no phase and no
+    earth fault, and count in the earth-fault majority)."""
     if signal is Signal.LOSS_OF_VOLTAGE:
         return FaultType.BROKEN_CONDUCTOR, _vote([o.loss_of_voltage_phases for o in alarms])
     if signal is Signal.EARTH_FAULT:
@@ -136,7 +140,7 @@ def fault_type(signal: Signal, alarms: Sequence[Observation]) -> tuple[FaultType
         kinds[2] = FaultType.TWO_PHASE_EARTH
         return kinds.get(len(phases), FaultType.UNKNOWN), phases
     phases = _vote([o.fault_phases for o in alarms])
-    earth = 2 * sum(o.earth_fault for o in alarms) > len(alarms)
+    earth = 2 * sum(o.earth_fault for o in alarms) > len(alarms) + plain
     if len(phases) == 3:
         return FaultType.THREE_PHASE, phases
     if len(phases) == 2:

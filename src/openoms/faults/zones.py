@@ -1,14 +1,14 @@
 """The zone tree of one feeder in the current operated state: the sections fault location
 works with.
 
-A zone is everything below a detector down to the next detectors (DOMAIN.md §1). Zones are
-built from the topology's feeder tree: the detectors on tree edges of the feeder start zones;
-a detector on an open switch, a dead branch or another feeder starts nothing here. Several
-detectors on one branch (a relay and an FTU on the head breaker) start one zone together and
-all count as its devices; the zone takes the id of the first of them (a relay first, then in
-table order). A feeder with no detector on its head edge gets an implicit root zone named
-after the head branch (its breaker), whose device is that breaker's protection (see
-``trip_seen`` in :meth:`openoms.faults.FaultLocator.locate`).
+A zone is everything below a detector down to the next detectors (docs/faults.md, "Zones";
+"below" as in docs/topology.md). Zones are built from the topology's feeder tree: the
+detectors on tree edges of the feeder start zones; a detector on an open switch, a dead branch
+or another feeder starts nothing here. Several detectors on one branch (a relay and an FTU on
+the head breaker) start one zone together and all count as its devices; the zone takes the id
+of the first of them (a relay first, then in table order). A feeder with no detector on its
+head edge gets an implicit root zone named after the head branch (its breaker), whose device
+is that breaker's protection (see ``trip_seen`` in :meth:`openoms.faults.FaultLocator.locate`).
 
 Zones are numbered in pre-order, so the subtree of zone ``z`` is the index range
 ``[z, z + size[z])``. Building is O(nodes of the feeder); everything per event is O(zones).

@@ -1,7 +1,10 @@
 """Numba kernels of the topology engine (private: use :mod:`openoms.grid.topology`).
 
 Every kernel is compiled with ``njit(cache=True)``: the machine code is written to
-``__pycache__`` beside this file on first use and reloaded afterwards. The kernels only read and
+``__pycache__`` beside this file on first use and reloaded afterwards (numba's user-wide cache,
+or ``$NUMBA_CACHE_DIR``, when that folder is read-only). Numba itself is imported on the first
+call of any kernel, not with this module: a topology restored from a network snapshot answers
+queries without it (:meth:`openoms.grid.topology.Topology.restore`). The kernels only read and
 write the arrays they are given; every array is allocated by the caller, so that ``tracemalloc``
 sees all memory the engine uses.
 
@@ -27,11 +30,12 @@ A dead node has ``-1`` in every row.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, cast
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
 __all__ = [
@@ -44,6 +48,7 @@ __all__ = [
     "TIN",
     "TOUT",
     "build_state",
+    "compile_kernels",
     "fill_csr",
     "path_up",
     "regrow",
@@ -67,9 +72,41 @@ TOUT: Final = 5
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+_PENDING: dict[str, Callable[..., Any]] = {}  # kernels not yet handed to numba, by name
+_PENDING_LOCK: Final = threading.Lock()
+
+
 def _kernel(fn: _F) -> _F:
-    """Compile ``fn`` in nopython mode, cached on disk, keeping its Python signature for mypy."""
-    return cast(_F, njit(cache=True, nogil=True)(fn))
+    """Compile ``fn`` in nopython mode, cached on disk, keeping its Python signature for mypy.
+
+    Lazily: the module attribute is a stand-in until a kernel is first called; that call
+    replaces every kernel of the module by its numba dispatcher (:func:`compile_kernels`), so
+    that kernels calling kernels see dispatchers, and later calls through ``_kernels.name`` go
+    straight to numba.
+    """
+    _PENDING[fn.__name__] = fn
+
+    @functools.wraps(fn)
+    def first_call(*args: Any) -> Any:
+        compile_kernels()
+        return globals()[fn.__name__](*args)
+
+    return cast(_F, first_call)
+
+
+def compile_kernels() -> None:
+    """Import numba and make every kernel of this module a (disk-cached) dispatcher; machine
+    code is loaded or compiled per argument types at each kernel's first call."""
+    if not _PENDING:
+        return
+    with _PENDING_LOCK:
+        if not _PENDING:
+            return
+        from numba import njit  # noqa: PLC0415  (half a second: only when a kernel runs)
+
+        dispatchers = {name: njit(cache=True, nogil=True)(fn) for name, fn in _PENDING.items()}
+        globals().update(dispatchers)
+        _PENDING.clear()
 
 
 @_kernel

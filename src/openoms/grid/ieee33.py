@@ -3,8 +3,9 @@
 Source: M. E. Baran and F. F. Wu, "Network reconfiguration in distribution systems for loss
 reduction and load balancing", IEEE Transactions on Power Delivery 4(2), 1401–1407, 1989
 (the branch and load table of the paper's test system). 12.66 kV, 32 branches, 5 normally
-open tie branches, 3,715 kW + 2,300 kvar of load. Published base case (DOMAIN.md §7): losses
-202.68 kW, minimum voltage 0.9131 pu at bus 18.
+open tie branches, 3,715 kW + 2,300 kvar of load. Published base case (the paper's power
+flow; docs/formats.md, "The bundled networks"): losses 202.68 kW, minimum voltage 0.9131 pu at
+bus 18.
 
 How the paper's data is put into the native format:
 

@@ -35,6 +35,7 @@ from openoms.grid.parse import ParsedNetwork, ParsedTable, parse_network
 from openoms.grid.problems import InvalidNetworkError, Problem, Severity
 from openoms.grid.records import RawNetwork
 from openoms.grid.schema import SwitchState
+from openoms.grid.textfile import TextFileError
 from openoms.grid.validate import IdEntry, validate_parsed
 
 __all__ = [
@@ -64,15 +65,24 @@ class CheckResult:
         return tuple(p for p in self.problems if p.severity is Severity.WARNING)
 
 
-def read_network_records(path: Path) -> RawNetwork:
-    """Read any supported input: a native CSV folder or JSON document, or a pandapower JSON."""
+def read_network_records(path: Path, *, encoding: str | None = None) -> RawNetwork:
+    """Read any supported input: a native CSV folder or JSON document, or a pandapower JSON.
+
+    ``encoding`` of the files; by default UTF-8 or GBK / GB18030, detected (see
+    :mod:`.textfile`). A file that is not such text, not CSV or JSON, or a folder where a
+    file belongs is an :class:`~openoms.errors.InputError` of one line naming it.
+    """
     if path.is_file() and path.suffix.lower() == ".json":
-        head = path.read_text(encoding="utf-8")[:4096]
-        if '"_module": "pandapower' in head or '"pandapowerNet"' in head:
+        try:
+            with path.open("rb") as stream:
+                head = stream.read(4096)
+        except OSError as exc:
+            raise TextFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+        if b'"_module": "pandapower' in head or b'"pandapowerNet"' in head:
             from openoms.grid.pandapower_import import read_pandapower_json  # noqa: PLC0415
 
-            return read_pandapower_json(path)
-    return read_native(path)
+            return read_pandapower_json(path, encoding=encoding)
+    return read_native(path, encoding=encoding)
 
 
 def check_raw(raw: RawNetwork) -> CheckResult:
@@ -92,9 +102,9 @@ def network_from_raw(raw: RawNetwork) -> Network:
     return result.network
 
 
-def load_network(path: Path) -> Network:
+def load_network(path: Path, *, encoding: str | None = None) -> Network:
     """Read, check and build the network at ``path`` (see :func:`read_network_records`)."""
-    return network_from_raw(read_network_records(path))
+    return network_from_raw(read_network_records(path, encoding=encoding))
 
 
 # -- building ---------------------------------------------------------------------------

@@ -9,14 +9,17 @@ is switch ``e - n_sections``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 from numpy.typing import NDArray
 
 from openoms.errors import UnknownDeviceError
-from openoms.grid.topology import GraphArrays
+from openoms.grid.graph import GraphArrays
 
 __all__ = [
     "Detectors",
@@ -235,6 +238,15 @@ class Network:
     def __contains__(self, element_id: object) -> bool:
         return element_id in self._ids
 
+    def indexes(self, kind: ElementKind, element_ids: Sequence[str]) -> NDArray[np.int64]:
+        """The indexes of ``element_ids`` in the table of ``kind``, in one C-level pass;
+        raises :class:`UnknownDeviceError` for the first id that is not of that kind."""
+        found = list(map(self._ids.get, element_ids))
+        if not all(map(_is_kind, found, repeat(kind))):
+            bad = next(i for i, f in zip(element_ids, found, strict=True) if not _is_kind(f, kind))
+            raise UnknownDeviceError(bad, network=self.name)
+        return np.fromiter(map(itemgetter(1), found), dtype=np.int64, count=len(found))
+
     @property
     def n_edges(self) -> int:
         return len(self.sections.id) + len(self.switches.id)
@@ -287,10 +299,23 @@ class Network:
         return group_indices(self.hv_customers.node, len(self.nodes.id))
 
 
+def _is_kind(found: tuple[ElementKind, int] | None, kind: ElementKind) -> bool:
+    return found is not None and found[0] is kind
+
+
 def group_indices(keys: Ints, n: int) -> tuple[Ints, Ints]:
     """CSR grouping of positions by key in ``0..n-1``: the positions with key ``k`` are
-    ``indices[indptr[k]:indptr[k + 1]]`` (in increasing order)."""
-    order = np.argsort(keys, kind="stable").astype(np.int32)
+    ``indices[indptr[k]:indptr[k + 1]]`` (in increasing order). O(len(keys) + n): a key
+    column already in order is taken as it is, any other is radix-sorted (numpy's stable sort
+    of 16-bit digits), one pass per 16 bits of ``n``."""
+    keys = np.asarray(keys)
+    if keys.size < 2 or bool(np.all(keys[1:] >= keys[:-1])):
+        order = np.arange(keys.size, dtype=np.int32)
+    else:
+        order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable").astype(np.int32)
+        if n > 1 << 16:  # keys < 2**31: the high digit is the second and last pass
+            high = (keys[order] >> 16).astype(np.uint16)
+            order = order[np.argsort(high, kind="stable")]
     counts = np.bincount(keys, minlength=n)
     indptr = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=indptr[1:])

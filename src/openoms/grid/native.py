@@ -1,8 +1,10 @@
 """Reading and writing the native format: a folder of CSV files, or one JSON document.
 
-This is the only module of :mod:`openoms.grid` that touches files; it turns them into
-:class:`~.records.RawNetwork` and back, and leaves every check to :mod:`.parse` and
-:mod:`.validate`. See ``docs/formats.md`` for the format itself.
+This module turns the files into :class:`~.records.RawNetwork` and back, and leaves every
+check to :mod:`.parse` and :mod:`.validate`. See ``docs/formats.md`` for the format itself.
+Files are read as text in UTF-8 (with or without a BOM) or GBK / GB18030, detected or given
+(:mod:`.textfile`); a file that is not such text, or not CSV or JSON at all, is a
+:class:`NativeFormatError` of one line naming the file (and line).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from openoms.errors import InputError
-from openoms.grid.records import Location, RawNetwork
+from openoms.grid.records import Location, RawNetwork, RawTable
 from openoms.grid.schema import FORMAT_NAME, FORMAT_VERSION, TABLES, TABLES_BY_NAME
+from openoms.grid.textfile import csv_problem, json_problem, open_text, read_text
 
 __all__ = [
     "read_csv_folder",
@@ -29,29 +32,46 @@ class NativeFormatError(InputError):
     """A file that is not in the native format at all (not a row or field problem)."""
 
 
-def read_native(path: Path) -> RawNetwork:
-    """Read a folder of CSV files or a JSON document, whichever ``path`` is."""
+def read_native(path: Path, *, encoding: str | None = None) -> RawNetwork:
+    """Read a folder of CSV files or a JSON document, whichever ``path`` is; ``encoding`` of
+    the files (default: detected, see :mod:`.textfile`)."""
     if path.is_dir():
-        return read_csv_folder(path)
+        return read_csv_folder(path, encoding=encoding)
     if path.suffix.lower() == ".json":
-        return read_json_document(path)
+        return read_json_document(path, encoding=encoding)
     raise NativeFormatError(f"{path}: expected a folder of CSV files or a .json document")
 
 
-def read_csv_folder(folder: Path) -> RawNetwork:
+def read_csv_folder(folder: Path, *, encoding: str | None = None) -> RawNetwork:
     """Read ``<table>.csv`` files of ``folder``; missing optional tables are empty.
 
     Empty cells become ``None``. Unknown files are ignored, unknown columns are kept so that
-    the parser can name them.
+    the parser can name them. ``encoding`` of the files: default detected (:mod:`.textfile`).
+    A folder with none of the table files is a :class:`NativeFormatError`.
     """
     raw = RawNetwork(name=folder.name)
+    if not any((folder / spec.file_name).exists() for spec in TABLES):
+        raise NativeFormatError(
+            f"{folder}: no network CSV files in this folder "
+            f"({', '.join(spec.file_name for spec in TABLES if spec.required)}, …)"
+        )
     for spec in TABLES:
         path = folder / spec.file_name
         table = raw.table(spec.name)
         if not path.exists():
             continue
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+        _read_csv_table(path, table, encoding)
+    return raw
+
+
+def _read_csv_table(path: Path, table: RawTable, encoding: str | None) -> None:
+    line = 1  # where the row being read starts: the header first
+    try:
+        with open_text(path, encoding) as handle:
+            reader = csv.DictReader(handle, strict=True)
+            if reader.fieldnames is None:  # an empty file: no rows
+                return
+            line = reader.line_num + 1
             for row in reader:
                 # DictReader puts surplus cells under the key None.
                 extra = row.pop(None, None)  # type: ignore[call-overload,unused-ignore]  # restkey
@@ -62,15 +82,18 @@ def read_csv_folder(folder: Path) -> RawNetwork:
                 if extra:
                     values["<extra cells>"] = ",".join(str(e) for e in extra)
                 table.append(values, Location(str(path), row=reader.line_num))
-    return raw
+                line = reader.line_num + 1
+    except csv.Error as exc:
+        raise NativeFormatError(f"{path}, line {line}: {csv_problem(exc)}") from exc
 
 
-def read_json_document(path: Path) -> RawNetwork:
+def read_json_document(path: Path, *, encoding: str | None = None) -> RawNetwork:
     """Read the one-document form; each array item is located by its index."""
+    text = read_text(path, encoding)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise NativeFormatError(f"{path}: not valid JSON: {exc}") from exc
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise NativeFormatError(f"{path}: {json_problem(exc)}") from exc
     if not isinstance(document, dict):
         raise NativeFormatError(f"{path}: the document must be a JSON object")
     if document.get("format") != FORMAT_NAME:

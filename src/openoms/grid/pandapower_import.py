@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -29,12 +30,14 @@ from openoms.grid import _pandapower_loads, _pandapower_station
 from openoms.grid._pandapower_mapping import map_net
 from openoms.grid._pandapower_tables import text
 from openoms.grid.records import RawNetwork
+from openoms.grid.textfile import json_problem, read_text
 
 __all__ = [
     "ImportNote",
     "PandapowerFormatError",
     "PandapowerImportOptions",
     "PandapowerNotInstalledError",
+    "PandapowerOptionError",
     "PandapowerRawNetwork",
     "raw_from_pandapower",
     "read_pandapower_json",
@@ -64,6 +67,14 @@ class PandapowerFormatError(InputError):
         self.path = path
 
 
+class PandapowerOptionError(InputError, ValueError):
+    """An import option out of range; ``option`` names it."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
 @dataclass(frozen=True, slots=True)
 class PandapowerImportOptions:
     """Settings of the import; see the module docstring for what each changes."""
@@ -73,7 +84,9 @@ class PandapowerImportOptions:
 
     def __post_init__(self) -> None:
         if not self.kw_per_lv_customer > 0:
-            raise ValueError("kw_per_lv_customer must be greater than 0")
+            raise PandapowerOptionError(
+                "kw_per_lv_customer", "kw_per_lv_customer must be greater than 0"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,19 +121,29 @@ def raw_from_pandapower(
 
 
 def read_pandapower_json(
-    path: Path, *, name: str | None = None, options: PandapowerImportOptions | None = None
+    path: Path,
+    *,
+    name: str | None = None,
+    options: PandapowerImportOptions | None = None,
+    encoding: str | None = None,
 ) -> PandapowerRawNetwork:
-    """Read a file written by ``pandapower.to_json``; map it as :func:`raw_from_pandapower`."""
+    """Read a file written by ``pandapower.to_json``; map it as :func:`raw_from_pandapower`.
+
+    The file is read as text in ``encoding`` (default UTF-8 or GBK / GB18030, detected: see
+    :mod:`.textfile`)."""
     try:
         import pandapower  # noqa: PLC0415  # optional extra, imported only when it is used
     except ImportError as exc:
         raise PandapowerNotInstalledError from exc
     if not path.is_file():
         raise PandapowerFormatError(path, "no such file")
+    content = read_text(path, encoding)
     try:
-        net = pandapower.from_json(str(path))
+        net = pandapower.from_json(io.StringIO(content))
     # pandapower raises UserWarning for a file that is not JSON, AttributeError for JSON
-    # that is not a net.
+    # that is not a net, RecursionError for JSON nested too deeply.
+    except RecursionError as exc:
+        raise PandapowerFormatError(path, json_problem(exc)) from exc
     except (ValueError, KeyError, TypeError, AttributeError, UserWarning) as exc:
         raise PandapowerFormatError(path, str(exc)) from exc
     net_name = name or text(getattr(net, "name", None)) or path.stem

@@ -44,10 +44,10 @@ fresh arrays.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -74,6 +74,13 @@ Bools = NDArray[np.bool_]
 
 
 _EMPTY: Final[Ints] = frozen(np.empty(0, dtype=np.int32))
+
+
+def _split(values: Ints, lengths: Ints) -> list[Ints]:
+    """``values`` cut into consecutive pieces of ``lengths`` (views; :data:`_EMPTY` for 0)."""
+    stops = np.cumsum(lengths).tolist()
+    starts = [0, *stops[:-1]]
+    return [values[a:b] if b > a else _EMPTY for a, b in zip(starts, stops, strict=True)]
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -253,6 +260,78 @@ class Topology:
         """The state of ``graph`` with the branch states ``closed`` (copied). O(n + m)."""
         return cls(graph, closed)
 
+    # -- saving and restoring (network snapshots) ------------------------------------------
+
+    def state_arrays(self) -> dict[str, NDArray[Any]]:
+        """The whole index as plain arrays, for :meth:`restore` (the network snapshots of
+        :mod:`openoms.grid.snapshot` save them): the branch states, the adjacency, the node
+        state, and every feeder's order and loop edges concatenated with their lengths."""
+        adj_ptr, adj_node, adj_edge = self._csr
+        return {
+            "closed": self._closed.copy(),
+            "adj_ptr": adj_ptr,
+            "adj_node": adj_node,
+            "adj_edge": adj_edge,
+            "state": self._state.copy(),
+            "orders": np.concatenate([_EMPTY, *self._orders]),
+            "order_lengths": np.asarray([len(o) for o in self._orders], dtype=np.int32),
+            "loops": np.concatenate([_EMPTY, *self._loops]),
+            "loop_lengths": np.asarray([len(o) for o in self._loops], dtype=np.int32),
+        }
+
+    @classmethod
+    def restore(cls, graph: GraphArrays, arrays: Mapping[str, NDArray[Any]]) -> Topology:
+        """The topology :meth:`state_arrays` saved for ``graph``, without running a kernel (so
+        without loading numba until an operation needs it). Raises :class:`TopologyError` when
+        an array is missing or does not fit the graph; the values themselves are trusted, so
+        give it only what :meth:`state_arrays` made for the same graph."""
+        n, m, n_feeders = graph.n_nodes, graph.n_edges, graph.n_feeders
+        shapes = {
+            "closed": (np.bool_, (m,)),
+            "adj_ptr": (np.int32, (n + 1,)),
+            "adj_node": (np.int32, (2 * m,)),
+            "adj_edge": (np.int32, (2 * m,)),
+            "state": (np.int32, (6, n)),
+            "order_lengths": (np.int32, (n_feeders,)),
+            "loop_lengths": (np.int32, (n_feeders,)),
+            "orders": (np.int32, None),
+            "loops": (np.int32, None),
+        }
+        problems = []
+        got: dict[str, NDArray[Any]] = {}
+        for name, (dtype, shape) in shapes.items():
+            array = arrays.get(name)
+            if array is None or array.dtype != dtype or (shape and array.shape != shape):
+                problems.append(f"saved topology array {name}: expected {dtype.__name__} {shape}")
+            else:
+                got[name] = np.array(array, dtype=dtype, order="C")  # own, writable copies
+        for name in ("orders", "loops"):
+            lengths = got.get(f"{name[:-1]}_lengths")
+            if name in got and lengths is not None and int(lengths.sum()) != got[name].size:
+                problems.append(f"saved topology array {name}: lengths do not add up")
+        if problems:
+            raise TopologyError(problems)
+        self = cls.__new__(cls)
+        self._graph = graph
+        self._closed = got["closed"]
+        self._closed_view = frozen(self._closed.view())
+        self._csr = (got["adj_ptr"], got["adj_node"], got["adj_edge"])
+        self._head_feeder = np.full(m, -1, dtype=np.int32)
+        self._head_feeder[graph.feeder_head] = np.arange(n_feeders, dtype=np.int32)
+        self._n, self._m = n, m
+        self._edge_from, self._edge_to = graph.edge_from, graph.edge_to
+        self._state = got["state"]
+        self._feeder, self._parent, self._parent_edge, self._depth, self._tin, self._tout = (
+            self._state
+        )
+        self._views = tuple(frozen(row.view()) for row in self._state)
+        self._loop_buf = np.empty(m, dtype=np.int32)
+        self._grown = np.empty((3, n_feeders), dtype=np.int32)
+        self._order_buf = None
+        self._orders = _split(frozen(got["orders"]), got["order_lengths"])
+        self._loops = _split(frozen(got["loops"]), got["loop_lengths"])
+        return self
+
     # -- whole-state (re)build -------------------------------------------------------------
 
     def _rebuild(self) -> None:
@@ -303,6 +382,14 @@ class Topology:
     @property
     def n_feeders(self) -> int:
         return self._graph.n_feeders
+
+    @property
+    def adjacency(self) -> tuple[Ints, Ints, Ints]:
+        """``(ptr, node, edge)``: every branch at every node, open or closed, in both
+        directions (CSR: the branches at ``v`` are ``edge[ptr[v]:ptr[v + 1]]``, leading to
+        ``node[...]``). Fixed for the graph; read-only views."""
+        ptr, node, edge = self._csr
+        return frozen(ptr.view()), frozen(node.view()), frozen(edge.view())
 
     @property
     def closed(self) -> Bools:

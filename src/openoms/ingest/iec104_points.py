@@ -17,6 +17,7 @@ from typing import Any
 
 from hat.drivers import iec104
 
+from openoms.errors import InputError
 from openoms.grid.model import Network
 from openoms.grid.schema import TelecontrolAsduType
 from openoms.grid.telecontrol import BREAKER_POINTS, POSITION_POINT
@@ -24,6 +25,7 @@ from openoms.grid.telecontrol import BREAKER_POINTS, POSITION_POINT
 __all__ = [
     "PointRef",
     "UnitPoints",
+    "UnknownTelecontrolUnitError",
     "data_of",
     "datetime_of",
     "time_of",
@@ -60,6 +62,19 @@ class PointRef:
         return not self.is_detector and self.point == POSITION_POINT
 
 
+class UnknownTelecontrolUnitError(InputError, KeyError):
+    """A unit id (a setting, a command-line argument) that is not a telecontrol unit of the
+    network."""
+
+    def __init__(self, unit_id: str, *, network: str) -> None:
+        super().__init__(f"{unit_id!r} is not a telecontrol unit of {network!r}")
+        self.unit_id = unit_id
+        self.network = network
+
+    def __str__(self) -> str:  # the sentence, not KeyError's repr of it
+        return str(self.args[0])
+
+
 @dataclass(frozen=True, slots=True)
 class UnitPoints:
     """A unit of ``telecontrol_units`` and its points by IOA."""
@@ -74,12 +89,13 @@ class UnitPoints:
 
 
 def unit_points(network: Network, unit_id: str) -> UnitPoints:
-    """The point table of ``unit_id``; raises :class:`KeyError` for an unknown unit."""
+    """The point table of ``unit_id``; raises :class:`UnknownTelecontrolUnitError` (a
+    ``KeyError``) for an unknown unit."""
     units = network.telecontrol_units
     try:
         u = units.id.index(unit_id)
     except ValueError:
-        raise KeyError(f"{unit_id!r} is not a telecontrol unit of {network.name!r}") from None
+        raise UnknownTelecontrolUnitError(unit_id, network=network.name) from None
     tp = network.telecontrol_points
     by_ioa: dict[int, PointRef] = {}
     for row in range(len(tp.point)):

@@ -28,14 +28,28 @@ from typing import Any, Final
 
 from hat.drivers import iec104, net
 
+from openoms.errors import InputError
 from openoms.grid.model import Network
 from openoms.ingest.iec104_points import PointRef, data_of, datetime_of, time_of, unit_points
 
-__all__ = ["SimulatedOutstation"]
+__all__ = ["SimulatedOutstation", "UnknownPointError"]
 
 _TIMEOUT_S: Final = 10.0
 _INTERROGATED: Final = iec104.DataResCause.INTERROGATED_STATION
 _SPONTANEOUS: Final = iec104.DataResCause.SPONTANEOUS
+
+
+class UnknownPointError(InputError, KeyError):
+    """A point that the simulated unit does not have for that element."""
+
+    def __init__(self, unit_id: str, element_id: str, point: str) -> None:
+        super().__init__(f"unit {unit_id!r} has no point {point!r} of {element_id!r}")
+        self.unit_id = unit_id
+        self.element_id = element_id
+        self.point = point
+
+    def __str__(self) -> str:  # the sentence, not KeyError's repr of it
+        return str(self.args[0])
 
 
 class SimulatedOutstation:
@@ -134,7 +148,8 @@ class SimulatedOutstation:
 
     def set_points(self, element_id: str, values: Mapping[str, float], *, at: datetime) -> None:
         """Change points of one element at once and send them spontaneously, time-tagged
-        ``at`` (aware). Raises :class:`KeyError` for a point the unit does not have."""
+        ``at`` (aware). Raises :class:`UnknownPointError` (a ``KeyError``) for a point the
+        unit does not have."""
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
         refs = [self._ref(element_id, point) for point in values]
@@ -209,9 +224,7 @@ class SimulatedOutstation:
         try:
             return self.points.by_element_point[(element_id, point)]
         except KeyError:
-            raise KeyError(
-                f"unit {self.unit_id!r} has no point {point!r} of {element_id!r}"
-            ) from None
+            raise UnknownPointError(self.unit_id, element_id, point) from None
 
     def _data(self, ref: PointRef, value: float, at: datetime | None) -> Any:
         return iec104.DataMsg(

@@ -9,11 +9,17 @@ idempotency key and counted as a duplicate); refused ones are written to ``dead_
 with the reason and the raw bytes, in the same transaction. Bad input never raises; only a
 database failure does, and then nothing of the call was written.
 
-One :class:`Intake` handles one call at a time (a lock around the transaction), so that the
-out-of-order check is exact within the process. The last device time per (device, kind) is
-cached, primed from the event log in one query for the devices a call brings that the cache
-does not know yet. With several processes writing the same log the check is per process:
-deploy one worker per feeder group (DESIGN.md §5).
+Calls run concurrently (the MQTT worker, the IEC 104 master and HTTP requests, each on its
+own connection pool: ``sessions`` per call); no lock is held across a database round trip or
+a pool checkout. The last device time per (device, kind) is cached, primed from the event
+log in one query for the devices a call brings that the cache does not know yet. The
+out-of-order check of a call is decided in memory under a short lock against the cache AND
+the newest times of the calls still in flight (not committed yet), which it then joins; the
+cache moves only when a call commits. So the check stays exact within the process, with one
+conservative edge: an event older than one of a concurrent call that later fails is refused
+as ``out_of_order`` (kept as a dead letter) where, run after that failure, it would have been
+accepted. With several processes writing the same log the check is per process: deploy one
+worker per feeder group (docs/events.md, "Delivery guarantee").
 
 The MQTT path is the hot one (thousands of reports a second in a storm): the intake keeps an
 :class:`~openoms.ingest.payloads.MqttParser` (what each topic says is worked out once) and
@@ -22,6 +28,7 @@ does per message only what depends on the message.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter as Tally
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +59,8 @@ __all__ = ["Intake", "IntakeCounts", "IntakeResult", "RejectedItem"]
 _CHANNEL_CHARS = 300  # dead_letters.channel
 RawOf = Sequence[bytes] | Callable[[int, Event], bytes]
 Outcome = Event | Rejected
+Slot = tuple[str, EventKind]  # (device id, kind) of an ordered event
+Sessions = Callable[[], Session]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +147,13 @@ class Intake:
         self._parser = MqttParser(utility=utility, network=network)
         self.utility = utility
         self.max_ahead = max_ahead
-        self._lock = threading.Lock()  # one transaction at a time
-        self._count_lock = threading.Lock()  # counters: readable while a transaction waits
-        self._last: dict[tuple[str, EventKind], datetime | None] = {}
+        # Held for memory only (never across a database call): the cache, the calls in
+        # flight and the network. Counters have their own lock.
+        self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._last: dict[Slot, datetime | None] = {}  # committed: the newest per slot
+        self._in_flight: dict[int, dict[Slot, datetime]] = {}  # call → its newest per slot
+        self._calls = itertools.count()
         self._accepted = 0
         self._duplicates = 0
         self._rejected: Tally[RejectReason] = Tally()
@@ -195,11 +208,14 @@ class Intake:
         channel: str,
         raw_of: RawOf,
         received_at: datetime,
+        sessions: Sessions | None = None,
     ) -> IntakeResult:
         """Events parsed elsewhere (the HTTP API), in one transaction.
 
         ``raw_of`` gives the raw bytes of each event for a dead letter: a sequence parallel
         to ``events``, or a function of (index, event), called only for refused events.
+        ``sessions``: the connection pool to write with (the API's own), default the
+        intake's.
         """
         network = self._network
         outcomes: list[Outcome] = [
@@ -215,6 +231,7 @@ class Intake:
             raw_of=raw,
             source=source,
             received_at=received_at,
+            sessions=sessions,
         )
 
     def reject(
@@ -226,6 +243,7 @@ class Intake:
         detail: str,
         raw: bytes,
         received_at: datetime,
+        sessions: Sessions | None = None,
     ) -> None:
         """Dead-letter a message refused before it became an event (a body that is not JSON)."""
         self._write(
@@ -234,6 +252,7 @@ class Intake:
             raw_of=lambda _: raw,
             source=source,
             received_at=received_at,
+            sessions=sessions,
         )
 
     # -- the transaction -----------------------------------------------------------------
@@ -245,13 +264,16 @@ class Intake:
         raw_of: Callable[[int], bytes],
         source: EventSource,
         received_at: datetime,
+        sessions: Sessions | None = None,
     ) -> IntakeResult:
         """Write ``outcomes`` (the i-th came on ``channel_of(i)`` as ``raw_of(i)``)."""
         if received_at.tzinfo is None:
             raise ValueError("received_at must be timezone-aware")
-        with self._lock:
-            with self._sessions() as session, session.begin():
-                result, latest = self._write_in(session, outcomes, received_at)
+        call = next(self._calls)
+        committed = False
+        try:
+            with (sessions or self._sessions)() as session, session.begin():
+                result = self._write_in(session, call, outcomes, received_at)
                 letters = [
                     eventlog.NewDeadLetter(
                         source=source.value,
@@ -263,23 +285,57 @@ class Intake:
                     for item in result.rejected
                 ]
                 eventlog.add_dead_letters(session, letters, at=received_at)
-            # Committed: only now does the cache move and do the counters count.
-            self._last.update(latest)
-            self._count(source, result)
+            committed = True
+        finally:
+            with self._lock:
+                latest = self._in_flight.pop(call, {})
+                if committed:  # only now does the cache move
+                    _merge_newest(self._last, latest)
+        self._count(source, result)
         return result
 
     def _write_in(
-        self, session: Session, outcomes: Sequence[Outcome], received_at: datetime
-    ) -> tuple[IntakeResult, dict[tuple[str, EventKind], datetime]]:
-        """Append the acceptable events; what was refused (by index), and the new last times."""
-        self._prime(session, outcomes)
+        self, session: Session, call: int, outcomes: Sequence[Outcome], received_at: datetime
+    ) -> IntakeResult:
+        """Append the acceptable events; what was refused (by index)."""
+        self._prime(session, outcomes)  # a database read: outside the lock
+        with self._lock:  # memory only: decide, and join the calls in flight
+            refused, late, repeated, to_append, latest = self._decide(outcomes, received_at)
+            self._in_flight[call] = latest
+        # A redelivered old report is a duplicate, not out of order.
+        stored = eventlog.stored_keys(session, [key for _, _, key in late])
+        for i, rejected, key in late:
+            if key in stored:
+                repeated.append(key)
+            else:
+                refused.append((i, rejected))
+        appended = eventlog.append_events(session, to_append, received_at=received_at)
+        refused.sort(key=lambda pair: pair[0])
+        return IntakeResult(
+            accepted=appended.accepted,
+            duplicates=(*appended.duplicates, *repeated),
+            rejected=tuple(RejectedItem(i, r.reason, r.detail) for i, r in refused),
+        )
+
+    def _decide(
+        self, outcomes: Sequence[Outcome], received_at: datetime
+    ) -> tuple[
+        list[tuple[int, Rejected]],
+        list[tuple[int, Rejected, str]],
+        list[str],
+        list[Event],
+        dict[Slot, datetime],
+    ]:
+        """Sort the outcomes (under the lock): refused, late (out of order unless already
+        stored), repeated keys, events to append, and the call's newest time per slot."""
         known = self._last
-        latest: dict[tuple[str, EventKind], datetime] = {}
+        in_flight = list(self._in_flight.values())
+        latest: dict[Slot, datetime] = {}
         keys_seen: set[str] = set()
         to_append: list[Event] = []
         repeated: list[str] = []  # a key twice in one call: the second is a duplicate
         refused: list[tuple[int, Rejected]] = []
-        late: list[tuple[int, Rejected, str]] = []  # out of order, unless already stored
+        late: list[tuple[int, Rejected, str]] = []
         newest = _newest_allowed(received_at, self.max_ahead)
         for i, event in enumerate(outcomes):
             if isinstance(event, Rejected):
@@ -291,8 +347,13 @@ class Intake:
                 continue
             at = event.device_time
             ordered = event.device_id is not None and event.kind in ORDERED_KINDS
-            slot = (event.device_id or "", event.kind)
-            last = (latest[slot] if slot in latest else known[slot]) if ordered else None
+            last: datetime | None = None
+            if ordered:
+                slot = (event.device_id or "", event.kind)
+                if slot in latest:
+                    last = latest[slot]
+                else:
+                    last = _newest(known.get(slot), *(call.get(slot) for call in in_flight))
             # check_time's tests, without its sentence; it writes the sentence when one fails
             if newest is None or at > newest or (last is not None and at < last):
                 rejected = check_time(
@@ -308,24 +369,14 @@ class Intake:
             to_append.append(event)
             if ordered:
                 latest[slot] = at if last is None or at > last else last
-        # A redelivered old report is a duplicate, not out of order.
-        stored = eventlog.stored_keys(session, [key for _, _, key in late])
-        for i, rejected, key in late:
-            if key in stored:
-                repeated.append(key)
-            else:
-                refused.append((i, rejected))
-        appended = eventlog.append_events(session, to_append, received_at=received_at)
-        refused.sort(key=lambda pair: pair[0])
-        result = IntakeResult(
-            accepted=appended.accepted,
-            duplicates=(*appended.duplicates, *repeated),
-            rejected=tuple(RejectedItem(i, r.reason, r.detail) for i, r in refused),
-        )
-        return result, latest
+        return refused, late, repeated, to_append, latest
 
     def _prime(self, session: Session, outcomes: Sequence[Outcome]) -> None:
-        """Read the last device times the cache lacks for the events of ``outcomes``."""
+        """Read the last device times the cache lacks for the events of ``outcomes``.
+
+        The read runs without the lock; what it finds is merged keeping the newer time, so
+        that a call committing meanwhile is never moved back.
+        """
         slots = {
             (event.device_id, event.kind)
             for event in outcomes
@@ -333,9 +384,16 @@ class Intake:
             and event.device_id is not None
             and event.kind in ORDERED_KINDS
         }
-        missing = slots - self._last.keys()
+        with self._lock:
+            missing = slots - self._last.keys()
         if missing:
-            self._last.update(eventlog.last_device_times(session, missing))
+            found = eventlog.last_device_times(session, missing)
+            with self._lock:
+                for slot, at in found.items():
+                    if slot not in self._last:
+                        self._last[slot] = at
+                    elif at is not None:
+                        _merge_newest(self._last, {slot: at})
 
     def _count(self, source: EventSource, result: IntakeResult) -> None:
         reasons = Tally(item.reason for item in result.rejected)
@@ -348,6 +406,20 @@ class Intake:
             self._metrics.duplicates.labels(source.value).inc(len(result.duplicates))
             for reason, n in reasons.items():
                 self._metrics.rejected.labels(source.value, reason.value).inc(n)
+
+
+def _newest(*times: datetime | None) -> datetime | None:
+    """The latest of ``times`` that are known (None when none is)."""
+    known = [at for at in times if at is not None]
+    return max(known) if known else None
+
+
+def _merge_newest(into: dict[Slot, datetime | None], newer: Mapping[Slot, datetime]) -> None:
+    """Move each slot of ``into`` to the time in ``newer`` when that is later."""
+    for slot, at in newer.items():
+        current = into.get(slot)
+        if current is None or at > current:
+            into[slot] = at
 
 
 def _newest_allowed(received_at: datetime, max_ahead: timedelta) -> datetime | None:

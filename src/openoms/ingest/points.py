@@ -1,7 +1,8 @@
 """The point table of fault indicator and FTU / DTU reports, declared once.
 
-A report's ``data`` object maps point names to values (DOMAIN.md §1: the State Grid
-Q/GDW 436 family of point tables, carried over MQTT as ``{sn, ts, data{point: value}}``).
+A report's ``data`` object maps point names to values (the State Grid Q/GDW 436 family of
+point tables, carried over MQTT as ``{sn, ts, data{point: value}}``; docs/faults.md,
+"Background and sources").
 Per-phase points end in ``_a``, ``_b`` or ``_c``; the same name without a phase suffix is the
 collecting unit's own point (for flags: "any phase"). Names that start with ``x_`` are
 vendor points: kept in the event as received and otherwise ignored. Any other name is an

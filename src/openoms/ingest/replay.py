@@ -21,17 +21,24 @@ from pathlib import Path
 from openoms.errors import InputError
 from openoms.events import Event
 from openoms.grid.model import Network
+from openoms.grid.textfile import read_text
 from openoms.ingest.payloads import Rejected, parse_mqtt
 
 __all__ = ["RecordedMessages", "ReplayFileError", "read_messages"]
 
+_SHOWN_TOPIC = 120  # characters of a topic shown in a problem
+
 
 class ReplayFileError(InputError):
-    """A file of recorded messages that cannot be replayed; lists every bad message."""
+    """A file of recorded messages that cannot be replayed; lists every bad message (one
+    problem, such as a file that is not text or not JSON, is said on one line)."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
         self.problems = tuple(problems)
+        if len(problems) == 1:
+            super().__init__(f"{path}: {problems[0]}")
+            return
         shown = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
         super().__init__(f"{path}: {len(problems)} bad message(s):\n{shown}{more}")
@@ -54,7 +61,8 @@ def _parse(network: Network, where: str, topic: object, payload: object) -> Even
     raw = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
     result = parse_mqtt(topic, raw.encode(), utility=_utility(topic), network=network)
     if isinstance(result, Rejected):
-        return f"{where}: {result.reason.value}: {result.detail} (topic {topic})"
+        shown = topic if len(topic) <= _SHOWN_TOPIC else f"{topic[:_SHOWN_TOPIC]}…"
+        return f"{where}: {result.reason.value}: {result.detail} (topic {shown})"
     return result
 
 
@@ -90,6 +98,9 @@ def _line_items(text: str) -> tuple[list[tuple[str, object, object]], list[str]]
             except json.JSONDecodeError as exc:
                 problems.append(f"{where}: not JSON: {exc.msg} (column {exc.colno})")
                 continue
+            except RecursionError:
+                problems.append(f"{where}: not JSON: nested too deeply")
+                continue
             if not isinstance(message, dict):
                 problems.append(f"{where}: expected an object with topic and payload")
                 continue
@@ -101,11 +112,10 @@ def _line_items(text: str) -> tuple[list[tuple[str, object, object]], list[str]]
 
 
 def read_messages(path: Path, network: Network) -> RecordedMessages:
-    """The events of a recorded-message file; raises :class:`ReplayFileError`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReplayFileError(path, [f"cannot read: {exc}"]) from exc
+    """The events of a recorded-message file (UTF-8, or GBK / GB18030: detected); raises
+    :class:`ReplayFileError`, or :class:`~openoms.grid.textfile.TextFileError` for a file
+    that is not text."""
+    text = read_text(path)
     online: list[str] = []
     try:
         if text.lstrip().startswith("{") and '"messages"' in text[:200]:
@@ -114,6 +124,8 @@ def read_messages(path: Path, network: Network) -> RecordedMessages:
             items, problems = _line_items(text)
     except json.JSONDecodeError as exc:
         raise ReplayFileError(path, [f"line {exc.lineno}: not JSON: {exc.msg}"]) from exc
+    except RecursionError as exc:
+        raise ReplayFileError(path, ["not JSON: nested too deeply"]) from exc
     events: list[Event] = []
     for where, topic, payload in items:
         parsed = _parse(network, where, topic, payload)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
+from openoms.contacts.messages import MessageState
 from openoms.contacts.phone import mask_phone
 from openoms.notify.smpp import (
     DeliveryReceipt,
@@ -197,7 +198,7 @@ class OutboxWorker:
             error,
             state,
         )
-        self._count("retry" if state is outbox.OutboxState.QUEUED else "failed")
+        self._count("retry" if state is MessageState.QUEUED else "failed")
 
     def _apply_receipts(self) -> None:
         while True:

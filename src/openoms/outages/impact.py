@@ -9,17 +9,20 @@ returns values; the cost is in proportion to the number of de-energised nodes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from openoms.errors import UnsupportedOperationError
 from openoms.grid.model import Network, group_indices
-from openoms.grid.topology import DEAD, Topology
+from openoms.grid.topology import DEAD, Topology, TopologyError
 from openoms.i18n import CATEGORY_NAMES, Lang, join_list
+from openoms.outages import _kernels
 
 __all__ = ["Impact", "ImpactAnalyser", "SensitiveOff"]
 
@@ -234,29 +237,90 @@ def _gather(indptr: Ints, items: Ints, keys: Ints) -> Ints:
     return items[offsets + np.arange(total, dtype=np.int32)]
 
 
-class ImpactAnalyser:
-    """Answers "who is off if these devices open" on one network's present topology."""
+def _readonly(values: Ints) -> Ints:
+    """``values`` as a read-only C-contiguous int32 array (a view when it is one already): the
+    one array type the compiled kernel is made for."""
+    array = np.ascontiguousarray(values, dtype=np.int32)
+    if array.flags.writeable:
+        array = array.view()
+        array.flags.writeable = False
+    return array
 
-    def __init__(self, network: Network, topology: Topology | None = None) -> None:
+
+_NO_EDGES: Final[Ints] = _readonly(np.empty(0, dtype=np.int32))
+
+
+class ImpactAnalyser:
+    """Answers "who is off if these devices open" on one network's present topology.
+
+    Set-up is O(network) without a comparison sort (the CSR groupings are radix sorts, the
+    branches at each node are the topology's adjacency); build one per network version and keep
+    it, as the service does. A query costs O(answer): the nodes below the opened branches from
+    the topology's index (a preview of the operations when a loop or parallel is involved),
+    then one pass over them for the sections, transformer areas, customers and feeders.
+
+    That pass runs compiled (numba) when numba is loaded in the process (a service, anything
+    that has built a topology), and as numpy otherwise (a command answering one query from a
+    network snapshot need not load numba): ``compiled`` forces one or the other. The compiled
+    kernel is loaded (or compiled, the first time ever) here, not at the first query.
+
+    Not thread-safe: queries share scratch arrays and the topology (the service holds its lock
+    around every use).
+    """
+
+    def __init__(
+        self, network: Network, topology: Topology | None = None, *, compiled: bool | None = None
+    ) -> None:
         self.network = network
         self.topology = topology or Topology.build(network.graph_arrays(), network.closed_edges())
         n_nodes = len(network.nodes.id)
-        self._ta_by_node = network.transformer_areas_by_node()
-        self._hv_by_node = network.hv_customers_by_node()
-        edge_from, edge_to = network.edge_from, network.edge_to
-        both = np.concatenate([edge_from, edge_to])
-        indptr, order = group_indices(both, n_nodes)
-        # Slot i of the concatenation is edge i mod n_edges.
-        self._edges_by_node = (indptr, (order % max(network.n_edges, 1)).astype(np.int32))
+        self._n_sections = len(network.sections.id)
+        graph = self.topology.graph
+        self._edge_from = graph.edge_from
+        adj_ptr, _, adj_edge = self.topology.adjacency
+        ta_ptr, ta_idx = network.transformer_areas_by_node()
+        hv_ptr, hv_idx = network.hv_customers_by_node()
         sc = network.sensitive_customers
-        self._sensitive_by_ta = group_indices(
-            sc.transformer_area[sc.transformer_area >= 0], len(network.transformer_areas.id)
+        on_ta = np.flatnonzero(sc.transformer_area >= 0).astype(np.int32)
+        on_hv = np.flatnonzero(sc.hv_customer >= 0).astype(np.int32)
+        sensitive_ta_ptr, by_ta = group_indices(
+            sc.transformer_area[on_ta], len(network.transformer_areas.id)
         )
-        self._sensitive_ta_rows = np.flatnonzero(sc.transformer_area >= 0).astype(np.int32)
-        self._sensitive_by_hv = group_indices(
-            sc.hv_customer[sc.hv_customer >= 0], len(network.hv_customers.id)
+        sensitive_hv_ptr, by_hv = group_indices(sc.hv_customer[on_hv], len(network.hv_customers.id))
+        self._tables: tuple[Ints, ...] = (
+            adj_ptr,
+            adj_edge,
+            graph.edge_from,
+            graph.edge_to,
+            ta_ptr,
+            ta_idx,
+            hv_ptr,
+            hv_idx,
+            sensitive_ta_ptr,
+            on_ta[by_ta],
+            sensitive_hv_ptr,
+            on_hv[by_hv],
         )
-        self._sensitive_hv_rows = np.flatnonzero(sc.hv_customer >= 0).astype(np.int32)
+        self._capacity = (
+            2 * n_nodes
+            + 2 * self._n_sections
+            + len(network.transformer_areas.id)
+            + len(network.hv_customers.id)
+            + len(sc.id)
+        )
+        self._mark = np.zeros(n_nodes, dtype=np.uint8)
+        self._stops = np.zeros(6, dtype=np.int64)
+        self._out: Ints | None = None  # the kernel's output, made at the first query
+        use_numba = "numba" in sys.modules if compiled is None else compiled
+        self._kernel: Callable[..., None] | None = None
+        if use_numba:
+            self._kernel = _kernels.compiled()
+            self._compiled_parts(_NO_EDGES, _NO_EDGES)  # load or compile it now
+
+    @property
+    def compiled(self) -> bool:
+        """Whether queries run the compiled kernel (else numpy)."""
+        return self._kernel is not None
 
     def edges(self, device_ids: Sequence[str]) -> list[int]:
         """Edge indexes of switch or section ids; names any other id."""
@@ -276,60 +340,94 @@ class ImpactAnalyser:
     def of_opening(self, device_ids: Sequence[str]) -> Impact:
         """The impact of opening ``device_ids`` (switches or sections) from the present state."""
         edges = self.edges(device_ids)
-        lost = self._radial_lost(edges)
+        lost = self.subtrees(edges)
         if lost is None:
-            change = self.topology.preview([(e, False) for e in edges])
-            lost = np.sort(change.lost.astype(np.int32))
-        return self.impact_of_nodes(tuple(device_ids), lost, np.asarray(edges, dtype=np.int32))
+            lost = self.topology.preview([(e, False) for e in edges]).lost
+        return self._impact(tuple(device_ids), lost, np.asarray(edges, dtype=np.int32))
 
     def _radial_lost(self, edges: Sequence[int]) -> Ints | None:
-        """Nodes cut off by opening ``edges`` when each lies in a feeder without loops: the
-        union of their subtrees, O(answer). ``None`` when the exact answer needs a preview
-        (a loop or parallel could feed a subtree from elsewhere, or a station-zone edge)."""
+        """:meth:`subtrees`, sorted, without repeats."""
+        below = self.subtrees(edges)
+        return None if below is None else np.unique(below).astype(np.int32)
+
+    def subtrees(self, edges: Sequence[int]) -> Ints | None:
+        """The nodes cut off by opening ``edges`` when each lies in a feeder without loops:
+        their subtrees (for one edge the topology's view, O(1); for several concatenated, with
+        repeats, in no particular order). ``None`` when the exact answer needs a preview of the
+        operations: a loop or parallel could feed a subtree from elsewhere, or an edge lies
+        inside the station zone."""
         topology = self.topology
         below: list[Ints] = []
         for edge in edges:
-            if not topology.is_tree_edge(edge):
-                if (
-                    topology.closed[edge]
-                    and topology.feeder_of(int(self.network.edge_from[edge])) != DEAD
-                ):
-                    return None  # a closed loop edge or a station-zone edge
+            try:
+                nodes = topology.nodes_below_edge(edge)
+            except TopologyError:  # a closed edge inside the station zone
+                return None
+            if not nodes.size:
+                if topology.closed[edge] and topology.feeder_of(int(self._edge_from[edge])) != DEAD:
+                    return None  # a closed loop or parallel edge
                 continue  # open already, or dead: opening it cuts nobody off
-            nodes = topology.nodes_below_edge(edge)
-            if len(topology.loop_edges(feeder=topology.feeder_of(int(nodes[0])))):
+            if topology.loop_edges(feeder=int(topology.feeder_of_nodes[nodes[0]])).size:
                 return None
             below.append(nodes)
-        if not below:
-            return np.empty(0, dtype=np.int32)
-        return np.unique(np.concatenate(below)).astype(np.int32)
+        if len(below) == 1:
+            return below[0]
+        return np.concatenate([_NO_EDGES, *below])
 
     def impact_of_nodes(self, opened: tuple[str, ...], lost: Ints, opened_edges: Ints) -> Impact:
-        """The impact of de-energising ``lost`` (sorted node indexes) by ``opened_edges``."""
-        net = self.network
-        n_sections = len(net.sections.id)
-        # Sections off: both ends off, or opened themselves.
-        candidates = np.unique(_gather(*self._edges_by_node, lost))
-        candidates = candidates[candidates < n_sections]
-        both_off = np.isin(net.sections.from_node[candidates], lost, assume_unique=False) & np.isin(
-            net.sections.to_node[candidates], lost, assume_unique=False
+        """The impact of de-energising ``lost`` (node indexes) by ``opened_edges``."""
+        return self._impact(opened, lost, opened_edges)
+
+    def _impact(self, opened: tuple[str, ...], lost: Ints, opened_edges: Ints) -> Impact:
+        nodes, edges = _readonly(lost), _readonly(opened_edges)
+        if not (nodes.size or edges.size):
+            nothing = np.empty(0, dtype=np.int32)
+            return Impact(self.network, opened, *(nothing,) * 6)
+        if self._kernel is not None:
+            parts = self._compiled_parts(nodes, edges)
+        else:
+            parts = self._numpy_parts(nodes, edges)
+        return Impact(self.network, opened, *parts)
+
+    def _compiled_parts(self, nodes: Ints, opened_edges: Ints) -> tuple[Ints, ...]:
+        assert self._kernel is not None
+        out = self._out
+        if out is None or len(out) < self._capacity + len(opened_edges):
+            out = self._out = np.empty(self._capacity + len(opened_edges), dtype=np.int32)
+        self._kernel(
+            nodes,
+            opened_edges,
+            self._n_sections,
+            *self._tables,
+            self.topology.feeder_of_nodes,
+            self._mark,
+            out,
+            self._stops,
         )
-        sections = np.union1d(candidates[both_off], opened_edges[opened_edges < n_sections])
-        tas = np.sort(_gather(*self._ta_by_node, lost))
-        hvs = np.sort(_gather(*self._hv_by_node, lost))
-        sensitive = np.union1d(
-            self._sensitive_ta_rows[_gather(*self._sensitive_by_ta, tas)],
-            self._sensitive_hv_rows[_gather(*self._sensitive_by_hv, hvs)],
+        s0, s1, s2, s3, s4, s5 = self._stops.tolist()
+        block = out[:s5].copy()
+        return block[:s0], block[s0:s1], block[s1:s2], block[s2:s3], block[s3:s4], block[s4:s5]
+
+    def _numpy_parts(self, lost: Ints, opened_edges: Ints) -> tuple[Ints, ...]:
+        """What the kernel computes, in numpy (O(answer) too, with a larger constant)."""
+        (adj_ptr, adj_edge, edge_from, edge_to, ta_ptr, ta_idx, hv_ptr, hv_idx) = self._tables[:8]
+        sensitive_ta_ptr, sensitive_ta_rows, sensitive_hv_ptr, sensitive_hv_rows = self._tables[8:]
+        nodes = np.unique(lost).astype(np.int32)
+        incident = _gather(adj_ptr, adj_edge, nodes)
+        candidates = incident[incident < self._n_sections]
+        mark = self._mark
+        mark[nodes] = 1
+        both_off = (mark[edge_from[candidates]] & mark[edge_to[candidates]]) != 0
+        mark[nodes] = 0
+        sections = np.union1d(
+            candidates[both_off], opened_edges[opened_edges < self._n_sections]
         ).astype(np.int32)
-        feeders_before = self.topology.feeder_of_nodes[lost] if len(lost) else lost
-        feeders = np.unique(feeders_before[feeders_before >= 0]).astype(np.int32)
-        return Impact(
-            net,
-            opened,
-            lost,
-            sections.astype(np.int32),
-            tas.astype(np.int32),
-            hvs.astype(np.int32),
-            sensitive,
-            feeders,
-        )
+        tas = np.sort(_gather(ta_ptr, ta_idx, nodes))
+        hvs = np.sort(_gather(hv_ptr, hv_idx, nodes))
+        sensitive = np.union1d(
+            _gather(sensitive_ta_ptr, sensitive_ta_rows, tas),
+            _gather(sensitive_hv_ptr, sensitive_hv_rows, hvs),
+        ).astype(np.int32)
+        feeder_codes = self.topology.feeder_of_nodes[nodes]
+        feeders = np.unique(feeder_codes[feeder_codes >= 0]).astype(np.int32)
+        return nodes, sections, tas.astype(np.int32), hvs.astype(np.int32), sensitive, feeders

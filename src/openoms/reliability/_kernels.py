@@ -1,9 +1,15 @@
-"""Numba kernels of the reliability engine (private: used by :mod:`openoms.reliability._pairs`).
+"""Numba kernels of the reliability engine (private: used by :mod:`openoms.reliability._pairs`,
+``ieee``, ``dlt836`` and ``ranking``).
 
 Compiled with ``njit(cache=True)`` like :mod:`openoms.grid._kernels`: machine code is cached in
-``__pycache__`` beside this file. Every array is allocated by the caller (so ``tracemalloc``
-sees the engine's memory) except the small per-event sort buffers. The annotations are the
-typed wrappers mypy checks; numba compiles for the dtypes actually passed.
+``__pycache__`` beside this file (or, where that folder cannot be written, numba's per-user
+cache; ``NUMBA_CACHE_DIR`` overrides both), so only the first run after an install or an edit
+compiles. Each kernel is compiled for one set of dtypes: int32 for the rows' records and the
+pairs' columns (int64 only for data whose values do not fit, which then compiles once more),
+int32 group numbers, float64 sums. Every array the size of the rows or of the pairs is
+allocated by the caller (so ``tracemalloc`` sees the engine's memory); the kernels allocate
+only scratch the size of the events, units or groups. The annotations are the typed wrappers
+mypy checks.
 """
 
 from __future__ import annotations
@@ -20,66 +26,21 @@ __all__ = [
     "dlt_sums",
     "ieee_sums",
     "scatter_rows",
-    "slot_sums",
-    "unit_slots",
     "unit_totals",
 ]
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
+Ints = NDArray[np.signedinteger[Any]]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-_INSERTION = 32  # events with more rows than this sort their rows with np.argsort
+RECORD_FIELDS = 5  # a record: event (unit while grouped by event), customers, cause, class, s
+PAIR_INTS = 10  # event, unit, day, month, cause, ci, momentary ci, long ci, longest s, dlt s
 
 
 def _kernel(fn: _F) -> _F:
     """Compile ``fn`` in nopython mode, cached on disk, keeping its Python signature for mypy."""
     return cast(_F, njit(cache=True, nogil=True)(fn))
-
-
-@_kernel
-def unit_slots(  # noqa: PLR0917  (numba: no keyword-only parameters)
-    unit: I64, group: I64, offsets: I64, order: I64, slot: I64, slot_group: I64, slot_unit: I64
-) -> int:
-    """Number the distinct (unit, group) of the pairs whose group is not -1: ``slot[p]`` is
-    pair p's number, ``slot_group`` / ``slot_unit`` describe each number; returns how many.
-    ``offsets`` (n_units + 1 zeros) and ``order`` (one per kept pair) are scratch: a counting
-    sort by unit, then each unit's few pairs sorted by group."""
-    n_units = offsets.size - 1
-    for p in range(unit.size):
-        if group[p] >= 0:
-            offsets[unit[p] + 1] += 1
-    for u in range(n_units):
-        offsets[u + 1] += offsets[u]
-    cursor = offsets[:-1].copy()
-    for p in range(unit.size):
-        if group[p] >= 0:
-            order[cursor[unit[p]]] = p
-            cursor[unit[p]] += 1
-    n = 0
-    for u in range(n_units):
-        lo, hi = offsets[u], offsets[u + 1]
-        if hi - lo > _INSERTION:
-            segment = order[lo:hi].copy()
-            by_group = np.argsort(group[segment], kind="mergesort")
-            for k in range(hi - lo):
-                order[lo + k] = segment[by_group[k]]
-        else:
-            for k in range(lo + 1, hi):
-                p = order[k]
-                j = k - 1
-                while j >= lo and group[order[j]] > group[p]:
-                    order[j + 1] = order[j]
-                    j -= 1
-                order[j + 1] = p
-        for k in range(lo, hi):
-            p = order[k]
-            if k == lo or group[p] != group[order[k - 1]]:
-                slot_group[n] = group[p]
-                slot_unit[n] = u
-                n += 1
-            slot[p] = n - 1
-    return n
 
 
 @_kernel
@@ -92,151 +53,208 @@ def scatter_rows(  # noqa: PLR0917  (numba: no keyword-only parameters)
     cause: I64,
     outage_class: NDArray[np.int8],
     keep: NDArray[np.bool_],
-    offsets: I64,
-    records: NDArray[Any],
-    duration: I64,
+    event_offsets: I64,
+    unit_offsets: I64,
+    by_event: Ints,
+    by_unit: Ints,
     event_start: I64,
 ) -> int:
-    """Copy the kept rows into ``records`` (rows × 4: unit, customers, cause, class; int32
-    when the values fit) and ``duration`` (seconds), grouped by event and, within an event,
-    sorted by unit; return the number of distinct (event, unit) pairs. ``offsets``
-    (n_events + 1 zeros) gets each event's slice; ``event_start`` each event's start.
+    """Group the kept rows by unit and, within a unit, by event, in two stable counting sorts
+    (by event into ``by_event``, then by unit into ``by_unit``): no comparison sort, and the
+    rows of one (unit, event) keep their input order. ``by_unit`` (kept × 5) gets per row:
+    event, customers, cause, class, duration (seconds); ``by_event`` is scratch of the same
+    shape. ``event_offsets`` (n_events + 1) and ``unit_offsets`` (n_units + 1) are zeros in;
+    ``unit_offsets`` gets each unit's slice of ``by_unit``, ``event_start`` each event's start.
+    Returns the number of distinct (unit, event) pairs.
 
     The rows are read in order and each lands in one record (one cache line), so a shuffled
-    input costs one random write per row rather than one random read per column."""
-    n_events = offsets.size - 1
+    input costs one random write per row and pass rather than one random read per column."""
+    n_events = event_offsets.size - 1
+    n_units = unit_offsets.size - 1
     for i in range(event.size):
         if keep[i]:
-            offsets[event[i] + 1] += 1
+            event_offsets[event[i] + 1] += 1
+            unit_offsets[unit[i] + 1] += 1
     for e in range(n_events):
-        offsets[e + 1] += offsets[e]
-    cursor = offsets[:-1].copy()
+        event_offsets[e + 1] += event_offsets[e]
+    for u in range(n_units):
+        unit_offsets[u + 1] += unit_offsets[u]
+    cursor = event_offsets[:-1].copy()
     for i in range(event.size):
         if keep[i]:
             e = event[i]
             k = cursor[e]
             cursor[e] += 1
-            records[k, 0] = unit[i]
-            records[k, 1] = customers[i]
-            records[k, 2] = cause[i]
-            records[k, 3] = outage_class[i]
-            duration[k] = end[i] - start[i]
+            by_event[k, 0] = unit[i]
+            by_event[k, 1] = customers[i]
+            by_event[k, 2] = cause[i]
+            by_event[k, 3] = outage_class[i]
+            by_event[k, 4] = end[i] - start[i]
             event_start[e] = start[i]
-    pairs = 0
+    cursor = unit_offsets[:-1].copy()
     for e in range(n_events):
-        lo, hi = offsets[e], offsets[e + 1]
-        if hi - lo > _INSERTION:
-            segment = records[lo:hi].copy()
-            seconds = duration[lo:hi].copy()
-            by_unit = np.argsort(segment[:, 0], kind="mergesort")
-            for k in range(hi - lo):
-                records[lo + k] = segment[by_unit[k]]
-                duration[lo + k] = seconds[by_unit[k]]
-        else:
-            for k in range(lo + 1, hi):
-                if records[k - 1, 0] <= records[k, 0]:
-                    continue  # already in place (always, for rows that came sorted)
-                u, c, cause_k, class_k = records[k, 0], records[k, 1], records[k, 2], records[k, 3]
-                seconds_k = duration[k]
-                j = k - 1
-                while j >= lo and records[j, 0] > u:
-                    for f in range(4):
-                        records[j + 1, f] = records[j, f]
-                    duration[j + 1] = duration[j]
-                    j -= 1
-                records[j + 1, 0] = u
-                records[j + 1, 1] = c
-                records[j + 1, 2] = cause_k
-                records[j + 1, 3] = class_k
-                duration[j + 1] = seconds_k
-        for k in range(lo, hi):
-            if k == lo or records[k, 0] != records[k - 1, 0]:
+        for k in range(event_offsets[e], event_offsets[e + 1]):
+            u = by_event[k, 0]
+            j = cursor[u]
+            cursor[u] += 1
+            by_unit[j, 0] = e
+            for f in range(1, RECORD_FIELDS):
+                by_unit[j, f] = by_event[k, f]
+    pairs = 0
+    for u in range(n_units):
+        for j in range(unit_offsets[u], unit_offsets[u + 1]):
+            if j == unit_offsets[u] or by_unit[j, 0] != by_unit[j - 1, 0]:
                 pairs += 1
     return pairs
 
 
 @_kernel
 def aggregate_pairs(  # noqa: PLR0917  (numba: no keyword-only parameters)
-    records: NDArray[Any],
-    duration: I64,
-    offsets: I64,
+    records: Ints,
+    unit_offsets: I64,
     threshold_s: float,
     at_least: bool,
     celid_s: float,
-    out: I64,
+    unit_customers: I64,
+    event_day: Ints,
+    event_month: Ints,
+    ints: Ints,
+    momentary: I64,
+    cmi: F64,
+    outage_class: NDArray[np.int8],
 ) -> None:
-    """One sequential pass over the records and durations of :func:`scatter_rows`. ``out``
-    (10, pairs) gets per pair: event, unit, cause, class (of its first row), sustained
-    customers, all customers, sustained customer-seconds, customers of sustained steps of at least
-    ``celid_s``, the longest sustained step and the last step (seconds)."""
-    p = -1
-    for e in range(offsets.size - 1):
-        for k in range(offsets[e], offsets[e + 1]):
-            if k == offsets[e] or records[k, 0] != records[k - 1, 0]:
-                p += 1
-                out[0, p] = e
-                out[1, p] = records[k, 0]
-                out[2, p] = records[k, 2]
-                out[3, p] = records[k, 3]
-                for f in range(4, 10):
-                    out[f, p] = 0
-            c = np.int64(records[k, 1])
-            seconds = duration[k]
-            out[5, p] += c
-            out[9, p] = max(out[9, p], seconds)
-            if seconds > threshold_s or (at_least and seconds == threshold_s):
-                out[4, p] += c
-                out[6, p] += c * seconds
-                out[8, p] = max(out[8, p], seconds)
-                if seconds >= celid_s:
-                    out[7, p] += c
+    """One sequential pass over the records of :func:`scatter_rows` (grouped by unit, then
+    event): one pair per (unit, event), in that order. ``ints`` (10, pairs) gets per pair:
+    event, unit, local day and month of the event, cause and class (of its first row; class in
+    ``outage_class``), sustained customers, momentary customers (once per event) and customers
+    of sustained steps of at least ``celid_s``, each capped at the unit's customers, the
+    longest sustained step and the last step (seconds); ``momentary`` the momentary customers
+    (every momentary row counts), ``cmi`` the sustained customer-minutes."""
+    p = 0
+    for u in range(unit_offsets.size - 1):
+        cap = np.int64(unit_customers[u])
+        k, hi = unit_offsets[u], unit_offsets[u + 1]
+        while k < hi:
+            e = records[k, 0]
+            ints[4, p] = records[k, 2]
+            outage_class[p] = records[k, 3]
+            sustained = np.int64(0)
+            every = np.int64(0)
+            customer_s = np.int64(0)
+            long = np.int64(0)
+            longest = np.int64(0)
+            last = np.int64(0)
+            while k < hi and records[k, 0] == e:
+                c = np.int64(records[k, 1])
+                seconds = np.int64(records[k, 4])
+                every += c
+                last = max(last, seconds)
+                if seconds > threshold_s or (at_least and seconds == threshold_s):
+                    sustained += c
+                    customer_s += c * seconds
+                    longest = max(longest, seconds)
+                    if seconds >= celid_s:
+                        long += c
+                k += 1
+            ints[0, p] = e
+            ints[1, p] = u
+            ints[2, p] = event_day[e]
+            ints[3, p] = event_month[e]
+            ints[5, p] = min(sustained, cap)
+            ints[6, p] = min(every - sustained, cap)
+            ints[7, p] = min(long, cap)
+            ints[8, p] = longest
+            ints[9, p] = last
+            momentary[p] = every - sustained
+            cmi[p] = customer_s / 60.0
+            p += 1
 
 
 @_kernel
 def ieee_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
-    group: I64,
-    slot: I64,
-    unit: I64,
-    ci: I64,
+    group: NDArray[np.int32],
+    event_groups: int,
+    unit: Ints,
+    ci: Ints,
     cmi: F64,
     momentary: I64,
-    momentary_ci: I64,
-    long_ci: I64,
-    longest_s: I64,
+    momentary_ci: Ints,
+    long_ci: Ints,
+    longest_s: Ints,
     kva_per_customer: F64,
+    unit_customers: I64,
+    more_than: int,
+    celid_s: float,
     by_group: F64,
-    by_slot: I64,
+    distinct: I64,
 ) -> None:
-    """One pass over the pairs (``group`` -1 skips a pair). ``by_group`` (n_groups, 6) gets
-    ΣCI, ΣCMI, Σmomentary, Σmomentary events, ΣkVA interrupted, ΣkVA-minutes; ``by_slot``
-    (n_slots, 5), one slot per distinct (group, unit), gets max CI, max long CI, sustained
-    events, sustained-or-momentary events and the total of the longest sustained steps."""
-    for p in range(group.size):
-        g = group[p]
-        if g < 0:
-            continue
-        share = kva_per_customer[unit[p]]
-        by_group[g, 0] += ci[p]
-        by_group[g, 1] += cmi[p]
-        by_group[g, 2] += momentary[p]
-        by_group[g, 3] += momentary_ci[p]
-        by_group[g, 4] += ci[p] * share
-        by_group[g, 5] += cmi[p] * share
-        s = slot[p]
-        by_slot[s, 0] = max(by_slot[s, 0], ci[p])
-        by_slot[s, 1] = max(by_slot[s, 1], long_ci[p])
-        if ci[p] > 0:
-            by_slot[s, 2] += 1
-            by_slot[s, 4] += longest_s[p]
-        if ci[p] > 0 or momentary[p] > 0:
-            by_slot[s, 3] += 1
+    """One pass over the pairs, which come grouped by unit (``group`` -1 skips a pair; the
+    groups of one unit's pairs differ only in ``group % event_groups``, the event dimensions).
+
+    ``by_group`` (n_groups, 6) gets ΣCI, ΣCMI, Σmomentary, Σmomentary events, ΣkVA
+    interrupted, ΣkVA-minutes. Per unit and group, its pairs give the most customers
+    interrupted in one event, the most with one long interruption, its sustained events,
+    sustained-or-momentary events and the total of the longest sustained steps; ``distinct``
+    (n_groups, 5) gets ΣCN, Σ customers with a sustained interruption of at least ``celid_s``,
+    customers with more than ``more_than`` sustained interruptions, the same counting momentary
+    events too, and customers whose total duration is at least ``celid_s`` (a unit's customers
+    share its counts)."""
+    seen = np.full(event_groups, -1, dtype=np.int64)  # the unit whose numbers a slot holds
+    slot_group = np.zeros(event_groups, dtype=np.int64)
+    slot = np.zeros((event_groups, 5), dtype=np.int64)
+    touched = np.zeros(event_groups, dtype=np.int64)
+    n = group.size
+    p = 0
+    while p < n:
+        u = unit[p]
+        share = kva_per_customer[u]
+        n_touched = 0
+        while p < n and unit[p] == u:
+            g = group[p]
+            if g >= 0:
+                by_group[g, 0] += ci[p]
+                by_group[g, 1] += cmi[p]
+                by_group[g, 2] += momentary[p]
+                by_group[g, 3] += momentary_ci[p]
+                by_group[g, 4] += ci[p] * share
+                by_group[g, 5] += cmi[p] * share
+                s = g % event_groups
+                if seen[s] != u:
+                    seen[s] = u
+                    slot_group[s] = g
+                    for f in range(5):
+                        slot[s, f] = 0
+                    touched[n_touched] = s
+                    n_touched += 1
+                slot[s, 0] = max(slot[s, 0], ci[p])
+                slot[s, 1] = max(slot[s, 1], long_ci[p])
+                if ci[p] > 0:
+                    slot[s, 2] += 1
+                    slot[s, 4] += longest_s[p]
+                if ci[p] > 0 or momentary[p] > 0:
+                    slot[s, 3] += 1
+            p += 1
+        if p < n and unit[p] < u:
+            raise ValueError("ieee_sums: the pairs must come grouped by unit, in unit order")
+        customers = unit_customers[u]
+        for t in range(n_touched):
+            s = touched[t]
+            g = slot_group[s]
+            distinct[g, 0] += slot[s, 0]
+            distinct[g, 1] += slot[s, 1]
+            if slot[s, 2] > more_than:
+                distinct[g, 2] += customers
+            if slot[s, 3] > more_than:
+                distinct[g, 3] += customers
+            if slot[s, 4] >= celid_s:
+                distinct[g, 4] += customers
 
 
 @_kernel
 def dlt_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
-    group: I64,
-    outage_class: I64,
-    duration_s: I64,
+    group: NDArray[np.int32],
+    outage_class: NDArray[np.int8],
+    duration_s: Ints,
     short_s: float,
     user_hours: F64,
     users_off: I64,
@@ -252,33 +270,8 @@ def dlt_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
 
 
 @_kernel
-def slot_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
-    slot_group: I64,
-    slot_customers: I64,
-    by_slot: I64,
-    more_than: int,
-    celid_s: float,
-    out: I64,
-) -> None:
-    """Per group (``out`` n_groups × 5): ΣCN, Σ customers with a sustained interruption of at
-    least ``celid_s``, customers with more than ``more_than`` sustained interruptions, the same
-    counting momentary events too, and customers whose total duration is at least ``celid_s``
-    (a unit's customers share its counts)."""
-    for s in range(slot_group.size):
-        g = slot_group[s]
-        out[g, 0] += by_slot[s, 0]
-        out[g, 1] += by_slot[s, 1]
-        if by_slot[s, 2] > more_than:
-            out[g, 2] += slot_customers[s]
-        if by_slot[s, 3] > more_than:
-            out[g, 3] += slot_customers[s]
-        if by_slot[s, 4] >= celid_s:
-            out[g, 4] += slot_customers[s]
-
-
-@_kernel
 def unit_totals(  # noqa: PLR0917  (numba: no keyword-only parameters)
-    unit: I64, ci: I64, cmi: F64, dlt_s: I64, short_s: float, out: F64
+    unit: Ints, ci: Ints, cmi: F64, dlt_s: Ints, short_s: float, out: F64
 ) -> None:
     """Per unit (``out`` n_units × 4): ΣCI, ΣCMI, sustained interruptions, and hours off as
     DL/T 836 counts them (interruptions of at most ``short_s`` left out when it is > 0)."""

@@ -10,12 +10,13 @@ month's hours. Several dimensions combine (``("feeder", "month")``): unit dimens
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from openoms.reliability._pairs import Pairs, local_day, local_month, month_start_utc
-from openoms.reliability.data import CustomerBase, OutageClass
+from openoms.reliability.data import CustomerBase, OutageClass, ReliabilityArgumentError
 
 __all__ = ["DIMENSIONS", "EVENT_DIMENSIONS", "UNIT_DIMENSIONS", "Grouping", "grouping"]
 
@@ -26,6 +27,7 @@ UNIT_DIMENSIONS = ("feeder", "substation", "grid_cell", "village")
 EVENT_DIMENSIONS = ("cause", "month", "class", "planned")
 DIMENSIONS = UNIT_DIMENSIONS + EVENT_DIMENSIONS
 UNKNOWN = "(unknown)"
+_MAX_GROUPS = 2**31  # group numbers are int32
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -34,13 +36,14 @@ class Grouping:
 
     dims: tuple[str, ...]
     labels: tuple[tuple[str, ...], ...]  # per dimension, the name of each code
-    group: I64  # per pair
+    group: NDArray[np.int32]  # per pair
     n_groups: int
     customers: I64
     kva: F64
     users: I64
     hours: F64
     unit_level: bool  # only unit dimensions
+    event_groups: int  # groups per combination of the unit dimensions (1 if only those)
 
     def codes(self, g: I64) -> list[I64]:
         """Per dimension, the code of each group in ``g``."""
@@ -86,9 +89,13 @@ def grouping(
     """Group the pairs of the period [start, end) by ``dims``; months are local to ``tz``."""
     for dim in dims:
         if dim not in DIMENSIONS:
-            raise ValueError(f"by: unknown breakdown {dim!r}; choose from {', '.join(DIMENSIONS)}")
+            raise ReliabilityArgumentError(
+                "by", f"by: unknown breakdown {dim!r}; choose from {', '.join(DIMENSIONS)}"
+            )
     if len(set(dims)) != len(dims):
-        raise ValueError(f"by: a breakdown repeats a dimension: {', '.join(dims)}")
+        raise ReliabilityArgumentError(
+            "by", f"by: a breakdown repeats a dimension: {', '.join(dims)}"
+        )
     unit_dims = tuple(d for d in dims if d in UNIT_DIMENSIONS)
     event_dims = tuple(d for d in dims if d in EVENT_DIMENSIONS)
     ordered = unit_dims + event_dims
@@ -105,31 +112,41 @@ def grouping(
     users = np.bincount(unit_code, minlength=n_unit)
 
     period_h = (end - start) / 3600.0
-    event_code = np.zeros(len(pairs), dtype=np.int64)
     event_hours = np.array([period_h])
+    parts: list[tuple[NDArray[np.integer[Any]], int]] = []  # codes of the pairs, how many
     for dim in event_dims:
+        code: NDArray[np.integer[Any]]
         if dim == "cause":
-            codes, names = pairs.cause, cause_names
+            code, names = pairs.cause, cause_names
         elif dim == "class":
-            codes, names = pairs.outage_class, tuple(c.name.lower() for c in OutageClass)
+            code, names = pairs.outage_class, tuple(c.name.lower() for c in OutageClass)
         elif dim == "planned":
-            codes = (pairs.outage_class >= OutageClass.PLANNED).astype(np.int64)
+            code = (pairs.outage_class >= OutageClass.PLANNED).view(np.int8)
             names = ("fault", "prearranged")
         else:  # month
             first, last = local_month(local_day(np.array([start, end - 1], dtype=np.int64), tz))
-            codes = pairs.month - first
+            code = pairs.month - first
             names = tuple(_month_label(m) for m in range(first, last + 1))
             bounds = month_start_utc(np.arange(first, last + 2, dtype=np.int64), tz)
             hours = (np.minimum(bounds[1:], end) - np.maximum(bounds[:-1], start)) / 3600.0
-        event_code = event_code * len(names) + codes
+        parts.append((code, len(names)))
         if dim == "month":  # the only dimension whose groups have their own hours
             event_hours = np.tile(hours, event_hours.size)
         else:
             event_hours = np.repeat(event_hours, len(names))
         labels.append(names)
     n_event = event_hours.size
-    group = unit_code[pairs.unit] * n_event + event_code
     n_groups = n_unit * n_event
+    if n_groups >= _MAX_GROUPS:
+        sizes = " × ".join(f"{len(names):,}" for names in labels)
+        raise ReliabilityArgumentError(
+            "by", f"by: {sizes} = {n_groups:,} groups, more than {_MAX_GROUPS - 1:,}"
+        )
+    # unit code × n_event + event code, in place in int32 (every step stays below n_groups)
+    group = unit_code.astype(np.int32)[pairs.unit]
+    for code, size in parts:
+        group *= size
+        group += code
     return Grouping(
         dims=ordered,
         labels=tuple(labels),
@@ -140,4 +157,5 @@ def grouping(
         users=np.repeat(users, n_event).astype(np.int64),
         hours=np.tile(event_hours, n_unit).astype(np.float64),
         unit_level=not event_dims,
+        event_groups=n_event,
     )

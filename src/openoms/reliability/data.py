@@ -25,6 +25,7 @@ __all__ = [
     "CustomerBase",
     "Interruptions",
     "OutageClass",
+    "ReliabilityArgumentError",
     "ReliabilityDataError",
     "RestoredBy",
 ]
@@ -43,6 +44,15 @@ class ReliabilityDataError(InputError, ValueError):
         self.model = model
         self.field = field
         self.rows = tuple(int(r) for r in rows)
+
+
+class ReliabilityArgumentError(InputError, ValueError):
+    """An argument or setting of the engine that cannot be used: ``argument`` names it
+    (``Settings.tz``, ``by``, ``period``, ``med_threshold``, ``daily_saidi_min``)."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 class OutageClass(IntEnum):

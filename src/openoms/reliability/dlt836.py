@@ -4,7 +4,8 @@ One user (用户) = one unit: a public transformer area (台区) or an HV custom
 LV customers it has. A unit's interruption in an event lasts until its last restoration step
 (the largest ``end − start`` of its rows). Interruptions of at most
 ``short_interruption_s`` are left out (Chinese statistics may ignore those of ≤ 3 min; the
-clause is marked *(confirm)* in DOMAIN.md §4, so it is a setting and 0 counts every one).
+rule is not yet checked against the standard's text, docs/reliability.md "DL/T 836", so it is
+a setting and 0 counts every one).
 
     AIHC-1 = Σ(duration h × users off) / total users                 (h/户)
     AIHC-2 = the same without 故障停电-外部 (FAULT_EXTERNAL)
@@ -90,7 +91,7 @@ class DltTable:
 def dlt_table(
     pairs: Pairs,
     *,
-    group: I64,
+    group: NDArray[np.int32],
     n_groups: int,
     users: I64,
     hours: F64,
@@ -100,7 +101,7 @@ def dlt_table(
     user_hours = np.zeros((n_groups, _N_CLASSES), dtype=np.float64)
     users_off = np.zeros((n_groups, _N_CLASSES), dtype=np.int64)
     dlt_sums(
-        np.ascontiguousarray(group, dtype=np.int64),
+        np.ascontiguousarray(group, dtype=np.int32),
         pairs.outage_class,
         pairs.dlt_s,
         float(short_interruption_s),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from openoms.reliability._kernels import ieee_sums, slot_sums, unit_slots
+from openoms.reliability._kernels import ieee_sums
 from openoms.reliability._pairs import Pairs
 from openoms.reliability.data import CustomerBase
 
@@ -116,54 +116,30 @@ class IeeeTable:
         return out
 
 
-def _slots(pairs: Pairs, group: I64, n_units: int, unit_level: bool) -> tuple[I64, I64, I64]:
-    """(slot of each pair, group of each slot, unit of each slot): one slot per distinct
-    (group, unit) of the pairs whose group is not -1."""
-    if unit_level:  # each unit is in one group: the unit is the slot, no sort
-        counted = group >= 0
-        slot_group = np.zeros(n_units, dtype=np.int64)
-        slot_group[pairs.unit[counted]] = group[counted]
-        return pairs.unit, slot_group, np.arange(n_units, dtype=np.int64)
-    kept = int(np.count_nonzero(group >= 0))
-    slot = np.zeros(len(pairs), dtype=np.int64)
-    slot_group = np.empty(kept, dtype=np.int64)
-    slot_unit = np.empty(kept, dtype=np.int64)
-    n = unit_slots(
-        np.ascontiguousarray(pairs.unit, dtype=np.int64),
-        np.ascontiguousarray(group, dtype=np.int64),
-        np.zeros(n_units + 1, dtype=np.int64),
-        np.empty(kept, dtype=np.int64),
-        slot,
-        slot_group,
-        slot_unit,
-    )
-    return slot, slot_group[:n], slot_unit[:n]
-
-
 def ieee_table(
     pairs: Pairs,
     base: CustomerBase,
     *,
-    group: I64,
+    group: NDArray[np.int32],
     n_groups: int,
     customers: I64,
     kva: F64,
     minutes: F64,
     cemi_n: int,
     celid_threshold_s: float,
-    unit_level: bool,
+    event_groups: int,
 ) -> IeeeTable:
     """IEEE 1366 quantities of ``n_groups`` groups; ``group[p]`` is pair p's group, -1 to leave
-    it out. ``unit_level`` says every pair of a unit falls in the unit's one group (breakdowns
-    by feeder, substation, ...), which saves a sort."""
-    slot, slot_group, slot_unit = _slots(pairs, group, len(base), unit_level)
+    it out. The groups of one unit's pairs may differ only in ``group % event_groups`` (the
+    event dimensions of a breakdown; 1 when it has none): CN and the CEMI / CELID counts are
+    per (unit, group), found in one pass over the pairs, which come grouped by unit."""
     share = ratio(base.load_kva, base.customers.astype(np.float64))
     share[np.isnan(share)] = 0.0
     by_group = np.zeros((n_groups, 6), dtype=np.float64)
-    by_slot = np.zeros((slot_unit.size, 5), dtype=np.int64)
+    per_group = np.zeros((n_groups, 5), dtype=np.int64)
     ieee_sums(
-        np.ascontiguousarray(group, dtype=np.int64),
-        slot,
+        np.ascontiguousarray(group, dtype=np.int32),
+        max(1, event_groups),
         pairs.unit,
         pairs.ci,
         pairs.cmi,
@@ -172,16 +148,10 @@ def ieee_table(
         pairs.long_ci,
         pairs.longest_s,
         share,
-        by_group,
-        by_slot,
-    )
-    per_group = np.zeros((n_groups, 5), dtype=np.int64)
-    slot_sums(
-        slot_group,
-        base.customers[slot_unit].astype(np.int64),
-        by_slot,
+        np.ascontiguousarray(base.customers, dtype=np.int64),
         cemi_n,
         float(celid_threshold_s),
+        by_group,
         per_group,
     )
 

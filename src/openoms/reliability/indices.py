@@ -16,18 +16,38 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from openoms.errors import InputError
 from openoms.reliability._pairs import Pairs, build_pairs, zone
 from openoms.reliability.breakdown import Grouping, grouping
-from openoms.reliability.data import Avoided, CustomerBase, Interruptions, RestoredBy
+from openoms.reliability.data import (
+    Avoided,
+    CustomerBase,
+    Interruptions,
+    ReliabilityArgumentError,
+    ReliabilityDataError,
+    RestoredBy,
+)
 from openoms.reliability.dlt836 import DltTable, dlt_table
 from openoms.reliability.ieee import IeeeTable, ieee_table
 from openoms.reliability.med import MedThreshold, daily_saidi, major_event_days, med_threshold
 from openoms.reliability.ranking import over_n, unit_totals_of, worst_feeders, worst_units
 
-__all__ = ["Breakdown", "ReliabilityResult", "Settings", "compute"]
+__all__ = ["Breakdown", "ReliabilityResult", "Settings", "UnknownReliabilityIndexError", "compute"]
 
 I64 = NDArray[np.int64]
 DAYS = ("all", "med", "excluding_med")
+
+
+class UnknownReliabilityIndexError(InputError, KeyError):
+    """An index name that :meth:`ReliabilityResult.index` does not know; ``known`` lists them."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"no index {name!r}; known: {', '.join(known)}")
+        self.name = name
+        self.known = tuple(known)
+
+    def __str__(self) -> str:  # the sentence, not KeyError's repr of it
+        return str(self.args[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,21 +66,23 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.sustained_threshold_s) or self.sustained_threshold_s < 0:
-            raise ValueError(f"Settings.sustained_threshold_s: {self.sustained_threshold_s}")
+            raise _bad_setting("sustained_threshold_s", str(self.sustained_threshold_s))
         if self.sustained_operator not in (">", ">="):
-            raise ValueError(f"Settings.sustained_operator: {self.sustained_operator!r}")
+            raise _bad_setting("sustained_operator", repr(self.sustained_operator))
         if not np.isfinite(self.short_interruption_s) or self.short_interruption_s < 0:
-            raise ValueError(f"Settings.short_interruption_s: {self.short_interruption_s}")
+            raise _bad_setting("short_interruption_s", str(self.short_interruption_s))
         for name in ("med_ddof", "cemi_n", "worst_n"):
             if getattr(self, name) < 0:
-                raise ValueError(f"Settings.{name}: must be 0 or more, got {getattr(self, name)}")
+                raise _bad_setting(name, f"must be 0 or more, got {getattr(self, name)}")
         if self.med_history_years < 1:
-            raise ValueError("Settings.med_history_years: must be 1 or more")
+            raise _bad_setting("med_history_years", "must be 1 or more")
         if not np.isfinite(self.celid_threshold_h) or self.celid_threshold_h <= 0:
-            raise ValueError(
-                f"Settings.celid_threshold_h: must be > 0, got {self.celid_threshold_h}"
-            )
+            raise _bad_setting("celid_threshold_h", f"must be > 0, got {self.celid_threshold_h}")
         zone(self.tz)
+
+
+def _bad_setting(name: str, message: str) -> ReliabilityArgumentError:
+    return ReliabilityArgumentError(f"Settings.{name}", f"Settings.{name}: {message}")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -125,7 +147,7 @@ class ReliabilityResult:
         """One system index by name (``saifi``, ``aihc1_h``, ...); ``days`` for IEEE ones."""
         table: dict[str, Any] = self.ieee[days].row(0) | self.dlt.row(0)
         if name not in table:
-            raise KeyError(f"no index {name!r}; known: {', '.join(sorted(table))}")
+            raise UnknownReliabilityIndexError(name, sorted(table))
         value: float | None = table[name]
         return value
 
@@ -163,7 +185,10 @@ def _med(
 ) -> tuple[MedThreshold | None, str | None]:
     if given is not None:
         if not np.isfinite(given) or given <= 0:
-            raise ValueError(f"med_threshold: must be a positive number of minutes, got {given}")
+            raise ReliabilityArgumentError(
+                "med_threshold",
+                f"med_threshold: must be a positive number of minutes, got {given}",
+            )
         return MedThreshold(t_med_min=float(given)), None
     keep = (rows.start >= _history_start(start, settings)) & (rows.start < start)
     history = _pairs(rows, base, keep, settings)
@@ -197,8 +222,10 @@ def _avoided(avoided: Avoided | None, base: CustomerBase, start: int, end: int) 
     if avoided is None:
         return out
     if (bad := avoided.unit >= len(base)).any():
-        rows = ", ".join(str(int(r)) for r in np.flatnonzero(bad)[:5])
-        raise ValueError(f"Avoided.unit: index out of range 0..{len(base) - 1} at row {rows}")
+        rows = np.flatnonzero(bad).astype(np.int64)
+        raise ReliabilityDataError(
+            "Avoided", "unit", f"index out of range 0..{len(base) - 1}", rows
+        )
     keep = (avoided.at >= start) & (avoided.at < end)
     hours = np.bincount(
         avoided.how[keep].astype(np.int64),
@@ -229,7 +256,9 @@ def compute(
     in ``interruptions``.
     """
     if end <= start:
-        raise ValueError(f"period: end ({end}) must be after start ({start})")
+        raise ReliabilityArgumentError(
+            "period", f"period: end ({end}) must be after start ({start})"
+        )
     interruptions.check_against(base)
     period = _pairs(
         interruptions, base, (interruptions.start >= start) & (interruptions.start < end), settings
@@ -247,7 +276,7 @@ def compute(
         flag[med_day - first_day] = True
         on_med = flag[period.day - first_day]
 
-    def system(group: I64) -> IeeeTable:
+    def system(group: NDArray[np.int32]) -> IeeeTable:
         return ieee_table(
             period,
             base,
@@ -258,19 +287,20 @@ def compute(
             minutes=minutes,
             cemi_n=settings.cemi_n,
             celid_threshold_s=settings.celid_threshold_h * 3600.0,
-            unit_level=True,
+            event_groups=1,
         )
 
-    ieee = {"all": system(np.zeros(len(period), dtype=np.int64))}
+    everything = np.zeros(len(period), dtype=np.int32)  # group numbers are int32
+    ieee = {"all": system(everything)}
     if on_med.any():
-        ieee["med"] = system(np.where(on_med, 0, -1).astype(np.int64))
-        ieee["excluding_med"] = system(np.where(on_med, -1, 0).astype(np.int64))
+        ieee["med"] = system(np.where(on_med, np.int32(0), np.int32(-1)))
+        ieee["excluding_med"] = system(np.where(on_med, np.int32(-1), np.int32(0)))
     else:  # no major event day: nothing on MED days, everything without them
-        ieee["med"] = system(np.full(len(period), -1, dtype=np.int64))
+        ieee["med"] = system(np.full(len(period), -1, dtype=np.int32))
         ieee["excluding_med"] = ieee["all"]
     dlt = dlt_table(
         period,
-        group=np.zeros(len(period), dtype=np.int64),
+        group=everything,
         n_groups=1,
         users=np.array([len(base)]),
         hours=minutes / 60.0,
@@ -300,7 +330,7 @@ def compute(
                 minutes=grouped.hours * 60.0,
                 cemi_n=settings.cemi_n,
                 celid_threshold_s=settings.celid_threshold_h * 3600.0,
-                unit_level=grouped.unit_level,
+                event_groups=grouped.event_groups,
             ),
             dlt=dlt_table(
                 period,

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from openoms.reliability._pairs import Pairs
+from openoms.reliability.data import ReliabilityArgumentError
 
 __all__ = ["MedThreshold", "daily_saidi", "major_event_days", "med_threshold"]
 
@@ -53,15 +54,20 @@ def med_threshold(daily_saidi_min: ArrayLike, *, ddof: int = 1) -> MedThreshold:
     """
     values = np.asarray(daily_saidi_min, dtype=np.float64).ravel()
     if ddof < 0:
-        raise ValueError(f"Settings.med_ddof: must be 0 or more, got {ddof}")
+        raise ReliabilityArgumentError(
+            "Settings.med_ddof", f"Settings.med_ddof: must be 0 or more, got {ddof}"
+        )
     if (bad := ~np.isfinite(values) | (values < 0)).any():
         rows = ", ".join(str(int(r)) for r in np.flatnonzero(bad)[:5])
-        raise ValueError(f"daily SAIDI must be finite and >= 0 (day {rows})")
+        raise ReliabilityArgumentError(
+            "daily_saidi_min", f"daily SAIDI must be finite and >= 0 (day {rows})"
+        )
     values = values[values > 0]
     if values.size <= ddof:
-        raise ValueError(
+        raise ReliabilityArgumentError(
+            "daily_saidi_min",
             f"major event days need more than {ddof} history day(s) with SAIDI > 0, "
-            f"got {values.size}"
+            f"got {values.size}",
         )
     logs = np.log(values)
     alpha = float(logs.mean())

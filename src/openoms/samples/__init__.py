@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Final
 
-__all__ = ["BUNDLED", "bundled_path", "network_path"]
+__all__ = ["BUNDLED", "bundled_path", "data_file", "network_path"]
 
 BUNDLED: Final = {"sample:county": "sample_county", "sample:ieee33": "ieee33"}
 
@@ -19,6 +19,11 @@ BUNDLED: Final = {"sample:county": "sample_county", "sample:ieee33": "ieee33"}
 def bundled_path(name: str) -> Path:
     """The folder of a bundled network (``sample:county`` or ``sample:ieee33``)."""
     return Path(str(files("openoms").joinpath("data", BUNDLED[name])))
+
+
+def data_file(name: str) -> Path:
+    """A file shipped with the samples (``sample_county_roster.csv``, ``..._history.csv``)."""
+    return Path(str(files("openoms").joinpath("data", name)))
 
 
 def network_path(name: str) -> Path:

@@ -1,7 +1,13 @@
 """What a running OpenOMS holds: settings, database, the current network and its engines.
 
-Built once by :func:`openoms.service.app.build_context` (or by a test with its own parts) and
-handed to the API factory and the workers; nothing here is global.
+Built once by :func:`openoms.service.runtime.build_context` (or by a test with its own parts)
+and handed to the API factory and the workers; nothing here is global.
+
+The database is reached through separate connection pools, one per kind of work, so that a
+storm of HTTP requests cannot take the connections the ingest or the event processor need:
+``engine`` / ``sessions`` are the workers' (event processor, crew alerts, SMS outbox),
+``http`` the API's and the intake's own sessions (built with it) the MQTT / IEC 104 ingest's.
+A context built by hand with one engine uses it for everything.
 """
 
 from __future__ import annotations
@@ -22,11 +28,22 @@ from openoms.settings import Settings
 if TYPE_CHECKING:
     from openoms.ingest.intake import Intake
 
-__all__ = ["ServiceContext", "utc_now"]
+__all__ = ["Database", "ServiceContext", "utc_now"]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """One connection pool (an engine) and its session factories: ``sessions`` for
+    read-write transactions, ``read_sessions`` for those that only read (on SQLite they
+    never take nor wait for the write lock)."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
 
 
 @dataclass(slots=True)
@@ -42,3 +59,21 @@ class ServiceContext:
     # The live topology is not thread-safe: the event processor changes it while HTTP
     # requests read it. Hold this lock around every use of ``analyser``.
     lock: threading.RLock = field(default_factory=threading.RLock)
+    http_database: Database | None = None  # the API's pool; None: ``engine`` / ``sessions``
+    ingest_engine: Engine | None = None  # the intake's pool, disposed with the rest
+
+    @property
+    def http(self) -> Database:
+        """The API's connection pool (the workers' when the context has no own one)."""
+        if self.http_database is not None:
+            return self.http_database
+        return Database(self.engine, self.sessions, self.sessions)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (at shutdown)."""
+        engines = [self.engine, self.ingest_engine]
+        if self.http_database is not None:
+            engines.append(self.http_database.engine)
+        for engine in engines:
+            if engine is not None:
+                engine.dispose()

@@ -17,6 +17,7 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from openoms.contacts.phone import mask_phone
+from openoms.faults.lifecycle import AlertState
 from openoms.faults.result import FaultLocation
 from openoms.faults.zones import Zone
 from openoms.grid.model import Network
@@ -89,7 +90,7 @@ class CrewAlerter:
         location: FaultLocation,
         zone: Zone,
         correction: bool,
-    ) -> str:
+    ) -> AlertState:
         return self.alert(session, record, location, zone, correction=correction)
 
     def flush_wake(self) -> None:
@@ -106,10 +107,10 @@ class CrewAlerter:
         zone: Zone,
         *,
         correction: bool = False,
-    ) -> str:
+    ) -> AlertState:
         """Queue the SMS; returns the alert state: ``sent`` / ``no_contact`` / ``no_outage``."""
         if record.outage_id is None:
-            return "no_outage"
+            return AlertState.NO_OUTAGE
         network = self.context.network
         settings = self.context.settings
         outage = outages.get_outage(session, record.outage_id)
@@ -118,7 +119,7 @@ class CrewAlerter:
         contacts = roster.on_duty(session, cell, now) if cell is not None else []
         if not contacts:
             log.warning("fault %s: no one on duty for grid cell %s", record.id, cell)
-            return "no_contact"
+            return AlertState.NO_CONTACT
         feeder_index = network.feeders.id.index(record.feeder_id)
         feeder_name = network.feeders.name[feeder_index] or record.feeder_id
         line = feeder_name.removeprefix("10kV").strip()  # 10kV 柏山Ⅴ线 → 柏山Ⅴ线
@@ -169,4 +170,4 @@ class CrewAlerter:
                 mask_phone(contact.phone),
             )
         self._wake_due = self._wake_due or queued > 0
-        return "sent"
+        return AlertState.SENT

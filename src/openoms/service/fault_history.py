@@ -1,5 +1,5 @@
 """What fault events leave behind: patrol advisories, and device rates calibrated from the
-locations crews confirmed (DOMAIN.md §1, Laplace's rule of succession)."""
+locations crews confirmed (Laplace's rule of succession; docs/faults.md, "Calibration")."""
 
 from __future__ import annotations
 
@@ -15,7 +15,16 @@ from openoms.grid.topology import Topology
 from openoms.service.context import ServiceContext
 from openoms.store.faults import FaultEventRecord
 
-__all__ = ["advisory_text", "rates_from_confirmed"]
+__all__ = ["advisory_text", "confirmable_zones", "rates_from_confirmed"]
+
+
+def confirmable_zones(network: Network, feeder_id: str) -> frozenset[str]:
+    """The zones a crew may confirm for a fault on ``feeder_id``: the feeder's zones on the
+    network as normally operated, against which :func:`rates_from_confirmed` scores the
+    confirmation (a detector of another feeder would fail every later calibration).
+    O(nodes of the network)."""
+    base = FaultLocator(network, Topology.build(network.graph_arrays(), network.closed_edges()))
+    return frozenset(base.zone_tree(feeder_id).index)
 
 
 def rates_from_confirmed(

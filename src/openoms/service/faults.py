@@ -1,7 +1,7 @@
 """The fault workflow: group reports per feeder, locate, refine, alert the crew.
 
-DOMAIN.md §1 "Event handling". A fault event starts with a breaker / recloser trip or with
-the first indicator alarm on a feeder. Reports whose device time lies in [t0 − before,
+docs/faults.md, "In the running service". A fault event starts with a breaker / recloser
+trip or with the first indicator alarm on a feeder. Reports whose device time lies in [t0 − before,
 t0 + after] of the trip, from detectors of that feeder *as it was operated just before the
 fault*, belong to it (the breaker opening afterwards does not change where the fault is).
 
@@ -13,7 +13,8 @@ fault*, belong to it (the breaker opening afterwards does not change where the f
 - Late reports (GPRS indicators) keep refining until ``fault_final_s``; if the final region no
   longer contains the section the crew was sent to, a correction SMS goes out.
 
-State lives in the ``fault_events`` table, so a restart picks up where it stopped.
+State lives in the ``fault_events`` table, so a restart picks up where it stopped; its state,
+alert state and trigger move only as the tables of :mod:`openoms.faults.lifecycle` allow.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from openoms.events import Event
+from openoms.faults.lifecycle import AlertState, FaultEventState, FaultTrigger
 from openoms.faults.locator import FaultLocator
 from openoms.faults.observations import DeviceRates
 from openoms.faults.reports import (
@@ -42,17 +43,16 @@ from openoms.faults.zones import Zone
 from openoms.grid.topology import Topology
 from openoms.service.context import ServiceContext
 from openoms.service.fault_history import advisory_text, rates_from_confirmed
+from openoms.store import eventlog, outages
 from openoms.store import faults as store
-from openoms.store import outages
-from openoms.store.faults import FaultEventRecord
-from openoms.store.tables import EventRow
+from openoms.store.faults import UNCHANGED, FaultEventRecord
 
 __all__ = ["AlertSender", "FaultTracker"]
 
 log = logging.getLogger("openoms.faults")
 
 # (session, fault event, location, the located zone, is a correction) -> alert state
-AlertSender = Callable[[Session, FaultEventRecord, FaultLocation, Zone, bool], str]
+AlertSender = Callable[[Session, FaultEventRecord, FaultLocation, Zone, bool], AlertState]
 
 
 @dataclass(slots=True)
@@ -132,7 +132,7 @@ class FaultTracker:
             if not self._in_window(record, event.device_time):
                 continue
             if device in self._detectors(record):
-                received = _received_at(session, event_id)
+                received = eventlog.received_at(session, event_id)
                 store.update_fault_event(
                     session,
                     record.id,
@@ -151,10 +151,10 @@ class FaultTracker:
         fault_id = store.create_fault_event(
             session,
             feeder_id=feeder,
-            trigger="alarm",
+            trigger=FaultTrigger.ALARM,
             t0=event.device_time,
             open_edges=self._live_open_edges(),
-            received_at=_received_at(session, event_id),
+            received_at=eventlog.received_at(session, event_id),
             now=self.context.clock(),
         )
         store.update_fault_event(session, fault_id, now=self.context.clock(), reports=1)
@@ -174,26 +174,29 @@ class FaultTracker:
         if feeder is None:
             return None
         now = self.context.clock()
-        received = _received_at(session, event_id)
+        received = eventlog.received_at(session, event_id)
         for record in store.open_fault_events(session, feeder_id=feeder):
             late = timedelta(seconds=self.context.settings.fault_lockout_window_s)
             if record.t0 - self._before <= event.device_time <= record.t0 + late:
-                fields: dict[str, Any] = {"breaker": device, "lockout": lockout}
-                if record.trigger == "alarm":  # the window is around the trip (DOMAIN.md §1)
-                    fields |= {"trigger": "trip", "t0": event.device_time}
+                # An alarm-opened event: the window is around the trip (docs/faults.md, "In the
+                # running service").
+                by_alarm = record.trigger is FaultTrigger.ALARM
                 store.update_fault_event(
                     session,
                     record.id,
                     now=now,
                     last_report_at=max(received, record.last_report_at),
-                    **fields,
+                    breaker=device,
+                    lockout=lockout,
+                    trigger=FaultTrigger.TRIP if by_alarm else UNCHANGED,
+                    t0=event.device_time if by_alarm else UNCHANGED,
                 )
                 self.relocate(session, record.id)
                 return record.id
         fault_id = store.create_fault_event(
             session,
             feeder_id=feeder,
-            trigger="trip",
+            trigger=FaultTrigger.TRIP,
             t0=event.device_time,
             open_edges=self._live_open_edges(),
             received_at=received,
@@ -293,7 +296,9 @@ class FaultTracker:
             session,
             fault_id,
             now=self.context.clock(),
-            state="located" if record.state == "collecting" else record.state,
+            state=(
+                FaultEventState.LOCATED if record.state is FaultEventState.COLLECTING else UNCHANGED
+            ),
             location=location.as_dict() | {"mode": group.mode.value, "reports": group.reports},
             located_zone=location.best[0] if location.best else None,
             fault_type=location.fault_type.value,
@@ -314,7 +319,8 @@ class FaultTracker:
         changed since the last time); returns how many devices have calibrated rates.
 
         Each confirmed event is read again from the event log (the same grouping as when it
-        happened) and scored against the confirmed zone (DOMAIN.md §1, Laplace's rule)."""
+        happened) and scored against the confirmed zone (Laplace's rule; docs/faults.md,
+        "Calibration")."""
         count = store.count_confirmed(session)
         if count == self._calibrated_on:
             return len(self.device_rates)
@@ -341,11 +347,15 @@ class FaultTracker:
         self.maybe_open = bool(still_open)
         for record in still_open:
             settled = now - record.last_report_at >= quiet
-            if settled and record.alert_state == "none" and record.located_zone is not None:
+            if (
+                settled
+                and record.alert_state is AlertState.NONE
+                and record.located_zone is not None
+            ):
                 changed += self._settle(session, record)
             if now - record.created_at >= final:
                 location = self.relocate(session, record.id)
-                store.update_fault_event(session, record.id, now=now, state="final")
+                store.update_fault_event(session, record.id, now=now, state=FaultEventState.FINAL)
                 changed += 1
                 fresh = store.get_fault_event(session, record.id)
                 moved = (
@@ -393,7 +403,7 @@ class FaultTracker:
                 session,
                 record.id,
                 now=now,
-                alert_state="skipped",
+                alert_state=AlertState.SKIPPED,
                 advisory=advisory_text(self.context, record, location),
             )
             return 1
@@ -405,7 +415,7 @@ class FaultTracker:
             self.send_alert(session, fresh, location, self._zone(fresh, zone_id), False)
             for zone_id in location.best
         ]
-        outcome = "sent" if "sent" in outcomes else outcomes[0]
+        outcome = AlertState.SENT if AlertState.SENT in outcomes else outcomes[0]
         store.update_fault_event(
             session,
             record.id,
@@ -421,10 +431,3 @@ def _best(location: FaultLocation | None) -> str:
     if location is None or not location.best:
         return "none yet"
     return ", ".join(location.best)
-
-
-def _received_at(session: Session, event_id: int) -> datetime:
-    row = session.get(EventRow, event_id)
-    if row is None:  # pragma: no cover - the processor passes logged events only
-        raise LookupError(f"event {event_id} is not in the log")
-    return row.received_at

@@ -5,6 +5,14 @@ a role may do the same things whichever way it asks: a crew reports its arrival 
 repairs; a planner books planned work and may call it off; everything else is the
 dispatcher's (and the administrator's). Each write leaves its audit entry with the real
 principal's name and role, in the caller's transaction.
+
+A crew-status event stands for the route of what it asks (:func:`apply_crew_status`), with
+that route's meaning and rules: ``restored`` is a repair restoration step of the areas still
+off (as ``POST /outages/{id}/restoration-steps`` with ``how: repair``), ``merged`` a merge
+into the outage named by ``merged_into_id`` (dispatchers only; refused without one), any
+other state a lifecycle move (``POST /outages/{id}/transitions``). The API checks it when the
+event is posted (:func:`check_crew_status_allowed`), the event processor again, as the sender
+recorded with the event, when it acts.
 """
 
 from __future__ import annotations
@@ -26,12 +34,17 @@ from openoms.store.tokens import Role
 
 __all__ = [
     "CREW_RESTORATION",
+    "CREW_STATUS_REPAIR",
     "CREW_TRANSITIONS",
     "PLANNER_TRANSITIONS",
     "Principal",
     "add_restoration_step",
+    "apply_crew_status",
     "book_outage",
+    "check_crew_status_allowed",
+    "check_restoration_allowed",
     "check_transition_allowed",
+    "merge_outage",
     "transition_outage",
 ]
 
@@ -41,6 +54,8 @@ PLANNER_TRANSITIONS: Final = frozenset({OutageState.CANCELLED})
 """A planner may call off a planned outage."""
 CREW_RESTORATION: Final = frozenset({"repair"})
 """A crew records supply restored by its own repair; switching steps are the dispatcher's."""
+CREW_STATUS_REPAIR: Final = "repair"
+"""How the areas a crew status ``restored`` brings back were restored: by the crew's repair."""
 BOOKING_ROLES: Final = frozenset({Role.ADMIN, Role.DISPATCHER, Role.PLANNER})
 _DISPATCH: Final = frozenset({Role.ADMIN, Role.DISPATCHER})
 FUTURE_SLACK: Final = timedelta(minutes=1)
@@ -115,11 +130,112 @@ def transition_outage(
     at: datetime,
     note: str | None = None,
 ) -> OutageRecord:
-    """Move the outage along its lifecycle, if ``who``'s role allows it."""
+    """Move the outage along its lifecycle, if ``who``'s role allows it.
+
+    ``merged`` is not a move of its own: a merge names the outage it goes into
+    (:func:`merge_outage`), else the record would point nowhere.
+    """
     check_transition_allowed(session, who, outage_id, to)
+    if to is OutageState.MERGED:
+        raise InputError(
+            f"outage {outage_id}: a merge names the outage it is merged into; "
+            "a plain move to merged is not allowed"
+        )
     return store.transition_outage(
         session, outage_id, to, at=at, actor=who.name, role=who.role, note=note
     )
+
+
+def merge_outage(
+    session: Session,
+    who: Principal,
+    outage_id: int,
+    into_id: int,
+    *,
+    at: datetime,
+    note: str | None = None,
+) -> OutageRecord:
+    """Mark the outage as a second record of ``into_id`` (a dispatcher's call)."""
+    if who.role not in _DISPATCH:
+        raise ForbiddenError(who.role, _DISPATCH, what="a merge of outages")
+    return store.merge_outage(
+        session, outage_id, into_id, at=at, actor=who.name, role=who.role, note=note
+    )
+
+
+def check_restoration_allowed(who: Principal, how: str) -> None:
+    """:class:`ForbiddenError` unless ``who``'s role may record a restoration step ``how``."""
+    if who.role is Role.CREW and how not in CREW_RESTORATION:
+        raise ForbiddenError(who.role, _DISPATCH, what=f"{how} steps")
+    if who.role not in {*_DISPATCH, Role.CREW}:
+        raise ForbiddenError(who.role, {*_DISPATCH, Role.CREW}, what="restoration steps")
+
+
+def check_crew_status_allowed(
+    session: Session,
+    who: Principal,
+    outage_id: int,
+    status: OutageState,
+    *,
+    merged_into_id: int | None = None,
+) -> None:
+    """:class:`ForbiddenError` unless ``who`` may do through the routes what a crew-status
+    event with ``status`` does (see the module docstring); :class:`InputError` for a merge
+    without its target."""
+    if status is OutageState.MERGED:
+        if who.role not in _DISPATCH:
+            raise ForbiddenError(who.role, _DISPATCH, what="a merge of outages")
+        if merged_into_id is None:
+            raise InputError(
+                f"outage {outage_id}: a crew status 'merged' names the outage it is merged "
+                "into (merged_into_id)"
+            )
+    elif status is OutageState.RESTORED:
+        check_restoration_allowed(who, CREW_STATUS_REPAIR)
+    else:
+        check_transition_allowed(session, who, outage_id, status)
+
+
+def apply_crew_status(
+    session: Session,
+    who: Principal,
+    outage_id: int,
+    status: OutageState,
+    *,
+    at: datetime,
+    now: datetime,
+    crew: str | None = None,
+    merged_into_id: int | None = None,
+    note: str | None = None,
+) -> str:
+    """Do what a crew-status event asks, as ``who``; what was done, in a sentence.
+
+    Raises (writing nothing of its own) when ``who`` may not, or the lifecycle does not
+    allow it: run it in a savepoint so that the crew named is not kept either.
+    """
+    check_crew_status_allowed(session, who, outage_id, status, merged_into_id=merged_into_id)
+    if crew:
+        store.update_outage(session, outage_id, crew=crew, at=at, actor=who.name, role=who.role)
+    if status is OutageState.MERGED:
+        assert merged_into_id is not None  # checked above
+        merge_outage(session, who, outage_id, merged_into_id, at=at, note=note)
+        return f"outage {outage_id} → merged into outage {merged_into_id}"
+    if status is OutageState.RESTORED:
+        record = store.get_outage(session, outage_id)
+        still_off = [area.element_id for area in record.areas if area.restored_at is None]
+        if still_off:
+            step = add_restoration_step(
+                session,
+                who,
+                outage_id,
+                element_ids=still_off,
+                how=CREW_STATUS_REPAIR,
+                at=at,
+                now=now,
+            )
+            return f"outage {outage_id} → restored ({step.areas_restored} areas back)"
+    transition_outage(session, who, outage_id, status, at=at, note=note)
+    return f"outage {outage_id} → {status}"
 
 
 def add_restoration_step(
@@ -133,10 +249,7 @@ def add_restoration_step(
     now: datetime,
 ) -> RestorationStep:
     """Record areas back on supply; a crew only by its own repair, never in the future."""
-    if who.role is Role.CREW and how not in CREW_RESTORATION:
-        raise ForbiddenError(who.role, _DISPATCH, what=f"{how} steps")
-    if who.role not in {*_DISPATCH, Role.CREW}:
-        raise ForbiddenError(who.role, {*_DISPATCH, Role.CREW}, what="restoration steps")
+    check_restoration_allowed(who, how)
     if at > now + FUTURE_SLACK:
         raise InputError(f"a restoration step cannot be in the future ({at.isoformat()})")
     return store.add_restoration_step(

@@ -30,20 +30,23 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.orm import Session
 
-from openoms.errors import InputError
+from openoms.errors import ForbiddenError, InputError
 from openoms.events import Event, EventKind
 from openoms.grid.model import ElementKind
 from openoms.i18n import Lang
 from openoms.outages.lifecycle import OutageState
 from openoms.outages.records import AreaOff, ElementKindOff, OutageKind
 from openoms.outages.summary import areas_of, outage_summary
+from openoms.service import outages as workflows
 from openoms.service.context import ServiceContext
 from openoms.service.faults import AlertSender, FaultTracker
 from openoms.store import eventlog, outages
+from openoms.store.tokens import Role
 
 __all__ = ["EventProcessor"]
 
 SYSTEM = "system"
+UNKNOWN_CREW = "unknown crew"  # a crew status with no sender and no crew named
 
 log = logging.getLogger("openoms.service")
 
@@ -338,22 +341,43 @@ class EventProcessor:
         return f"new customer outage {outage_id} to check"
 
     def _crew(self, session: Session, event: Event) -> str:
-        outage_id = event.payload.get("outage_id")
-        status = event.payload.get("status")
+        """The crew status as its sender may make it (the same rules as the routes)."""
+        payload = event.payload
+        outage_id = payload.get("outage_id")
+        status = payload.get("status")
         if not isinstance(outage_id, int) or status not in {s.value for s in OutageState}:
             return "crew status without a valid outage_id and status"
-        crew = str(event.payload.get("crew") or event.device_id or "")
+        into = payload.get("merged_into_id")
+        note = payload.get("note")
+        crew = str(payload.get("crew") or event.device_id or "")
+        who = _sender(event, crew)
         try:
-            if crew:
-                outages.update_outage(
-                    session, outage_id, crew=crew, at=event.device_time, actor=crew
+            with session.begin_nested():  # refused: the crew named is not kept either
+                return workflows.apply_crew_status(
+                    session,
+                    who,
+                    outage_id,
+                    OutageState(status),
+                    at=event.device_time,
+                    now=self.context.clock(),
+                    crew=crew or None,
+                    merged_into_id=into if isinstance(into, int) else None,
+                    note=note if isinstance(note, str) else None,
                 )
-            outages.transition_outage(
-                session, outage_id, OutageState(status), at=event.device_time, actor=crew or SYSTEM
-            )
-        except InputError as exc:  # an illegal report is recorded, not fatal
+        except (InputError, ForbiddenError) as exc:  # recorded, not fatal
             return f"crew status not applied: {exc}"[:200]
-        return f"outage {outage_id} → {status}"
+
+
+def _sender(event: Event, crew: str) -> workflows.Principal:
+    """Who an event acts for: the sender recorded with it (an API token), else the crew its
+    payload names, with the crew role (a crew's app over MQTT; events logged before senders
+    were recorded get no more than a crew may do)."""
+    if event.sender is not None:
+        try:
+            return workflows.Principal(event.sender.name, Role(event.sender.role))
+        except ValueError:  # a role this version does not know: the least a sender may do
+            pass
+    return workflows.Principal(crew or UNKNOWN_CREW, Role.CREW)
 
 
 def replay(processor: EventProcessor, events: Sequence[Event]) -> None:  # pragma: no cover

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Final, TypeVar
 
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
 from openoms.grid.model import Network
+from openoms.grid.textfile import TextFileError, csv_problem, open_text
 from openoms.reliability.base import (
     customer_base_from_network,
     merge_bases,
@@ -36,6 +38,9 @@ from openoms.store import history
 
 __all__ = [
     "BY_CHOICES",
+    "EARLIEST_DAY",
+    "LATEST_DAY",
+    "EmptyHistoryError",
     "ReliabilityRun",
     "Source",
     "engine_settings",
@@ -45,6 +50,16 @@ __all__ = [
 ]
 
 BY_CHOICES = ("feeder", "substation", "grid_cell", "village", "cause", "month", "class", "planned")
+EARLIEST_DAY: Final = date(1900, 1, 1)
+LATEST_DAY: Final = date(2200, 1, 1)
+"""The days a period may start or end on (the engine and the database count in seconds
+from 1970; the breakdown by month and the MED history reach past either end)."""
+
+_T = TypeVar("_T")
+
+
+class EmptyHistoryError(InputError):
+    """A history file with a header and no rows: nothing to import."""
 
 
 class Source(StrEnum):
@@ -77,12 +92,18 @@ def _day(text: str, tz: str, what: str) -> datetime:
             parsed = datetime.combine(date.fromisoformat(text), time())
     except ValueError as exc:
         raise InputError(f"{what}: {text!r} is not a date (YYYY-MM-DD) or ISO time") from exc
+    if not EARLIEST_DAY <= parsed.date() <= LATEST_DAY:
+        raise InputError(
+            f"{what}: {text!r} is out of range: a day from {EARLIEST_DAY} to {LATEST_DAY}"
+        )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=utility_zone(tz))
 
 
 def parse_period(start: str | None, end: str | None, *, tz: str, now: datetime) -> tuple[int, int]:
     """``[start, end)`` in UTC seconds from dates in the utility's zone; ``end`` defaults to
-    the start of tomorrow, ``start`` to one year before ``end``."""
+    the start of tomorrow, ``start`` to one year before ``end``. A day that is not a date, or
+    outside :data:`EARLIEST_DAY` … :data:`LATEST_DAY`, is an :class:`InputError` naming the
+    parameter (``--from`` / ``--to``)."""
     zone = utility_zone(tz)
     if end is None:
         tomorrow = now.astimezone(zone).date() + timedelta(days=1)
@@ -161,6 +182,20 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _read_csv(
+    path: Path, encoding: str | None, parse: Callable[[Iterator[list[str]]], _T]
+) -> _T:
+    """``parse`` of the rows of the CSV file ``path``, read in ``encoding`` (default UTF-8
+    or GBK / GB18030, detected). A file that is not text, or not CSV (an unterminated quote,
+    a field past the size limit), is one line naming the file and line."""
+    with open_text(path, encoding) as stream:
+        reader = csv.reader(stream, strict=True)
+        try:
+            return parse(reader)
+        except csv.Error as exc:
+            raise TextFileError(path, csv_problem(exc), line=reader.line_num) from exc
+
+
 def import_history_file(
     session: Session,
     network: Network,
@@ -171,21 +206,34 @@ def import_history_file(
     now: datetime,
     base_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    encoding: str | None = None,
 ) -> history.ImportInfo:
-    """Parse ``path`` (and a customer-base CSV) and store it in ``session``'s transaction."""
+    """Parse ``path`` (and a customer-base CSV) and store it in ``session``'s transaction.
+
+    Both files are read in ``encoding``, by default UTF-8 or GBK / GB18030 (detected). A file
+    without rows is an :class:`EmptyHistoryError`; nothing is stored then, nor when anything
+    else fails."""
     known = history.history_base(session, customer_base_from_network(network))
     new_units = None
     if base_path is not None:
-        with base_path.open(encoding="utf-8-sig", newline="") as stream:
-            given = parse_customer_base(csv.reader(stream), source=base_path.name)
+        given = _read_csv(
+            base_path,
+            encoding,
+            lambda reader: parse_customer_base(reader, source=base_path.name),
+        )
         fresh = [u not in set(known.unit_id) for u in given.unit_id]
         if any(fresh):
             new_units = subset_base(given, fresh)
             known = merge_bases(known, new_units, source=base_path.name)
-    with path.open(encoding="utf-8-sig", newline="") as stream:
-        rows = parse_history(
-            csv.reader(stream), known, source=path.name, tz=settings.timezone, progress=progress
-        )
+    rows = _read_csv(
+        path,
+        encoding,
+        lambda reader: parse_history(
+            reader, known, source=path.name, tz=settings.timezone, progress=progress
+        ),
+    )
+    if len(rows) == 0:
+        raise EmptyHistoryError(f"{path.name}: no rows after the header; nothing imported")
     return history.import_history(
         session,
         rows,

@@ -2,8 +2,11 @@
 
 ``build_context`` brings the database to the latest migration, loads the current network
 version (importing the configured network on first start), builds the topology and rebuilds
-the live switch states from the event log. ``Service`` runs the event processor (and the MQTT
-subscriber when a broker is configured) in background threads beside uvicorn.
+the live switch states from the event log. It opens three connection pools, sized by the
+settings: the API's, the ingest's (MQTT, IEC 104) and the workers' (event processor, alerts,
+outbox), so that HTTP load cannot starve the ingest or the processor of connections.
+``Service`` runs the event processor (and the MQTT subscriber when a broker is configured)
+in background threads beside uvicorn.
 """
 
 from __future__ import annotations
@@ -24,15 +27,32 @@ from openoms.notify.smpp import SmppSender
 from openoms.notify.worker import OutboxWorker
 from openoms.outages.impact import ImpactAnalyser
 from openoms.samples import network_path
-from openoms.service.context import ServiceContext, utc_now
+from openoms.service.context import Database, ServiceContext, utc_now
 from openoms.service.crew_alert import CrewAlerter
 from openoms.service.processor import EventProcessor
 from openoms.settings import Settings
 from openoms.store import db, networks
 
-__all__ = ["Service", "Subscriber", "Worker", "build_context"]
+__all__ = ["Service", "Subscriber", "Worker", "build_context", "pool_settings"]
 
 log = logging.getLogger("openoms.service")
+
+
+def pool_settings(settings: Settings, kind: str) -> db.PoolSettings:
+    """The connection pool of ``kind`` (``http``, ``ingest`` or ``worker``) from settings."""
+    size = {
+        "http": settings.db_http_pool_size,
+        "ingest": settings.db_ingest_pool_size,
+        "worker": settings.db_worker_pool_size,
+    }[kind]
+    return db.PoolSettings(
+        size=size,
+        overflow=size // 2,
+        timeout_s=settings.db_pool_timeout_s,
+        statement_timeout_s=settings.db_statement_timeout_s,
+        busy_timeout_s=settings.db_busy_timeout_s,
+        name=f"openoms-{kind}",
+    )
 
 
 def build_context(
@@ -40,7 +60,7 @@ def build_context(
 ) -> ServiceContext:
     """Everything a running OpenOMS needs, from its settings."""
     url = settings.resolved_database_url
-    engine = db.make_engine(url)
+    engine = db.make_engine(url, pool_settings(settings, "worker"))
     db.upgrade(engine)
     sessions = db.make_session_factory(engine)
     with sessions.begin() as session:
@@ -63,7 +83,14 @@ def build_context(
         raise InvalidNetworkError(raw.name, result.problems)
     network = result.network
     analyser = ImpactAnalyser(network)
-    intake = Intake(sessions, network, utility=settings.utility)
+    ingest_engine = db.make_engine(url, pool_settings(settings, "ingest"))
+    intake = Intake(db.make_session_factory(ingest_engine), network, utility=settings.utility)
+    http_engine = db.make_engine(url, pool_settings(settings, "http"))
+    http = Database(
+        http_engine,
+        db.make_session_factory(http_engine),
+        db.make_session_factory(http_engine, read_only=True),
+    )
     return ServiceContext(
         settings=settings,
         engine=engine,
@@ -73,6 +100,8 @@ def build_context(
         analyser=analyser,
         intake=intake,
         clock=clock,
+        http_database=http,
+        ingest_engine=ingest_engine,
     )
 
 

@@ -2,10 +2,19 @@
 
 SQLite (the embedded default) and PostgreSQL (production) are both first-class. SQLite gets
 the settings a busy single-machine service needs: write-ahead logging (readers never wait
-for the writer), foreign keys on, a 10 s busy timeout, ``synchronous=NORMAL`` (durable at
-each checkpoint, safe with WAL), and ``BEGIN IMMEDIATE`` for every transaction, so that a
-transaction that reads and then writes waits for the write lock at its start instead of
-failing half-way with "database is locked". PostgreSQL connections are pinged before use.
+for the writer), foreign keys on, a busy timeout (10 s unless told), ``synchronous=NORMAL``
+(durable at each checkpoint, safe with WAL), and ``BEGIN IMMEDIATE`` for every read-write
+transaction, so that a transaction that reads and then writes waits for the write lock at
+its start instead of failing half-way with "database is locked". Sessions made with
+``make_session_factory(engine, read_only=True)`` begin a plain (deferred) transaction
+instead: they never take the write lock, so readers never queue behind writers.
+PostgreSQL connections are pinged before use and, with :class:`PoolSettings`, get a
+statement timeout and an idle-in-transaction timeout from the server.
+
+Every engine has a bounded pool: :class:`PoolSettings` says how many connections and how
+long a checkout may wait (then ``sqlalchemy.exc.TimeoutError``: never an endless wait). A
+running service builds one engine per kind of work (HTTP, ingest, the event processor), so
+that one kind cannot take every connection of another.
 
 The schema is created and changed only by the Alembic migrations in
 ``openoms/store/migrations`` (run by :func:`upgrade`), never by ``create_all``.
@@ -13,6 +22,7 @@ The schema is created and changed only by the Alembic migrations in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +31,14 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from openoms.errors import OpenOMSError
 
 __all__ = [
     "MigrationError",
+    "PoolSettings",
     "current_revision",
     "head_revision",
     "make_engine",
@@ -42,9 +53,10 @@ MIGRATIONS = "openoms.store:migrations"
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
     "PRAGMA synchronous=NORMAL",
 )
+_READ_ONLY = "openoms_read_only"  # execution option of the read-only session factories
+_LIBPQ_DRIVERS = frozenset({"psycopg", "psycopg2"})
 # Serialises concurrent `upgrade` runs on one PostgreSQL database (any constant works).
 _PG_MIGRATION_LOCK = 0x0_5E_0E_35
 
@@ -53,42 +65,115 @@ class MigrationError(OpenOMSError):
     """The migrations could not be applied, or left the database inconsistent."""
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control from the sqlite3 module (which would not BEGIN before a
-    # SELECT or DDL statement); SQLAlchemy's "begin" event below emits BEGIN instead.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        for pragma in _SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-    finally:
-        cursor.close()
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """The connection pool of one engine and the timeouts of its connections.
+
+    ``size`` connections are kept, ``overflow`` more may be opened under load; a checkout
+    waits at most ``timeout_s``. ``statement_timeout_s`` (PostgreSQL) cancels a statement
+    that runs longer (waiting for a row lock included); ``busy_timeout_s`` (SQLite) is how
+    long a transaction waits for the write lock. ``name``: PostgreSQL's
+    ``application_name``, so that ``pg_stat_activity`` tells the pools apart.
+    """
+
+    size: int = 5
+    overflow: int = 10
+    timeout_s: float = 30.0
+    statement_timeout_s: float | None = None
+    busy_timeout_s: float = 10.0
+    connect_timeout_s: float = 10.0
+    name: str | None = None
+
+
+def _sqlite_connect(busy_timeout_ms: int) -> Any:
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module (which would not BEGIN before a
+        # SELECT or DDL statement); SQLAlchemy's "begin" event below emits BEGIN instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in (*_SQLITE_PRAGMAS, f"PRAGMA busy_timeout={busy_timeout_ms}"):
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    return connect
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(_READ_ONLY):
+        connection.exec_driver_sql("BEGIN")  # deferred: a read lock only, never the writer's
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def _postgresql_options(parsed: URL, pool: PoolSettings) -> dict[str, Any]:
+    """libpq connection parameters: server-side timeouts added to the URL's own options."""
+    if parsed.get_driver_name() not in _LIBPQ_DRIVERS:
+        return {}
+    given = parsed.query.get("options", "")
+    options = [given] if isinstance(given, str) else list(given)
+    if pool.statement_timeout_s is not None:
+        ms = max(1, round(pool.statement_timeout_s * 1000))
+        options += [
+            f"-c statement_timeout={ms}",
+            # a transaction left open (a stuck worker) releases its locks in the end
+            f"-c idle_in_transaction_session_timeout={max(60_000, 5 * ms)}",
+        ]
+    arguments: dict[str, Any] = {}
+    if any(options):
+        arguments["options"] = " ".join(option for option in options if option)
+    if "connect_timeout" not in parsed.query:
+        arguments["connect_timeout"] = max(1, round(pool.connect_timeout_s))
+    if pool.name is not None and "application_name" not in parsed.query:
+        arguments["application_name"] = pool.name
+    return arguments
+
+
+def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
 
-    For a SQLite file, its folder is created if it does not exist yet.
+    ``pool``: its connection pool and timeouts (default: SQLAlchemy's pool of 5 + 10, a 30 s
+    checkout wait, a 10 s SQLite busy timeout, no statement timeout). For a SQLite file,
+    its folder is created if it does not exist yet.
     """
     parsed = make_url(url)
+    settings = pool or PoolSettings()
+    sizes = {
+        "pool_size": settings.size,
+        "max_overflow": settings.overflow,
+        "pool_timeout": settings.timeout_s,
+    }
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            connect_args=_postgresql_options(parsed, settings)
+            if parsed.get_backend_name() == "postgresql"
+            else {},
+            **sizes,
+        )
     database = parsed.database
-    if database and database != ":memory:" and not database.startswith("file:"):
+    in_memory = not database or database == ":memory:" or "mode=memory" in str(parsed)
+    if database and not in_memory and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed)
-    event.listen(engine, "connect", _sqlite_connect)
+    # An in-memory database lives in one connection: SQLAlchemy's single-connection pools.
+    engine = create_engine(parsed) if in_memory else create_engine(parsed, **sizes)
+    busy_ms = max(0, round(settings.busy_timeout_s * 1000))
+    event.listen(engine, "connect", _sqlite_connect(busy_ms))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions on ``engine``; objects stay readable after commit (no expiry)."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; objects stay readable after commit (no expiry).
+
+    ``read_only``: for transactions that only read. On SQLite they begin deferred (no write
+    lock: they never wait for a writer, nor make one wait); a write in one may fail with
+    "database is locked" instead of waiting. On PostgreSQL nothing differs.
+    """
+    bind = engine.execution_options(**{_READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 def migration_config(connection: Connection | None = None) -> Config:

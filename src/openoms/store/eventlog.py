@@ -48,7 +48,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError, UnsupportedOperationError
-from openoms.events import Event, EventKind, EventSource
+from openoms.events import Event, EventKind, EventSource, Sender
 from openoms.store.tables import DeadLetter, EventRow, UTCDateTime
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "last_device_times",
     "mark_processed",
     "processed_events",
+    "received_at",
     "stored_keys",
     "unprocessed_events",
 ]
@@ -75,7 +76,16 @@ CHUNK_ROWS = 1000
 _EVENTS = EventRow.metadata.tables[EventRow.__tablename__]
 _DEAD_LETTERS = DeadLetter.metadata.tables[DeadLetter.__tablename__]
 _REASON_CHARS, _SOURCE_CHARS, _CHANNEL_CHARS = 40, 20, 300  # dead_letters columns
-_COLUMNS = ("idempotency_key", "source", "kind", "device_id", "device_time", "payload")
+_COLUMNS = (
+    "idempotency_key",
+    "source",
+    "kind",
+    "device_id",
+    "device_time",
+    "payload",
+    "sender",
+    "sender_role",
+)
 
 
 class EventNotFoundError(InputError):
@@ -105,6 +115,8 @@ def _postgresql_insert() -> Insert:
         column("device_id", Text),
         column("device_time", DateTime(timezone=True)),
         column("payload", JSON),
+        column("sender", Text),
+        column("sender_role", Text),
     )
     rows = (
         func.json_to_recordset(cast(bindparam("rows", type_=Text), JSON))
@@ -167,6 +179,8 @@ def _insert_chunk(
                 "device_id": e.device_id,
                 "device_time": e.device_time.isoformat(),  # aware: its offset says the instant
                 "payload": e.payload,
+                "sender": e.sender.name if e.sender else None,
+                "sender_role": e.sender.role if e.sender else None,
             }
             for n, e in enumerate(events)
         ]
@@ -194,6 +208,8 @@ def _insert_chunk(
                 e.device_id,
                 _sqlite_time(e.device_time),
                 payload_text(dict(e.payload)),
+                e.sender.name if e.sender else None,
+                e.sender.role if e.sender else None,
                 received,
             )
         sql = (
@@ -255,6 +271,7 @@ def _event(row: Any) -> Event:
         device_time=row.device_time,
         payload=row.payload,
         idempotency_key=row.idempotency_key,
+        sender=Sender(row.sender, row.sender_role) if row.sender else None,
     )
 
 
@@ -266,6 +283,8 @@ _EVENT_COLUMNS = (
     EventRow.device_time,
     EventRow.payload,
     EventRow.idempotency_key,
+    EventRow.sender,
+    EventRow.sender_role,
 )
 
 
@@ -304,6 +323,14 @@ def mark_processed(session: Session, event_id: int, *, at: datetime, outcome: st
     )
     if session.connection().execute(statement).rowcount == 0:
         raise EventNotFoundError(event_id)
+
+
+def received_at(session: Session, event_id: int) -> datetime:
+    """When the logged event ``event_id`` was received (stored)."""
+    at = session.scalar(select(EventRow.received_at).where(EventRow.id == event_id))
+    if at is None:
+        raise EventNotFoundError(event_id)
+    return at
 
 
 def last_device_time(session: Session, device_id: str, kind: EventKind) -> datetime | None:

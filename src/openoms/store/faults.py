@@ -1,7 +1,8 @@
 """Fault events (one fault on one feeder) and the report queries fault location needs.
 
 Rows become :class:`FaultEventRecord` values here; the workflow that groups reports and
-locates faults is in :mod:`openoms.service.faults`.
+locates faults is in :mod:`openoms.service.faults`. A fault event's state, alert state and
+trigger change only as the tables of :mod:`openoms.faults.lifecycle` allow, checked here.
 """
 
 from __future__ import annotations
@@ -9,20 +10,32 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
 from openoms.events import Event, EventKind
+from openoms.faults.lifecycle import (
+    INITIAL_ALERT_STATE,
+    INITIAL_STATE,
+    OPEN_STATES,
+    AlertState,
+    FaultEventState,
+    FaultTrigger,
+    transition,
+)
 from openoms.store.audit import record_audit
 from openoms.store.eventlog import _event  # the one row → Event conversion
 from openoms.store.tables import EventRow, FaultEvent
 
 __all__ = [
+    "UNCHANGED",
     "FaultEventNotFoundError",
     "FaultEventRecord",
+    "Unchanged",
     "confirm_fault_event",
     "confirmed_fault_events",
     "count_confirmed",
@@ -36,7 +49,6 @@ __all__ = [
 ]
 
 REPORT_KINDS = (EventKind.INDICATOR_REPORT.value, EventKind.FTU_REPORT.value)
-OPEN_STATES = ("collecting", "located")
 
 
 class FaultEventNotFoundError(InputError):
@@ -49,8 +61,8 @@ class FaultEventNotFoundError(InputError):
 class FaultEventRecord:
     id: int
     feeder_id: str
-    state: str
-    trigger: str
+    state: FaultEventState
+    trigger: FaultTrigger
     t0: datetime
     open_edges: tuple[int, ...]
     breaker: str | None
@@ -63,7 +75,7 @@ class FaultEventRecord:
     located_zone: str | None
     fault_type: str | None
     advisory: Mapping[str, Any] | None
-    alert_state: str
+    alert_state: AlertState
     alerted_zone: str | None
     alerted_at: datetime | None
     confirmed_zone: str | None
@@ -85,8 +97,8 @@ def _record(row: FaultEvent) -> FaultEventRecord:
     return FaultEventRecord(
         id=row.id,
         feeder_id=row.feeder_id,
-        state=row.state,
-        trigger=row.trigger,
+        state=FaultEventState(row.state),
+        trigger=FaultTrigger(row.trigger),
         t0=row.t0,
         open_edges=tuple(int(e) for e in row.open_edges),
         breaker=row.breaker,
@@ -99,7 +111,7 @@ def _record(row: FaultEvent) -> FaultEventRecord:
         located_zone=row.located_zone,
         fault_type=row.fault_type,
         advisory=row.advisory,
-        alert_state=row.alert_state,
+        alert_state=AlertState(row.alert_state),
         alerted_zone=row.alerted_zone,
         alerted_at=row.alerted_at,
         confirmed_zone=row.confirmed_zone,
@@ -114,7 +126,7 @@ def create_fault_event(
     session: Session,
     *,
     feeder_id: str,
-    trigger: str,
+    trigger: FaultTrigger,
     t0: datetime,
     open_edges: Collection[int],
     received_at: datetime,
@@ -124,8 +136,8 @@ def create_fault_event(
 ) -> int:
     row = FaultEvent(
         feeder_id=feeder_id,
-        state="collecting",
-        trigger=trigger,
+        state=INITIAL_STATE.value,
+        trigger=FaultTrigger(trigger).value,
         t0=t0,
         open_edges=sorted(int(e) for e in open_edges),
         breaker=breaker,
@@ -138,7 +150,7 @@ def create_fault_event(
         located_zone=None,
         fault_type=None,
         advisory=None,
-        alert_state="none",
+        alert_state=INITIAL_ALERT_STATE.value,
         alerted_zone=None,
         alerted_at=None,
         confirmed_zone=None,
@@ -152,40 +164,72 @@ def create_fault_event(
     return row.id
 
 
-_UPDATABLE = frozenset(
-    {
-        "state",
-        "breaker",
-        "lockout",
-        "reclosed",
-        "outage_id",
-        "reports",
-        "last_report_at",
-        "location",
-        "located_zone",
-        "fault_type",
-        "advisory",
-        "alert_state",
-        "alerted_zone",
-        "alerted_at",
-        "t0",
-        "trigger",
-        "confirmed_zone",
-        "confirmed_by",
-        "confirmed_at",
-    }
-)
+class _Unchanged(Enum):
+    UNCHANGED = "unchanged"
 
 
-def update_fault_event(session: Session, fault_id: int, *, now: datetime, **fields: Any) -> None:
-    unknown = set(fields) - _UPDATABLE
-    if unknown:
-        raise ValueError(f"fault event fields that cannot be updated: {sorted(unknown)}")
+Unchanged = Literal[_Unchanged.UNCHANGED]
+UNCHANGED: Final = _Unchanged.UNCHANGED
+"""The default of every field of :func:`update_fault_event`: leave it as it is (``None`` is
+a value: the column is emptied)."""
+
+
+def update_fault_event(
+    session: Session,
+    fault_id: int,
+    *,
+    now: datetime,
+    state: FaultEventState | Unchanged = UNCHANGED,
+    alert_state: AlertState | Unchanged = UNCHANGED,
+    trigger: FaultTrigger | Unchanged = UNCHANGED,
+    t0: datetime | Unchanged = UNCHANGED,
+    breaker: str | Unchanged = UNCHANGED,
+    lockout: bool | Unchanged = UNCHANGED,
+    reclosed: bool | Unchanged = UNCHANGED,
+    outage_id: int | Unchanged = UNCHANGED,
+    reports: int | Unchanged = UNCHANGED,
+    last_report_at: datetime | Unchanged = UNCHANGED,
+    location: Mapping[str, Any] | Unchanged = UNCHANGED,
+    located_zone: str | Unchanged | None = UNCHANGED,
+    fault_type: str | Unchanged = UNCHANGED,
+    advisory: Mapping[str, Any] | Unchanged = UNCHANGED,
+    alerted_zone: str | Unchanged | None = UNCHANGED,
+    alerted_at: datetime | Unchanged = UNCHANGED,
+) -> None:
+    """Change the given fields of a fault event (and ``updated_at``); the others stay.
+
+    ``state``, ``alert_state`` and ``trigger`` move only as the tables of
+    :mod:`openoms.faults.lifecycle` allow (from the stored value: giving the stored value
+    again is not a transition), else :class:`~openoms.faults.lifecycle.FaultTransitionError`
+    and nothing changes. Crew confirmations go through :func:`confirm_fault_event`."""
     row = session.get(FaultEvent, fault_id)
     if row is None:
         raise FaultEventNotFoundError(fault_id)
-    for name, value in fields.items():
-        setattr(row, name, value)
+    lifecycle: dict[str, str] = {}
+    if state is not UNCHANGED:
+        lifecycle["state"] = transition(FaultEventState(row.state), state).value
+    if alert_state is not UNCHANGED:
+        lifecycle["alert_state"] = transition(AlertState(row.alert_state), alert_state).value
+    if trigger is not UNCHANGED:
+        lifecycle["trigger"] = transition(FaultTrigger(row.trigger), trigger).value
+    values: dict[str, object] = {
+        "t0": t0,
+        "breaker": breaker,
+        "lockout": lockout,
+        "reclosed": reclosed,
+        "outage_id": outage_id,
+        "reports": reports,
+        "last_report_at": last_report_at,
+        "location": location if location is UNCHANGED else dict(location),
+        "located_zone": located_zone,
+        "fault_type": fault_type,
+        "advisory": advisory if advisory is UNCHANGED else dict(advisory),
+        "alerted_zone": alerted_zone,
+        "alerted_at": alerted_at,
+    }
+    for name, value in (values | lifecycle).items():
+        if value is not UNCHANGED:
+            setattr(row, name, value)
     row.updated_at = now
     session.flush()
 
@@ -199,7 +243,7 @@ def get_fault_event(session: Session, fault_id: int) -> FaultEventRecord:
 
 def open_fault_events(session: Session, *, feeder_id: str | None = None) -> list[FaultEventRecord]:
     """Fault events still collecting or located (not final), oldest first."""
-    query = select(FaultEvent).where(FaultEvent.state.in_(OPEN_STATES))
+    query = select(FaultEvent).where(FaultEvent.state.in_(sorted(s.value for s in OPEN_STATES)))
     if feeder_id is not None:
         query = query.where(FaultEvent.feeder_id == feeder_id)
     return [_record(row) for row in session.scalars(query.order_by(FaultEvent.id))]

@@ -4,7 +4,8 @@ A message is enqueued with a dedupe key (enqueueing the same alert twice is a no
 worker claims due rows, committing ``sending`` *before* it submits; the submit's answer
 moves the row to ``sent`` (with the carrier's message id and the hand-over time) or back
 to ``queued`` with exponential back-off, or to ``failed``. Delivery receipts move ``sent``
-to ``delivered`` (or ``failed``).
+to ``delivered`` (or ``failed``). The states and the table of allowed changes are in
+:mod:`openoms.contacts.messages`; every change of a row is checked against it here.
 
 The one window that no protocol closes: a crash, or a lost connection, after the
 ``submit_sm`` left and before its answer was recorded. SMPP 3.4 has no idempotency key, so
@@ -18,15 +19,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Final
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from openoms.contacts.messages import (
+    INITIAL_MESSAGE_STATE,
+    MESSAGE_TRANSITIONS,
+    MessageState,
+    MessageTransitionError,
+    message_transition,
+)
 from openoms.contacts.phone import BadPhoneError, mask_phone, normalize_phone
-from openoms.errors import InputError, OpenOMSError
+from openoms.errors import InputError
 from openoms.store.tables import OutboxMessage
 
 __all__ = [
@@ -52,27 +59,15 @@ __all__ = [
 ]
 
 
-class OutboxState(StrEnum):
-    QUEUED = "queued"
-    SENDING = "sending"
-    SENT = "sent"  # handed to the SMSC (submit_sm_resp OK)
-    DELIVERED = "delivered"  # delivery receipt DELIVRD
-    FAILED = "failed"
-    UNCONFIRMED = "unconfirmed"  # maybe handed over; not resent without a person's decision
+OutboxState = MessageState
+"""The states of an outbox message: :class:`openoms.contacts.messages.MessageState`."""
 
+_S = MessageState
+ALLOWED: Final = MESSAGE_TRANSITIONS
+"""The lifecycle of an outbox message: every allowed (from, to) pair (the table of
+:mod:`openoms.contacts.messages`)."""
 
-_S = OutboxState
-ALLOWED: Final[dict[OutboxState, frozenset[OutboxState]]] = {
-    _S.QUEUED: frozenset({_S.SENDING}),
-    _S.SENDING: frozenset({_S.SENT, _S.QUEUED, _S.FAILED, _S.UNCONFIRMED}),
-    _S.SENT: frozenset({_S.DELIVERED, _S.FAILED}),
-    _S.UNCONFIRMED: frozenset({_S.DELIVERED, _S.FAILED, _S.QUEUED}),
-    _S.DELIVERED: frozenset(),
-    _S.FAILED: frozenset(),
-}
-"""The lifecycle of an outbox message: every allowed (from, to) pair."""
-
-_RECEIPT_STATES: Final[dict[str, OutboxState]] = {
+_RECEIPT_STATES: Final[dict[str, MessageState]] = {
     "DELIVRD": _S.DELIVERED,
     "UNDELIV": _S.FAILED,
     "REJECTD": _S.FAILED,
@@ -82,10 +77,10 @@ _RECEIPT_STATES: Final[dict[str, OutboxState]] = {
 """Final ``stat:`` values of an SMPP 3.4 delivery receipt (appendix B); others change nothing."""
 
 
-class OutboxTransitionError(OpenOMSError):
-    def __init__(self, message_id: int, current: OutboxState, new: OutboxState) -> None:
-        super().__init__(f"outbox message {message_id}: cannot go from {current} to {new}")
-        self.message_id, self.current, self.new = message_id, current, new
+class OutboxTransitionError(MessageTransitionError):
+    def __init__(self, message_id: int, current: MessageState, new: MessageState) -> None:
+        super().__init__(current, new, what=f"outbox message {message_id}")
+        self.message_id, self.new = message_id, new
 
 
 class OutboxMessageNotFoundError(InputError):
@@ -94,11 +89,12 @@ class OutboxMessageNotFoundError(InputError):
         self.message_id = message_id
 
 
-def transition(message_id: int, current: OutboxState, new: OutboxState) -> OutboxState:
+def transition(message_id: int, current: MessageState, new: MessageState) -> MessageState:
     """``new`` if the lifecycle allows ``current`` → ``new``; else raise."""
-    if new not in ALLOWED[current]:
-        raise OutboxTransitionError(message_id, current, new)
-    return new
+    try:
+        return message_transition(current, new)
+    except MessageTransitionError:
+        raise OutboxTransitionError(message_id, current, new) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +122,7 @@ class OutboxItem:
     recipient_name: str
     body: str
     lang: str
-    state: OutboxState
+    state: MessageState
     attempts: int
     next_attempt_at: datetime
     smsc_message_id: str | None
@@ -163,7 +159,7 @@ def _item(row: OutboxMessage) -> OutboxItem:
         recipient_name=row.recipient_name,
         body=row.body,
         lang=row.lang,
-        state=OutboxState(row.state),
+        state=MessageState(row.state),
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         smsc_message_id=row.smsc_message_id,
@@ -213,7 +209,7 @@ def enqueue(
         recipient_name=name,
         body=body,
         lang=lang,
-        state=_S.QUEUED.value,
+        state=INITIAL_MESSAGE_STATE.value,
         attempts=0,
         next_attempt_at=now,
         trigger_at=trigger_at,
@@ -237,8 +233,9 @@ def _row(session: Session, message_id: int) -> OutboxMessage:
     return row
 
 
-def _move(row: OutboxMessage, new: OutboxState) -> None:
-    row.state = transition(row.id, OutboxState(row.state), new).value
+def _move(row: OutboxMessage, new: MessageState) -> None:
+    """Every state change of a row goes through here, checked against the lifecycle table."""
+    row.state = transition(row.id, MessageState(row.state), new).value
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 10) -> list[OutboxItem]:
@@ -282,7 +279,7 @@ def mark_attempt_failed(
     now: datetime,
     policy: RetryPolicy,
     permanent: bool = False,
-) -> OutboxState:
+) -> MessageState:
     """A submit that certainly did not hand the message over: retry later, or give up.
 
     Returns the new state: ``queued`` (next attempt after the back-off) or ``failed`` (a
@@ -295,7 +292,7 @@ def mark_attempt_failed(
     else:
         _move(row, _S.QUEUED)
         row.next_attempt_at = now + policy.delay(row.attempts)
-    return OutboxState(row.state)
+    return MessageState(row.state)
 
 
 def mark_unconfirmed(session: Session, message_id: int, *, reason: str) -> None:
@@ -366,8 +363,8 @@ def record_receipt(
         row = candidates[0]
         row.smsc_message_id = smsc_message_id
     new = _RECEIPT_STATES.get(stat.upper())
-    current = OutboxState(row.state)
-    if new is not None and new in ALLOWED[current]:
+    current = MessageState(row.state)
+    if new is not None and new in MESSAGE_TRANSITIONS[current]:
         _move(row, new)
         if new is _S.DELIVERED:
             row.delivered_at = done_at
@@ -393,7 +390,7 @@ def get_message(session: Session, message_id: int) -> OutboxItem:
 
 
 def list_messages(
-    session: Session, *, outage_id: int | None = None, state: OutboxState | None = None
+    session: Session, *, outage_id: int | None = None, state: MessageState | None = None
 ) -> list[OutboxItem]:
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     if outage_id is not None:

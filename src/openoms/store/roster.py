@@ -1,6 +1,6 @@
 """Duty rosters: who of which crew is on duty for a grid cell, and the cell's fallback.
 
-A roster file is CSV, UTF-8, with the header
+A roster file is CSV (UTF-8, or GBK / GB18030: detected, or given), with the header
 ``grid_cell,crew,person,phone,starts_at,ends_at,fallback``. A shift row has both times
 (ISO 8601; without an offset they are read in the utility's zone, default Asia/Shanghai);
 a fallback row (``fallback`` = yes / true / 1) has neither. Every grid cell in the file
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from openoms.contacts.phone import BadPhoneError, mask_phone, normalize_phone
 from openoms.errors import InputError
+from openoms.grid.textfile import TextFileError, csv_problem, open_text
 from openoms.store.tables import DutyShift
 
 __all__ = [
@@ -53,6 +54,8 @@ class RosterProblem:
     message: str
 
     def __str__(self) -> str:
+        if not self.row:  # the file as a whole
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.row}: {self.field}: {self.message}"
 
 
@@ -60,8 +63,11 @@ class RosterError(InputError):
     """A roster file with problems; nothing of it was imported."""
 
     def __init__(self, problems: list[RosterProblem]) -> None:
-        lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"roster not imported, {len(problems)} problem(s):\n{lines}")
+        if len(problems) == 1:
+            super().__init__(f"roster not imported: {problems[0]}")
+        else:
+            lines = "\n".join(f"  {p}" for p in problems)
+            super().__init__(f"roster not imported, {len(problems)} problem(s):\n{lines}")
         self.problems = problems
 
 
@@ -90,23 +96,30 @@ def _time(text: str, zone: ZoneInfo) -> datetime:
 
 
 def parse_roster(
-    path: Path, *, grid_cells: Collection[str], timezone: str = "Asia/Shanghai"
+    path: Path,
+    *,
+    grid_cells: Collection[str],
+    timezone: str = "Asia/Shanghai",
+    encoding: str | None = None,
 ) -> list[Contact]:
-    """Read and check a roster file; raise :class:`RosterError` with every problem."""
+    """Read and check a roster file (in ``encoding``, default detected); raise
+    :class:`RosterError` with every problem."""
     zone = ZoneInfo(timezone)
     name = str(path)
     problems: list[RosterProblem] = []
     contacts: list[tuple[int, Contact]] = []
     first_row: dict[str, int] = {}  # the cells named, even on rows with other problems
     with_fallback: set[str] = set()
+    line = 1  # where the row being read starts
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
+        with open_text(path, encoding) as handle:
+            reader = csv.DictReader(handle, strict=True)
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
                 raise RosterError(
                     [RosterProblem(name, 1, c, "column missing from the header") for c in missing]
                 )
+            line = reader.line_num + 1
             for n, record in enumerate(reader, start=2):
                 cell = (record.get("grid_cell") or "").strip()
                 first_row.setdefault(cell, n)
@@ -115,8 +128,11 @@ def parse_roster(
                 contact = _row(name, n, record, grid_cells=grid_cells, zone=zone, problems=problems)
                 if contact is not None:
                     contacts.append((n, contact))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise RosterError([RosterProblem(name, 0, "file", str(exc))]) from exc
+                line = reader.line_num + 1
+    except TextFileError as exc:
+        raise RosterError([RosterProblem(name, exc.line or 0, "file", exc.reason)]) from exc
+    except csv.Error as exc:
+        raise RosterError([RosterProblem(name, line, "file", csv_problem(exc))]) from exc
     problems.extend(_overlaps(name, contacts))
     for cell, first in first_row.items():
         if cell in grid_cells and cell not in with_fallback:
@@ -243,9 +259,10 @@ def import_roster(
     *,
     grid_cells: Collection[str],
     timezone: str = "Asia/Shanghai",
+    encoding: str | None = None,
 ) -> list[Contact]:
     """Check ``path`` and replace the roster of the grid cells it names (all or nothing)."""
-    contacts = parse_roster(path, grid_cells=grid_cells, timezone=timezone)
+    contacts = parse_roster(path, grid_cells=grid_cells, timezone=timezone, encoding=encoding)
     cells = sorted({c.grid_cell for c in contacts})
     session.execute(delete(DutyShift).where(DutyShift.grid_cell.in_(cells)))
     session.add_all(

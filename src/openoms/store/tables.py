@@ -1,9 +1,9 @@
 """Database tables (SQLAlchemy 2). The same schema runs on SQLite and PostgreSQL.
 
-One shape of three (DESIGN.md §4): these rows are converted to domain values in the
-repositories of this package, never passed to the pure core. Every change to this module
-comes with an Alembic migration in ``store/migrations/versions``; a test checks that the
-migrations produce exactly these tables.
+One shape of three (docs/architecture.md, "Rules of the house"): these rows are converted
+to domain values in the repositories of this package, never passed to the pure core. Every
+change to this module comes with an Alembic migration in ``store/migrations/versions``; a
+test checks that the migrations produce exactly these tables.
 
 Times are timezone-aware UTC in Python; SQLite stores them as UTC text, PostgreSQL as
 ``timestamptz``.
@@ -239,6 +239,9 @@ class EventRow(Base):
     payload: Mapped[dict[str, Any]]
     processed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(200))
+    # Who posted it through the API (a token's name and role); none for device messages.
+    sender: Mapped[str | None] = mapped_column(String(100))
+    sender_role: Mapped[str | None] = mapped_column(String(20))
 
     __table_args__ = (
         Index("ix_events_unprocessed", "processed_at", "id"),
@@ -329,7 +332,8 @@ class FaultEvent(Base):
 
     The feeder tree is the one at the fault (``open_edges``: edges open just before the trip),
     so that the location does not change when the breaker opens afterwards. States:
-    collecting → located (provisional, refined by late reports) → final.
+    collecting → located (provisional, refined by late reports) → final; the state, alert
+    state and trigger are the values of :mod:`openoms.faults.lifecycle`.
     """
 
     __tablename__ = "fault_events"
@@ -350,7 +354,7 @@ class FaultEvent(Base):
     located_zone: Mapped[str | None] = mapped_column(String(100))
     fault_type: Mapped[str | None] = mapped_column(String(30))
     advisory: Mapped[dict[str, Any] | None]  # patrol advisory (transient faults), zh / en
-    alert_state: Mapped[str] = mapped_column(String(20))  # none / sent / no_contact / skipped
+    alert_state: Mapped[str] = mapped_column(String(20))  # faults.lifecycle.AlertState
     alerted_zone: Mapped[str | None] = mapped_column(String(100))
     alerted_at: Mapped[datetime | None]
     # Where the crew found the fault: the ground truth device rates are calibrated from.

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
@@ -28,7 +28,9 @@ __all__ = [
     "authenticate",
     "create_token",
     "list_tokens",
+    "record_token_use",
     "revoke_token",
+    "token_use_due",
 ]
 
 TOKEN_PREFIX: Final = "oms_"
@@ -99,8 +101,15 @@ def create_token(session: Session, *, name: str, role: Role, now: datetime) -> s
     return token
 
 
-def authenticate(session: Session, token: str, *, now: datetime) -> TokenInfo | None:
-    """Who ``token`` belongs to, or ``None`` if it is unknown or revoked."""
+def authenticate(
+    session: Session, token: str, *, now: datetime, record_use: bool = True
+) -> TokenInfo | None:
+    """Who ``token`` belongs to, or ``None`` if it is unknown or revoked.
+
+    ``record_use``: also write ``last_used_at`` when it is due (:func:`token_use_due`); a
+    caller that authenticates in a read-only transaction passes False and calls
+    :func:`record_token_use` in a write transaction of its own.
+    """
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.scalars(
@@ -108,10 +117,32 @@ def authenticate(session: Session, token: str, *, now: datetime) -> TokenInfo | 
     ).one_or_none()
     if row is None or row.revoked_at is not None:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= _LAST_USED_RESOLUTION:
+    if record_use and token_use_due(_info(row), now=now):
         row.last_used_at = now
         session.flush()
     return _info(row)
+
+
+def token_use_due(info: TokenInfo, *, now: datetime) -> bool:
+    """Whether ``last_used_at`` should move to ``now`` (at most once a minute per token)."""
+    return info.last_used_at is None or now - info.last_used_at >= _LAST_USED_RESOLUTION
+
+
+def record_token_use(session: Session, token_id: int, *, now: datetime) -> None:
+    """Set ``last_used_at`` to ``now`` unless another request did within the resolution."""
+    statement = (
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(
+                ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at <= now - _LAST_USED_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(statement)
 
 
 def revoke_token(session: Session, token_id: int, *, now: datetime) -> TokenInfo:

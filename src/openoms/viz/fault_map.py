@@ -17,6 +17,7 @@ from openoms.faults.observations import Observation, Status
 from openoms.faults.result import FaultLocation
 from openoms.faults.zones import Zone
 from openoms.grid.model import Network
+from openoms.viz.feeder_map import NothingToDrawError
 
 __all__ = ["draw_fault_map"]
 
@@ -60,13 +61,21 @@ def draw_fault_map(
             weights.append(posterior.get(zone.id, 0.0))
             in_region.append(zone.id in region)
     if not edges:
-        raise ValueError(f"feeder {location.feeder}: no zones to draw")
+        raise NothingToDrawError(
+            f"feeder {location.feeder}: no zones to draw",
+            network=network.name,
+            feeder=location.feeder,
+        )
     e = np.asarray(edges)
     segments = np.stack(
         [np.column_stack([lon[a[e]], lat[a[e]]]), np.column_stack([lon[b[e]], lat[b[e]]])], axis=1
     )
     if np.isnan(segments).any():
-        raise ValueError(f"feeder {location.feeder}: nodes without coordinates")
+        raise NothingToDrawError(
+            f"feeder {location.feeder}: nodes without coordinates",
+            network=network.name,
+            feeder=location.feeder,
+        )
     fig, ax = plt.subplots(figsize=(11, 8), dpi=110)
     mask = np.asarray(in_region)
     ax.add_collection(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from openoms.errors import InputError
 from openoms.grid.model import Network
 from openoms.grid.topology import DEAD, STATION, Topology
 from openoms.i18n import Lang
@@ -18,7 +19,18 @@ from openoms.i18n import Lang
 if TYPE_CHECKING:
     from openoms.outages.impact import Impact
 
-__all__ = ["draw_feeder_map"]
+__all__ = ["NothingToDrawError", "draw_feeder_map"]
+
+
+class NothingToDrawError(InputError):
+    """A map that the network cannot give: no coordinates, or nothing of the feeder to draw;
+    names the network and, for a fault map, the feeder."""
+
+    def __init__(self, message: str, *, network: str, feeder: str | None = None) -> None:
+        super().__init__(message)
+        self.network = network
+        self.feeder = feeder
+
 
 _CJK_FONTS = (
     "Noto Sans CJK SC",
@@ -61,7 +73,9 @@ def draw_feeder_map(
         mpl.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
     lon, lat = network.nodes.lon_deg, network.nodes.lat_deg
     if np.all(np.isnan(lon)):
-        raise ValueError(f"network {network.name!r} has no node coordinates to draw")
+        raise NothingToDrawError(
+            f"network {network.name!r} has no node coordinates to draw", network=network.name
+        )
     a, b = network.edge_from, network.edge_to
     n_sections = len(network.sections.id)
     closed = topology.closed

@@ -4,21 +4,31 @@ The intake checks each event (known device of the right kind, device time not in
 nor older than the device's last report) and writes it to the event log or, refused, to the
 dead letters, in one transaction. A bad event in a batch is rejected on its own: the others
 are stored. Re-posting an event is harmless: it is reported as a duplicate.
+
+Events are authorized as the routes they stand for: a crew may post only crew status, and a
+crew status only what its sender may do directly (:func:`openoms.service.outages.
+check_crew_status_allowed`: a crew reports its arrival and its repairs, never a cancellation
+or a merge). The sender (the token's name and role) is logged with each event; the event
+processor checks again, as that sender, when it acts. The intake writes on the API's own
+connection pool. A batch holds at most ``http_max_batch_events`` events (else ``413``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
-from typing import Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import JsonValue, ValidationError
+from sqlalchemy.orm import Session
 
 from openoms.api.auth import EventSender, ForbiddenError, User
 from openoms.api.deps import ContextDep, SessionDep
 from openoms.api.event_schemas import (
     EVENT_ADAPTER,
+    CrewStatusIn,
     EventBatchIn,
     EventIn,
     IntakeOut,
@@ -27,10 +37,13 @@ from openoms.api.event_schemas import (
 )
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
-from openoms.events import Event, EventKind, EventSource
+from openoms.errors import InputError, TooLargeError
+from openoms.events import Event, EventKind, EventSource, Sender
 from openoms.ingest.intake import IntakeResult
 from openoms.ingest.payloads import RejectReason
+from openoms.outages.lifecycle import OutageState
 from openoms.service.context import ServiceContext
+from openoms.service.outages import Principal, check_crew_status_allowed
 from openoms.store.audit import record_audit
 from openoms.store.tokens import Role
 
@@ -54,6 +67,42 @@ def _crew(user: User) -> str | None:
     return user.name if user.role is Role.CREW else None
 
 
+def _check_crew_status(session: Session, user: User, model: EventIn) -> None:
+    """Refuse a crew status its sender could not make through the routes (403 / 422)."""
+    if isinstance(model, CrewStatusIn):
+        payload: dict[str, Any] = model.payload.model_dump()
+        into = payload.get("merged_into_id")  # a target, once the payload may carry one
+        check_crew_status_allowed(
+            session,
+            Principal(user.name, user.role),
+            model.payload.outage_id,
+            OutageState(model.payload.status),
+            merged_into_id=into if isinstance(into, int) else None,
+        )
+
+
+def _sent_by(event: Event, user: User) -> Event:
+    return dataclasses.replace(event, sender=Sender(user.name, user.role.value))
+
+
+async def _batch_cap(context: ContextDep, request: Request) -> None:
+    """413 for a batch of more events than ``http_max_batch_events``, before the events are
+    validated (the body is already parsed: this reads FastAPI's cached copy)."""
+    limit = context.settings.http_max_batch_events
+    try:
+        body = await request.json()
+    except ValueError:
+        return  # not JSON: the body's validation says so
+    events = body.get("events") if isinstance(body, dict) else None
+    if isinstance(events, list) and len(events) > limit:
+        raise TooLargeError(
+            "events in the batch", size=len(events), limit=limit, setting="http_max_batch_events"
+        )
+
+
+BatchCap = Annotated[None, Depends(_batch_cap)]
+
+
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
@@ -64,7 +113,8 @@ def post_event(
 ) -> IntakeOut:
     if not _allowed(user, EventKind(body.kind)):
         raise ForbiddenError(user.role, {Role.ADMIN, Role.DISPATCHER}, what=f"{body.kind} events")
-    event = to_event(body, source=EventSource.HTTP, crew=_crew(user))
+    _check_crew_status(session, user, body)
+    event = _sent_by(to_event(body, source=EventSource.HTTP, crew=_crew(user)), user)
     raw = json.dumps(body.model_dump(mode="json"), ensure_ascii=False).encode()
     result = _accept(context, [event], [raw], channel=request.url.path)
     out = _out(result, positions=[0], extra=[])
@@ -76,11 +126,13 @@ def post_event(
     "/batch",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Post up to 1000 events; each is accepted or rejected on its own",
+    responses=problem_responses(413),
 )
 def post_batch(
     context: ContextDep,
     session: SessionDep,
     user: EventSender,
+    _cap: BatchCap,
     body: EventBatchIn,
     request: Request,
 ) -> IntakeOut:
@@ -95,21 +147,23 @@ def post_batch(
             model = EVENT_ADAPTER.validate_python(item)
         except ValidationError as exc:
             detail = _malformed(exc)
-            context.intake.reject(
-                source=EventSource.HTTP,
-                channel=channel,
-                reason=RejectReason.MALFORMED,
-                detail=detail,
-                raw=raw,
-                received_at=context.clock(),
-            )
+            _reject_malformed(context, channel, detail, raw)
             extra.append(RejectedEvent(index=index, reason=RejectReason.MALFORMED, detail=detail))
             continue
         if not _allowed(user, EventKind(model.kind)):
             detail = f"role {user.role.value!r} may not post {model.kind} events"
             extra.append(RejectedEvent(index=index, reason=_FORBIDDEN, detail=detail))
             continue
-        events.append(to_event(model, source=EventSource.HTTP, crew=_crew(user)))
+        try:
+            _check_crew_status(session, user, model)
+        except ForbiddenError as exc:
+            extra.append(RejectedEvent(index=index, reason=_FORBIDDEN, detail=str(exc)))
+            continue
+        except InputError as exc:  # a merge without its target
+            _reject_malformed(context, channel, str(exc), raw)
+            extra.append(RejectedEvent(index=index, reason=RejectReason.MALFORMED, detail=str(exc)))
+            continue
+        events.append(_sent_by(to_event(model, source=EventSource.HTTP, crew=_crew(user)), user))
         raws.append(raw)
         positions.append(index)
     result = _accept(context, events, raws, channel=channel) if events else IntakeResult()
@@ -127,6 +181,19 @@ def _accept(
         channel=channel,
         raw_of=raws,
         received_at=context.clock(),
+        sessions=context.http.sessions,
+    )
+
+
+def _reject_malformed(context: ServiceContext, channel: str, detail: str, raw: bytes) -> None:
+    context.intake.reject(
+        source=EventSource.HTTP,
+        channel=channel,
+        reason=RejectReason.MALFORMED,
+        detail=detail,
+        raw=raw,
+        received_at=context.clock(),
+        sessions=context.http.sessions,
     )
 
 

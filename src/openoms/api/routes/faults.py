@@ -19,8 +19,10 @@ from openoms.api.auth import Reader, StepWriter
 from openoms.api.deps import ContextDep, SessionDep
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
+from openoms.contacts.messages import MessageState
 from openoms.errors import InputError
-from openoms.grid.model import ElementKind
+from openoms.faults.lifecycle import AlertState, FaultEventState, FaultTrigger
+from openoms.service.fault_history import confirmable_zones
 from openoms.store import faults as store
 from openoms.store import outbox
 
@@ -36,7 +38,9 @@ FaultId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The fault event's
 class AlertOut(BaseModel):
     id: int
     recipient: str = Field(description="The person, and the phone masked (138****5678).")
-    state: str = Field(description="queued / sending / sent / delivered / failed / unconfirmed")
+    state: MessageState = Field(
+        description="queued / sending / sent / delivered / failed / unconfirmed"
+    )
     attempts: int
     handed_at: datetime | None
     delivered_at: datetime | None
@@ -48,8 +52,8 @@ class AlertOut(BaseModel):
 class FaultOut(BaseModel):
     id: int
     feeder_id: str
-    state: str = Field(description="collecting / located / final")
-    trigger: str = Field(description="trip or alarm: what opened the fault event")
+    state: FaultEventState = Field(description="collecting / located / final")
+    trigger: FaultTrigger = Field(description="trip or alarm: what opened the fault event")
     t0: datetime = Field(description="Device time of the trigger; the window is around it.")
     breaker: str | None
     lockout: bool | None
@@ -59,7 +63,9 @@ class FaultOut(BaseModel):
     located_zone: str | None
     confirmed_zone: str | None
     fault_type: str | None
-    alert_state: str
+    alert_state: AlertState = Field(
+        description="none until decided, then sent / no_contact / no_outage / skipped"
+    )
     alerted_at: datetime | None
     advisory: dict[str, Any] | None = Field(description="Patrol advisory (zh / en), if any.")
 
@@ -109,7 +115,7 @@ def get_fault(*, session: SessionDep, _user: Reader, fault_id: FaultId) -> Fault
                 AlertOut(
                     id=item.id,
                     recipient=f"{item.recipient_name} {item.masked_phone}",
-                    state=str(item.state),
+                    state=item.state,
                     attempts=item.attempts,
                     handed_at=item.handed_at,
                     delivered_at=item.delivered_at,
@@ -135,18 +141,14 @@ def confirm_fault(
 ) -> FaultOut:
     """The crew or the dispatcher records the zone the fault was really in. Confirmed
     locations calibrate each detector's miss and false-alarm rates (docs/faults.md)."""
-    network = context.network
     record = store.get_fault_event(session, fault_id)
     zone = body.zone
-    head = network.edge_id(
-        int(network.feeders.head_edge[network.feeders.id.index(record.feeder_id)])
-    )
-    if zone not in network or (
-        network.locate(zone)[0] is not ElementKind.DETECTOR and zone != head
-    ):
+    zones = confirmable_zones(context.network, record.feeder_id)
+    if zone not in zones:
+        shown = ", ".join(sorted(zones)[:10]) + (", …" if len(zones) > 10 else "")
         raise InputError(
-            f"zone {zone!r}: not a detector (nor the head breaker {head!r}) of feeder "
-            f"{record.feeder_id}"
+            f"zone {zone!r}: not a zone of feeder {record.feeder_id} (a detector of the "
+            f"feeder, or its head breaker above the first detector: {shown})"
         )
     confirmed = store.confirm_fault_event(
         session, fault_id, zone=zone, actor=user.name, role=user.role, at=context.clock()

@@ -1,7 +1,6 @@
 """A seeded generator of a synthetic Chinese county 10 kV distribution network.
 
-:func:`generate_county` builds the kind of network a county power supply company runs (the
-setting of the newspaper page in ``seed/``): a few 110/10 kV substations, 20-odd radial
+:func:`generate_county` builds the kind of network a county power supply company runs: a few 110/10 kV substations, 20-odd radial
 feeders with overhead trunks of insulated aluminium conductor, cable exits through ring main
 units in the county town, branch lines with fuses or switches at their heads, sectionalising
 and tie switches, reclosers on long rural feeders, fault indicators, FTUs, DTUs and relays,
@@ -41,6 +40,6 @@ from __future__ import annotations
 
 from openoms.grid.generate._build import DEFAULT_SEED, generate_county
 from openoms.grid.generate._cli import main
-from openoms.grid.generate._county import CountyOptions
+from openoms.grid.generate._county import CountyOptions, CountyOptionsError
 
-__all__ = ["DEFAULT_SEED", "CountyOptions", "generate_county", "main"]
+__all__ = ["DEFAULT_SEED", "CountyOptions", "CountyOptionsError", "generate_county", "main"]

@@ -10,9 +10,13 @@ import math
 
 from openoms.grid.generate._county import County, Feeder, Village
 from openoms.grid.generate._equipment import RURAL_KVA, TOWN_KVA
-from openoms.grid.generate._names import STREETS, village_name
+from openoms.grid.generate._names import DIGITS, STREETS, village_name
 
 __all__ = ["place_areas"]
+
+# fresh names drawn for a new village before a taken one is numbered: a few, so that a small
+# county (where a draw is rarely taken) is named as it always was
+_FRESH_NAME_DRAWS = 8
 
 
 def place_areas(county: County, feeder: Feeder) -> None:
@@ -97,10 +101,28 @@ def _add_area(
 
 
 def _new_village(county: County) -> int:
-    """A village with a new name: 李庄村, 王家营村, 东张寨村, …"""
-    while True:
+    """A village with a new name: 李庄村, 王家营村, 东张寨村, …; once fresh names are scarce
+    (some 16,000 exist, a county of a million nodes has tens of thousands of villages), a
+    drawn name that is taken gets the next free number: 李庄二村, 李庄三村, …, 李庄11村."""
+    for _ in range(_FRESH_NAME_DRAWS):
         village = Village(village_name(county.draw))
         if village.name not in county.village_names:
-            county.village_names.add(village.name)
-            county.villages.append(village)
-            return len(county.villages) - 1
+            break
+    else:
+        village = _numbered(county, village.stem)
+    county.village_names.add(village.name)
+    county.villages.append(village)
+    return len(county.villages) - 1
+
+
+def _numbered(county: County, stem: str) -> Village:
+    """The village ``stem`` with the lowest number ≥ 2 whose name is free (drawn names hold no
+    numeral, so a numbered name never takes one that could still be drawn)."""
+    base = stem.removesuffix("村")
+    k = county.village_numbers.get(base, 1)
+    while True:
+        k += 1
+        numbered = Village(base + (DIGITS[k - 1] if k <= len(DIGITS) else str(k)))
+        if numbered.name not in county.village_names:
+            county.village_numbers[base] = k
+            return numbered

@@ -12,13 +12,23 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from openoms.errors import InputError
 from openoms.grid.generate._draw import Draw
 from openoms.grid.generate._equipment import CABINETS, SPAN_KM, SWITCH_A, Conductor
 from openoms.grid.schema import DetectorKind, NodeKind, SwitchKind, SwitchState
 
-__all__ = ["County", "CountyOptions", "Feeder", "Row", "Village", "Walk"]
+__all__ = ["County", "CountyOptions", "CountyOptionsError", "Feeder", "Row", "Village", "Walk"]
 
 Row = dict[str, Any]
+
+
+class CountyOptionsError(InputError, ValueError):
+    """A size or option of :func:`.generate_county` that no county can have; ``options``
+    names the ones at fault."""
+
+    def __init__(self, message: str, *, options: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.options = options
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +112,10 @@ class County:
         self, seed: int, substations: int, feeders_per_substation: int, options: CountyOptions
     ) -> None:
         if substations < 1 or feeders_per_substation < 1:
-            raise ValueError("substations and feeders_per_substation must be at least 1")
+            raise CountyOptionsError(
+                "substations and feeders_per_substation must be at least 1",
+                options=("substations", "feeders_per_substation"),
+            )
         self.seed = seed
         self.draw = Draw(seed)
         self.opt = options
@@ -114,7 +127,10 @@ class County:
         self.n_townships = options.townships or 4 * substations
         self.n_cells = options.grid_cells or max(2, round(10 * substations / 3))
         if self.n_townships < substations or not 2 <= self.n_cells <= self.n_townships + 1:
-            raise ValueError("need substations ≤ townships and 2 ≤ grid_cells ≤ townships + 1")
+            raise CountyOptionsError(
+                "need substations ≤ townships and 2 ≤ grid_cells ≤ townships + 1",
+                options=("substations", "townships", "grid_cells"),
+            )
         self.stems: list[str] = []
         self.township_names: list[str] = []
         self.township_xy: list[tuple[float, float]] = []
@@ -145,6 +161,7 @@ class County:
         self.sensitive: list[Row] = []
         self.villages: list[Village] = []
         self.village_names: set[str] = set()
+        self.village_numbers: dict[str, int] = {}  # 李庄 → the last number given (李庄三村: 3)
         self.hv_names: set[str] = set()
         self.street_areas: dict[str, int] = {}
 

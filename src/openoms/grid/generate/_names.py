@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from openoms.grid.generate._county import CountyOptionsError
 from openoms.grid.generate._draw import Draw
 
 __all__ = [
@@ -34,6 +35,7 @@ _STEM_FIRST: Final = _words(
     "长C 新X 红H 丰F 杨Y 古G 黄H 马M 柳L 松S 梅M 兰L 竹Z 安A 仁R"
 )
 _STEM_SECOND: Final = _words("山S 河H 岭L 湖H 岗G 桥Q 庄Z 园Y 泉Q 店D 集J 坡P 湾W 营Y 林L 川C")
+_STEM_PREFIXES: Final = _words("东D 西X 南N 北B 上S 下X 前Q 后H 大D 小X")  # past 483 townships
 _SURNAMES: Final = (
     "李王张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
     "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚"
@@ -67,8 +69,12 @@ def township_stems(draw: Draw, n: int) -> list[tuple[str, str]]:
     draw.shuffle(combos)
     fixed = {stem for stem, _ in _FIXED_STEMS}
     stems = [*_FIXED_STEMS, *(c for c in combos if c[0] not in fixed)]
+    if n > len(stems):  # a big county: 东青山, 西青山, … (in the same order, nothing more drawn)
+        stems += [(p[0] + stem, p[1] + code) for p in _STEM_PREFIXES for stem, code in stems[:]]
     if n > len(stems):
-        raise ValueError(f"at most {len(stems)} townships can be named")
+        raise CountyOptionsError(
+            f"at most {len(stems)} townships can be named", options=("townships",)
+        )
     return stems[:n]
 
 

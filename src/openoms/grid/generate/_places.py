@@ -46,12 +46,12 @@ def place_townships_and_substations(county: County) -> None:
             points[i] = (x * clear / max(d, 1e-9), y * clear / max(d, 1e-9))
     xy = np.array(points)
     start = xy[farthest_points(xy, [0], county.n_substations)]
-    order = [0]
+    order, taken = [0], {0}
     for cx, cy in kmeans(xy, start, fixed=1)[1:]:  # the nearest seat moves there
-        free = [i for i in range(n) if i not in order]
+        free = [i for i in range(n) if i not in taken]
         order.append(min(free, key=lambda i: math.hypot(xy[i, 0] - cx, xy[i, 1] - cy)))
+        taken.add(order[-1])
         points[order[-1]] = (float(cx), float(cy))
-    taken = set(order)
     order += [i for i in range(n) if i not in taken]
     county.township_xy = [points[i] for i in order]
     codes: set[str] = set()

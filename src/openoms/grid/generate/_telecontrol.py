@@ -69,14 +69,14 @@ def add_telecontrol(raw: RawNetwork, source: str) -> None:
         )
 
     detectors = raw.table("detectors").rows
+    breakers_of: dict[str, list[str]] = {}  # substation → its breakers with a relay, in order
+    relay = DetectorKind.RELAY.value
+    for d in detectors:
+        if d["kind"] == relay and (sub_id := substation_of.get(d["branch"])) is not None:
+            breakers_of.setdefault(sub_id, []).append(d["branch"])
     for sub in raw.table("substations").rows:
         rtu = unit(f"TU-{sub['id']}", f"{sub['name']}远动装置")
-        breakers = [
-            d["branch"]
-            for d in detectors
-            if d["kind"] == DetectorKind.RELAY.value and substation_of.get(d["branch"]) == sub["id"]
-        ]
-        for k, breaker in enumerate(breakers):
+        for k, breaker in enumerate(breakers_of.get(sub["id"], [])):
             point(rtu, 1 + 5 * k, _DOUBLE, breaker, "switch_closed")
             for j, name in enumerate(_BREAKER_POINTS):
                 point(rtu, 2 + 5 * k + j, _SINGLE, breaker, name)

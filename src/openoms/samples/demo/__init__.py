@@ -22,6 +22,7 @@ from openoms.grid.topology import Topology
 from openoms.i18n import Lang
 from openoms.outages.impact import ImpactAnalyser
 from openoms.samples import bundled_path
+from openoms.service.warmup import compile_with_progress
 from openoms.viz.feeder_map import draw_feeder_map
 
 __all__ = ["Scenario", "pick_scenarios", "run_demo"]
@@ -145,6 +146,9 @@ def run_demo(out: Path, lang: Lang) -> None:
         f"{len(network.transformer_areas.id):,} transformer areas, "
         f"{len(network.hv_customers.id)} HV customers",
     )
+    # compile (first run after installing) or load the numba kernels now, saying so, so that
+    # the figures below are the engines' and not the compiler's
+    compile_with_progress(click.echo, lang, network=network, indent="      ")
     say("[2/6] 建立拓扑索引…", "[2/6] building the topology index…")
     t0 = time.perf_counter()
     analyser = ImpactAnalyser(network)

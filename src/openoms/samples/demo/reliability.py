@@ -13,6 +13,7 @@ import click
 
 from openoms.grid.load import network_from_raw
 from openoms.i18n import Lang
+from openoms.samples import data_file
 from openoms.service.context import utc_now
 from openoms.service.reliability import import_history_file, parse_period, run_reliability
 from openoms.settings import Settings
@@ -20,7 +21,7 @@ from openoms.store import db, networks
 
 __all__ = ["HISTORY", "run_reliability_report"]
 
-HISTORY = Path(__file__).resolve().parent.parent / "data" / "sample_county_history.csv"
+HISTORY = data_file("sample_county_history.csv")
 
 
 def run_reliability_report(out: Path, lang: Lang) -> Path:

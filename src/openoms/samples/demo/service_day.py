@@ -19,8 +19,10 @@ from typing import Any
 import click
 
 from openoms.contacts.phone import mask_phone
+from openoms.faults.lifecycle import AlertState
 from openoms.i18n import Lang
 from openoms.notify.smsc_sim import SmscSimulator
+from openoms.samples import data_file
 from openoms.samples.demo.day import LOCAL, DemoClient, plan_day, run_day
 from openoms.server import free_port, serving
 from openoms.service.context import ServiceContext
@@ -39,7 +41,7 @@ def _wait_processed(context: ServiceContext, *, timeout_s: float = 30.0) -> None
     while time.monotonic() < deadline:
         with context.sessions() as session:
             settled = not eventlog.unprocessed_events(session, limit=1) and not any(
-                f.alert_state == "none"
+                f.alert_state is AlertState.NONE
                 and (f.lockout or (f.located_zone is not None and f.reclosed is not None))
                 for f in fault_store.open_fault_events(session)
             )
@@ -49,7 +51,7 @@ def _wait_processed(context: ServiceContext, *, timeout_s: float = 30.0) -> None
     raise TimeoutError("the service did not process the events in time")
 
 
-ROSTER = Path(__file__).resolve().parent.parent / "data" / "sample_county_roster.csv"
+ROSTER = data_file("sample_county_roster.csv")
 
 
 def _draw_fault(service: Service, path: Path) -> Path | None:

@@ -1,0 +1,350 @@
+"""Checked, compiled snapshots of networks: read, parse and validate a network once per content.
+
+Reading a network is most of the time of a command: a 100k-node CSV folder takes seconds to
+read, parse, validate and build, for a query of a millisecond. A snapshot is the built
+:class:`~.model.Network` saved as arrays, with the topology index of its present switch states
+(:meth:`.topology.Topology.state_arrays`), keyed by the content of its source, so that the next
+command on the same files loads both in milliseconds instead, without validating again and
+without loading numba until an operation needs a kernel.
+
+Key. The SHA-256 of: the snapshot format version (:data:`SNAPSHOT_VERSION`), a fingerprint of
+the code that builds a network (the modules of this package), whether the source is a folder
+or a file and its name (the network's default name comes from it), and the name, size and
+content of every file the readers read (the table CSV files of a folder, or the one JSON
+file). Change a file, the code or the format and the key changes: the network is read again.
+
+File. ``<folder>/<source tag>-<key>.npz`` where the tag is a hash of the source's absolute
+path (a newer snapshot of the same source replaces the older one). It is an uncompressed
+numpy ``.npz`` read with ``allow_pickle=False``: numeric columns as they are, text columns as
+UTF-8 bytes joined by NUL with a mask where a value is empty (``None``), and a JSON header
+(entry ``header``) with the format, the key, the columns and a SHA-256 checksum of every
+array. It is written to a temporary file in the same folder and moved into place with
+:func:`os.replace`, so that readers see the old file or the new one, never half of one, and
+two processes writing at once leave one whole copy. Anything that does not match (a bad zip,
+a wrong key or version, a column the model does not have, a checksum mismatch) is never
+trusted: :meth:`SnapshotStore.load` answers ``None`` and the caller reads the source again.
+
+Only networks without errors are saved; a network with errors is read and reported every time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from itertools import repeat
+from pathlib import Path
+from typing import Any, Final, get_type_hints
+
+import numpy as np
+from numpy.typing import NDArray
+
+from openoms.errors import OpenOMSError
+from openoms.grid.model import ElementKind, Network
+from openoms.grid.schema import TABLES
+from openoms.grid.topology import Topology, TopologyError
+
+__all__ = [
+    "SNAPSHOT_VERSION",
+    "Snapshot",
+    "SnapshotError",
+    "SnapshotStore",
+    "indexed",
+    "load_snapshot",
+    "network_tables",
+    "save_snapshot",
+    "source_key",
+]
+
+SNAPSHOT_VERSION: Final = 1
+"""Moves whenever the layout of the file changes; older snapshots are then rebuilt."""
+
+_FORMAT: Final = "openoms-network-snapshot"
+_HEADER: Final = "header"
+_TOPOLOGY: Final = "topology."  # prefix of the topology index's arrays
+_NONE: Final = "#none"  # suffix of a text column's mask of empty values
+_SEP: Final = "\x00"
+_CHUNK: Final = 1 << 20
+
+
+class SnapshotError(OpenOMSError):
+    """A snapshot that cannot be trusted: corrupted, truncated, stale or of another format."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Snapshot:
+    """A checked network, and the topology index of its present switch states when saved."""
+
+    network: Network
+    topology: Topology | None = None
+
+
+def indexed(network: Network) -> Snapshot:
+    """``network`` with the topology index of its present switch states, as it is saved."""
+    try:
+        topology = Topology.build(network.graph_arrays(), network.closed_edges())
+    except TopologyError:  # pragma: no cover - a checked network always has one
+        return Snapshot(network)
+    return Snapshot(network, topology)
+
+
+# -- the key --------------------------------------------------------------------------------
+
+
+def _code_fingerprint() -> bytes:
+    """The modules that turn files into a network: a change to any of them (a new check, a
+    new column) must not be answered from a snapshot built by the old code."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for module in sorted(here.glob("*.py")):
+        digest.update(module.name.encode())
+        try:
+            digest.update(module.read_bytes())
+        except OSError:  # pragma: no cover - an unreadable installed module
+            digest.update(b"?")
+    return digest.digest()
+
+
+def source_files(source: Path) -> list[Path]:
+    """The files the readers take a network from: the table files of a folder (those that
+    exist), or the file itself."""
+    if source.is_dir():
+        return [source / spec.file_name for spec in TABLES if (source / spec.file_name).is_file()]
+    return [source]
+
+
+def source_key(source: Path) -> str:
+    """The content key of the network at ``source`` (a hex SHA-256); see the module doc."""
+    from openoms import __version__  # noqa: PLC0415  (the package, not a layer)
+
+    digest = hashlib.sha256()
+    digest.update(f"{_FORMAT} {SNAPSHOT_VERSION} {__version__}\n".encode())
+    digest.update(_code_fingerprint())
+    kind = "folder" if source.is_dir() else "file"
+    digest.update(f"{kind} {source.name}\n".encode())
+    for path in source_files(source):
+        with path.open("rb") as handle:
+            content = hashlib.file_digest(handle, "sha256").digest()
+        digest.update(f"{path.name} {path.stat().st_size}\n".encode())
+        digest.update(content)
+    return digest.hexdigest()
+
+
+# -- arrays <-> network ----------------------------------------------------------------------
+
+
+def network_tables() -> tuple[str, ...]:
+    """The table attributes of :class:`Network`, in declaration order."""
+    skip = {"name", "_ids"}
+    return tuple(f.name for f in fields(Network) if f.name not in skip)
+
+
+def _columns(network: Network) -> Iterator[tuple[str, str, Any]]:
+    """(table, column, value) for every column of every table of ``network``."""
+    for table in network_tables():
+        value = getattr(network, table)
+        for column in fields(value):
+            yield table, column.name, getattr(value, column.name)
+
+
+def _text_arrays(key: str, values: tuple[str | None, ...]) -> dict[str, NDArray[Any]]:
+    """A text column as UTF-8 bytes joined by NUL, and a mask of the ``None`` values."""
+    none = np.fromiter((v is None for v in values), dtype=np.bool_, count=len(values))
+    texts = ["" if v is None else v for v in values]
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) != max(len(texts) - 1, 0):
+        raise SnapshotError(f"{key}: a value holds a NUL character")
+    arrays: dict[str, NDArray[Any]] = {key: np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)}
+    if none.any():
+        arrays[key + _NONE] = none
+    return arrays
+
+
+def _texts(data: NDArray[Any], none: NDArray[np.bool_] | None, n: int) -> tuple[str | None, ...]:
+    if n == 0:
+        return ()
+    values: list[str | None] = list(data.tobytes().decode("utf-8").split(_SEP))
+    if len(values) != n:
+        raise SnapshotError(f"a text column has {len(values)} values instead of {n}")
+    if none is not None:
+        for i in np.flatnonzero(none).tolist():
+            values[i] = None
+    return tuple(values)
+
+
+def _checksum(arrays: dict[str, NDArray[Any]]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name} {array.dtype.str} {array.shape}\n".encode())
+        if array.size:
+            digest.update(array.data.cast("B"))
+    return digest.hexdigest()
+
+
+def _encode(snapshot: Snapshot, key: str) -> dict[str, NDArray[Any]]:
+    network = snapshot.network
+    arrays: dict[str, NDArray[Any]] = {}
+    columns: dict[str, dict[str, Any]] = {}
+    for table, column, value in _columns(network):
+        name = f"{table}.{column}"
+        if isinstance(value, np.ndarray):
+            arrays[name] = np.ascontiguousarray(value)
+            columns[name] = {"kind": "array"}
+        elif isinstance(value, tuple):
+            arrays.update(_text_arrays(name, value))
+            columns[name] = {"kind": "text", "n": len(value)}
+        else:  # pragma: no cover - a model column of a new kind: bump SNAPSHOT_VERSION
+            raise SnapshotError(f"{name}: cannot save a {type(value).__name__}")
+    if snapshot.topology is not None:
+        for name, array in snapshot.topology.state_arrays().items():
+            arrays[_TOPOLOGY + name] = np.ascontiguousarray(array)
+    header = {
+        "format": _FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "key": key,
+        "name": network.name,
+        "columns": columns,
+        "topology": snapshot.topology is not None,
+        "checksum": _checksum(arrays),
+    }
+    arrays[_HEADER] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    return arrays
+
+
+def _decode(arrays: dict[str, NDArray[Any]], key: str) -> Snapshot:
+    try:
+        header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
+    except (KeyError, ValueError) as exc:
+        raise SnapshotError(f"no readable header: {exc}") from exc
+    if header.get("format") != _FORMAT or header.get("version") != SNAPSHOT_VERSION:
+        raise SnapshotError(f"format {header.get('format')} {header.get('version')}")
+    if header.get("key") != key:
+        raise SnapshotError("the snapshot is of other source files")
+    if header.get("checksum") != _checksum(arrays):
+        raise SnapshotError("checksum mismatch: the file is corrupted")
+    columns: dict[str, dict[str, Any]] = header["columns"]
+    tables: dict[str, Any] = {}
+    expected: set[str] = set()
+    for table in network_tables():
+        table_cls = _TABLE_CLASSES[table]
+        values: dict[str, Any] = {}
+        for column in fields(table_cls):
+            name = f"{table}.{column.name}"
+            expected.add(name)
+            spec = columns.get(name)
+            if spec is None or name not in arrays:
+                raise SnapshotError(f"the snapshot has no column {name}")
+            if spec["kind"] == "array":
+                values[column.name] = arrays[name]
+            else:
+                values[column.name] = _texts(arrays[name], arrays.get(name + _NONE), spec["n"])
+        tables[table] = table_cls(**values)
+    if set(columns) != expected:  # (the topology's arrays are not columns)
+        raise SnapshotError(f"columns the model does not have: {sorted(set(columns) - expected)}")
+    ids: dict[str, tuple[ElementKind, int]] = {}
+    for kind in ElementKind:
+        table_ids = tables[kind.value].id
+        n = len(table_ids)
+        ids.update(zip(table_ids, zip(repeat(kind, n), range(n), strict=True), strict=True))
+    network = Network(name=str(header["name"]), _ids=ids, **tables)
+    if not header.get("topology"):
+        return Snapshot(network)
+    saved = {k[len(_TOPOLOGY) :]: v for k, v in arrays.items() if k.startswith(_TOPOLOGY)}
+    try:
+        topology = Topology.restore(network.graph_arrays(), saved)
+    except TopologyError as exc:
+        raise SnapshotError(f"the saved topology index does not fit: {exc}") from exc
+    return Snapshot(network, topology)
+
+
+_TABLE_CLASSES: Final[dict[str, Any]] = {
+    table: hint for table, hint in get_type_hints(Network).items() if table in network_tables()
+}
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def save_snapshot(snapshot: Snapshot, target: Path, *, key: str) -> None:
+    """Write ``snapshot`` to ``target`` atomically (temporary file, then :func:`os.replace`)."""
+    arrays = _encode(snapshot, key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.stem}-", suffix=".tmp", dir=target.parent
+    )
+    try:
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, allow_pickle=False, **arrays)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_snapshot(target: Path, *, key: str) -> Snapshot:
+    """The snapshot saved at ``target`` for ``key``; :class:`SnapshotError` if it cannot be
+    trusted (and :class:`FileNotFoundError` if there is none)."""
+    try:
+        with target.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        raise SnapshotError(f"{target}: not a readable snapshot: {exc}") from exc
+    try:
+        return _decode(arrays, key)
+    except (SnapshotError, TypeError, ValueError, KeyError, UnicodeDecodeError) as exc:
+        raise SnapshotError(f"{target}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotStore:
+    """The snapshots in a folder (the CLI's is ``<data_dir>/snapshots``), one per source."""
+
+    folder: Path
+
+    @staticmethod
+    def _tag(source: Path) -> str:
+        return hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+
+    def path(self, source: Path, key: str) -> Path:
+        """Where the snapshot of ``source`` with content key ``key`` is kept."""
+        return self.folder / f"{self._tag(source)}-{key[:32]}.npz"
+
+    def load(self, source: Path) -> tuple[Snapshot | None, str]:
+        """The saved snapshot of ``source`` and the key of its files now; ``None`` when there
+        is none that can be trusted (an untrustworthy file is removed)."""
+        key = source_key(source)
+        target = self.path(source, key)
+        try:
+            return load_snapshot(target, key=key), key
+        except FileNotFoundError:
+            return None, key
+        except (SnapshotError, OSError):
+            with contextlib.suppress(OSError):
+                target.unlink(missing_ok=True)
+            return None, key
+
+    def save(self, source: Path, snapshot: Snapshot, key: str) -> Path | None:
+        """Save ``snapshot``, built from ``source`` when its key was ``key``, and remove the
+        older snapshots of ``source``. Nothing when the files changed meanwhile (the key is
+        computed again) or the folder cannot be written: a snapshot only saves time."""
+        try:
+            if source_key(source) != key:
+                return None
+            target = self.path(source, key)
+            save_snapshot(snapshot, target, key=key)
+            for old in self.folder.glob(f"{self._tag(source)}-*.npz"):
+                if old != target:
+                    old.unlink(missing_ok=True)
+        except (OSError, SnapshotError):
+            return None
+        return target
