@@ -168,7 +168,9 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(kind: str, postgres_url: str, broker: tuple[str, int]) -> Iterator[Served]:
+def serving(
+    kind: str, postgres_url: str, broker: tuple[str, int], extra: Sequence[str] = ()
+) -> Iterator[Served]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -200,6 +202,7 @@ def serving(kind: str, postgres_url: str, broker: tuple[str, int]) -> Iterator[S
                     f"mqtt_port = {broker[1]}",
                     f'mqtt_client_id = "openoms-{utility}"',
                     f"http_port = {port}",
+                    *extra,
                     "",
                 ]
             ),
@@ -243,7 +246,7 @@ def start(served: Served) -> None:
     while time.monotonic() < deadline:
         if served.process.poll() is not None:
             break
-        status, _ = asyncio.run(_once(served.port, b"GET /api/v1/health HTTP/1.1\r\n\r\n", 2))
+        status, _ = asyncio.run(_once(served.port, http_get("/api/v1/health"), 2))
         if status == 200:
             return
         time.sleep(0.3)
@@ -513,7 +516,7 @@ def recovery(
 def run_database(
     kind: str, args: argparse.Namespace, broker: tuple[str, int], devices: Sequence[str]
 ) -> dict[str, Any]:
-    with serving(kind, args.postgres_url, broker) as served:
+    with serving(kind, args.postgres_url, broker, args.set) as served:
         say(f"{kind}: starting openoms serve")
         tokens = {
             "dispatcher": token(served, "load dispatcher", "dispatcher"),
@@ -540,7 +543,7 @@ def run_database(
         outage_id = int(json.loads(booked[1])["id"])
         probe = Probe(served.url)
         manager = multiprocessing.Manager()
-        shared = {
+        shared: dict[str, Any] = {
             "published": multiprocessing.Value("q", 0),
             "acked": multiprocessing.Value("q", 0),
             "ready": manager.Event(),
@@ -743,6 +746,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--broker", default="127.0.0.1:1883", help="host:port")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the service (TOML), e.g. http_max_in_flight=8; default: defaults",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -799,7 +809,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "duration_s": args.duration,
             "deadline_s": args.deadline,
             "mqtt_rate": args.mqtt_rate,
-            "service": "the defaults of openoms.settings (http_max_in_flight, db pools, ...)",
+            "service": args.set or "the defaults of openoms.settings",
         },
         "runs": runs,
         "targets": checks,

@@ -1,6 +1,8 @@
-"""Reliability engine benchmark: all indices by feeder and month, against pandas.
+"""Reliability engine benchmark: all indices by feeder and month, against pandas, each first
+run in a fresh process and warm.
 
-    python benchmarks/reliability.py [--rows 10000000] [--quick] [--seed 1] [--no-pandas]
+    python benchmarks/reliability.py [--rows 10000000] [--quick] [--seed 1] [--repeat 2]
+                                     [--no-pandas] [--no-compile-run]
 
 Data: a synthetic province over five years (2020-2024, Asia/Shanghai): 200,000 units
 (transformer areas, 1 % HV customers) on 5,000 feeders of 40 units under 500 substations.
@@ -13,10 +15,18 @@ rows are shuffled, so the engine cannot rely on their order. ``--rows`` sets the
 Measured, for ``openoms.reliability.compute(..., by=("feeder", "month"))`` (every IEEE 1366
 and DL/T 836 index per feeder and month, plus the system indices, MED split and worst lists)
 and for a straightforward pandas implementation of the same per-feeder-and-month indices
-(``groupby`` on (event, unit), then on (feeder, month[, unit])): wall time (best of
-``--repeat``), peak traced memory (tracemalloc, in a separate run) and the process's peak RSS.
-Both results are compared index by index (relative 1e-9). Progress on stderr; the table on
-stdout; ``benchmarks/results/reliability.json`` and ``.md`` are written.
+(``groupby`` on (event, unit), then on (feeder, month[, unit])), each in a fresh process of
+its own (this script with ``--child``), as a user meets it: the process imports its libraries,
+makes the data, then runs the computation once (the first run: numba loads its kernels from
+the on-disk cache, first-touch allocations) and ``--repeat`` more times (warm, best kept),
+then once more under tracemalloc (peak traced memory). Wall and CPU time of each run; the
+process's peak RSS from ``wait4`` (what ``/usr/bin/time -v`` reports: making the data and
+every run included) and the peak RSS while the first run ran (``VmHWM`` reset through
+``/proc/self/clear_refs``; the data already resident counts). One more process runs ours once
+with an empty ``NUMBA_CACHE_DIR``: the first run after an install without ``openoms
+warm-up``, compiling the kernels. Both results are compared index by index (relative 1e-9).
+Progress on stderr; the table on stdout; ``benchmarks/results/reliability.json`` and ``.md``
+are written.
 """
 
 from __future__ import annotations
@@ -26,8 +36,10 @@ import gc
 import json
 import os
 import platform
-import resource
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -142,32 +154,42 @@ def make_data(n_rows: int, *, seed: int) -> tuple[Any, Any]:
     ev_class = rng.choice(5, n_events, p=[0.55, 0.05, 0.25, 0.1, 0.05]).astype(np.int8)
     ev_cause = rng.integers(0, 12, n_events)
 
+    # the temporaries are dropped as soon as they are used: the process's peak RSS is measured
     pair_event = np.repeat(np.arange(n_events), size)
     offset = np.arange(pair_event.size) - np.repeat(np.cumsum(size) - size, size)
     pair_unit = ev_feeder[pair_event] * UNITS_PER_FEEDER + (ev_first[pair_event] + offset) % (
         UNITS_PER_FEEDER
     )
+    del offset
     two = rng.random(pair_event.size) < TWO_STEP_SHARE
-    two &= customers[pair_unit] > 1
-    first_share = np.where(two, rng.integers(1, np.maximum(customers[pair_unit], 2)), 0)
     pair_cust = customers[pair_unit]
-    first_cust = np.where(two, first_share, pair_cust)
+    two &= pair_cust > 1
+    first_share = np.where(two, rng.integers(1, np.maximum(pair_cust, 2)), 0)
     second = np.flatnonzero(two)
     event = np.concatenate([pair_event, pair_event[second]])
     unit = np.concatenate([pair_unit, pair_unit[second]])
-    cust = np.concatenate([first_cust, pair_cust[second] - first_share[second]])
-    dur = ev_dur[event].copy()
+    del pair_unit
+    cust = np.concatenate([np.where(two, first_share, pair_cust), pair_cust[second]])
+    cust[pair_event.size :] -= first_share[second]
+    del pair_cust, first_share, second
+    dur = ev_dur[event]
     dur[: pair_event.size][two] = ev_dur[pair_event[two]] // 2
+    del pair_event, two
     order = rng.permutation(event.size)
-    event, unit, cust, dur = event[order], unit[order], cust[order], dur[order]
+    event = event[order]
+    unit = unit[order]
+    cust = cust[order]
+    dur = dur[order]
+    del order
     start = ev_start[event]
+    dur += start  # the end of each row, in place
     interruptions = Interruptions(
         event=event,
         event_ids=tuple(f"E{e}" for e in range(n_events)),
         unit=unit,
         customers=cust,
         start=start,
-        end=start + dur,
+        end=dur,
         outage_class=ev_class[event],
         cause=ev_cause[event],
         cause_names=tuple(f"cause {c}" for c in range(12)),
@@ -337,7 +359,7 @@ def pandas_baseline(base: Any, rows: Any) -> dict[str, np.ndarray]:
     return {name: out[name].to_numpy(dtype=np.float64) for name in COLUMNS}
 
 
-# -- measuring ---------------------------------------------------------------------------------
+# -- measuring, in a fresh process per implementation ------------------------------------------
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[Any, list[float], list[float]]:
@@ -363,8 +385,107 @@ def traced_peak(fn: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
-def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _status_bytes(field: str) -> int | None:
+    """``VmRSS`` / ``VmHWM`` of this process from /proc/self/status (Linux), in bytes."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's ``VmHWM`` to its current RSS (Linux 4.0+)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def child(args: argparse.Namespace) -> int:
+    """One implementation (``--child``) in this fresh process: import, data, first run, warm
+    runs, one traced run; the measurements as one JSON line on stdout, the result columns in
+    ``--result``."""
+    kind, repeat = args.child, args.repeat
+    t0 = time.perf_counter()
+    if kind == "ours":
+        import openoms.reliability  # noqa: F401  (numpy and numba with it)
+
+        fn = ours
+    else:
+        import pandas  # noqa: F401
+
+        fn = pandas_baseline
+    import_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    base, rows = make_data(args.rows, seed=args.seed)
+    data_s = time.perf_counter() - t0
+    gc.collect()
+    data_rss, data_peak = _status_bytes("VmRSS"), _status_bytes("VmHWM")
+    say(f"{kind}: {len(rows):,} rows made in {data_s:.1f} s; first run")
+    reset = _reset_peak_rss()
+    result, first, first_cpu = timed(lambda: fn(base, rows), 1)
+    first_peak = _status_bytes("VmHWM") if reset else None
+    say(f"{kind}: first run {first[0]:.2f} s; {repeat} warm run(s)")
+    _, warm, warm_cpu = timed(lambda: fn(base, rows), repeat)
+    traced = None
+    if args.trace:
+        say(f"{kind}: tracing memory")
+        traced = traced_peak(lambda: fn(base, rows))
+    np.savez(args.result, **result)
+    columns = ("event", "unit", "customers", "start", "end", "outage_class", "cause")
+    document = {
+        "implementation": kind,
+        "rows": len(rows),
+        "events": len(rows.event_ids),
+        "units": len(base),
+        "groups": int(result["customers"].size),
+        "input_bytes": sum(getattr(rows, name).nbytes for name in columns),
+        "import_s": import_s,
+        "data_s": data_s,
+        "data_rss_bytes": data_rss,
+        "data_peak_rss_bytes": data_peak,
+        "first_s": first[0],
+        "first_cpu_s": first_cpu[0],
+        "first_peak_rss_bytes": first_peak,
+        "warm_s": warm,
+        "warm_cpu_s": warm_cpu,
+        "peak_traced_bytes": traced,
+    }
+    print(json.dumps(document), flush=True)
+    return 0
+
+
+def spawn(
+    kind: str, args: argparse.Namespace, out: Path, *, repeat: int, trace: bool, env: dict[str, str]
+) -> dict[str, Any]:
+    """Run :func:`child` in a fresh interpreter; its document plus the whole process's wall
+    time, CPU time and peak RSS (``wait4``, as ``/usr/bin/time -v`` reports them)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind]
+    command += ["--rows", str(args.rows), "--seed", str(args.seed), "--repeat", str(repeat)]
+    command += ["--result", str(out)] + (["--trace"] if trace else [])
+    t0 = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - t0
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed with exit code {process.returncode}")
+    document: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    document |= {
+        "process_wall_s": wall,
+        "process_cpu_s": usage.ru_utime + usage.ru_stime,
+        "process_peak_rss_bytes": usage.ru_maxrss * 1024,
+        "numba_cache_dir": env.get("NUMBA_CACHE_DIR"),
+    }
+    return document
 
 
 def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -393,106 +514,163 @@ def mib(n: float) -> str:
     return f"{n / 1024**2:,.0f} MiB"
 
 
+def _seconds(wall: float, cpu: float) -> str:
+    return f"{wall:.2f} s (CPU {cpu:.2f} s)"
+
+
+def _table(runs: dict[str, dict[str, Any]], repeat: int) -> list[str]:
+    """The side-by-side table: one row per process, then pandas / ours."""
+
+    def best(run: dict[str, Any]) -> tuple[float, float] | None:
+        return (min(run["warm_s"]), min(run["warm_cpu_s"])) if run["warm_s"] else None
+
+    def memory(n: int | None) -> str:
+        return "–" if n is None else mib(n)
+
+    names = {
+        "ours": "openoms.reliability",
+        "ours_compiling": "openoms.reliability, empty numba cache (compiles its kernels)",
+        "pandas": "pandas groupby",
+    }
+    lines = [
+        f"| implementation | first run in a fresh process | warm: best of {repeat} "
+        "| process peak RSS | peak RSS during the first run | peak traced |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, run in runs.items():
+        warm = best(run)
+        lines.append(
+            f"| {names[key]} | {_seconds(run['first_s'], run['first_cpu_s'])} "
+            f"| {'–' if warm is None else _seconds(*warm)} "
+            f"| {mib(run['process_peak_rss_bytes'])} | {memory(run['first_peak_rss_bytes'])} "
+            f"| {memory(run['peak_traced_bytes'])} |"
+        )
+    if "pandas" in runs:
+        ours_run, theirs = runs["ours"], runs["pandas"]
+
+        def ratio(key: str) -> str:
+            a, b = theirs.get(key), ours_run.get(key)
+            return "–" if not a or not b else f"{a / b:.1f}×"
+
+        ours_best, their_best = best(ours_run), best(theirs)
+        warm_ratio = "–"
+        if ours_best and their_best:
+            warm_ratio = (
+                f"{their_best[0] / ours_best[0]:.1f}× (CPU {their_best[1] / ours_best[1]:.1f}×)"
+            )
+        lines.append(
+            f"| pandas / openoms.reliability | {ratio('first_s')} (CPU {ratio('first_cpu_s')}) "
+            f"| {warm_ratio} | {ratio('process_peak_rss_bytes')} "
+            f"| {ratio('first_peak_rss_bytes')} | {ratio('peak_traced_bytes')} |"
+        )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Reliability engine benchmark (see the source).")
     parser.add_argument("--rows", type=int, default=10_000_000, help="interruption rows")
-    parser.add_argument("--quick", action="store_true", help="200,000 rows, one repeat")
+    parser.add_argument("--quick", action="store_true", help="200,000 rows, one warm run")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=2, help="timed runs of each (best kept)")
+    parser.add_argument("--repeat", type=int, default=2, help="warm runs of each (best kept)")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument(
+        "--no-compile-run", action="store_true", help="skip the run with an empty numba cache"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "reliability.json")
+    parser.add_argument("--child", choices=("ours", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    n_rows = 200_000 if args.quick else args.rows
-    repeat = 1 if args.quick else args.repeat
+    if args.quick:
+        args.rows, args.repeat = 200_000, 1
+    if args.child:
+        return child(args)
 
-    say(f"making {n_rows:,} interruption rows (seed {args.seed})")
-    base, rows = make_data(n_rows, seed=args.seed)
-    input_bytes = sum(
-        getattr(rows, f).nbytes
-        for f in ("event", "unit", "customers", "start", "end", "outage_class", "cause")
-    )
-    say(f"{len(rows):,} rows, {len(rows.event_ids):,} events, {len(base):,} units")
+    say("numba kernels: compiled or loaded once here, so that the fresh processes find them")
     t0 = time.perf_counter()
-    small_base, small_rows = make_data(2_000, seed=args.seed)
-    ours(small_base, small_rows)  # numba compiles (or loads its cache) once, on small data
-    warm_s = time.perf_counter() - t0
-    say(f"engine kernels ready in {warm_s:.1f} s (compiled or loaded from cache); timing ours")
-    rss_before = peak_rss()
-    our_result, our_times, our_cpu = timed(lambda: ours(base, rows), repeat)
-    our_rss = peak_rss()
-    say(f"ours: best {min(our_times):.2f} s (CPU {min(our_cpu):.2f} s); tracing memory")
-    our_peak = traced_peak(lambda: ours(base, rows))
-    say(f"ours: peak traced {mib(our_peak)}")
-
-    measured: dict[str, Any] = {
-        "ours": {
-            "seconds": our_times,
-            "cpu_seconds": our_cpu,
-            "best_s": min(our_times),
-            "best_cpu_s": min(our_cpu),
-            "peak_traced_bytes": our_peak,
-            "kernels_ready_s": warm_s,
-        },
-    }
+    ours(*make_data(2_000, seed=args.seed))
+    ready_s = time.perf_counter() - t0
+    env = dict(os.environ)
+    runs: dict[str, dict[str, Any]] = {}
     check: dict[str, Any] | None = None
-    if not args.no_pandas:
-        say("timing pandas")
-        pd_result, pd_times, pd_cpu = timed(lambda: pandas_baseline(base, rows), repeat)
-        measured_rss = peak_rss()
-        say(f"pandas: best {min(pd_times):.2f} s (CPU {min(pd_cpu):.2f} s); tracing memory")
-        pd_peak = traced_peak(lambda: pandas_baseline(base, rows))
-        measured["pandas"] = {
-            "peak_rss_bytes": measured_rss,
-            "seconds": pd_times,
-            "cpu_seconds": pd_cpu,
-            "best_s": min(pd_times),
-            "best_cpu_s": min(pd_cpu),
-            "peak_traced_bytes": pd_peak,
-        }
-        check = compare(our_result, pd_result)
-        say(f"same numbers: {check['same']}")
-    groups = int(our_result["customers"].size)
-
-    lines = [
-        f"# Reliability engine: {len(rows):,} interruption rows, all indices by feeder and month",
-        "",
-        f"{len(rows.event_ids):,} events, {len(base):,} units, {groups:,} (feeder, month) groups; "
-        f"input columns {mib(input_bytes)}.",
-        "",
-        "| implementation | best wall time | best CPU time | peak traced memory "
-        "| ratio (pandas / ours) |",
-        "|---|---:|---:|---:|---:|",
-        f"| openoms.reliability | {min(our_times):.2f} s | {min(our_cpu):.2f} s "
-        f"| {mib(our_peak)} | |",
-    ]
-    load = os.getloadavg()[0]
-    if "pandas" in measured:
-        p = measured["pandas"]
-        lines.append(
-            f"| pandas groupby | {p['best_s']:.2f} s | {p['best_cpu_s']:.2f} s "
-            f"| {mib(p['peak_traced_bytes'])} "
-            f"| {p['best_s'] / min(our_times):.1f}× wall, "
-            f"{p['best_cpu_s'] / min(our_cpu):.1f}× CPU, "
-            f"{p['peak_traced_bytes'] / max(our_peak, 1):.1f}× memory |"
+    folder = Path(tempfile.mkdtemp(prefix="openoms-reliability-bench-"))
+    try:
+        say(f"kernels ready in {ready_s:.1f} s; ours in a fresh process, {args.rows:,} rows")
+        runs["ours"] = spawn(
+            "ours", args, folder / "ours.npz", repeat=args.repeat, trace=True, env=env
         )
-    lines.append("")
+        if not args.no_compile_run:
+            say("ours in a fresh process with an empty numba cache (compiling)")
+            cache = folder / "numba-cache"
+            cache.mkdir()
+            runs["ours_compiling"] = spawn(
+                "ours",
+                args,
+                folder / "compiling.npz",
+                repeat=0,
+                trace=False,
+                env=env | {"NUMBA_CACHE_DIR": str(cache)},
+            )
+        if not args.no_pandas:
+            say("pandas in a fresh process")
+            runs["pandas"] = spawn(
+                "pandas", args, folder / "pandas.npz", repeat=args.repeat, trace=True, env=env
+            )
+            with np.load(folder / "ours.npz") as a, np.load(folder / "pandas.npz") as b:
+                check = compare(dict(a), dict(b))
+            say(f"same numbers: {check['same']}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    first = runs["ours"]
+    lines = [
+        f"# Reliability engine: {first['rows']:,} interruption rows, all indices by feeder and "
+        "month",
+        "",
+        f"{first['events']:,} events, {first['units']:,} units, {first['groups']:,} (feeder, "
+        f"month) groups; input columns {mib(first['input_bytes'])}. Each row of the table is a "
+        "fresh process: imports, makes the data, runs the computation once (the first run), "
+        f"then {args.repeat} more time(s) (warm), then once under tracemalloc.",
+        "",
+        *_table(runs, args.repeat),
+        "",
+    ]
+    imports = f"imports {first['import_s']:.2f} s (openoms.reliability with numpy and numba)"
+    if "pandas" in runs:
+        imports += f", {runs['pandas']['import_s']:.2f} s (pandas)"
+    data_rss = first["data_rss_bytes"]
     lines.append(
-        f"Times are the best of {repeat} (numba kernels compiled or loaded beforehand in "
-        f"{warm_s:.1f} s); load average {load:.1f} on {os.cpu_count()} cores when done."
+        f"Before the first run: {imports}; making the data {first['data_s']:.1f} s, "
+        f"{'–' if data_rss is None else mib(data_rss)} resident after it. Process peak RSS: "
+        "the whole process (`wait4`, as `/usr/bin/time -v`), making the data and every run "
+        "included; during the first run: its high-water mark from the call on "
+        "(`/proc/self/clear_refs`), the data included. Kernels compiled or loaded in the "
+        f"parent process first ({ready_s:.1f} s). Load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores when done."
     )
-    time_ok = min(our_times) < TARGET_S
-    memory_ok = our_peak < TARGET_BYTES
+    first_ok = first["first_s"] < TARGET_S
+    memory_ok = first["process_peak_rss_bytes"] < TARGET_BYTES
+    compiling = runs.get("ours_compiling")
     lines += [
         "",
-        f"- target under {TARGET_S:g} s: {'met' if time_ok else 'NOT met'} "
-        f"({min(our_times):.2f} s wall, {min(our_cpu):.2f} s CPU)",
-        f"- target under 2 GB: {'met' if memory_ok else 'NOT met'} ({mib(our_peak)} traced; "
-        f"process peak RSS {mib(our_rss)}, {mib(rss_before)} before the engine ran)",
+        f"- target first run in a fresh process under {TARGET_S:g} s: "
+        f"{'met' if first_ok else 'NOT met'} ({_seconds(first['first_s'], first['first_cpu_s'])}"
+        ", kernels from numba's cache"
+        + (
+            ""
+            if compiling is None
+            else f"; {_seconds(compiling['first_s'], compiling['first_cpu_s'])} compiling them, "
+            "the first run after an install without `openoms warm-up`"
+        )
+        + ")",
+        f"- target process peak RSS under 2 GB: {'met' if memory_ok else 'NOT met'} "
+        f"({mib(first['process_peak_rss_bytes'])})",
     ]
     if check is not None:
         lines.append(
-            f"- same numbers as pandas (relative {RTOL:g}, {len(COLUMNS)} columns × {groups:,} "
-            f"groups): {'yes' if check['same'] else 'NO: ' + json.dumps(check['mismatches'])}"
+            f"- same numbers as pandas (relative {RTOL:g}, {len(COLUMNS)} columns × "
+            f"{first['groups']:,} groups): "
+            f"{'yes' if check['same'] else 'NO: ' + json.dumps(check['mismatches'])}"
         )
     text = "\n".join(lines)
     print(text)
@@ -508,26 +686,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "versions": {
             "numpy": np.__version__,
+            "numba": __import__("numba").__version__,
             "pandas": __import__("pandas").__version__,
         },
-        "rows": len(rows),
-        "events": len(rows.event_ids),
-        "units": len(base),
-        "groups": groups,
-        "input_bytes": input_bytes,
+        "rows": first["rows"],
+        "events": first["events"],
+        "units": first["units"],
+        "groups": first["groups"],
+        "input_bytes": first["input_bytes"],
         "seed": args.seed,
-        "quick": args.quick,
-        "measured": measured,
-        "peak_rss_bytes": {
-            "before": rss_before,
-            "after_ours": our_rss,
-            "after_pandas": measured.get("pandas", {}).get("peak_rss_bytes"),
-        },
+        "repeat": args.repeat,
+        "kernels_ready_in_parent_s": ready_s,
+        "runs": runs,
         "check": check,
         "targets": {
-            "under_5_s": time_ok,
-            "under_5_s_cpu": min(our_cpu) < TARGET_S,
-            "under_2_gb": memory_ok,
+            "first_run_under_5_s": first_ok,
+            "first_run_under_5_s_cpu": first["first_cpu_s"] < TARGET_S,
+            "first_run_compiling_under_5_s": None
+            if compiling is None
+            else compiling["first_s"] < TARGET_S,
+            "process_peak_rss_under_2_gb": memory_ok,
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

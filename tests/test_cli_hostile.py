@@ -204,7 +204,7 @@ class Slot:
     file_name: str  # the hostile file's name (for a network folder: its nodes.csv)
     header: str
     args: Callable[[Path, World, Path], list[str]]  # (hostile file, world, output folder)
-    json: bool = False
+    nests: bool = False  # a format that nests (JSON, TOML): gets the deep-nesting file
     in_folder: bool = False  # the file is a table of a network CSV folder
     writes: Callable[[Path], list[Path]] = lambda _out: []  # what must not be written
     stores: bool = False  # imports into the database: nothing may be stored
@@ -226,14 +226,14 @@ SLOTS = (
         "network.json",
         _JSON_START,
         lambda p, _w, _o: ["grid", "check", str(p)],
-        json=True,
+        nests=True,
     ),
     Slot(
         "grid show PATH",
         "network.json",
         _JSON_START,
         lambda p, _w, o: ["grid", "show", str(p), "--map", str(o / "map.png")],
-        json=True,
+        nests=True,
         writes=lambda o: [o / "map.png"],
     ),
     Slot(
@@ -241,7 +241,7 @@ SLOTS = (
         "network.json",
         _JSON_START,
         lambda p, _w, o: ["grid", "convert", str(p), str(o / "converted.json")],
-        json=True,
+        nests=True,
         writes=lambda o: [o / "converted.json"],
     ),
     Slot(
@@ -249,7 +249,7 @@ SLOTS = (
         "network.json",
         _JSON_START,
         lambda p, _w, o: ["impact", str(p), "--open", "K1", "--map", str(o / "impact.svg")],
-        json=True,
+        nests=True,
         writes=lambda o: [o / "impact.svg"],
     ),
     Slot(
@@ -257,21 +257,21 @@ SLOTS = (
         "network.json",
         _JSON_START,
         lambda p, _w, _o: ["switching", str(p), "open:K1"],
-        json=True,
+        nests=True,
     ),
     Slot(
         "locate PATH",
         "network.json",
         _JSON_START,
         lambda p, w, _o: ["locate", str(p), "--reports", str(w.reports)],
-        json=True,
+        nests=True,
     ),
     Slot(
         "locate --reports",
         "reports.jsonl",
         REPORTS.splitlines()[0],  # a good message, then the hostile line
         lambda p, w, o: ["locate", str(w.small), "--reports", str(p), "--map", str(o / "f.png")],
-        json=True,
+        nests=True,
         writes=lambda o: [o / "f.png"],
     ),
     Slot(
@@ -310,8 +310,15 @@ SLOTS = (
         "network.json",
         _JSON_START,
         lambda p, w, _o: ["reliability", "import", str(w.history), "--network", str(p)],
-        json=True,
+        nests=True,
         stores=True,
+    ),
+    Slot(
+        "--config",
+        "openoms.toml",
+        'a = ["x"',
+        lambda p, _w, _o: ["reliability", "imports", "--config", str(p)],
+        nests=True,
     ),
     Slot(
         "roster import FILE",
@@ -325,7 +332,7 @@ CASES = [
     pytest.param(slot, kind, id=f"{slot.name}: {kind}")
     for slot in SLOTS
     for kind in HOSTILE
-    if slot.json or kind != "deep-nesting"  # nesting is a JSON attack; in CSV it is text
+    if slot.nests or kind != "deep-nesting"  # in CSV, nesting is just text
 ]
 
 
@@ -462,6 +469,13 @@ def test_grid_convert_writes_nothing_over_a_file_or_into_a_folder(
         assert str(target) in line.one_error_line()
     assert a_file.read_text(encoding="utf-8") == "keep"
     assert list(a_folder.iterdir()) == []
+
+
+def test_settings_nested_too_deeply_are_one_line(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "openoms.toml"
+    path.write_text("a = " + "[" * 100_000, encoding="utf-8")
+    line = in_process(["reliability", "imports", "--config", str(path)], world.env)
+    assert line.one_error_line() == f"error: {path}: not valid TOML: nested too deeply"
 
 
 def test_an_unknown_encoding_is_one_line(world: World) -> None:

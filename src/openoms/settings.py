@@ -220,6 +220,10 @@ def load_settings(
             values.update(tomllib.loads(config.read_text(encoding="utf-8")))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"{config}: {exc}") from exc
+        except UnicodeDecodeError as exc:  # a TOML file is UTF-8
+            raise SettingsError(f"{config}: not UTF-8 text (byte {exc.start})") from exc
+        except RecursionError as exc:
+            raise SettingsError(f"{config}: not valid TOML: nested too deeply") from exc
         source = str(config)
     values.update(_from_environment(env))
     if values.get("data_dir") is None:

@@ -70,7 +70,7 @@ def test_an_open_outage_counts_up_to_now_and_says_so(api: Api) -> None:
         ("from=2024-07-01&to=2024-05-01", "must be after"),
         ("by=colour", "by"),
         ("to=0001-01-01", "--to: '0001-01-01' is out of range: a day from 1900-01-01"),
-        ("from=9999-12-30&to=9999-12-31&by=month", "--from: '9999-12-30' is out of range"),
+        ("from=9999-12-30&to=9999-12-31&by=month", "--to: '9999-12-31' is out of range"),
         ("from=2024-01-01&to=9999-12-31T23:00:00-05:00", "--to: '9999-12-31T23:00:00-05:00'"),
         ("from=1899-12-31&to=1900-02-01", "--from: '1899-12-31' is out of range"),
     ],

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from importlib.resources import as_file, files
@@ -13,7 +16,10 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from openoms.grid.generate import DEFAULT_SEED, CountyOptions, generate_county, main
+from openoms.grid.generate import DEFAULT_SEED, CountyOptions, _areas, generate_county, main
+from openoms.grid.generate._county import County
+from openoms.grid.generate._draw import Draw
+from openoms.grid.generate._names import township_stems
 from openoms.grid.load import check_raw
 from openoms.grid.native import read_csv_folder, read_json_document, write_csv_folder
 from openoms.grid.records import RawNetwork
@@ -326,6 +332,76 @@ def test_a_small_county_from_options() -> None:
     assert len(rows(raw, "feeders")) == 3
     assert len(rows(raw, "grid_cells")) == 2
     assert check_raw(raw).problems == ()
+
+
+def test_taken_village_names_get_the_next_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    county = County(1, 1, 1, CountyOptions())
+    monkeypatch.setattr(_areas, "village_name", lambda draw: "李庄")  # every draw is taken
+    made = [county.villages[_areas._new_village(county)].name for _ in range(12)]
+    assert made == [
+        "李庄村",
+        *(f"李庄{digit}村" for digit in "二三四五六七八九十"),
+        "李庄11村",
+        "李庄12村",
+    ]
+    assert county.villages[-1].stem == "李庄12"  # what a branch is named after
+    monkeypatch.setattr(_areas, "village_name", lambda draw: "小李村")
+    assert county.villages[_areas._new_village(county)].name == "小李村"
+    assert county.villages[_areas._new_village(county)].name == "小李二村"
+
+
+def test_past_483_townships_the_stems_take_a_direction() -> None:
+    stems = township_stems(Draw(1), 1000)
+    assert stems[:483] == township_stems(Draw(1), 483)  # a smaller county is named as before
+    assert len({stem for stem, _ in stems}) == 1000
+    assert stems[483] == ("东城关", "DCG")
+    raw = generate_county(seed=2, substations=2, feeders_per_substation=1,
+                          options=CountyOptions(townships=700, grid_cells=3))  # fmt: skip
+    assert check_raw(raw).problems == ()
+
+
+# A county of about 200,000 nodes, made in a child process so that a generator that never
+# finishes fails the test instead of hanging it; it prints what the test checks.
+_LARGE_COUNTY = """
+import json, re, time
+from openoms.grid.generate import generate_county
+cpu = time.process_time()
+raw = generate_county(seed=11, substations=80, feeders_per_substation=12)
+cpu = time.process_time() - cpu
+named = ("substations", "feeders", "grid_cells", "transformer_areas", "hv_customers",
+         "sensitive_customers")
+names = {t: [row["name"] for row in raw.tables[t].rows] for t in named}
+ids = [row["id"] for table in raw.tables.values() for row in table.rows if "id" in row]
+villages = {row["village"] for row in raw.tables["transformer_areas"].rows if row["village"]}
+print(json.dumps({
+    "cpu_s": cpu,
+    "nodes": len(raw.tables["nodes"].rows),
+    "rows": {t: len(v) for t, v in names.items()},
+    "distinct_names": {t: len(set(v)) for t, v in names.items()},
+    "ids": len(ids),
+    "distinct_ids": len(set(ids)),
+    "villages": len(villages),
+    "numbered_villages": sum(bool(re.search("[二三四五六七八九十0-9]村$", v)) for v in villages),
+}))
+"""
+
+
+@pytest.mark.slow  # about 5 s of CPU
+def test_a_large_county_is_made_in_bounded_time_with_unique_names() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _LARGE_COUNTY],
+        capture_output=True,
+        text=True,
+        timeout=300,  # a loaded machine; the CPU time is what is bounded below
+        check=True,
+    )
+    found = json.loads(done.stdout)
+    assert 180_000 < found["nodes"] < 240_000
+    assert found["cpu_s"] < 60  # linear: ~5 s of CPU; a million nodes take ~30 s
+    assert found["distinct_names"] == found["rows"]  # a village's areas: 李庄村3号台区
+    assert found["distinct_ids"] == found["ids"]
+    assert found["villages"] > 5_000
+    assert found["numbered_villages"] > 0  # some drawn names were taken: 李庄二村
 
 
 def test_impossible_options_are_refused() -> None:

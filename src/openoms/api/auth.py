@@ -9,9 +9,9 @@ routers use; ``admin`` passes every check. What each role may do is in docs/api.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -100,11 +100,11 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require(*roles: Role) -> Callable[[User], User]:
+def require(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
     """A dependency that lets ``roles`` (and admin) through and refuses everyone else."""
     allowed = frozenset(roles) | {Role.ADMIN}
 
-    def check_role(user: CurrentUser) -> User:
+    async def check_role(user: CurrentUser) -> User:  # async: no worker thread for this
         if user.role not in allowed:
             raise ForbiddenError(user.role, allowed)
         return user

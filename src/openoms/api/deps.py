@@ -7,11 +7,12 @@ take the write lock, so reads never queue behind writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from openoms.service.context import ServiceContext
 
@@ -30,14 +31,31 @@ ContextDep = Annotated[ServiceContext, Depends(get_context)]
 _READS: Final = frozenset({"GET", "HEAD"})
 
 
-def get_session(context: ContextDep, request: Request) -> Iterator[Session]:
+async def get_session(context: ContextDep, request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the route returns, rolled back when it
     raises. ``scope="function"`` below commits BEFORE the response is sent, so a client never
-    sees a success whose commit failed."""
+    sees a success whose commit failed.
+
+    Async, so that a request costs no worker thread for it: the session is made without I/O
+    (it connects on first use, in the route's thread) and only a session that began a
+    transaction is committed or rolled back, in a worker thread.
+    """
     database = context.http
     sessions = database.read_sessions if request.method in _READS else database.sessions
-    with sessions.begin() as session:
+    session = sessions()
+    try:
         yield session
+        if session.in_transaction():
+            await run_in_threadpool(session.commit)
+    except BaseException:
+        if session.in_transaction():
+            await run_in_threadpool(session.rollback)
+        raise
+    finally:
+        if session.in_transaction():  # not reached in practice: commit or rollback ended it
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

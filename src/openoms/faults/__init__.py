@@ -21,6 +21,7 @@ from openoms.faults.observations import (
     DeviceRates,
     InvalidObservationError,
     Observation,
+    ObservationColumns,
     Status,
 )
 from openoms.faults.result import Candidate, Contradiction, FaultLocation, FaultType
@@ -41,6 +42,7 @@ __all__ = [
     "FaultType",
     "InvalidObservationError",
     "Observation",
+    "ObservationColumns",
     "Status",
     "Zone",
     "calibrate",

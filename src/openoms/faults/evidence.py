@@ -5,8 +5,9 @@ status codes, the full observation only where it says more), as any other sequen
 :class:`~openoms.faults.observations.Observation` (read into the same columns by C-level
 passes, about half a microsecond a report) or as bare arrays (:func:`gather_status`). From the
 columns one compiled pass (:func:`~openoms.faults.kernels.place_reports`) checks them and
-places each on the tree with its plain-report weight; Python then looks only at the detailed
-alarms (their phases, flags and directions), in O(their number).
+places each on the tree with its plain-report weight; the detailed alarms (phases, flags,
+directions: :class:`~openoms.faults.observations.DetailColumns`) are then read by array
+operations over them.
 """
 
 from __future__ import annotations
@@ -31,11 +32,10 @@ from openoms.faults.likelihood import (
     Signal,
     contradiction_mask,
     displayed,
-    event_signal,
-    hit,
     weights,
 )
 from openoms.faults.observations import (
+    DetailColumns,
     InvalidObservationError,
     Observation,
     ObservationColumns,
@@ -70,6 +70,8 @@ _EXTRAS: Final = attrgetter(
 )
 _PLAIN: Final = (None, (), False, (), (), None, None)  # what a bare status carries
 _MODE: Final = {Signal.SHORT_CIRCUIT: 0, Signal.EARTH_FAULT: 1, Signal.LOSS_OF_VOLTAGE: 2}
+_NO_DETAIL_AT: Final = np.empty(0, dtype=np.int64)
+_NO_DETAILS: Final = DetailColumns.of(())
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -142,8 +144,8 @@ def _weights(
 class Evidence:
     """Reports with data on the tree: detector (-1 for the implicit head breaker), zone,
     observed code, the "off" expectation (QUIET or MINUS), directional flag, weight; which of
-    them are alarms carrying nothing but their status (``plain_alarm``) and, for the others
-    that alarmed, their observations (``alarms``)."""
+    them are alarms carrying nothing but their status (``plain_alarm``) and, for the other
+    alarms, their rows in the event's detail columns (``detail_alarm``, ``details``)."""
 
     signal: Signal
     detector: Int64Array
@@ -152,10 +154,11 @@ class Evidence:
     off: NDArray[np.int8]
     directional: NDArray[np.bool_]
     weight: Float64Array
-    alarms: Mapping[int, Observation]  # report position -> its observation (detailed alarms)
     ignored: tuple[str, ...]
     no_data: int
     plain_alarm: NDArray[np.bool_]  # per report: an alarm with nothing but its status
+    detail_alarm: Int64Array  # per report: its row in ``details`` if a detailed alarm, else -1
+    details: DetailColumns
 
     @property
     def reports_used(self) -> int:
@@ -165,12 +168,14 @@ class Evidence:
 @dataclass(frozen=True, slots=True, eq=False)
 class _Reports:
     """One event's reports as columns: detector index (-1: not a detector of the network),
-    status code (``_BAD``: not a status), the observations that say more than their status,
+    status code (``_BAD``: not a status), the positions of the reports that say more than
+    their status and what they say (row ``r`` of ``details`` is position ``detail_at[r]``),
     and the detector id of a report (for messages)."""
 
     det: Int64Array
     status: NDArray[np.int8]
-    detail: Mapping[int, Observation]
+    detail_at: Int64Array
+    details: DetailColumns
     id_of: Callable[[int], str]
 
     @classmethod
@@ -184,10 +189,12 @@ class _Reports:
                 )
                 det = known[det]
             index = observations.detector_index
+            detail_at, details = observations.detail_columns
             return cls(
                 det,
                 observations.status_codes,
-                observations.detail,
+                detail_at,
+                details,
                 lambda i: table[int(index[i])],
             )
         n = len(observations)
@@ -200,15 +207,16 @@ class _Reports:
             count=n,
         )
         plain = np.fromiter(map(_PLAIN.__eq__, map(_EXTRAS, observations)), np.bool_, count=n)
-        rich = np.flatnonzero(~plain | (status == _BAD)).tolist()
-        return cls(det, status, {i: observations[i] for i in rich}, ids.__getitem__)
+        rich = np.flatnonzero(~plain | (status == _BAD))
+        details = DetailColumns.of([observations[i] for i in rich.tolist()])
+        return cls(det, status, rich, details, ids.__getitem__)
 
     def problems(self) -> list[str]:
         """Every bad observation, then every id that is not a detector (the duplicates are
         found by the pass that places the reports)."""
         problems: list[str] = []
-        for i in sorted(self.detail):
-            problems += [f"observations[{i}]: {p}" for p in self.detail[i].problems()]
+        for row, found in sorted(self.details.problems.items()):
+            problems += [f"observations[{self.detail_at[row]}]: {p}" for p in found]
         for i in np.flatnonzero(self.det < 0).tolist():
             problems.append(f"observations[{i}]: {self.id_of(i)!r} is not a detector")
         return problems
@@ -270,7 +278,11 @@ def gather_status(
         raise InvalidObservationError([f"status[{position}] = {codes[position]} is not 1, 0 or -1"])
     det = det.astype(np.int64, copy=False)
     reports = _Reports(
-        det, codes.astype(np.int8, copy=False), {}, lambda i: devices.ids[int(det[i])]
+        det,
+        codes.astype(np.int8, copy=False),
+        _NO_DETAIL_AT,
+        _NO_DETAILS,
+        lambda i: devices.ids[int(det[i])],
     )
 
     def twice(position: int) -> str:
@@ -289,20 +301,22 @@ def _place(
     twice: Callable[[int], str],
 ) -> Evidence:
     """The checked reports on the tree: the signal, one compiled pass for every report, then
-    the detailed alarms by the full observation model."""
-    det, status, detail = reports.det, reports.status, reports.detail
+    the detailed alarms by the full observation model (array operations over them)."""
+    det, status, details = reports.det, reports.status, reports.details
     n = det.shape[0]
-    # the signal: a short circuit when a plain alarm is on the tree (it flags nothing else),
-    # else what the detailed alarms on the tree flag
     slot_of = slots.slot_of_detector
-    rich = [i for i in sorted(detail) if status[i] == ALARM and slot_of[det[i]] >= 0]
+    # the detailed alarms on the tree (rows of the details), and the signal: a short circuit
+    # when a plain alarm is on the tree (it flags nothing else), else what the detailed ones
+    # flag (likelihood.event_signal)
+    at = reports.detail_at
+    rich = np.flatnonzero(details.status == ALARM)
+    rich = rich[slot_of[det[at[rich]]] >= 0]
     alarmed = det[status == ALARM]
     alarmed = alarmed[(alarmed >= 0) & (alarmed < slot_of.shape[0])]  # (bad ones: see below)
-    alarms_on_tree = int(np.count_nonzero(slot_of[alarmed] >= 0))
-    if alarms_on_tree > len(rich):
+    if int(np.count_nonzero(slot_of[alarmed] >= 0)) > rich.size:
         signal = Signal.SHORT_CIRCUIT
     else:
-        signal = event_signal([detail[i] for i in rich])
+        signal = _signal(details, rich)
     out = np.empty((5, n), dtype=np.int64)
     weight = np.empty(n, dtype=np.float64)
     directional = np.empty(n, dtype=np.bool_)
@@ -318,6 +332,7 @@ def _place(
         tree.source_below,
         _MODE[signal],
         np.zeros(slot_of.shape[0], dtype=np.uint8),
+        np.zeros(slots.zone.shape[0], dtype=np.uint8),
         out,
         weight,
         directional,
@@ -337,13 +352,12 @@ def _place(
     observed, off = out[2, :kept].astype(np.int8), out[3, :kept].astype(np.int8)
     weight, directional = weight[:kept], directional[:kept]
     plain_alarm = observed == ALARM
-    alarms: dict[int, Observation] = {}
-    if rich:  # the detailed alarms: their code for the signal, weighed by the full model
-        rows = np.searchsorted(position_k, rich)
-        for row, i in zip(rows.tolist(), rich, strict=True):
-            observed[row] = hit(detail[i], signal, directional=bool(directional[row]))
-            alarms[row] = detail[i]
+    detail_alarm = np.full(kept, -1, dtype=np.int64)
+    if rich.size:  # the detailed alarms: their code for the signal, weighed by the full model
+        rows = np.searchsorted(position_k, at[rich])
+        observed[rows] = _hit(details, rich, signal, directional[rows])
         plain_alarm[rows] = False
+        detail_alarm[rows] = rich
         d = det_k[rows]
         weight[rows] = _weights(
             devices,
@@ -357,6 +371,7 @@ def _place(
         det_k, zone = np.append(det_k, -1), np.append(zone, 0)
         observed, off = np.append(observed, np.int8(ALARM)), np.append(off, np.int8(QUIET))
         directional, plain_alarm = np.append(directional, False), np.append(plain_alarm, False)
+        detail_alarm = np.append(detail_alarm, -1)
         relay_weight = weights(observed[-1:], off[-1:], *relay)
         weight = np.append(weight, relay_weight)
     return Evidence(
@@ -367,11 +382,49 @@ def _place(
         off=off,
         directional=directional,
         weight=weight,
-        alarms=alarms,
         ignored=ignored,
         no_data=tree.n_devices - int(np.count_nonzero(det_k >= 0)),
         plain_alarm=plain_alarm,
+        detail_alarm=detail_alarm,
+        details=details,
     )
+
+
+def _flags(details: DetailColumns, rows: Int64Array) -> tuple[NDArray[np.bool_], ...]:
+    """Per row: short-circuit phases, earth fault, lost phases."""
+    return (
+        details.fault_phases[rows] != 0,
+        details.earth_fault[rows],
+        details.lost_phases[rows] != 0,
+    )
+
+
+def _signal(details: DetailColumns, rows: Int64Array) -> Signal:
+    """:func:`~openoms.faults.likelihood.event_signal` of the alarms in ``rows``."""
+    phases, earth, lost = _flags(details, rows)
+    if np.any(phases | ~(earth | lost)):
+        return Signal.SHORT_CIRCUIT
+    if np.any(earth):
+        return Signal.EARTH_FAULT
+    return Signal.LOSS_OF_VOLTAGE if rows.size else Signal.SHORT_CIRCUIT
+
+
+def _hit(
+    details: DetailColumns, rows: Int64Array, signal: Signal, directional: NDArray[np.bool_]
+) -> NDArray[np.int8]:
+    """:func:`~openoms.faults.likelihood.hit` of the alarms in ``rows``."""
+    phases, earth, lost = _flags(details, rows)
+    if signal is Signal.SHORT_CIRCUIT:
+        flagged = phases | ~(earth | lost)
+    elif signal is Signal.EARTH_FAULT:
+        flagged = earth
+    else:
+        flagged = lost
+    direction = details.direction[rows]
+    directed = directional & (signal is not Signal.LOSS_OF_VOLTAGE) & (direction != 0)
+    code = np.where(directed, np.where(direction > 0, PLUS, MINUS), ALARM)
+    out: NDArray[np.int8] = np.where(flagged, code, QUIET).astype(np.int8)
+    return out
 
 
 def expected_reports(tree: ZoneTree, ev: Evidence, faults: Sequence[int]) -> NDArray[np.int8]:
@@ -389,9 +442,10 @@ def expected_reports(tree: ZoneTree, ev: Evidence, faults: Sequence[int]) -> NDA
 
 def check(
     ids: Sequence[str], tree: ZoneTree, ev: Evidence, faults: Sequence[int]
-) -> tuple[list[Contradiction], list[Observation], int]:
+) -> tuple[list[Contradiction], Int64Array, int]:
     """Devices contradicting the hypothesis ``faults`` (sorted by id), the consistent detailed
-    alarms (in report order) and how many plain alarms are consistent."""
+    alarms (their rows in ``ev.details``, in report order) and how many plain alarms are
+    consistent."""
     expected = expected_reports(tree, ev, faults)
     bad = contradiction_mask(ev.observed, expected)
     contradictions = [
@@ -403,8 +457,7 @@ def check(
         for i in np.flatnonzero(bad).tolist()
     ]
     contradictions.sort(key=lambda c: c.detector)
-    consistent = [
-        obs for i, obs in sorted(ev.alarms.items()) if not bad[i] and ev.observed[i] != QUIET
-    ]
-    plain = int(np.count_nonzero(ev.plain_alarm & ~bad))
+    good = ~bad
+    consistent = ev.detail_alarm[good & (ev.detail_alarm >= 0) & (ev.observed != QUIET)]
+    plain = int(np.count_nonzero(ev.plain_alarm & good))
     return contradictions, consistent, plain

@@ -155,6 +155,7 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
     source_below: BoolArray,
     mode: int,
     seen: NDArray[np.uint8],
+    seen_slot: NDArray[np.uint8],
     out: Int64Array,
     out_weight: Float64Array,
     out_directional: BoolArray,
@@ -171,8 +172,9 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
     The tree's detectors come as slots (zone order): ``slot_of_detector`` per detector of the
     network (-1 when not on the tree), then per slot its zone, weights and directional flag.
     ``mode``: 0 short circuit (−1 where a source lies below the zone), 1 earth fault (−1 for
-    directional devices), 2 loss of voltage (0 everywhere, directions ignored). ``seen``:
-    zeros, one per detector of the network.
+    directional devices), 2 loss of voltage (0 everywhere, directions ignored). ``seen`` and
+    ``seen_slot``: zeros, one per detector of the network and one per slot (a report of a
+    detector on the tree is marked by its slot: in zone order, those are read in order).
 
     Returns ``(kept, error, position, n_ignored)``: error 1 a detector outside the table, 2 a
     status other than 1, 0, -1, 3 a detector reported twice, each at report ``position``; the
@@ -188,14 +190,17 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
         code = status[i]
         if code < -1 or code > 1:
             return kept, 2, i, n_ignored
-        if seen[d]:
-            return kept, 3, i, n_ignored
-        seen[d] = 1
         s = slot_of_detector[d]
         if s < 0:
+            if seen[d]:
+                return kept, 3, i, n_ignored
+            seen[d] = 1
             ignored[n_ignored] = i
             n_ignored += 1
             continue
+        if seen_slot[s]:
+            return kept, 3, i, n_ignored
+        seen_slot[s] = 1
         if code < 0:
             continue
         zone = slot_zone[s]

@@ -2,8 +2,10 @@
 
 :class:`FaultLocator` holds one zone tree per feeder for the current operated state (built on
 first use, dropped by :meth:`FaultLocator.refresh`) and answers each event in O(zones) array
-work plus O(reports) Python: weights per zone, one path-sum pass (or the tree DP for several
-faults), a softmax, a partial sort for the candidates. The model and its sources:
+work, without a Python step per report when the observations come as
+:class:`~openoms.faults.observations.ObservationColumns` (one per report otherwise): weights
+per zone, one path-sum pass (or the tree DP for several faults), a softmax, a partial sort for
+the candidates. The model and its sources:
 docs/faults.md ("The observation model", "Background and sources").
 """
 
@@ -38,7 +40,7 @@ from openoms.faults.observations import (
     Observation,
 )
 from openoms.faults.result import Candidate, FaultLocation
-from openoms.faults.summary import fault_time, fault_type, grow_region, permanence
+from openoms.faults.summary import fault_time_of, fault_type_of, grow_region, permanence_of
 from openoms.faults.zones import Zone, ZoneTree, _lower_ends, build_zone_tree, zone_objects
 from openoms.grid.model import ElementKind, Network
 from openoms.grid.topology import Topology
@@ -250,6 +252,12 @@ class FaultLocator:
         ``λ = ln((1 − p) / p)`` per fault, ``p = extra_fault_probability``. Detectors reported
         but not on the feeder's current zone tree are listed in ``ignored``; tree devices
         without an observation count as "no data".
+
+        Observations as :class:`~openoms.faults.observations.ObservationColumns` (what
+        :func:`~openoms.faults.reports.group_observations` makes for ``openoms locate`` and the
+        service) are placed by one compiled pass and array operations, no Python step per
+        report: the speed of :meth:`locate_status`. Any other sequence is first read into the
+        same columns, about half a microsecond a report (a few for a detailed alarm).
         """
         _check_options(max_faults, extra_fault_probability, region_mass)
         feeder = self._feeder_index(feeder_id)
@@ -281,7 +289,8 @@ class FaultLocator:
         detectors table) and their status, 1 alarm (short circuit, no direction), 0 no alarm,
         -1 no data. No Python loop over the reports: for events where every one of many
         detectors reports. Without time tags or phases: ``fault_time`` is ``None`` and the
-        fault type unknown."""
+        fault type unknown. The same path as :meth:`locate` on
+        :class:`~openoms.faults.observations.ObservationColumns` without detail."""
         _check_options(max_faults, extra_fault_probability, region_mass)
         feeder = self._feeder_index(feeder_id)
         tree = self._tree(feeder)
@@ -363,7 +372,7 @@ class FaultLocator:
                     best_of[z] = (posterior, score)
         ranked = sorted(best_of, key=lambda z: (-best_of[z][0], tree.ids[z]))[:MAX_CANDIDATES]
         contradictions, consistent, plain = check(self._devices.ids, tree, ev, faults)
-        kind, phases = fault_type(signal, consistent, plain=plain)
+        kind, phases = fault_type_of(signal, ev.details, consistent, plain=plain)
         return FaultLocation(
             feeder=feeder_id,
             candidates=tuple(Candidate(tree.ids[z], best_of[z][0], best_of[z][1]) for z in ranked),
@@ -372,10 +381,10 @@ class FaultLocator:
             region=tuple(tree.ids[z] for z in sorted(region)),
             region_mass=mass,
             contradictions=tuple(contradictions),
-            fault_time=fault_time(consistent),
+            fault_time=fault_time_of(ev.details, consistent),
             fault_type=kind,
             phases=phases,
-            permanent=permanence(reclosed, consistent),
+            permanent=permanence_of(reclosed, ev.details, consistent),
             reports_used=ev.reports_used,
             devices_no_data=ev.no_data,
             ignored=ev.ignored,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from itertools import permutations
 from types import MappingProxyType
 from typing import Final, overload
 
@@ -23,7 +24,10 @@ from openoms.errors import InputError
 __all__ = [
     "DEFAULT_FAILURE_RATE_PER_KM",
     "DEFAULT_RATES",
+    "NO_TIME",
     "PHASE_NAMES",
+    "STATUS_CODES",
+    "DetailColumns",
     "DeviceRates",
     "InvalidObservationError",
     "Observation",
@@ -32,6 +36,7 @@ __all__ = [
 ]
 
 PHASE_NAMES: Final = ("A", "B", "C")
+_ZERO: Final = timedelta(0)
 
 
 class Status(StrEnum):
@@ -102,6 +107,106 @@ _STATUS_OF_CODE: Final = {code: status for status, code in STATUS_CODES.items()}
 _NOT_A_STATUS: Final = 9  # the code of an observation whose status is not a Status
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+NO_TIME: Final = np.iinfo(np.int64).min  # DetailColumns.time_us where there is no time tag
+_PHASE_BIT: Final = {p: 1 << i for i, p in enumerate(PHASE_NAMES)}
+
+
+def _mask(phases: object) -> int | None:
+    """The bits of distinct phases of A, B, C (bit 0 = A); ``None`` when not such phases."""
+    if phases.__class__ is tuple:
+        return _MASKS.get(phases)
+    try:
+        bits = [_PHASE_BIT[p] for p in phases]  # type: ignore[attr-defined]
+    except (KeyError, TypeError):
+        return None
+    mask = sum(bits)
+    return mask if len(set(bits)) == len(bits) else None
+
+
+_MASKS: Final = {
+    order: sum(_PHASE_BIT[p] for p in order)
+    for n in range(4)
+    for order in permutations(PHASE_NAMES, n)
+}  # every tuple of distinct phases
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DetailColumns:
+    """What detailed observations say beyond their status, as columns (row ``r`` is
+    ``observations[r]``), so that the locator reads many alarms without a Python step each.
+    Made by :meth:`of`, one Python pass (a few microseconds an observation); ``problems``:
+    row → what :meth:`Observation.problems` says, for the rows that are not valid (their
+    other columns are then meaningless)."""
+
+    observations: tuple[Observation, ...]
+    status: NDArray[np.int8]  # 1 alarm, 0 no alarm, -1 no data, 9 not a status
+    time_us: NDArray[np.int64]  # microseconds since 1970 UTC, NO_TIME without a time tag
+    fault_phases: NDArray[np.uint8]  # bit 0 A, bit 1 B, bit 2 C
+    earth_fault: NDArray[np.bool_]
+    earth_fault_phases: NDArray[np.uint8]
+    lost_phases: NDArray[np.uint8]  # loss_of_voltage_phases
+    direction: NDArray[np.int8]  # +1, -1, 0 without a direction
+    permanent: NDArray[np.int8]  # 1, 0, -1 without the flag
+    problems: Mapping[int, list[str]]
+
+    @classmethod
+    def of(cls, observations: Sequence[Observation]) -> DetailColumns:
+        n = len(observations)
+        status = np.empty(n, dtype=np.int8)
+        time_us = np.full(n, NO_TIME, dtype=np.int64)
+        masks = np.zeros((3, n), dtype=np.uint8)
+        earth = np.zeros(n, dtype=np.bool_)
+        direction = np.zeros(n, dtype=np.int8)
+        permanent = np.full(n, -1, dtype=np.int8)
+        problems: dict[int, list[str]] = {}
+        for r, o in enumerate(observations):
+            code = STATUS_CODES.get(o.status, _NOT_A_STATUS)
+            status[r] = code
+            t = o.device_time
+            ok = (
+                o.status is Status.ALARM
+                or o.status is Status.NO_ALARM
+                or o.status is Status.NO_DATA
+            )
+            if t is not None:
+                if t.tzinfo is not None and t.utcoffset() == _ZERO:
+                    time_us[r] = (t - _EPOCH) // _MICROSECOND
+                else:
+                    ok = False
+            fp = _mask(o.fault_phases)
+            efp = _mask(o.earth_fault_phases)
+            lost = _mask(o.loss_of_voltage_phases)
+            ok = ok and fp is not None and efp is not None and lost is not None
+            d = o.direction
+            ok = ok and d in (None, 1, -1)
+            if code != 1 and (o.fault_phases or o.earth_fault or o.loss_of_voltage_phases):
+                ok = False
+            if not ok:
+                found = o.problems()
+                if found:
+                    problems[r] = found
+                    continue
+            masks[0, r], masks[1, r], masks[2, r] = fp or 0, efp or 0, lost or 0
+            earth[r] = bool(o.earth_fault)
+            direction[r] = 0 if d is None else (1 if d > 0 else -1)
+            if o.permanent is not None:
+                permanent[r] = 1 if o.permanent else 0
+        return cls(
+            observations=tuple(observations),
+            status=status,
+            time_us=time_us,
+            fault_phases=masks[0],
+            earth_fault=earth,
+            earth_fault_phases=masks[1],
+            lost_phases=masks[2],
+            direction=direction,
+            permanent=permanent,
+            problems=problems,
+        )
+
+
 class ObservationColumns(Sequence[Observation]):
     """The observations of one event as columns: a detector and a status code per report, and
     the full :class:`Observation` only for the reports that say more than their status (time
@@ -117,7 +222,7 @@ class ObservationColumns(Sequence[Observation]):
     status is the one that counts).
     """
 
-    __slots__ = ("_codes", "_detail", "_detectors", "_table")
+    __slots__ = ("_codes", "_detail", "_detail_at", "_details", "_detectors", "_table")
 
     def __init__(
         self,
@@ -150,16 +255,18 @@ class ObservationColumns(Sequence[Observation]):
                         f"detail[{i}]: observation of {obs.detector!r} for a report of "
                         f"{table[int(det[i])]!r}"
                     )
-                else:
-                    codes[i] = STATUS_CODES.get(obs.status, _NOT_A_STATUS)
         if problems:
             raise InvalidObservationError(problems)
+        at = sorted(detail)
+        self._details = DetailColumns.of([detail[i] for i in at])
+        self._detail_at = np.asarray(at, dtype=np.int64)
+        codes[self._detail_at] = self._details.status  # a detailed observation's status wins
         self._table = table
         self._detectors = det
         self._codes = codes.astype(np.int8)
         self._detail = detail
-        self._detectors.flags.writeable = False
-        self._codes.flags.writeable = False
+        for array in (self._detectors, self._codes, self._detail_at):
+            array.flags.writeable = False
 
     @property
     def table(self) -> Sequence[str]:
@@ -180,6 +287,12 @@ class ObservationColumns(Sequence[Observation]):
     def detail(self) -> Mapping[int, Observation]:
         """Report position → the full observation, where it says more than its status."""
         return MappingProxyType(self._detail)
+
+    @property
+    def detail_columns(self) -> tuple[NDArray[np.int64], DetailColumns]:
+        """The positions of the detailed reports (increasing) and what they say, as columns
+        (row ``r`` is position ``positions[r]``)."""
+        return self._detail_at, self._details
 
     def __len__(self) -> int:
         return int(self._detectors.shape[0])
@@ -214,7 +327,8 @@ class ObservationColumns(Sequence[Observation]):
             return NotImplemented
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
-    __hash__ = None  # type: ignore[assignment]  (a sequence compared by value)
+    # compared by value, as a sequence: not hashable
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"ObservationColumns({len(self)} reports, {len(self._detail)} detailed)"

@@ -9,11 +9,12 @@ is switch ``e - n_sections``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import repeat
-from operator import itemgetter
+from operator import is_, itemgetter
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -223,7 +224,7 @@ class Network:
     hv_customers: HVCustomers
     sensitive_customers: SensitiveCustomers
     grid_cells: GridCells
-    _ids: dict[str, tuple[ElementKind, int]] = field(repr=False)
+    _ids: Mapping[str, tuple[ElementKind, int]] = field(repr=False)  # a dict, or a snapshot's
     telecontrol_units: TelecontrolUnits = field(default_factory=_no_telecontrol_units)
     telecontrol_points: TelecontrolPoints = field(default_factory=_no_telecontrol_points)
 
@@ -239,13 +240,15 @@ class Network:
         return element_id in self._ids
 
     def indexes(self, kind: ElementKind, element_ids: Sequence[str]) -> NDArray[np.int64]:
-        """The indexes of ``element_ids`` in the table of ``kind``, in one C-level pass;
-        raises :class:`UnknownDeviceError` for the first id that is not of that kind."""
+        """The indexes of ``element_ids`` in the table of ``kind``, in C-level passes; raises
+        :class:`UnknownDeviceError` for the first id that is not of that kind."""
         found = list(map(self._ids.get, element_ids))
-        if not all(map(_is_kind, found, repeat(kind))):
-            bad = next(i for i, f in zip(element_ids, found, strict=True) if not _is_kind(f, kind))
-            raise UnknownDeviceError(bad, network=self.name)
-        return np.fromiter(map(itemgetter(1), found), dtype=np.int64, count=len(found))
+        if None not in found:
+            checked = cast("list[tuple[ElementKind, int]]", found)
+            if all(map(is_, map(itemgetter(0), checked), repeat(kind))):
+                return np.fromiter(map(itemgetter(1), checked), dtype=np.int64, count=len(found))
+        bad = next(i for i, f in zip(element_ids, found, strict=True) if not _is_kind(f, kind))
+        raise UnknownDeviceError(bad, network=self.name)
 
     @property
     def n_edges(self) -> int:

@@ -61,6 +61,7 @@ RawOf = Sequence[bytes] | Callable[[int, Event], bytes]
 Outcome = Event | Rejected
 Slot = tuple[str, EventKind]  # (device id, kind) of an ordered event
 Sessions = Callable[[], Session]
+Also = Callable[[Session, "IntakeResult"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,13 +210,15 @@ class Intake:
         raw_of: RawOf,
         received_at: datetime,
         sessions: Sessions | None = None,
+        also: Also | None = None,
     ) -> IntakeResult:
         """Events parsed elsewhere (the HTTP API), in one transaction.
 
         ``raw_of`` gives the raw bytes of each event for a dead letter: a sequence parallel
         to ``events``, or a function of (index, event), called only for refused events.
         ``sessions``: the connection pool to write with (the API's own), default the
-        intake's.
+        intake's. ``also(session, result)`` writes more in the same transaction (the API's
+        audit entry), after the events.
         """
         network = self._network
         outcomes: list[Outcome] = [
@@ -232,6 +235,7 @@ class Intake:
             source=source,
             received_at=received_at,
             sessions=sessions,
+            also=also,
         )
 
     def reject(
@@ -265,6 +269,7 @@ class Intake:
         source: EventSource,
         received_at: datetime,
         sessions: Sessions | None = None,
+        also: Also | None = None,
     ) -> IntakeResult:
         """Write ``outcomes`` (the i-th came on ``channel_of(i)`` as ``raw_of(i)``)."""
         if received_at.tzinfo is None:
@@ -285,6 +290,8 @@ class Intake:
                     for item in result.rejected
                 ]
                 eventlog.add_dead_letters(session, letters, at=received_at)
+                if also is not None:
+                    also(session, result)
             committed = True
         finally:
             with self._lock:

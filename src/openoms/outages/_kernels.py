@@ -2,11 +2,16 @@
 
 :func:`impact_arrays` turns the de-energised nodes into everything an
 :class:`~openoms.outages.impact.Impact` holds: sections, transformer areas, HV customers,
-sensitive customers and feeders, sorted, in O(answer) with a sort of each part. It is plain
-Python over arrays: :func:`compiled` hands it to numba (``njit(cache=True)``, numba imported
-only then), which is what the analyser calls once numba is loaded anyway. A process that has
-not loaded numba (a command answering one query from a network snapshot) uses the numpy
-version in :mod:`openoms.outages.impact` instead, with the same answers.
+sensitive customers and feeders, sorted, in O(answer · log answer). It is plain Python over
+arrays: :func:`compiled` hands it to numba (``njit(cache=True)``, numba imported only then),
+which is what the analyser calls once numba is loaded anyway. A process that has not loaded
+numba (a command answering one query from a network snapshot) uses the numpy version in
+:mod:`openoms.outages.impact` instead, with the same answers.
+
+The network's tables come packed in one int32 array (``tables``, cut by ``layout``) and the
+results go to one int32 array (``out``), so that a call passes few arguments: numba's dispatch
+costs about 0.1 µs an argument, a good part of a query of a few microseconds. The sort is
+written out (an introsort) rather than numba's, which takes seconds to compile.
 """
 
 from __future__ import annotations
@@ -18,24 +23,114 @@ from typing import Final, cast
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["compiled", "impact_arrays"]
+__all__ = ["HEADER", "TABLES", "compiled", "impact_arrays"]
 
 Ints = NDArray[np.int32]
 Int64s = NDArray[np.int64]
+
+# the order of the tables packed in ``tables``: ``layout[i]:layout[i + 1]`` is table ``i``, and
+# ``layout[len(TABLES) + 1]`` (``layout[13]``) the number of sections
+TABLES: Final = (
+    "adj_ptr",  # the topology's adjacency: branches at each node, both directions (CSR)
+    "adj_edge",
+    "edge_from",
+    "edge_to",
+    "ta_ptr",  # transformer areas at each node (CSR)
+    "ta_idx",
+    "hv_ptr",  # HV customers at each node (CSR)
+    "hv_idx",
+    "sensitive_ta_ptr",  # sensitive customers' rows under each transformer area (CSR)
+    "sensitive_ta_rows",
+    "sensitive_hv_ptr",  # and under each HV customer
+    "sensitive_hv_rows",
+)
+HEADER: Final = 8  # out[0:6]: where each part ends; the parts start at out[HEADER]
+_SMALL: Final = 24  # ranges left to the final insertion sort
+_DEPTH_FACTOR = 2  # quicksort down to 2 log2 n, then heapsort (a test sets 0)
 
 _LOCK: Final = threading.Lock()
 _COMPILED: list[Callable[..., None]] = []
 
 
-def _sorted_unique(out: Ints, start: int, stop: int) -> int:
-    """Sort ``out[start:stop]`` in place and drop repeats; returns the new stop."""
-    if stop - start < 2:
+def _sort(a: Ints, start: int, stop: int, unique: bool) -> int:
+    """Sort ``a[start:stop]`` in place (and drop repeats when ``unique``); returns the stop.
+
+    An introsort without recursion: quicksort on the median of three down to short ranges,
+    heapsort for a range past a depth of 2 log2 n, then one insertion-sort pass over the whole
+    (each value is then at most ``_SMALL`` places from its own). One function: numba compiles
+    each function it meets for seconds.
+    """
+    n = stop - start
+    if n > _SMALL:
+        limit = 0  # DEPTH_FACTOR · log2(n)
+        while (1 << limit) < n:
+            limit += 1
+        limit *= _DEPTH_FACTOR
+        stack = np.empty(3 * 64, dtype=np.int64)  # (lo, hi, depth); the smaller side first
+        stack[0], stack[1], stack[2] = start, stop - 1, 0
+        top = 3
+        while top > 0:
+            top -= 3
+            lo, hi, depth = stack[top], stack[top + 1], stack[top + 2]
+            while hi - lo + 1 > _SMALL:
+                if depth > limit:  # heapsort a[lo:hi + 1]
+                    size = hi - lo + 1
+                    for step in range(size + size // 2 - 1, 0, -1):
+                        if step >= size:  # building the heap: each inner node sifted down
+                            root, end = step - size, size
+                        else:  # the largest left goes to the end of the heap
+                            root, end = 0, step
+                            a[lo], a[lo + end] = a[lo + end], a[lo]
+                        while True:  # sift a[lo + root] down the heap a[lo:lo + end]
+                            child = 2 * root + 1
+                            if child >= end:
+                                break
+                            if child + 1 < end and a[lo + child + 1] > a[lo + child]:
+                                child += 1
+                            if a[lo + root] >= a[lo + child]:
+                                break
+                            a[lo + root], a[lo + child] = a[lo + child], a[lo + root]
+                            root = child
+                    break
+                depth += 1
+                mid = (lo + hi) >> 1
+                if a[mid] < a[lo]:
+                    a[mid], a[lo] = a[lo], a[mid]
+                if a[hi] < a[lo]:
+                    a[hi], a[lo] = a[lo], a[hi]
+                if a[hi] < a[mid]:
+                    a[hi], a[mid] = a[mid], a[hi]
+                pivot = a[mid]
+                i, j = lo, hi
+                while i <= j:
+                    while a[i] < pivot:
+                        i += 1
+                    while a[j] > pivot:
+                        j -= 1
+                    if i <= j:
+                        a[i], a[j] = a[j], a[i]
+                        i += 1
+                        j -= 1
+                if j - lo < hi - i:  # keep the larger side for later, go on with the smaller
+                    stack[top], stack[top + 1], stack[top + 2] = i, hi, depth
+                    hi = j
+                else:
+                    stack[top], stack[top + 1], stack[top + 2] = lo, j, depth
+                    lo = i
+                top += 3
+    for i in range(start + 1, stop):
+        v = a[i]
+        j = i - 1
+        while j >= start and a[j] > v:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = v
+    if not unique or n < 2:
         return stop
-    out[start:stop].sort()
     write = start + 1
     for i in range(start + 1, stop):
-        if out[i] != out[write - 1]:
-            out[write] = out[i]
+        if a[i] != a[write - 1]:
+            a[write] = a[i]
             write += 1
     return write
 
@@ -43,48 +138,49 @@ def _sorted_unique(out: Ints, start: int, stop: int) -> int:
 def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
     nodes: Ints,
     opened: Ints,
-    n_sections: int,
-    adj_ptr: Ints,
-    adj_edge: Ints,
-    edge_from: Ints,
-    edge_to: Ints,
-    ta_ptr: Ints,
-    ta_idx: Ints,
-    hv_ptr: Ints,
-    hv_idx: Ints,
-    sensitive_ta_ptr: Ints,
-    sensitive_ta_rows: Ints,
-    sensitive_hv_ptr: Ints,
-    sensitive_hv_rows: Ints,
+    tables: Ints,
+    layout: Int64s,
     feeder_of_nodes: Ints,
     mark: NDArray[np.uint8],
     out: Ints,
-    stops: Int64s,
 ) -> None:
-    """Writes to ``out``, one part after the other, each sorted without repeats: the nodes
-    (``nodes`` may hold repeats, in any order), the sections with both ends among them and the
-    ``opened`` edges that are sections, the transformer areas and the HV customers at the
-    nodes, their sensitive customers (rows of the table) and the feeders the nodes are on
-    (codes ≥ 0); ``stops[i]`` is where part ``i`` ends.
+    """Writes to ``out[HEADER:]``, one part after the other, each sorted without repeats: the
+    nodes (``nodes`` may hold repeats, in any order), the sections with both ends among them
+    and the ``opened`` edges that are sections, the transformer areas and the HV customers at
+    the nodes, their sensitive customers (rows of the table) and the feeders the nodes are on
+    (codes ≥ 0); ``out[i]`` for ``i < 6`` is where part ``i`` ends.
 
-    CSR inputs: ``adj_ptr``/``adj_edge`` the branches at each node (both directions, the
-    topology's adjacency), ``ta_*`` / ``hv_*`` the transformer areas and HV customers at each
-    node, ``sensitive_*`` the sensitive customers' rows under each transformer area and HV
-    customer. ``mark``: zeros, one per node (left as zeros). ``out`` must hold every part.
+    ``tables``/``layout``: the tables of :data:`TABLES`, packed. ``mark``: zeros, one per node
+    (left as zeros). ``out`` must hold every part.
     """
-    k = 0
+    adj_ptr = tables[layout[0] : layout[1]]
+    adj_edge = tables[layout[1] : layout[2]]
+    edge_from = tables[layout[2] : layout[3]]
+    edge_to = tables[layout[3] : layout[4]]
+    ta_ptr = tables[layout[4] : layout[5]]
+    ta_idx = tables[layout[5] : layout[6]]
+    hv_ptr = tables[layout[6] : layout[7]]
+    hv_idx = tables[layout[7] : layout[8]]
+    sensitive_ta_ptr = tables[layout[8] : layout[9]]
+    sensitive_ta_rows = tables[layout[9] : layout[10]]
+    sensitive_hv_ptr = tables[layout[10] : layout[11]]
+    sensitive_hv_rows = tables[layout[11] : layout[12]]
+    n_sections = layout[13]
+
+    first = HEADER
+    k = first
     for i in range(nodes.shape[0]):
         v = nodes[i]
         if mark[v] == 0:
             mark[v] = 1
             out[k] = v
             k += 1
-    out[:k].sort()
-    stops[0] = k
+    _sort(out, first, k, False)
+    out[0] = k
     pos = k
     # sections with both ends off, each from its from-end, and the opened sections
     start = pos
-    for i in range(k):
+    for i in range(first, k):
         v = out[i]
         for j in range(adj_ptr[v], adj_ptr[v + 1]):
             e = adj_edge[j]
@@ -95,25 +191,25 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
         if opened[i] < n_sections:
             out[pos] = opened[i]
             pos += 1
-    pos = _sorted_unique(out, start, pos)
-    stops[1] = pos
+    pos = _sort(out, start, pos, True)
+    out[1] = pos
     # transformer areas, then HV customers, at the nodes (each at one node: no repeats)
     ta_start = pos
-    for i in range(k):
+    for i in range(first, k):
         v = out[i]
         for j in range(ta_ptr[v], ta_ptr[v + 1]):
             out[pos] = ta_idx[j]
             pos += 1
-    out[ta_start:pos].sort()
-    stops[2] = pos
+    _sort(out, ta_start, pos, False)
+    out[2] = pos
     hv_start = pos
-    for i in range(k):
+    for i in range(first, k):
         v = out[i]
         for j in range(hv_ptr[v], hv_ptr[v + 1]):
             out[pos] = hv_idx[j]
             pos += 1
-    out[hv_start:pos].sort()
-    stops[3] = pos
+    _sort(out, hv_start, pos, False)
+    out[3] = pos
     # sensitive customers of those (each under one transformer area or HV customer)
     start = pos
     for i in range(ta_start, hv_start):
@@ -121,25 +217,25 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
         for j in range(sensitive_ta_ptr[t], sensitive_ta_ptr[t + 1]):
             out[pos] = sensitive_ta_rows[j]
             pos += 1
-    for i in range(hv_start, stops[3]):
+    for i in range(hv_start, out[3]):
         h = out[i]
         for j in range(sensitive_hv_ptr[h], sensitive_hv_ptr[h + 1]):
             out[pos] = sensitive_hv_rows[j]
             pos += 1
-    pos = _sorted_unique(out, start, pos)
-    stops[4] = pos
+    pos = _sort(out, start, pos, True)
+    out[4] = pos
     # feeders (runs of one feeder are the rule: skip repeats of the last one)
     start = pos
     last = -1
-    for i in range(k):
+    for i in range(first, k):
         f = feeder_of_nodes[out[i]]
         if f >= 0 and f != last:
             out[pos] = f
             pos += 1
             last = f
-    pos = _sorted_unique(out, start, pos)
-    stops[5] = pos
-    for i in range(k):
+    pos = _sort(out, start, pos, True)
+    out[5] = pos
+    for i in range(first, k):
         mark[out[i]] = 0
 
 
@@ -151,8 +247,8 @@ def compiled() -> Callable[..., None]:
             if not _COMPILED:
                 from numba import njit  # noqa: PLC0415  (only where numba is loaded anyway)
 
-                unique = njit(cache=True, nogil=True)(_sorted_unique)
-                globals()["_sorted_unique"] = unique  # the kernel calls the compiled helper
+                # the kernel calls the sort as a global: the compiled one
+                globals()["_sort"] = njit(cache=True, nogil=True)(globals()["_sort"])
                 kernel = njit(cache=True, nogil=True)(impact_arrays)
                 _COMPILED.append(cast(Callable[..., None], kernel))
     return _COMPILED[0]

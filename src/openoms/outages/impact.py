@@ -302,18 +302,22 @@ class ImpactAnalyser:
             on_hv[by_hv],
         )
         self._capacity = (
-            2 * n_nodes
+            _kernels.HEADER
+            + 2 * n_nodes
             + 2 * self._n_sections
             + len(network.transformer_areas.id)
             + len(network.hv_customers.id)
             + len(sc.id)
         )
         self._mark = np.zeros(n_nodes, dtype=np.uint8)
-        self._stops = np.zeros(6, dtype=np.int64)
         self._out: Ints | None = None  # the kernel's output, made at the first query
         use_numba = "numba" in sys.modules if compiled is None else compiled
         self._kernel: Callable[..., None] | None = None
-        if use_numba:
+        if use_numba:  # the tables packed in one array: few arguments to pass
+            lengths = [len(t) for t in self._tables]
+            self._packed = np.concatenate(self._tables).astype(np.int32, copy=False)
+            self._layout = np.concatenate([[0], np.cumsum(lengths), [self._n_sections]])
+            self._layout = self._layout.astype(np.int64)
             self._kernel = _kernels.compiled()
             self._compiled_parts(_NO_EDGES, _NO_EDGES)  # load or compile it now
 
@@ -397,15 +401,16 @@ class ImpactAnalyser:
         self._kernel(
             nodes,
             opened_edges,
-            self._n_sections,
-            *self._tables,
+            self._packed,
+            self._layout,
             self.topology.feeder_of_nodes,
             self._mark,
             out,
-            self._stops,
         )
-        s0, s1, s2, s3, s4, s5 = self._stops.tolist()
-        block = out[:s5].copy()
+        s0, s1, s2, s3, s4, s5 = out[:6].tolist()
+        block = out[_kernels.HEADER : s5].copy()
+        h = _kernels.HEADER
+        s0, s1, s2, s3, s4, s5 = s0 - h, s1 - h, s2 - h, s3 - h, s4 - h, s5 - h
         return block[:s0], block[s0:s1], block[s1:s2], block[s2:s3], block[s3:s4], block[s4:s5]
 
     def _numpy_parts(self, lost: Ints, opened_edges: Ints) -> tuple[Ints, ...]:

@@ -124,7 +124,7 @@ def aggregate_pairs(  # noqa: PLR0917  (numba: no keyword-only parameters)
     outage_class: NDArray[np.int8],
 ) -> None:
     """One sequential pass over the records of :func:`scatter_rows` (grouped by unit, then
-    event): one pair per (unit, event), in that order. ``ints`` (10, pairs) gets per pair:
+    event): one pair per (unit, event), in that order. ``ints`` (10, ≥ pairs) gets per pair:
     event, unit, local day and month of the event, cause and class (of its first row; class in
     ``outage_class``), sustained customers, momentary customers (once per event) and customers
     of sustained steps of at least ``celid_s``, each capped at the unit's customers, the
@@ -199,10 +199,13 @@ def ieee_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
     customers with more than ``more_than`` sustained interruptions, the same counting momentary
     events too, and customers whose total duration is at least ``celid_s`` (a unit's customers
     share its counts)."""
-    seen = np.full(event_groups, -1, dtype=np.int64)  # the unit whose numbers a slot holds
-    slot_group = np.zeros(event_groups, dtype=np.int64)
-    slot = np.zeros((event_groups, 5), dtype=np.int64)
-    touched = np.zeros(event_groups, dtype=np.int64)
+    # scratch per event group (np.empty and a loop: np.full would take a second to compile)
+    seen = np.empty(event_groups, dtype=np.int64)  # the unit whose numbers a slot holds
+    for s in range(event_groups):
+        seen[s] = -1
+    slot_group = np.empty(event_groups, dtype=np.int64)
+    slot = np.empty((event_groups, 5), dtype=np.int64)  # zeroed when a unit first uses it
+    touched = np.empty(event_groups, dtype=np.int64)
     n = group.size
     p = 0
     while p < n:

@@ -131,8 +131,8 @@ def build_pairs(
 
     Two compiled passes (``_kernels``): two counting sorts of the rows, by event then by unit,
     into compact records (no comparison sort), and one sequential walk over them writing each
-    pair's columns. O(rows); at most two records per kept row (20 bytes each) and the pairs'
-    columns (about 60 bytes a pair) are alive at once.
+    pair's columns. O(rows); at most the records grouped by unit (20 bytes a kept row) and the
+    pairs' columns (about 60 bytes a pair) are alive at once.
     """
 
     def column(values: NDArray[Any]) -> I64:
@@ -140,12 +140,18 @@ def build_pairs(
 
     kept = int(np.count_nonzero(keep))
     n_events, n_units = len(rows.event_ids), len(base)
-    longest = int(rows.end.max(initial=0)) - int(rows.start.min(initial=0))
+    longest = int(rows.end.max()) - int(rows.start.min()) if len(rows) else 0  # any step ≤
     largest = max(n_events, n_units, len(rows.cause_names), longest)
     small = max(largest, int(base.customers.max(initial=0))) < _INT32
     ints = np.int32 if small else np.int64
     unit_offsets = np.zeros(n_units + 1, dtype=np.int64)
     by_unit = np.empty((kept, RECORD_FIELDS), dtype=ints)
+    # the pairs' integer columns, room for one pair per kept row (pages never written are
+    # never resident); the records grouped by event (scratch) live in its first half, so
+    # that the memory they touch is reused by the columns rather than freed and faulted in
+    # afresh (on a busy machine, fresh pages of huge arrays cost as much as the work)
+    columns = np.empty((PAIR_INTS, kept), dtype=ints)
+    by_event = columns.reshape(-1)[: kept * RECORD_FIELDS].reshape(kept, RECORD_FIELDS)
     # events without kept rows keep a kept start, so they do not widen the zone lookups
     filler = int(rows.start[int(np.argmax(keep))]) if kept else 0
     event_start = np.full(n_events, filler, dtype=np.int64)
@@ -160,13 +166,13 @@ def build_pairs(
         np.ascontiguousarray(keep, dtype=np.bool_),
         np.zeros(n_events + 1, dtype=np.int64),
         unit_offsets,
-        np.empty((kept, RECORD_FIELDS), dtype=ints),  # scratch, freed on return
+        by_event,
         by_unit,
         event_start,
     )
     event_day = local_day(event_start, tz)  # per event, spread to its pairs by the kernel
     event_month = local_month(event_day)
-    columns = np.empty((PAIR_INTS, n), dtype=ints)
+    del by_event
     momentary = np.empty(n, dtype=np.int64)
     cmi = np.empty(n, dtype=np.float64)
     outage_class = np.empty(n, dtype=np.int8)
@@ -185,7 +191,7 @@ def build_pairs(
         outage_class,
     )
     del by_unit
-    event, unit, day, month, cause, ci, momentary_ci, long_ci, longest_s, dlt_s = columns
+    event, unit, day, month, cause, ci, momentary_ci, long_ci, longest_s, dlt_s = columns[:, :n]
     return Pairs(
         event=event,
         unit=unit,

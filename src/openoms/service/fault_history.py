@@ -4,8 +4,11 @@ locations crews confirmed (Laplace's rule of succession; docs/faults.md, "Calibr
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
+from sqlalchemy.orm import Session
+
+from openoms.errors import ForbiddenError, InputError
 from openoms.faults.calibrate import calibrate
 from openoms.faults.locator import FaultLocator
 from openoms.faults.observations import DeviceRates, Observation
@@ -13,9 +16,22 @@ from openoms.faults.result import FaultLocation
 from openoms.grid.model import Network
 from openoms.grid.topology import Topology
 from openoms.service.context import ServiceContext
+from openoms.service.outages import Principal
+from openoms.store import faults as store
 from openoms.store.faults import FaultEventRecord
+from openoms.store.tokens import Role
 
-__all__ = ["advisory_text", "confirmable_zones", "rates_from_confirmed"]
+__all__ = [
+    "CONFIRMING_ROLES",
+    "NotAZoneOfTheFeederError",
+    "advisory_text",
+    "confirm_fault_event",
+    "confirmable_zones",
+    "rates_from_confirmed",
+]
+
+CONFIRMING_ROLES: Final = frozenset({Role.ADMIN, Role.DISPATCHER, Role.CREW})
+"""Who may record where the crew found a fault (it calibrates the detectors' rates)."""
 
 
 def confirmable_zones(network: Network, feeder_id: str) -> frozenset[str]:
@@ -25,6 +41,34 @@ def confirmable_zones(network: Network, feeder_id: str) -> frozenset[str]:
     O(nodes of the network)."""
     base = FaultLocator(network, Topology.build(network.graph_arrays(), network.closed_edges()))
     return frozenset(base.zone_tree(feeder_id).index)
+
+
+class NotAZoneOfTheFeederError(InputError):
+    """A confirmed zone that is not one of the fault event's feeder."""
+
+    def __init__(self, zone: str, feeder_id: str, zones: frozenset[str]) -> None:
+        shown = ", ".join(sorted(zones)[:10]) + (", …" if len(zones) > 10 else "")
+        super().__init__(
+            f"zone {zone!r}: not a zone of feeder {feeder_id} (a detector of the "
+            f"feeder, or its head breaker above the first detector: {shown})"
+        )
+        self.zone = zone
+        self.feeder_id = feeder_id
+
+
+def confirm_fault_event(
+    context: ServiceContext, session: Session, who: Principal, fault_id: int, *, zone: str
+) -> FaultEventRecord:
+    """Record where the crew found the fault; it must be a zone of the event's own feeder."""
+    if who.role not in CONFIRMING_ROLES:
+        raise ForbiddenError(who.role, CONFIRMING_ROLES, what="fault confirmations")
+    record = store.get_fault_event(session, fault_id)
+    zones = confirmable_zones(context.network, record.feeder_id)
+    if zone not in zones:
+        raise NotAZoneOfTheFeederError(zone, record.feeder_id, zones)
+    return store.confirm_fault_event(
+        session, fault_id, zone=zone, actor=who.name, role=who.role, at=context.clock()
+    )
 
 
 def rates_from_confirmed(

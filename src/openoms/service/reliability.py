@@ -182,9 +182,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_csv(
-    path: Path, encoding: str | None, parse: Callable[[Iterator[list[str]]], _T]
-) -> _T:
+def _read_csv(path: Path, encoding: str | None, parse: Callable[[Iterator[list[str]]], _T]) -> _T:
     """``parse`` of the rows of the CSV file ``path``, read in ``encoding`` (default UTF-8
     or GBK / GB18030, detected). A file that is not text, or not CSV (an unterminated quote,
     a field past the size limit), is one line naming the file and line."""

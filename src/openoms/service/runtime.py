@@ -52,6 +52,7 @@ def pool_settings(settings: Settings, kind: str) -> db.PoolSettings:
         statement_timeout_s=settings.db_statement_timeout_s,
         busy_timeout_s=settings.db_busy_timeout_s,
         name=f"openoms-{kind}",
+        priority={"ingest": 0, "worker": 1, "http": 2}[kind],
     )
 
 

@@ -8,6 +8,14 @@ transaction, so that a transaction that reads and then writes waits for the writ
 its start instead of failing half-way with "database is locked". Sessions made with
 ``make_session_factory(engine, read_only=True)`` begin a plain (deferred) transaction
 instead: they never take the write lock, so readers never queue behind writers.
+
+SQLite has one writer at a time. Within one process the engines of one database file wait
+for it at a gate of their own (:class:`_WriteGate`) before ``BEGIN IMMEDIATE``: a waiter is
+woken when the writer commits (SQLite's busy handler would sleep and poll, and under load
+lose its turn again and again), and a writer of a higher priority (``PoolSettings.priority``:
+the ingest, then the event processor, then HTTP) goes first, so that many HTTP writers cannot
+starve the ingest. The wait is bounded by ``busy_timeout_s`` like SQLite's own ("database is
+locked" after it); writers of other processes are still met by SQLite's busy timeout.
 PostgreSQL connections are pinged before use and, with :class:`PoolSettings`, get a
 statement timeout and an idle-in-transaction timeout from the server.
 
@@ -22,6 +30,11 @@ The schema is created and changed only by the Alembic migrations in
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +45,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from openoms.errors import OpenOMSError
@@ -83,6 +97,50 @@ class PoolSettings:
     busy_timeout_s: float = 10.0
     connect_timeout_s: float = 10.0
     name: str | None = None
+    priority: int = 1  # SQLite: lower writes first (ingest 0, workers 1, HTTP 2)
+
+
+_GATE_HELD = "openoms_write_gate"  # in Connection.info while the gate is held
+
+
+class _WriteGate:
+    """SQLite's single writer, mirrored in this process (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._held = False
+        self._waiting: Counter[int] = Counter()  # priority → threads waiting
+
+    def acquire(self, priority: int, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        with self._condition:
+            self._waiting[priority] += 1
+            try:
+                while self._held or any(n for p, n in self._waiting.items() if p < priority and n):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._condition.notify_all()  # those behind only me may go on
+                        return False
+                    self._condition.wait(remaining)
+                self._held = True
+                return True
+            finally:
+                self._waiting[priority] -= 1
+
+    def release(self) -> None:
+        with self._condition:
+            self._held = False
+            self._condition.notify_all()
+
+
+_GATES: dict[str, _WriteGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def _gate_of(path: str) -> _WriteGate:
+    key = os.path.realpath(os.path.expanduser(path))
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, _WriteGate())
 
 
 def _sqlite_connect(busy_timeout_ms: int) -> Any:
@@ -100,11 +158,35 @@ def _sqlite_connect(busy_timeout_ms: int) -> Any:
     return connect
 
 
-def _sqlite_begin(connection: Connection) -> None:
-    if connection.get_execution_options().get(_READ_ONLY):
-        connection.exec_driver_sql("BEGIN")  # deferred: a read lock only, never the writer's
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(gate: _WriteGate | None, priority: int, timeout_s: float) -> Any:
+    def begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # deferred: a read lock only, not the writer's
+            return
+        if gate is not None:
+            if not gate.acquire(priority, timeout_s):
+                raise OperationalError(
+                    "BEGIN IMMEDIATE",
+                    None,
+                    sqlite3.OperationalError(
+                        f"database is locked (no turn to write within {timeout_s:g} s)"
+                    ),
+                )
+            connection.info[_GATE_HELD] = gate
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _sqlite_end(connection)
+            raise
+
+    return begin
+
+
+def _sqlite_end(connection: Connection) -> None:
+    """After commit or rollback: the next writer's turn."""
+    gate = connection.info.pop(_GATE_HELD, None)
+    if gate is not None:
+        gate.release()
 
 
 def _postgresql_options(parsed: URL, pool: PoolSettings) -> dict[str, Any]:
@@ -160,8 +242,11 @@ def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
     # An in-memory database lives in one connection: SQLAlchemy's single-connection pools.
     engine = create_engine(parsed) if in_memory else create_engine(parsed, **sizes)
     busy_ms = max(0, round(settings.busy_timeout_s * 1000))
+    gate = None if in_memory or not database else _gate_of(database.removeprefix("file:"))
     event.listen(engine, "connect", _sqlite_connect(busy_ms))
-    event.listen(engine, "begin", _sqlite_begin)
+    event.listen(engine, "begin", _sqlite_begin(gate, settings.priority, settings.busy_timeout_s))
+    event.listen(engine, "commit", _sqlite_end)
+    event.listen(engine, "rollback", _sqlite_end)
     return engine
 
 

@@ -116,10 +116,7 @@ def post_event(
     _check_crew_status(session, user, body)
     event = _sent_by(to_event(body, source=EventSource.HTTP, crew=_crew(user)), user)
     raw = json.dumps(body.model_dump(mode="json"), ensure_ascii=False).encode()
-    result = _accept(context, [event], [raw], channel=request.url.path)
-    out = _out(result, positions=[0], extra=[])
-    _audit(context, session, user, out, path=request.url.path)
-    return out
+    return _accept(context, user, [event], [raw], positions=[0], extra=[], path=request.url.path)
 
 
 @router.post(
@@ -166,23 +163,37 @@ def post_batch(
         events.append(_sent_by(to_event(model, source=EventSource.HTTP, crew=_crew(user)), user))
         raws.append(raw)
         positions.append(index)
-    result = _accept(context, events, raws, channel=channel) if events else IntakeResult()
-    out = _out(result, positions=positions, extra=extra)
-    _audit(context, session, user, out, path=channel)
-    return out
+    return _accept(context, user, events, raws, positions=positions, extra=extra, path=channel)
 
 
 def _accept(
-    context: ServiceContext, events: Sequence[Event], raws: Sequence[bytes], *, channel: str
-) -> IntakeResult:
-    return context.intake.accept_events(
+    context: ServiceContext,
+    user: User,
+    events: Sequence[Event],
+    raws: Sequence[bytes],
+    *,
+    positions: Sequence[int],
+    extra: Sequence[RejectedEvent],
+    path: str,
+) -> IntakeOut:
+    """Store the events and the audit entry of the call in ONE transaction (on the API's
+    pool); what happened, with rejections numbered by their place in the request."""
+    outs: list[IntakeOut] = []
+
+    def audit(session: Session, result: IntakeResult) -> None:
+        outs.append(_out(result, positions=positions, extra=extra))
+        _audit(context, session, user, outs[0], path=path)
+
+    context.intake.accept_events(
         events,
         source=EventSource.HTTP,
-        channel=channel,
+        channel=path,
         raw_of=raws,
         received_at=context.clock(),
         sessions=context.http.sessions,
+        also=audit,
     )
+    return outs[0]
 
 
 def _reject_malformed(context: ServiceContext, channel: str, detail: str, raw: bytes) -> None:
@@ -226,7 +237,7 @@ def _malformed(exc: ValidationError) -> str:
 
 
 def _audit(
-    context: ServiceContext, session: SessionDep, user: User, out: IntakeOut, *, path: str
+    context: ServiceContext, session: Session, user: User, out: IntakeOut, *, path: str
 ) -> None:
     record_audit(
         session,

@@ -20,9 +20,9 @@ from openoms.api.deps import ContextDep, SessionDep
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
 from openoms.contacts.messages import MessageState
-from openoms.errors import InputError
 from openoms.faults.lifecycle import AlertState, FaultEventState, FaultTrigger
-from openoms.service.fault_history import confirmable_zones
+from openoms.service.fault_history import confirm_fault_event
+from openoms.service.outages import Principal
 from openoms.store import faults as store
 from openoms.store import outbox
 
@@ -141,16 +141,7 @@ def confirm_fault(
 ) -> FaultOut:
     """The crew or the dispatcher records the zone the fault was really in. Confirmed
     locations calibrate each detector's miss and false-alarm rates (docs/faults.md)."""
-    record = store.get_fault_event(session, fault_id)
-    zone = body.zone
-    zones = confirmable_zones(context.network, record.feeder_id)
-    if zone not in zones:
-        shown = ", ".join(sorted(zones)[:10]) + (", …" if len(zones) > 10 else "")
-        raise InputError(
-            f"zone {zone!r}: not a zone of feeder {record.feeder_id} (a detector of the "
-            f"feeder, or its head breaker above the first detector: {shown})"
-        )
-    confirmed = store.confirm_fault_event(
-        session, fault_id, zone=zone, actor=user.name, role=user.role, at=context.clock()
+    confirmed = confirm_fault_event(
+        context, session, Principal(user.name, user.role), fault_id, zone=body.zone
     )
     return FaultOut(**_out(confirmed))

@@ -23,12 +23,12 @@ log = logging.getLogger("openoms.api")
 router = APIRouter(prefix=API_PREFIX, tags=["system"])
 
 
-def get_metrics(request: Request) -> ApiMetrics:
+async def get_metrics(request: Request) -> ApiMetrics:  # async: no worker thread
     metrics: ApiMetrics = request.app.state.metrics
     return metrics
 
 
-def get_mqtt_status(request: Request) -> Callable[[], bool | None] | None:
+async def get_mqtt_status(request: Request) -> Callable[[], bool | None] | None:
     status: Callable[[], bool | None] | None = request.app.state.mqtt_status
     return status
 
@@ -43,8 +43,8 @@ def health(
     response: Response,
     mqtt_status: Annotated[Callable[[], bool | None] | None, Depends(get_mqtt_status)],
 ) -> HealthOut:
-    try:
-        with context.engine.connect() as connection:
+    try:  # the API's pool: a check of what answers the API, never the workers' connections
+        with context.http.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         reachable = True
     except SQLAlchemyError:

@@ -1,0 +1,186 @@
+"""The impact analyser's two ways of answering (the compiled kernel and numpy) against each
+other and against scipy's connected components, in operated states with loops and parallels;
+the switching preview's shortcut for openings against the full operate-and-undo path."""
+
+from __future__ import annotations
+
+import random
+from functools import cache
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from openoms.grid.load import load_network
+from openoms.grid.model import Network
+from openoms.outages.impact import Impact, ImpactAnalyser
+from openoms.outages.switching import Operation, switching_effect
+from openoms.samples import bundled_path
+
+PARTS = (
+    "node_index",
+    "section_index",
+    "transformer_area_index",
+    "hv_customer_index",
+    "sensitive_index",
+    "feeder_index",
+)
+
+
+@cache
+def _county() -> Network:
+    return load_network(bundled_path("sample:county"))
+
+
+def _analysers() -> tuple[ImpactAnalyser, ImpactAnalyser]:
+    network = _county()
+    return ImpactAnalyser(network, compiled=True), ImpactAnalyser(network, compiled=False)
+
+
+def _same(a: Impact, b: Impact) -> None:
+    assert a.opened == b.opened
+    for part in PARTS:
+        x, y = getattr(a, part), getattr(b, part)
+        assert x.dtype == y.dtype == np.int32, part
+        assert np.array_equal(x, y), part
+
+
+def _energised(network: Network, closed: np.ndarray) -> np.ndarray:
+    """Whether each node is connected to a busbar over closed branches (scipy: independent
+    of the topology engine)."""
+    n = len(network.nodes.id)
+    edges = np.flatnonzero(closed)
+    graph = coo_matrix(
+        (np.ones(edges.size), (network.edge_from[edges], network.edge_to[edges])), shape=(n, n)
+    )
+    _, label = connected_components(graph, directed=False)
+    return np.isin(label, label[network.substations.busbar_node])
+
+
+def _expected(analyser: ImpactAnalyser, edges: list[int]) -> dict[str, set[int]]:
+    """Everything an impact holds, from the connected components and the tables (not the
+    analyser's index)."""
+    network, topology = analyser.network, analyser.topology
+    closed = np.array(topology.closed)
+    before = _energised(network, closed)
+    closed[edges] = False
+    off = before & ~_energised(network, closed)
+    n_sections = len(network.sections.id)
+    sec = network.sections
+    both = off[sec.from_node] & off[sec.to_node]
+    sections = set(np.flatnonzero(both).tolist()) | {e for e in edges if e < n_sections}
+    tas = np.flatnonzero(off[network.transformer_areas.node])
+    hvs = np.flatnonzero(off[network.hv_customers.node])
+    sc = network.sensitive_customers
+    sensitive = np.flatnonzero(np.isin(sc.transformer_area, tas) | np.isin(sc.hv_customer, hvs))
+    codes = topology.feeder_of_nodes[off]
+    return {
+        "node_index": set(np.flatnonzero(off).tolist()),
+        "section_index": sections,
+        "transformer_area_index": set(tas.tolist()),
+        "hv_customer_index": set(hvs.tolist()),
+        "sensitive_index": set(sensitive.tolist()),
+        "feeder_index": set(codes[codes >= 0].tolist()),
+    }
+
+
+def _operate_both(pair: tuple[ImpactAnalyser, ImpactAnalyser], ops: list[tuple[int, bool]]) -> None:
+    for analyser in pair:
+        analyser.topology.operate(ops)
+
+
+def test_compiled_and_numpy_agree_with_connected_components_in_operated_states() -> None:
+    pair = _analysers()
+    compiled, plain = pair
+    assert compiled.compiled
+    assert not plain.compiled
+    network = compiled.network
+    rng = random.Random(20261201)
+    switches = list(range(len(network.sections.id), network.n_edges))
+    for state in range(8):
+        if state:  # flip a few switches: ties close (parallels, loops), sections open
+            flips = rng.sample(switches, 6)
+            _operate_both(pair, [(e, not bool(compiled.topology.closed[e])) for e in flips])
+        sets = [[e] for e in rng.sample(range(network.n_edges), 150)]
+        sets += [rng.sample(range(network.n_edges), rng.randint(2, 4)) for _ in range(50)]
+        for edges in sets:
+            ids = [network.edge_id(e) for e in edges]
+            a, b = compiled.of_opening(ids), plain.of_opening(ids)
+            _same(a, b)
+            expected = _expected(compiled, edges)
+            for part in PARTS:
+                assert set(getattr(a, part).tolist()) == expected[part], (state, ids, part)
+            assert a.as_dict() == b.as_dict()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_impact_of_any_node_set_is_the_same_both_ways(data: st.DataObject) -> None:
+    """``impact_of_nodes`` takes any nodes (repeats, any order) and any opened edges."""
+    compiled, plain = _cached_pair()
+    network = compiled.network
+    n_nodes = len(network.nodes.id)
+    nodes = data.draw(st.lists(st.integers(0, n_nodes - 1), max_size=300))
+    edges = data.draw(st.lists(st.integers(0, network.n_edges - 1), max_size=5))
+    lost = np.asarray(nodes, dtype=np.int32)
+    opened = np.asarray(edges, dtype=np.int32)
+    a = compiled.impact_of_nodes(("x",), lost, opened)
+    b = plain.impact_of_nodes(("x",), lost, opened)
+    _same(a, b)
+    assert a.node_index.tolist() == sorted(set(nodes))
+    n_sections = len(network.sections.id)
+    off = set(nodes)
+    sec = network.sections
+    assert set(a.section_index.tolist()) == {
+        s for s in range(n_sections) if int(sec.from_node[s]) in off and int(sec.to_node[s]) in off
+    } | {e for e in edges if e < n_sections}
+
+
+@cache
+def _cached_pair() -> tuple[ImpactAnalyser, ImpactAnalyser]:
+    return _analysers()
+
+
+def test_results_stay_valid_after_later_queries() -> None:
+    compiled, _ = _analysers()
+    network = compiled.network
+    first = compiled.of_opening([network.switches.id[5]])
+    kept = first.as_dict()
+    for s in network.switches.id[:40]:
+        compiled.of_opening([s])
+    assert first.as_dict() == kept
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_openings_only_take_the_shortcut_and_match_the_full_path(compiled: bool) -> None:
+    """An opening-only sequence in radial feeders is answered from the subtrees; appending a
+    close of a closed switch (a no-op) forces operate-and-undo: the same lost set, nothing
+    regained, transferred or looped, and the topology untouched."""
+    network = _county()
+    analyser = ImpactAnalyser(network, compiled=compiled)
+    rng = random.Random(11)
+    closed_switch = next(
+        network.switches.id[i] for i, c in enumerate(network.switches.present_closed) if c
+    )
+    for state in range(4):
+        if state:
+            flips = rng.sample(range(len(network.sections.id), network.n_edges), 5)
+            analyser.topology.operate([(e, not bool(analyser.topology.closed[e])) for e in flips])
+        before = np.array(analyser.topology.feeder_of_nodes)
+        for _ in range(40):
+            edges = rng.sample(range(network.n_edges), rng.randint(1, 3))
+            ops = [Operation(network.edge_id(e), close=False) for e in edges]
+            fast = switching_effect(analyser, ops)
+            full = switching_effect(analyser, [*ops, Operation(closed_switch, close=True)])
+            _same(fast.lost, full.lost)
+            assert np.array_equal(full.regained.node_index, fast.regained.node_index)
+            assert np.array_equal(full.transferred.node_index, fast.transferred.node_index)
+            assert fast.loops == full.loops == ()
+            if analyser.subtrees(edges) is not None:  # the shortcut was taken
+                assert not len(fast.regained.node_index)
+                assert not len(fast.transferred.node_index)
+            _same(fast.lost, analyser.of_opening([op.device for op in ops]))
+            assert np.array_equal(analyser.topology.feeder_of_nodes, before)
