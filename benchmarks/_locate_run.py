@@ -3,7 +3,12 @@
 Methods per event (each gets the same observed statuses):
 
 - ``locator``: ``FaultLocator.locate`` (prior "uniform", so that every method optimises the
-  same objective); the ``Observation`` objects are made before the clock starts.
+  same objective) on the observations as ``openoms locate`` and the service make them: the
+  event's reports (an alarm with its device time and phases from every alarmed detector, the
+  silent ones known online or not heard from) grouped by ``group_observations`` before the
+  clock starts (its time is kept apart, ``grouping``);
+- ``objects``: ``FaultLocator.locate`` on a list of plain ``Observation`` objects (a
+  detector and a status each), made before the clock starts;
 - ``arrays``: ``FaultLocator.locate_status`` (the same answer from arrays of detector indexes
   and status codes: what bulk telemetry calls, no Python object per report);
 - ``kernel``: the locator's array kernels on the benchmark's own detector tree (device
@@ -20,6 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from statistics import median
 from typing import Any, Final
 
@@ -41,7 +47,8 @@ from numpy.typing import NDArray
 TOLERANCE: Final = 1e-9
 EXTRA_FAULT_P: Final = 0.01
 LAMBDA: Final = math.log((1 - EXTRA_FAULT_P) / EXTRA_FAULT_P)
-METHODS: Final = ("locator", "arrays", "kernel", "exhaustive", "matrix")
+METHODS: Final = ("locator", "objects", "arrays", "kernel", "exhaustive", "matrix")
+T0: Final = datetime(2025, 1, 15, 2, 10, tzinfo=UTC)
 
 
 @dataclass
@@ -115,6 +122,7 @@ class Tally:
     checked: int = 0
     times_us: list[float] = field(default_factory=list)
     mismatches: list[dict[str, Any]] = field(default_factory=list)
+    grouping_us: list[float] = field(default_factory=list)  # locator: group_observations
 
     def summary(self) -> dict[str, Any]:
         t = sorted(self.times_us)
@@ -132,6 +140,8 @@ class Tally:
             "p95_us": t[int(0.95 * (len(t) - 1))] if t else None,
             "mismatches": self.mismatches[:10],
             "mismatch_count": len(self.mismatches),
+            "first_us": self.times_us[0] if self.times_us else None,
+            "grouping_median_us": median(self.grouping_us) if self.grouping_us else None,
         }
 
 
@@ -149,6 +159,25 @@ def _observations(feeder: Feeder, status: NDArray[np.int8]) -> list[Any]:
         Observation(d, names.get(int(s), Status.NO_DATA))
         for d, s in zip(feeder.tree.ids, status.tolist(), strict=True)
     ]
+
+
+def grouped(locator: Any, feeder: Feeder, status: NDArray[np.int8]) -> tuple[Any, float]:
+    """The event as ``openoms locate`` and the service read it: a short-circuit report with
+    its device time and phases from each alarmed detector, the silent ones known online (no
+    alarm) or not heard from (no data), grouped by ``group_observations``; and the µs that
+    took."""
+    from openoms.faults.reports import group_observations
+
+    ids = feeder.tree.ids
+    payload = {"short_circuit": True, "fault_phases": ["A", "B"]}
+    rows = [
+        (ids[d], T0 + timedelta(milliseconds=d % 1000), payload)
+        for d in np.flatnonzero(status == ALARM).tolist()
+    ]
+    online = {ids[d] for d in np.flatnonzero(status == NO_ALARM).tolist()}
+    t0 = time.perf_counter_ns()
+    group = group_observations(locator.network, ids, rows, online=online)
+    return group.observations, (time.perf_counter_ns() - t0) / 1e3
 
 
 # (locator, feeder id) → detector indexes; the locator is kept so that its id stays its own.
@@ -228,18 +257,21 @@ def run_single(
         found, us = _clock(lambda f=f, e=e: matrix_method(f.d, e.status))
         _score_set(tallies["matrix"], us, found.tolist(), e.truth)
         if locator is not None:
-            observations = _observations(f, e.status)
             index = {z: i for i, z in enumerate(f.tree.ids)}
-            try:
-                loc, us = _clock(lambda f=f, o=observations: locator.locate(f.tree.feeder, o))
-            except Exception as error:  # reported with the event; the run goes on
-                _failed(tallies["locator"], error, f=f, e=e, case=case, number=number)
-                continue
-            best = [index[z] for z in loc.best]
-            top3 = [index[c.zone] for c in loc.candidates[:3]]
-            region = {index[z] for z in loc.region}
-            _score(tallies["locator"], us, best=best, top3=top3, truth=truth, region=region)
-            _check(tallies["locator"], h, best=tuple(best), f=f, e=e, case=case, number=number)
+            group, grouping_us = grouped(locator, f, e.status)
+            tallies["locator"].grouping_us.append(grouping_us)
+            observations = _observations(f, e.status)
+            for method, given in (("locator", group), ("objects", observations)):
+                try:
+                    loc, us = _clock(lambda f=f, o=given: locator.locate(f.tree.feeder, o))
+                except Exception as error:  # reported with the event; the run goes on
+                    _failed(tallies[method], error, f=f, e=e, case=case, number=number)
+                    continue
+                best = [index[z] for z in loc.best]
+                top3 = [index[c.zone] for c in loc.candidates[:3]]
+                region = {index[z] for z in loc.region}
+                _score(tallies[method], us, best=best, top3=top3, truth=truth, region=region)
+                _check(tallies[method], h, best=tuple(best), f=f, e=e, case=case, number=number)
             detectors, codes = _status_arrays(locator, f, e.status)
             loc, us = _clock(
                 lambda f=f, d=detectors, c=codes: locator.locate_status(f.tree.feeder, d, c)
@@ -281,33 +313,36 @@ def run_multi(
         found, us = _clock(lambda f=f, e=e: matrix_method(f.d, e.status))
         _score_set(tallies["matrix"], us, found.tolist(), e.truth)
         if locator is not None:
-            observations = _observations(f, e.status)
             index = {z: i for i, z in enumerate(f.tree.ids)}
-            try:
-                loc, us = _clock(
-                    lambda f=f, o=observations: locator.locate(
-                        f.tree.feeder,
-                        o,
-                        max_faults=max_faults,
-                        extra_fault_probability=EXTRA_FAULT_P,
+            group, grouping_us = grouped(locator, f, e.status)
+            tallies["locator"].grouping_us.append(grouping_us)
+            observations = _observations(f, e.status)
+            for method, given in (("locator", group), ("objects", observations)):
+                try:
+                    loc, us = _clock(
+                        lambda f=f, o=given: locator.locate(
+                            f.tree.feeder,
+                            o,
+                            max_faults=max_faults,
+                            extra_fault_probability=EXTRA_FAULT_P,
+                        )
                     )
+                except Exception as error:  # reported with the event; the run goes on
+                    _failed(tallies[method], error, f=f, e=e, case=case, number=number)
+                    continue
+                chosen = [index[z] for z in loc.best]
+                _score_set(tallies[method], us, chosen, e.truth)
+                tallies[method].in_region += set(e.truth) <= {index[z] for z in loc.region}
+                _check_multi(
+                    tallies[method],
+                    value,
+                    chosen=chosen,
+                    f=f,
+                    costs=costs,
+                    e=e,
+                    case=case,
+                    number=number,
                 )
-            except Exception as error:  # reported with the event; the run goes on
-                _failed(tallies["locator"], error, f=f, e=e, case=case, number=number)
-                continue
-            chosen = [index[z] for z in loc.best]
-            _score_set(tallies["locator"], us, chosen, e.truth)
-            tallies["locator"].in_region += set(e.truth) <= {index[z] for z in loc.region}
-            _check_multi(
-                tallies["locator"],
-                value,
-                chosen=chosen,
-                f=f,
-                costs=costs,
-                e=e,
-                case=case,
-                number=number,
-            )
             detectors, codes = _status_arrays(locator, f, e.status)
             loc, us = _clock(
                 lambda f=f, d=detectors, c=codes: locator.locate_status(

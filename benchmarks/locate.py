@@ -1,9 +1,9 @@
 """Fault location benchmark (issue 4): the locator against the matrix method and the exhaustive
 minimum-Hamming search, on the same seeded distortion sets.
 
-    python benchmarks/locate.py          # IEEE 33, county, synthetic 10k / 100k / 1M, ~1.5 min
-    python benchmarks/locate.py --quick  # IEEE 33, county, the 10k-branch feeder, ~15 s
-    python benchmarks/locate.py --full   # also one feeder of 1M nodes (~3 min)
+    python benchmarks/locate.py          # IEEE 33, county, synthetic 10k / 100k / 1M, ~3 min
+    python benchmarks/locate.py --quick  # IEEE 33, county, the 10k-branch feeder, ~1 min
+    python benchmarks/locate.py --full   # also one feeder of 1M nodes (~6 min)
 
 Networks: IEEE 33 with an FTU on every branch; the sample county (its 442 detectors); the
 topology benchmark's synthetic networks (feeders of ~2,000 nodes) with a relay per breaker,
@@ -15,7 +15,12 @@ distorted (a miss, a false alarm, or no data: one in three); on IEEE 33 and the 
 and 3 simultaneous faults (with 0 and 1 distortion). Every method sees the same statuses.
 Figures: top-1, top-3, true zone inside the 0.95 region (the locator), time per event, and
 whether the locator's answer scores the exhaustive optimum (up to 1e-9; ties count as equal).
-Writes ``benchmarks/results/locate.json`` and ``locate.md``; progress on stderr.
+The locator is measured as the user meets it (``_locate_run``): ``FaultLocator.locate`` on the
+observations ``openoms locate`` and the service make (``group_observations``, timed apart),
+and on a list of ``Observation`` objects; warm (the median event) and, in a fresh process, the
+first run (importing, building the index and the locator, loading numba's compiled kernels or,
+once, compiling them). Writes ``benchmarks/results/locate.json`` and ``locate.md``; progress on
+stderr.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from functools import partial
@@ -41,7 +48,15 @@ from _locate_cases import (
     synthetic_with_detectors,
     zone_trees,
 )
-from _locate_run import METHODS, Feeder, make_events, prepare, run_multi, run_single
+from _locate_run import (
+    METHODS,
+    Feeder,
+    grouped,
+    make_events,
+    prepare,
+    run_multi,
+    run_single,
+)
 
 RESULTS: Final = Path(__file__).resolve().parent / "results"
 DISTORTIONS: Final = (0, 1, 2, 3)
@@ -84,7 +99,9 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Any, int, int, bool]]:
     return cases
 
 
-def make_locator(network: Any, topology: Any, m: dict[str, Any]) -> Any | None:
+def make_locator(network: Any, topology: Any, m: dict[str, Any], largest: str) -> Any | None:
+    """The locator, and its set-up: construction, then the zone tree of the largest feeder
+    (built on first use)."""
     try:
         from openoms.faults.locator import FaultLocator
     except ImportError as error:
@@ -94,6 +111,9 @@ def make_locator(network: Any, topology: Any, m: dict[str, Any]) -> Any | None:
     t0 = time.perf_counter()
     locator = FaultLocator(network, topology, prior="uniform")
     m["locator_build_ms"] = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    locator.zone_tree(largest)
+    m["largest_tree_build_ms"] = (time.perf_counter() - t0) * 1e3
     return locator
 
 
@@ -136,7 +156,8 @@ def measure(
         "setup_s": 0.0,
         "scenarios": [],
     }
-    locator = make_locator(network, topology, m)
+    largest = max(trees, key=lambda t: t.n).feeder
+    locator = make_locator(network, topology, m, largest)
     if locator is not None:
         same_zones(locator, feeders, m)
     m["setup_s"] = time.perf_counter() - t0
@@ -155,7 +176,7 @@ def measure(
         row = {"faults": faults, "distorted": k, "events": n}
         row.update({method: tallies[method].summary() for method in METHODS})
         m["scenarios"].append(row)
-        for method in ("locator", "arrays", "kernel"):
+        for method in ("locator", "objects", "arrays", "kernel"):
             for bad in tallies[method].mismatches[:3]:
                 say(
                     f"!!! {method} NOT the exhaustive optimum (or failed): "
@@ -185,22 +206,53 @@ def table(results: list[dict[str, Any]]) -> str:
     header = (
         "| network | faults | distorted | events | top-1 % locator / exhaustive / matrix "
         "| top-3 % locator / exhaustive | in 0.95 region % | locator = optimum "
-        "| per event: locator / arrays / kernel / exhaustive / matrix "
-        "| exhaustive ÷ locator / arrays / kernel |"
+        "| per event: locator / objects / arrays / kernel / exhaustive / matrix "
+        "| exhaustive ÷ locator / objects / arrays / kernel | grouping (apart) |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for r in results:
         for s in r["scenarios"]:
-            loc, arr, ker, exh, mat = (s[m] for m in METHODS)
-            ratio = f"{_ratio(exh, loc)} / {_ratio(exh, arr)} / {_ratio(exh, ker)}"
+            loc, obj, arr, ker, exh, mat = (s[m] for m in METHODS)
+            ratio = " / ".join(_ratio(exh, x) for x in (loc, obj, arr, ker))
             optimum = f"{loc['optimal']} / {loc['checked']}" if loc["checked"] else "–"
+            times = " / ".join(_us(x["median_us"]) for x in (loc, obj, arr, ker, exh, mat))
             lines.append(
                 f"| {r['network']} | {s['faults']} | {s['distorted']} | {s['events']} "
                 f"| {_pct(loc, 'top1')} / {_pct(exh, 'top1')} / {_pct(mat, 'top1')} "
                 f"| {_pct(loc, 'top3')} / {_pct(exh, 'top3')} | {_pct(loc, 'in_region')} "
-                f"| {optimum} | {_us(loc['median_us'])} / {_us(arr['median_us'])} / "
-                f"{_us(ker['median_us'])} / "
-                f"{_us(exh['median_us'])} / {_us(mat['median_us'])} | {ratio} |"
+                f"| {optimum} | {times} | {ratio} | {_us(loc.get('grouping_median_us'))} |"
+            )
+    return "\n".join(lines)
+
+
+def first_run_table(results: list[dict[str, Any]]) -> str:
+    """Set-up and first calls: in a fresh process (first run), and warm in this one."""
+    header = (
+        "| network | first run, fresh process: import s / index ms / locator set-up ms / "
+        "zone tree ms / grouping ms / first locate ms / second locate ms | warm: locator "
+        "set-up ms / largest zone tree ms / locate median (1 fault, 0 distorted) |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for r in results:
+        first = r.get("first_run")
+        if not first:
+            continue
+        one = r["scenarios"][0]["locator"]["median_us"]
+        lines.append(
+            f"| {r['network']} | {first['import_s']:.2f} / {first['index_ms']:,.0f} / "
+            f"{first['locator_ms']:,.1f} / {first['tree_ms']:,.1f} / {first['grouping_ms']:,.1f} "
+            f"/ {first['locate_first_ms']:,.1f} / {first['locate_second_ms']:,.2f} "
+            f"| {r.get('locator_build_ms', float('nan')):,.1f} / "
+            f"{r.get('largest_tree_build_ms', float('nan')):,.1f} / {_us(one)} |"
+        )
+        compiling = first.get("compiling")
+        if compiling:
+            lines.append(
+                f"| {r['network']}, first run ever (empty numba cache) | "
+                f"{compiling['import_s']:.2f} / {compiling['index_ms']:,.0f} / "
+                f"{compiling['locator_ms']:,.1f} / {compiling['tree_ms']:,.0f} / "
+                f"{compiling['grouping_ms']:,.1f} / {compiling['locate_first_ms']:,.0f} / "
+                f"{compiling['locate_second_ms']:,.2f} | |"
             )
     return "\n".join(lines)
 
@@ -212,7 +264,7 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, str]]:
         status = "not measured" if passed is None else "PASS" if passed else "FAIL"
         checks.append({"target": target, "status": status, "measured": measured})
 
-    for method in ("locator", "arrays", "kernel"):
+    for method in ("locator", "objects", "arrays", "kernel"):
         ok = sum(s[method]["optimal"] for r in results for s in r["scenarios"])
         asked = sum(s[method]["checked"] for r in results for s in r["scenarios"])
         check(
@@ -222,7 +274,7 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, str]]:
         )
     by_name = {r["network"]: r for r in results}
     ten = by_name.get("one feeder, 10k branches")
-    for method in ("locator", "arrays", "kernel"):
+    for method in ("locator", "objects", "arrays", "kernel"):
         fast = [s[method]["median_us"] for s in ten["scenarios"]] if ten else []
         slow = [s["exhaustive"]["median_us"] for s in ten["scenarios"]] if ten else []
         ratio = min(x / y for x, y in zip(slow, fast, strict=True)) if all(fast) else 0.0
@@ -236,7 +288,7 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, str]]:
         )
     for name in ("synthetic 1M", "one feeder, 1M nodes"):
         r = by_name.get(name)
-        for method in ("locator", "arrays", "kernel"):
+        for method in ("locator", "objects", "arrays", "kernel"):
             times = [s[method]["median_us"] for s in r["scenarios"]] if r else []
             times = [t for t in times if t is not None]
             check(
@@ -247,20 +299,92 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, str]]:
     return checks
 
 
+FIRST_RUN_CASES: Final = ("one feeder, 10k branches", "one feeder, 1M nodes")
+
+
+def first_run(name: str, seed: int) -> dict[str, Any]:
+    """Run in a fresh process (``--first-run NAME``): what ``openoms locate`` or the service
+    meets the first time on network ``name``: importing the locator, building the topology
+    index and the locator, the feeder's zone tree, grouping an event's reports, the first
+    locate (loading numba's compiled kernels, or compiling them with an empty cache) and a
+    second one."""
+    t0 = time.perf_counter()
+    from openoms.faults.locator import FaultLocator
+    from openoms.faults.observations import DEFAULT_RATES
+    from openoms.grid import Topology
+
+    out: dict[str, Any] = {"import_s": time.perf_counter() - t0}
+    builder = next(
+        case[1]
+        for case in plan(argparse.Namespace(seed=seed, quick=False, full=True))
+        if case[0] == name
+    )
+    network = builder()
+
+    def clock(key: str, fn: Any) -> Any:
+        t0 = time.perf_counter()
+        value = fn()
+        out[key] = (time.perf_counter() - t0) * 1e3
+        return value
+
+    topology = clock(
+        "index_ms", lambda: Topology.build(network.graph_arrays(), network.closed_edges())
+    )
+    locator = clock("locator_ms", lambda: FaultLocator(network, topology, prior="uniform"))
+    feeders = [prepare(t, DEFAULT_RATES) for t in zone_trees(network, topology)]
+    feeder = max(feeders, key=lambda f: f.tree.n)
+    clock("tree_ms", lambda: locator.zone_tree(feeder.tree.feeder))
+    events = make_events([feeder], n_events=2, n_faults=1, k=1, rng=np.random.default_rng(seed))
+    first, grouping_us = grouped(locator, feeder, events[0].status)
+    out["grouping_ms"] = grouping_us / 1e3
+    second, _ = grouped(locator, feeder, events[1].status)
+    clock("locate_first_ms", lambda: locator.locate(feeder.tree.feeder, first))
+    clock("locate_second_ms", lambda: locator.locate(feeder.tree.feeder, second))
+    return out
+
+
+def first_runs(names: list[str], seed: int) -> dict[str, dict[str, Any]]:
+    """``first_run`` in a fresh process per network, numba's on-disk cache as it is; for the
+    first also with an empty cache (compiling every kernel, as the first run after installing
+    does)."""
+    command = [sys.executable, __file__, "--seed", str(seed), "--first-run"]
+    runs: dict[str, dict[str, Any]] = {}
+    for name in names:
+        say(f"{name}: first run in a fresh process")
+        done = subprocess.run([*command, name], capture_output=True, check=True)
+        runs[name] = json.loads(done.stdout)
+    if names:
+        say(f"{names[0]}: first run with an empty numba cache (compiling)")
+        with tempfile.TemporaryDirectory() as empty:
+            env = {**os.environ, "NUMBA_CACHE_DIR": empty}
+            done = subprocess.run([*command, names[0]], capture_output=True, check=True, env=env)
+        runs[names[0]]["compiling"] = json.loads(done.stdout)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fault location benchmark (see the source).")
     parser.add_argument(
-        "--quick", action="store_true", help="IEEE 33, county, the 10k-branch feeder: ~15 s"
+        "--quick", action="store_true", help="IEEE 33, county, the 10k-branch feeder: ~1 min"
     )
     parser.add_argument("--full", action="store_true", help="also one feeder of 1M nodes")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / "locate.json")
+    parser.add_argument("--first-run", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.first_run:
+        print(json.dumps(first_run(args.first_run, args.seed)))
+        return 0
     load_before = os.getloadavg()
-    results = [measure(*case, seed=args.seed) for case in plan(args)]
+    cases = plan(args)
+    runs = first_runs([c[0] for c in cases if c[0] in FIRST_RUN_CASES], args.seed)
+    results = [measure(*case, seed=args.seed) for case in cases]
+    for r in results:
+        if r["network"] in runs:
+            r["first_run"] = runs[r["network"]]
     checks = targets(results)
     load_after = os.getloadavg()
-    text = table(results)
+    text = table(results) + "\n\n" + first_run_table(results)
     lines = [f"{c['status']:>12}  {c['target']}: {c['measured']}" for c in checks]
     print("\n" + text + "\n")
     for r in results:

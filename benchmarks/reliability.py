@@ -635,7 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         *_table(runs, args.repeat),
         "",
     ]
-    imports = f"imports {first['import_s']:.2f} s (openoms.reliability with numpy and numba)"
+    imports = f"imports {first['import_s']:.2f} s (openoms.reliability and numba; numpy before)"
     if "pandas" in runs:
         imports += f", {runs['pandas']['import_s']:.2f} s (pandas)"
     data_rss = first["data_rss_bytes"]

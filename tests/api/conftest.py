@@ -21,8 +21,8 @@ from openoms.grid.model import Network
 from openoms.ingest.intake import Intake
 from openoms.outages.impact import ImpactAnalyser
 from openoms.outages.records import OutageKind
-from openoms.service.context import ServiceContext
 from openoms.outages.summary import areas_of
+from openoms.service.context import ServiceContext
 from openoms.settings import Settings
 from openoms.store import networks, outages
 from openoms.store.db import make_engine, make_session_factory, upgrade

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openoms.errors import UnknownDeviceError
-from openoms.grid import Topology, network_from_raw
+from openoms.grid import network_from_raw
 from openoms.grid.model import ElementKind, group_indices
 from tests.grid.small import small_raw
 
@@ -29,7 +29,7 @@ def test_group_indices_is_the_stable_grouping(case: tuple[int, list[int]], order
     assert np.array_equal(indptr, np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=n))]))
 
 
-def test_network_indexes_and_topology_adjacency() -> None:
+def test_network_indexes() -> None:
     network = network_from_raw(small_raw())
     ids = list(network.detectors.id[::-1])
     assert network.indexes(ElementKind.DETECTOR, ids).tolist() == [
@@ -40,17 +40,3 @@ def test_network_indexes_and_topology_adjacency() -> None:
         network.indexes(ElementKind.DETECTOR, [*ids, "K1"])
     with pytest.raises(UnknownDeviceError, match="'nope'"):
         network.indexes(ElementKind.DETECTOR, ["nope"])
-    topology = Topology.build(network.graph_arrays(), network.closed_edges())
-    ptr, node, edge = topology.adjacency
-    assert not ptr.flags.writeable
-    assert not node.flags.writeable
-    assert not edge.flags.writeable
-    for v in range(len(network.nodes.id)):
-        slots = slice(int(ptr[v]), int(ptr[v + 1]))
-        at = set(zip(edge[slots].tolist(), node[slots].tolist(), strict=True))
-        expected = {
-            (e, int(network.edge_to[e] if network.edge_from[e] == v else network.edge_from[e]))
-            for e in range(network.n_edges)
-            if v in (network.edge_from[e], network.edge_to[e])
-        }
-        assert at == expected

@@ -127,7 +127,7 @@ def running(
         for station in stations.values():
             station.stop()
         smsc.stop()
-        context.engine.dispose()
+        context.dispose()
 
 
 def test_fault_reports_become_a_located_outage_and_one_crew_sms_within_2_s(

@@ -87,7 +87,7 @@ def _make_rig(
 def rig(database_url: str, tmp_path: Path) -> Iterator[Rig]:
     made = _make_rig(database_url, tmp_path)
     yield made
-    made.context.engine.dispose()
+    made.context.dispose()
 
 
 def _at(seconds: float) -> datetime:
@@ -300,7 +300,7 @@ def test_two_simultaneous_faults_when_the_setting_asks_for_them(
         made.later(0)
         assert len(_messages(made)) == 2  # one SMS per fault
     finally:
-        made.context.engine.dispose()
+        made.context.dispose()
 
 
 def test_indicators_before_the_rtu_still_get_the_crew_sms(rig: Rig) -> None:

@@ -32,7 +32,7 @@ def context(database_url: str, tmp_path: Path) -> Iterator[ServiceContext]:
     )
     built = build_context(settings, clock=lambda: T0 + timedelta(hours=12))
     yield built
-    built.engine.dispose()
+    built.dispose()
 
 
 def _event(kind: EventKind, device: str | None, minutes: float, **payload: Any) -> Event:
@@ -203,6 +203,6 @@ def test_each_event_acts_once_and_a_restart_rebuilds_the_switch_states(
         )
     restarted.process_pending()
     momentary = [r for r in _outages(again) if r.momentary]
-    again.engine.dispose()
+    again.dispose()
     assert len(momentary) == 1
     assert momentary[0].started_at == T0 + timedelta(minutes=40)

@@ -10,7 +10,6 @@ import click
 from openoms.cli._common import (
     cache_option,
     check_picture,
-    compile_notice,
     encoding_option,
     json_option,
     lang_of,
@@ -117,7 +116,6 @@ def switching_command(  # click passes options by name
     network, topology = load_indexed(
         path, language, quiet=as_json, cache=not no_cache, encoding=encoding
     )
-    compile_notice(language, ("topology",), quiet=as_json)
     effect = switching_effect(ImpactAnalyser(network, topology), ops)
     if as_json:
         click.echo(json.dumps(effect.as_dict(), ensure_ascii=False, indent=1))

@@ -21,7 +21,7 @@ def warmup_command(lang: str | None) -> None:
     this at start.
     """
     language = lang_of(lang)
-    total = compile_with_progress(click.echo, language, data_dir=data_dir_of())
+    total = compile_with_progress(click.echo, language, data_dir=data_dir_of(), total=False)
     where = {str(d.stats.cache_path) for g in GROUPS for d in kernel_dispatchers(g).values()}
     click.echo(
         say(language, f"完成，用时 {total:.1f} s；缓存：", f"done in {total:.1f} s; cache: ")

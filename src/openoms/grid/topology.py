@@ -384,14 +384,6 @@ class Topology:
         return self._graph.n_feeders
 
     @property
-    def adjacency(self) -> tuple[Ints, Ints, Ints]:
-        """``(ptr, node, edge)``: every branch at every node, open or closed, in both
-        directions (CSR: the branches at ``v`` are ``edge[ptr[v]:ptr[v + 1]]``, leading to
-        ``node[...]``). Fixed for the graph; read-only views."""
-        ptr, node, edge = self._csr
-        return frozen(ptr.view()), frozen(node.view()), frozen(edge.view())
-
-    @property
     def closed(self) -> Bools:
         """Branch states (read-only view, live: it follows later operations)."""
         return self._closed_view

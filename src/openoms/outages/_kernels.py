@@ -29,15 +29,13 @@ Ints = NDArray[np.int32]
 Int64s = NDArray[np.int64]
 
 # the order of the tables packed in ``tables``: ``layout[i]:layout[i + 1]`` is table ``i``, and
-# ``layout[len(TABLES) + 1]`` (``layout[13]``) the number of sections
+# ``layout[len(TABLES) + 1]`` (``layout[9]``) the number of sections
 TABLES: Final = (
-    "adj_ptr",  # the topology's adjacency: branches at each node, both directions (CSR)
-    "adj_edge",
-    "edge_from",
-    "edge_to",
-    "ta_ptr",  # transformer areas at each node (CSR)
+    # per node v, side by side: where its sections (from v), transformer areas and HV
+    # customers start: node_ptr[3v + c] for c = 0, 1, 2 (and 3(v + 1) + c where they end)
+    "node_ptr",
+    "section_to",  # per section from a node, by from-node: its index, then its to-node
     "ta_idx",
-    "hv_ptr",  # HV customers at each node (CSR)
     "hv_idx",
     "sensitive_ta_ptr",  # sensitive customers' rows under each transformer area (CSR)
     "sensitive_ta_rows",
@@ -141,31 +139,31 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
     tables: Ints,
     layout: Int64s,
     feeder_of_nodes: Ints,
+    feeder: int,
     mark: NDArray[np.uint8],
     out: Ints,
 ) -> None:
     """Writes to ``out[HEADER:]``, one part after the other, each sorted without repeats: the
-    nodes (``nodes`` may hold repeats, in any order), the sections with both ends among them
-    and the ``opened`` edges that are sections, the transformer areas and the HV customers at
-    the nodes, their sensitive customers (rows of the table) and the feeders the nodes are on
-    (codes ≥ 0); ``out[i]`` for ``i < 6`` is where part ``i`` ends.
+    ``nodes`` (repeats allowed, any order), the sections with both ends among them and the
+    ``opened`` edges that are sections, the transformer areas and the HV customers at the
+    nodes, their sensitive customers (rows of the table) and the feeders the nodes are on
+    (codes ≥ 0: ``feeder`` when the caller knows that every node is on it, else
+    ``feeder_of_nodes`` is read); ``out[i]`` for ``i < 6`` is where part ``i`` ends, counted
+    from ``out[HEADER]``.
 
-    ``tables``/``layout``: the tables of :data:`TABLES`, packed. ``mark``: zeros, one per node
-    (left as zeros). ``out`` must hold every part.
+    ``tables``/``layout``: the tables of :data:`TABLES`, packed: what a node needs, side by
+    side, so that the nodes of a subtree (whose indexes are mostly close) read few cache lines.
+    ``mark``: zeros, one per node (left as zeros). ``out`` must hold every part.
     """
-    adj_ptr = tables[layout[0] : layout[1]]
-    adj_edge = tables[layout[1] : layout[2]]
-    edge_from = tables[layout[2] : layout[3]]
-    edge_to = tables[layout[3] : layout[4]]
-    ta_ptr = tables[layout[4] : layout[5]]
-    ta_idx = tables[layout[5] : layout[6]]
-    hv_ptr = tables[layout[6] : layout[7]]
-    hv_idx = tables[layout[7] : layout[8]]
-    sensitive_ta_ptr = tables[layout[8] : layout[9]]
-    sensitive_ta_rows = tables[layout[9] : layout[10]]
-    sensitive_hv_ptr = tables[layout[10] : layout[11]]
-    sensitive_hv_rows = tables[layout[11] : layout[12]]
-    n_sections = layout[13]
+    node_ptr = tables[layout[0] : layout[1]]
+    section_to = tables[layout[1] : layout[2]]
+    ta_idx = tables[layout[2] : layout[3]]
+    hv_idx = tables[layout[3] : layout[4]]
+    sensitive_ta_ptr = tables[layout[4] : layout[5]]
+    sensitive_ta_rows = tables[layout[5] : layout[6]]
+    sensitive_hv_ptr = tables[layout[6] : layout[7]]
+    sensitive_hv_rows = tables[layout[7] : layout[8]]
+    n_sections = layout[9]
 
     first = HEADER
     k = first
@@ -176,40 +174,40 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
             out[k] = v
             k += 1
     _sort(out, first, k, False)
-    out[0] = k
+    out[0] = k - first
     pos = k
-    # sections with both ends off, each from its from-end, and the opened sections
+    # sections with both ends off (each listed at its from-end), and the opened sections
     start = pos
     for i in range(first, k):
         v = out[i]
-        for j in range(adj_ptr[v], adj_ptr[v + 1]):
-            e = adj_edge[j]
-            if e < n_sections and edge_from[e] == v and mark[edge_to[e]]:
-                out[pos] = e
+        for j in range(node_ptr[3 * v], node_ptr[3 * v + 3]):
+            if mark[section_to[2 * j + 1]]:
+                out[pos] = section_to[2 * j]
                 pos += 1
     for i in range(opened.shape[0]):
         if opened[i] < n_sections:
             out[pos] = opened[i]
             pos += 1
     pos = _sort(out, start, pos, True)
-    out[1] = pos
+    out[1] = pos - first
     # transformer areas, then HV customers, at the nodes (each at one node: no repeats)
     ta_start = pos
     for i in range(first, k):
         v = out[i]
-        for j in range(ta_ptr[v], ta_ptr[v + 1]):
+        for j in range(node_ptr[3 * v + 1], node_ptr[3 * v + 4]):
             out[pos] = ta_idx[j]
             pos += 1
     _sort(out, ta_start, pos, False)
-    out[2] = pos
+    out[2] = pos - first
     hv_start = pos
     for i in range(first, k):
         v = out[i]
-        for j in range(hv_ptr[v], hv_ptr[v + 1]):
+        for j in range(node_ptr[3 * v + 2], node_ptr[3 * v + 5]):
             out[pos] = hv_idx[j]
             pos += 1
     _sort(out, hv_start, pos, False)
-    out[3] = pos
+    hv_stop = pos
+    out[3] = pos - first
     # sensitive customers of those (each under one transformer area or HV customer)
     start = pos
     for i in range(ta_start, hv_start):
@@ -217,24 +215,29 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
         for j in range(sensitive_ta_ptr[t], sensitive_ta_ptr[t + 1]):
             out[pos] = sensitive_ta_rows[j]
             pos += 1
-    for i in range(hv_start, out[3]):
+    for i in range(hv_start, hv_stop):
         h = out[i]
         for j in range(sensitive_hv_ptr[h], sensitive_hv_ptr[h + 1]):
             out[pos] = sensitive_hv_rows[j]
             pos += 1
     pos = _sort(out, start, pos, True)
-    out[4] = pos
+    out[4] = pos - first
     # feeders (runs of one feeder are the rule: skip repeats of the last one)
     start = pos
-    last = -1
-    for i in range(first, k):
-        f = feeder_of_nodes[out[i]]
-        if f >= 0 and f != last:
-            out[pos] = f
+    if feeder >= 0:
+        if k > first:
+            out[pos] = feeder
             pos += 1
-            last = f
-    pos = _sort(out, start, pos, True)
-    out[5] = pos
+    else:
+        last = -1
+        for i in range(first, k):
+            f = feeder_of_nodes[out[i]]
+            if f >= 0 and f != last:
+                out[pos] = f
+                pos += 1
+                last = f
+        pos = _sort(out, start, pos, True)
+    out[5] = pos - first
     for i in range(first, k):
         mark[out[i]] = 0
 
@@ -247,8 +250,9 @@ def compiled() -> Callable[..., None]:
             if not _COMPILED:
                 from numba import njit  # noqa: PLC0415  (only where numba is loaded anyway)
 
-                # the kernel calls the sort as a global: the compiled one
-                globals()["_sort"] = njit(cache=True, nogil=True)(globals()["_sort"])
+                # the kernel calls the helpers as globals: the compiled ones
+                for helper in ("_sort",):
+                    globals()[helper] = njit(cache=True, nogil=True)(globals()[helper])
                 kernel = njit(cache=True, nogil=True)(impact_arrays)
                 _COMPILED.append(cast(Callable[..., None], kernel))
     return _COMPILED[0]

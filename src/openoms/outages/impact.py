@@ -51,6 +51,25 @@ class Impact:
     sensitive_index: Ints
     feeder_index: Ints
 
+    @classmethod
+    def of_parts(cls, network: Network, opened: tuple[str, ...], parts: Sequence[Ints]) -> Impact:
+        """An impact from its index arrays in field order (node, section, transformer area,
+        HV customer, sensitive customer, feeder), without the frozen dataclass' checks (a
+        query of a few microseconds spends one on them)."""
+        impact = object.__new__(cls)
+        fields = impact.__dict__
+        fields["network"] = network
+        fields["opened"] = opened
+        (
+            fields["node_index"],
+            fields["section_index"],
+            fields["transformer_area_index"],
+            fields["hv_customer_index"],
+            fields["sensitive_index"],
+            fields["feeder_index"],
+        ) = parts
+        return impact
+
     @property
     def nodes(self) -> list[str]:
         ids = self.network.nodes.id
@@ -224,8 +243,8 @@ def _describe(s: SensitiveOff, lang: Lang) -> str:
     return f"{s.name} ({category}{people})"
 
 
-def _gather(indptr: Ints, items: Ints, keys: Ints) -> Ints:
-    """All ``items`` grouped under any of ``keys`` (CSR), in O(len(keys) + answer)."""
+def _positions(indptr: Ints, keys: Ints) -> Ints:
+    """The CSR positions ``indptr[k]:indptr[k + 1]`` of all ``keys``, in O(len(keys) + answer)."""
     if len(keys) == 0:
         return np.empty(0, dtype=np.int32)
     starts, ends = indptr[keys], indptr[keys + 1]
@@ -234,12 +253,17 @@ def _gather(indptr: Ints, items: Ints, keys: Ints) -> Ints:
     if total == 0:
         return np.empty(0, dtype=np.int32)
     offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    return items[offsets + np.arange(total, dtype=np.int32)]
+    positions: Ints = offsets + np.arange(total, dtype=np.int32)
+    return positions
 
 
 def _readonly(values: Ints) -> Ints:
-    """``values`` as a read-only C-contiguous int32 array (a view when it is one already): the
-    one array type the compiled kernel is made for."""
+    """``values`` as a read-only C-contiguous int32 array (itself when it is one already): the
+    array type the compiled kernel is made for, for the nodes."""
+    if isinstance(values, np.ndarray) and values.dtype is _INT32:
+        flags = values.flags
+        if not flags.writeable and flags.c_contiguous:
+            return values
     array = np.ascontiguousarray(values, dtype=np.int32)
     if array.flags.writeable:
         array = array.view()
@@ -247,22 +271,24 @@ def _readonly(values: Ints) -> Ints:
     return array
 
 
-_NO_EDGES: Final[Ints] = _readonly(np.empty(0, dtype=np.int32))
+_INT32: Final = np.dtype(np.int32)
+_NO_NODES: Final[Ints] = _readonly(np.empty(0, dtype=np.int32))
 
 
 class ImpactAnalyser:
     """Answers "who is off if these devices open" on one network's present topology.
 
-    Set-up is O(network) without a comparison sort (the CSR groupings are radix sorts, the
-    branches at each node are the topology's adjacency); build one per network version and keep
-    it, as the service does. A query costs O(answer): the nodes below the opened branches from
-    the topology's index (a preview of the operations when a loop or parallel is involved),
-    then one pass over them for the sections, transformer areas, customers and feeders.
+    Set-up is O(network) without a comparison sort (the groupings by node are radix sorts);
+    build one per network version and keep it, as the service does. A query costs O(answer):
+    the subtrees below the opened branches from the topology's index (a preview of the
+    operations when a loop or parallel is involved), then the sections, transformer areas,
+    customers and feeders of those nodes.
 
-    That pass runs compiled (numba) when numba is loaded in the process (a service, anything
-    that has built a topology), and as numpy otherwise (a command answering one query from a
-    network snapshot need not load numba): ``compiled`` forces one or the other. The compiled
-    kernel is loaded (or compiled, the first time ever) here, not at the first query.
+    That runs compiled (numba, one call a query) when numba is loaded in the process (a
+    service, anything that has built a topology), and as numpy otherwise (a command answering
+    one query from a network snapshot need not load numba): ``compiled`` forces one or the
+    other. The compiled kernel is loaded (or compiled, the first time ever) here, not at the
+    first query.
 
     Not thread-safe: queries share scratch arrays and the topology (the service holds its lock
     around every use).
@@ -275,9 +301,9 @@ class ImpactAnalyser:
         self.topology = topology or Topology.build(network.graph_arrays(), network.closed_edges())
         n_nodes = len(network.nodes.id)
         self._n_sections = len(network.sections.id)
-        graph = self.topology.graph
-        self._edge_from = graph.edge_from
-        adj_ptr, _, adj_edge = self.topology.adjacency
+        self._edge_from = self.topology.graph.edge_from
+        sections = network.sections
+        section_ptr, by_from = group_indices(sections.from_node, n_nodes)
         ta_ptr, ta_idx = network.transformer_areas_by_node()
         hv_ptr, hv_idx = network.hv_customers_by_node()
         sc = network.sensitive_customers
@@ -287,11 +313,10 @@ class ImpactAnalyser:
             sc.transformer_area[on_ta], len(network.transformer_areas.id)
         )
         sensitive_hv_ptr, by_hv = group_indices(sc.hv_customer[on_hv], len(network.hv_customers.id))
-        self._tables: tuple[Ints, ...] = (
-            adj_ptr,
-            adj_edge,
-            graph.edge_from,
-            graph.edge_to,
+        self._tables: tuple[Ints, ...] = (  # CSR: by node, then under customers
+            section_ptr,
+            by_from,  # sections by from-node
+            sections.to_node[by_from],
             ta_ptr,
             ta_idx,
             hv_ptr,
@@ -304,7 +329,7 @@ class ImpactAnalyser:
         self._capacity = (
             _kernels.HEADER
             + 2 * n_nodes
-            + 2 * self._n_sections
+            + self._n_sections
             + len(network.transformer_areas.id)
             + len(network.hv_customers.id)
             + len(sc.id)
@@ -313,13 +338,22 @@ class ImpactAnalyser:
         self._out: Ints | None = None  # the kernel's output, made at the first query
         use_numba = "numba" in sys.modules if compiled is None else compiled
         self._kernel: Callable[..., None] | None = None
-        if use_numba:  # the tables packed in one array: few arguments to pass
-            lengths = [len(t) for t in self._tables]
-            self._packed = np.concatenate(self._tables).astype(np.int32, copy=False)
-            self._layout = np.concatenate([[0], np.cumsum(lengths), [self._n_sections]])
-            self._layout = self._layout.astype(np.int64)
+        if use_numba:  # the tables packed in one array (_kernels.TABLES): few arguments
+            section_to = np.empty(2 * len(by_from), dtype=np.int32)
+            section_to[0::2], section_to[1::2] = by_from, sections.to_node[by_from]
+            packed = (
+                np.stack([section_ptr, ta_ptr, hv_ptr], axis=1).ravel(),
+                section_to,
+                ta_idx,
+                hv_idx,
+                *self._tables[7:],
+            )
+            self._packed = np.concatenate(packed).astype(np.int32, copy=False)
+            lengths = [len(t) for t in packed]
+            layout = np.concatenate([[0], np.cumsum(lengths), [self._n_sections]])
+            self._layout = layout.astype(np.int64)
             self._kernel = _kernels.compiled()
-            self._compiled_parts(_NO_EDGES, _NO_EDGES)  # load or compile it now
+            self._compiled_parts(_NO_NODES, np.empty(0, dtype=np.int32), -1)  # load it now
 
     @property
     def compiled(self) -> bool:
@@ -343,11 +377,23 @@ class ImpactAnalyser:
 
     def of_opening(self, device_ids: Sequence[str]) -> Impact:
         """The impact of opening ``device_ids`` (switches or sections) from the present state."""
-        edges = self.edges(device_ids)
-        lost = self.subtrees(edges)
-        if lost is None:
+        opened = tuple(device_ids)
+        edges = self.edges(opened)
+        impact = self.radial_impact(opened, edges)
+        if impact is None:
             lost = self.topology.preview([(e, False) for e in edges]).lost
-        return self._impact(tuple(device_ids), lost, np.asarray(edges, dtype=np.int32))
+            impact = self._impact(opened, lost, edges)
+        return impact
+
+    def radial_impact(self, opened: tuple[str, ...], edges: Sequence[int]) -> Impact | None:
+        """The impact of opening ``edges`` (named ``opened``) from the subtrees below them in
+        the present state, O(answer); ``None`` when the exact answer needs a preview of the
+        operations (see :meth:`subtrees`)."""
+        found = self._subtrees(edges)
+        if found is None:
+            return None
+        nodes, feeder = found
+        return self._impact(opened, nodes, edges, feeder)
 
     def _radial_lost(self, edges: Sequence[int]) -> Ints | None:
         """:meth:`subtrees`, sorted, without repeats."""
@@ -360,8 +406,14 @@ class ImpactAnalyser:
         repeats, in no particular order). ``None`` when the exact answer needs a preview of the
         operations: a loop or parallel could feed a subtree from elsewhere, or an edge lies
         inside the station zone."""
+        found = self._subtrees(edges)
+        return None if found is None else found[0]
+
+    def _subtrees(self, edges: Sequence[int]) -> tuple[Ints, int] | None:
+        """:meth:`subtrees` and the feeder they are all on (-1 when several or none)."""
         topology = self.topology
         below: list[Ints] = []
+        feeders: set[int] = set()
         for edge in edges:
             try:
                 nodes = topology.nodes_below_edge(edge)
@@ -371,29 +423,44 @@ class ImpactAnalyser:
                 if topology.closed[edge] and topology.feeder_of(int(self._edge_from[edge])) != DEAD:
                     return None  # a closed loop or parallel edge
                 continue  # open already, or dead: opening it cuts nobody off
-            if topology.loop_edges(feeder=int(topology.feeder_of_nodes[nodes[0]])).size:
+            feeder = int(topology.feeder_of_nodes[nodes[0]])
+            if topology.loop_edges(feeder=feeder).size:
                 return None
             below.append(nodes)
+            feeders.add(feeder)
         if len(below) == 1:
-            return below[0]
-        return np.concatenate([_NO_EDGES, *below])
+            return below[0], feeders.pop()
+        nodes = np.concatenate([_NO_NODES, *below])
+        return nodes, feeders.pop() if len(feeders) == 1 else -1
+
+    def nobody(self, opened: tuple[str, ...] = ()) -> Impact:
+        """The impact that puts nobody off (opening ``opened``, no section among them)."""
+        nothing = np.empty(0, dtype=np.int32)
+        return Impact.of_parts(self.network, opened, (nothing,) * 6)
 
     def impact_of_nodes(self, opened: tuple[str, ...], lost: Ints, opened_edges: Ints) -> Impact:
         """The impact of de-energising ``lost`` (node indexes) by ``opened_edges``."""
         return self._impact(opened, lost, opened_edges)
 
-    def _impact(self, opened: tuple[str, ...], lost: Ints, opened_edges: Ints) -> Impact:
-        nodes, edges = _readonly(lost), _readonly(opened_edges)
-        if not (nodes.size or edges.size):
-            nothing = np.empty(0, dtype=np.int32)
-            return Impact(self.network, opened, *(nothing,) * 6)
+    def _impact(
+        self,
+        opened: tuple[str, ...],
+        lost: Ints,
+        opened_edges: Ints | Sequence[int],
+        feeder: int = -1,
+    ) -> Impact:
+        """``feeder``: the feeder every node of ``lost`` is on, when the caller knows it."""
+        if not (len(lost) or len(opened_edges)):
+            return self.nobody(opened)
+        # the kernel's argument types: read-only nodes, the opened edges a fresh array
+        nodes, edges = _readonly(lost), np.array(opened_edges, dtype=np.int32)
         if self._kernel is not None:
-            parts = self._compiled_parts(nodes, edges)
+            parts = self._compiled_parts(nodes, edges, feeder)
         else:
             parts = self._numpy_parts(nodes, edges)
-        return Impact(self.network, opened, *parts)
+        return Impact.of_parts(self.network, opened, parts)
 
-    def _compiled_parts(self, nodes: Ints, opened_edges: Ints) -> tuple[Ints, ...]:
+    def _compiled_parts(self, nodes: Ints, opened_edges: Ints, feeder: int) -> tuple[Ints, ...]:
         assert self._kernel is not None
         out = self._out
         if out is None or len(out) < self._capacity + len(opened_edges):
@@ -404,34 +471,32 @@ class ImpactAnalyser:
             self._packed,
             self._layout,
             self.topology.feeder_of_nodes,
+            feeder,
             self._mark,
             out,
         )
-        s0, s1, s2, s3, s4, s5 = out[:6].tolist()
-        block = out[_kernels.HEADER : s5].copy()
-        h = _kernels.HEADER
-        s0, s1, s2, s3, s4, s5 = s0 - h, s1 - h, s2 - h, s3 - h, s4 - h, s5 - h
+        s0, s1, s2, s3, s4, s5 = out[:6].tolist()  # where each part ends, after the header
+        block = out[_kernels.HEADER : _kernels.HEADER + s5].copy()
         return block[:s0], block[s0:s1], block[s1:s2], block[s2:s3], block[s3:s4], block[s4:s5]
 
     def _numpy_parts(self, lost: Ints, opened_edges: Ints) -> tuple[Ints, ...]:
         """What the kernel computes, in numpy (O(answer) too, with a larger constant)."""
-        (adj_ptr, adj_edge, edge_from, edge_to, ta_ptr, ta_idx, hv_ptr, hv_idx) = self._tables[:8]
-        sensitive_ta_ptr, sensitive_ta_rows, sensitive_hv_ptr, sensitive_hv_rows = self._tables[8:]
+        section_ptr, by_from, section_to, ta_ptr, ta_idx, hv_ptr, hv_idx = self._tables[:7]
+        sensitive_ta_ptr, sensitive_ta_rows, sensitive_hv_ptr, sensitive_hv_rows = self._tables[7:]
         nodes = np.unique(lost).astype(np.int32)
-        incident = _gather(adj_ptr, adj_edge, nodes)
-        candidates = incident[incident < self._n_sections]
         mark = self._mark
         mark[nodes] = 1
-        both_off = (mark[edge_from[candidates]] & mark[edge_to[candidates]]) != 0
+        at = _positions(section_ptr, nodes)  # the sections from the nodes
+        both_off = mark[section_to[at]] != 0
         mark[nodes] = 0
         sections = np.union1d(
-            candidates[both_off], opened_edges[opened_edges < self._n_sections]
+            by_from[at[both_off]], opened_edges[opened_edges < self._n_sections]
         ).astype(np.int32)
-        tas = np.sort(_gather(ta_ptr, ta_idx, nodes))
-        hvs = np.sort(_gather(hv_ptr, hv_idx, nodes))
+        tas = np.sort(ta_idx[_positions(ta_ptr, nodes)])
+        hvs = np.sort(hv_idx[_positions(hv_ptr, nodes)])
         sensitive = np.union1d(
-            _gather(sensitive_ta_ptr, sensitive_ta_rows, tas),
-            _gather(sensitive_hv_ptr, sensitive_hv_rows, hvs),
+            sensitive_ta_rows[_positions(sensitive_ta_ptr, tas)],
+            sensitive_hv_rows[_positions(sensitive_hv_ptr, hvs)],
         ).astype(np.int32)
         feeder_codes = self.topology.feeder_of_nodes[nodes]
         feeders = np.unique(feeder_codes[feeder_codes >= 0]).astype(np.int32)

@@ -109,18 +109,16 @@ def _operation(op: Operation, lang: Lang) -> str:
 def switching_effect(analyser: ImpactAnalyser, operations: Sequence[Operation]) -> SwitchingEffect:
     """The effect of ``operations`` in order; the analyser's topology is left as it was."""
     network, topology = analyser.network, analyser.topology
-    edges = analyser.edges([op.device for op in operations])
-    if not any(op.close for op in operations):
-        # Openings only, in feeders without loops: what is lost is the union of the subtrees
-        # below the opened branches in the present state; nothing is regained, transferred or
-        # looped (operating and undoing would give the same, at the cost of the feeders).
-        below = analyser.subtrees(edges)
-        if below is not None:
-            opened = np.asarray(edges, dtype=np.int32)
-            lost = analyser.impact_of_nodes(tuple(op.device for op in operations), below, opened)
-            regained = analyser.impact_of_nodes((), opened[:0], opened[:0])
-            transferred = analyser.impact_of_nodes((), opened[:0], opened[:0])
-            return SwitchingEffect(tuple(operations), lost, regained, transferred, ())
+    devices = [op.device for op in operations]
+    edges = analyser.edges(devices)
+    if True not in [op.close for op in operations]:
+        # Openings only, and no loop or parallel reaching the branches: what is lost is the
+        # subtrees below them in the present state; nothing is regained, transferred or looped
+        # (operating and undoing would give the same, at the cost of the feeders).
+        lost = analyser.radial_impact(tuple(devices), edges)
+        if lost is not None:
+            nobody = analyser.nobody()
+            return SwitchingEffect(tuple(operations), lost, nobody, nobody, ())
     ops = [(e, op.close) for e, op in zip(edges, operations, strict=True)]
     before = {e: bool(topology.closed[e]) for e in edges}
     change = topology.operate(ops)

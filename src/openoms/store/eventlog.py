@@ -264,6 +264,8 @@ def _duplicates(events: Sequence[Event], ids: dict[str, int]) -> list[str]:
 
 
 def _event(row: Any) -> Event:
+    # The sender only where the query selected it (store.faults reads reports without it).
+    sender = getattr(row, "sender", None)
     return Event(
         kind=EventKind(row.kind),
         source=EventSource(row.source),
@@ -271,7 +273,7 @@ def _event(row: Any) -> Event:
         device_time=row.device_time,
         payload=row.payload,
         idempotency_key=row.idempotency_key,
-        sender=Sender(row.sender, row.sender_role) if row.sender else None,
+        sender=Sender(sender, str(getattr(row, "sender_role", ""))) if sender else None,
     )
 
 
