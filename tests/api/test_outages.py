@@ -131,3 +131,21 @@ def test_a_planner_books_a_planned_outage_and_may_call_it_off(api: Api) -> None:
     path = f"/api/v1/outages/{created['id']}/transitions"
     assert api.post(path, role=P, json={"to": "isolated"}).status_code == 403
     assert api.post(path, role=P, json={"to": "cancelled"}).json()["state"] == "cancelled"
+
+
+def test_a_move_to_restored_with_areas_still_off_is_refused(api: Api) -> None:
+    """Restored means every area back: a bare move would leave the areas off for ever in the
+    reliability figures. The dispatcher records a restoration step instead."""
+    outage = api.fault_outage("K1")
+    path = f"/api/v1/outages/{outage}"
+    refused = api.post(f"{path}/transitions", role=D, json={"to": "restored"})
+    assert refused.status_code == 422, refused.text
+    assert "still off" in refused.json()["detail"]
+    assert api.get(path, role=V).json()["state"] == "detected"
+    step = api.post(
+        f"{path}/restoration-steps",
+        role=D,
+        json={"element_ids": ["TA2", "HV1"], "how": "switching"},
+    )
+    assert step.status_code == 201, step.text
+    assert api.get(path, role=V).json()["state"] == "restored"

@@ -6,7 +6,7 @@ loss-of-voltage flags; the same errors; and the reports grouped into them."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
@@ -238,3 +238,54 @@ def test_grouped_reports_by_hand() -> None:
     assert all(said[d] == Observation(d, Status.NO_DATA) for d in [*others[3:], *relays[1:]])
     as_objects = list(group.observations)
     assert locator.locate(feeder, group.observations) == locator.locate(feeder, as_objects)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), plain=st.integers(0, 5))
+def test_column_summaries_are_the_object_ones(seed: int, n: int, plain: int) -> None:
+    """fault time (the lower median, ties included), type and permanence from the detail
+    columns equal the functions on the observations."""
+    from zoneinfo import ZoneInfo
+
+    from openoms.faults.likelihood import Signal
+    from openoms.faults.observations import DetailColumns
+    from openoms.faults.summary import (
+        fault_time,
+        fault_time_of,
+        fault_type,
+        fault_type_of,
+        permanence,
+        permanence_of,
+    )
+
+    rng = random.Random(seed)
+    zones = [UTC, ZoneInfo("UTC"), timezone(timedelta(0))]
+    alarms = []
+    for i in range(n):
+        when = T0 + timedelta(seconds=rng.choice([0, 0, 1, 2, rng.random()]))
+        alarms.append(
+            Observation(
+                f"d{i}",
+                Status.ALARM,
+                device_time=when.replace(tzinfo=rng.choice(zones)) if rng.random() < 0.8 else None,
+                fault_phases=tuple(sorted(rng.sample("ABC", rng.randint(0, 3)))),
+                earth_fault=rng.random() < 0.4,
+                earth_fault_phases=tuple(rng.sample("ABC", rng.randint(0, 2))),
+                loss_of_voltage_phases=tuple(rng.sample("ABC", rng.randint(0, 3))),
+                permanent=rng.choice([None, True, False]),
+            )
+        )
+    details = DetailColumns.of(alarms)
+    assert not details.problems
+    rows = np.arange(n, dtype=np.int64)
+    got = fault_time_of(details, rows)
+    want = fault_time(alarms)
+    assert got == want
+    if got is not None and want is not None:
+        assert got.tzinfo is want.tzinfo  # the very same time tag
+    for signal in Signal:
+        assert fault_type_of(signal, details, rows, plain=plain) == fault_type(
+            signal, alarms, plain=plain
+        )
+    for reclosed in (None, True, False):
+        assert permanence_of(reclosed, details, rows) == permanence(reclosed, alarms)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from scipy.sparse.csgraph import connected_components
 
 from openoms.grid.load import load_network
 from openoms.grid.model import Network
+from openoms.outages import _kernels
 from openoms.outages.impact import Impact, ImpactAnalyser
 from openoms.outages.switching import Operation, switching_effect
 from openoms.samples import bundled_path
@@ -184,3 +186,27 @@ def test_openings_only_take_the_shortcut_and_match_the_full_path(compiled: bool)
                 assert not len(fast.transferred.node_index)
             _same(fast.lost, analyser.of_opening([op.device for op in ops]))
             assert np.array_equal(analyser.topology.feeder_of_nodes, before)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**31 - 1), max_size=400) | st.lists(st.integers(0, 9), max_size=400),
+    st.booleans(),
+    st.sampled_from(["as drawn", "sorted", "reversed"]),
+)
+def test_the_kernel_sort_sorts(values: list[int], unique: bool, order: str) -> None:
+    """The kernel's own sort (numba's takes seconds to compile), compiled and as Python, its
+    heapsort fallback included (a depth limit of 0 takes it at once)."""
+    drawn = sorted(values) if order == "sorted" else values[::-1] if order == "reversed" else values
+    want = sorted(set(values)) if unique else sorted(values)
+    _kernels.compiled()  # from now on the module's helpers are numba's dispatchers
+    compiled_sort: Any = _kernels._sort
+    for sort, depth in ((compiled_sort, 2), (compiled_sort.py_func, 2), (compiled_sort.py_func, 0)):
+        a = np.array([7] * _kernels.HEADER + drawn + [9], dtype=np.int32)
+        saved, _kernels._DEPTH_FACTOR = _kernels._DEPTH_FACTOR, depth  # (read by py_func)
+        try:
+            stop = sort(a, _kernels.HEADER, _kernels.HEADER + len(drawn), unique)
+        finally:
+            _kernels._DEPTH_FACTOR = saved
+        assert a[_kernels.HEADER : stop].tolist() == want
+        assert a[-1] == 9

@@ -311,13 +311,16 @@ def _place(
     at = reports.detail_at
     rich = np.flatnonzero(details.status == ALARM)
     rich = rich[slot_of[det[at[rich]]] >= 0]
-    alarmed = det[status == ALARM]
+    plain = status == ALARM
+    plain[at] = False  # the plain alarms; then those on the tree
+    alarmed = det[plain]
     alarmed = alarmed[(alarmed >= 0) & (alarmed < slot_of.shape[0])]  # (bad ones: see below)
-    if int(np.count_nonzero(slot_of[alarmed] >= 0)) > rich.size:
+    if alarmed.size and bool(np.any(slot_of[alarmed] >= 0)):
         signal = Signal.SHORT_CIRCUIT
     else:
         signal = _signal(details, rich)
-    out = np.empty((5, n), dtype=np.int64)
+    out = np.empty((3, n), dtype=np.int64)
+    codes = np.empty((2, n), dtype=np.int8)
     weight = np.empty(n, dtype=np.float64)
     directional = np.empty(n, dtype=np.bool_)
     ignored_at = np.empty(n, dtype=np.int64)
@@ -334,6 +337,7 @@ def _place(
         np.zeros(slot_of.shape[0], dtype=np.uint8),
         np.zeros(slots.zone.shape[0], dtype=np.uint8),
         out,
+        codes,
         weight,
         directional,
         ignored_at,
@@ -348,24 +352,27 @@ def _place(
             message = twice(position)
         raise InvalidObservationError([message])
     ignored = tuple(map(reports.id_of, ignored_at[:n_ignored].tolist()))
-    det_k, zone, position_k = out[0, :kept], out[1, :kept], out[4, :kept]
-    observed, off = out[2, :kept].astype(np.int8), out[3, :kept].astype(np.int8)
+    det_k, zone, position_k = out[0, :kept], out[1, :kept], out[2, :kept]
+    observed, off = codes[0, :kept], codes[1, :kept]
     weight, directional = weight[:kept], directional[:kept]
     plain_alarm = observed == ALARM
     detail_alarm = np.full(kept, -1, dtype=np.int64)
     if rich.size:  # the detailed alarms: their code for the signal, weighed by the full model
         rows = np.searchsorted(position_k, at[rich])
-        observed[rows] = _hit(details, rich, signal, directional[rows])
         plain_alarm[rows] = False
         detail_alarm[rows] = rich
-        d = det_k[rows]
-        weight[rows] = _weights(
-            devices,
-            d,
-            observed[rows],
-            off[rows],
-            (devices.false_alarm[d], devices.miss[d], devices.direction_error[d]),
-        )
+        code = _hit(details, rich, signal, directional[rows])
+        rows = rows[code != ALARM]  # (read as a plain alarm: the pass weighed it already)
+        if rows.size:
+            observed[rows] = code[code != ALARM]
+            d = det_k[rows]
+            weight[rows] = _weights(
+                devices,
+                d,
+                observed[rows],
+                off[rows],
+                (devices.false_alarm[d], devices.miss[d], devices.direction_error[d]),
+            )
     if tree.implicit_root and trip_seen and signal is Signal.SHORT_CIRCUIT:
         relay = tuple(np.array([r]) for r in devices.relay)
         det_k, zone = np.append(det_k, -1), np.append(zone, 0)

@@ -157,14 +157,15 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
     seen: NDArray[np.uint8],
     seen_slot: NDArray[np.uint8],
     out: Int64Array,
+    out_codes: NDArray[np.int8],
     out_weight: Float64Array,
     out_directional: BoolArray,
     ignored: Int64Array,
 ) -> tuple[int, int, int, int]:
     """One pass over an event's reports (detector index, status 1 alarm, 0 no alarm, -1 no
     data): checks them and writes, in report order, for each report with data on the tree
-    ``out[0, k]`` its detector, ``out[1, k]`` its zone, ``out[2, k]`` its status,
-    ``out[3, k]`` its "off" code (3 = −1, else 0), ``out[4, k]`` its position,
+    ``out[0, k]`` its detector, ``out[1, k]`` its zone, ``out[2, k]`` its position,
+    ``out_codes[0, k]`` its status, ``out_codes[1, k]`` its "off" code (3 = −1, else 0),
     ``out_directional[k]`` whether it is read as directional and ``out_weight[k]`` its weight
     as a plain report (``ln((1 − m)/a)`` for an alarm, ``ln(m/(1 − a))`` for a silence, 0
     against −1: a plain device reads the same either way).
@@ -213,14 +214,14 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
             minus = False
         out[0, kept] = d
         out[1, kept] = zone
-        out[2, kept] = code
-        out[4, kept] = i
+        out[2, kept] = i
+        out_codes[0, kept] = code
         out_directional[kept] = directional
         if minus:
-            out[3, kept] = 3
+            out_codes[1, kept] = 3
             out_weight[kept] = 0.0
         else:
-            out[3, kept] = 0
+            out_codes[1, kept] = 0
             out_weight[kept] = slot_w_alarm[s] if code == 1 else slot_w_quiet[s]
         kept += 1
     return kept, 0, 0, n_ignored

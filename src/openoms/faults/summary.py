@@ -179,11 +179,13 @@ def permanence(reclosed: bool | None, alarms: Sequence[Observation]) -> bool | N
 def fault_time_of(details: DetailColumns, rows: Int64Array) -> datetime | None:
     """:func:`fault_time` of the alarms in ``rows`` of ``details``."""
     times = details.time_us[rows]
-    timed = rows[times != NO_TIME]
+    timed, times = rows[times != NO_TIME], times[times != NO_TIME]
     if not timed.size:
         return None
-    order = np.argsort(details.time_us[timed], kind="stable")
-    return details.observations[int(timed[order[(timed.size - 1) // 2]])].device_time
+    k = (timed.size - 1) // 2  # the k-th smallest, as sorted() would place it: O(n)
+    value = np.partition(times, k)[k]
+    ties = timed[times == value]  # in report order, after the int(times < value) smaller
+    return details.observations[int(ties[k - int(np.count_nonzero(times < value))])].device_time
 
 
 def _vote_masks(masks: NDArray[np.uint8]) -> tuple[str, ...]:

@@ -42,8 +42,9 @@ TABLES: Final = (
     "sensitive_hv_ptr",  # and under each HV customer
     "sensitive_hv_rows",
 )
-HEADER: Final = 8  # out[0:6]: where each part ends; the parts start at out[HEADER]
-_SMALL: Final = 24  # ranges left to the final insertion sort
+STACK: Final = 8  # out[STACK:HEADER]: the sort's stack (no allocation per call)
+HEADER: Final = STACK + 3 * 64  # out[0:6]: where each part ends; the parts start at out[HEADER]
+_SMALL: Final = 48  # ranges left to the final insertion sort (nearly sorted runs are the rule)
 _DEPTH_FACTOR = 2  # quicksort down to 2 log2 n, then heapsort (a test sets 0)
 
 _LOCK: Final = threading.Lock()
@@ -52,6 +53,7 @@ _COMPILED: list[Callable[..., None]] = []
 
 def _sort(a: Ints, start: int, stop: int, unique: bool) -> int:
     """Sort ``a[start:stop]`` in place (and drop repeats when ``unique``); returns the stop.
+    ``a[STACK:HEADER]`` is scratch.
 
     An introsort without recursion: quicksort on the median of three down to short ranges,
     heapsort for a range past a depth of 2 log2 n, then one insertion-sort pass over the whole
@@ -64,7 +66,8 @@ def _sort(a: Ints, start: int, stop: int, unique: bool) -> int:
         while (1 << limit) < n:
             limit += 1
         limit *= _DEPTH_FACTOR
-        stack = np.empty(3 * 64, dtype=np.int64)  # (lo, hi, depth); the smaller side first
+        # (lo, hi, depth) at a[STACK:HEADER], the smaller side first: at most log2 n deep
+        stack = a[STACK:HEADER]
         stack[0], stack[1], stack[2] = start, stop - 1, 0
         top = 3
         while top > 0:

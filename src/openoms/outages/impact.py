@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from openoms.errors import UnsupportedOperationError
+from openoms.grid.graph import frozen
 from openoms.grid.model import Network, group_indices
 from openoms.grid.topology import DEAD, Topology, TopologyError
 from openoms.i18n import CATEGORY_NAMES, Lang, join_list
@@ -304,6 +305,7 @@ class ImpactAnalyser:
         self._edge_from = self.topology.graph.edge_from
         sections = network.sections
         section_ptr, by_from = group_indices(sections.from_node, n_nodes)
+        to_node = sections.to_node[by_from]
         ta_ptr, ta_idx = network.transformer_areas_by_node()
         hv_ptr, hv_idx = network.hv_customers_by_node()
         sc = network.sensitive_customers
@@ -316,7 +318,7 @@ class ImpactAnalyser:
         self._tables: tuple[Ints, ...] = (  # CSR: by node, then under customers
             section_ptr,
             by_from,  # sections by from-node
-            sections.to_node[by_from],
+            to_node,
             ta_ptr,
             ta_idx,
             hv_ptr,
@@ -336,11 +338,13 @@ class ImpactAnalyser:
         )
         self._mark = np.zeros(n_nodes, dtype=np.uint8)
         self._out: Ints | None = None  # the kernel's output, made at the first query
+        self._nobody: Impact | None = None
+        self._nobody = self.nobody()
         use_numba = "numba" in sys.modules if compiled is None else compiled
         self._kernel: Callable[..., None] | None = None
         if use_numba:  # the tables packed in one array (_kernels.TABLES): few arguments
             section_to = np.empty(2 * len(by_from), dtype=np.int32)
-            section_to[0::2], section_to[1::2] = by_from, sections.to_node[by_from]
+            section_to[0::2], section_to[1::2] = by_from, to_node
             packed = (
                 np.stack([section_ptr, ta_ptr, hv_ptr], axis=1).ravel(),
                 section_to,
@@ -352,6 +356,7 @@ class ImpactAnalyser:
             lengths = [len(t) for t in packed]
             layout = np.concatenate([[0], np.cumsum(lengths), [self._n_sections]])
             self._layout = layout.astype(np.int64)
+            self._tables = ()  # (the numpy path's; the kernel reads the packed copy)
             self._kernel = _kernels.compiled()
             self._compiled_parts(_NO_NODES, np.empty(0, dtype=np.int32), -1)  # load it now
 
@@ -393,7 +398,11 @@ class ImpactAnalyser:
         if found is None:
             return None
         nodes, feeder = found
-        return self._impact(opened, nodes, edges, feeder)
+        if self._kernel is None or not len(nodes):
+            return self._impact(opened, nodes, edges, feeder)
+        # (the subtrees are read-only int32 arrays already: straight to the kernel)
+        parts = self._compiled_parts(nodes, np.array(edges, dtype=np.int32), feeder)
+        return Impact.of_parts(self.network, opened, parts)
 
     def _radial_lost(self, edges: Sequence[int]) -> Ints | None:
         """:meth:`subtrees`, sorted, without repeats."""
@@ -430,11 +439,14 @@ class ImpactAnalyser:
             feeders.add(feeder)
         if len(below) == 1:
             return below[0], feeders.pop()
-        nodes = np.concatenate([_NO_NODES, *below])
+        nodes = frozen(np.concatenate([_NO_NODES, *below]))
         return nodes, feeders.pop() if len(feeders) == 1 else -1
 
     def nobody(self, opened: tuple[str, ...] = ()) -> Impact:
-        """The impact that puts nobody off (opening ``opened``, no section among them)."""
+        """The impact that puts nobody off (opening ``opened``, no section among them); the
+        same object every time when ``opened`` is empty (its arrays are empty)."""
+        if not opened and self._nobody is not None:
+            return self._nobody
         nothing = np.empty(0, dtype=np.int32)
         return Impact.of_parts(self.network, opened, (nothing,) * 6)
 

@@ -37,6 +37,7 @@ __all__ = [
     "CREW_STATUS_REPAIR",
     "CREW_TRANSITIONS",
     "PLANNER_TRANSITIONS",
+    "AreasStillOffError",
     "Principal",
     "add_restoration_step",
     "apply_crew_status",
@@ -60,6 +61,23 @@ BOOKING_ROLES: Final = frozenset({Role.ADMIN, Role.DISPATCHER, Role.PLANNER})
 _DISPATCH: Final = frozenset({Role.ADMIN, Role.DISPATCHER})
 FUTURE_SLACK: Final = timedelta(minutes=1)
 """How far ahead of the service's clock a reported time may lie (clocks differ a little)."""
+
+
+class AreasStillOffError(InputError):
+    """A move to ``restored`` while areas are still off: the reliability figures would count
+    them off for ever. Their return is recorded as a restoration step, which moves the
+    outage to ``restored`` by itself when the last area is back."""
+
+    def __init__(self, outage_id: int, still_off: Sequence[str]) -> None:
+        shown = ", ".join(still_off[:5]) + (
+            f" (+{len(still_off) - 5} more)" if len(still_off) > 5 else ""
+        )
+        super().__init__(
+            f"outage {outage_id}: {len(still_off)} area(s) still off ({shown}); "
+            "record a restoration step for them instead of a move to restored"
+        )
+        self.outage_id = outage_id
+        self.still_off = tuple(still_off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +154,14 @@ def transition_outage(
     (:func:`merge_outage`), else the record would point nowhere.
     """
     check_transition_allowed(session, who, outage_id, to)
+    if to is OutageState.RESTORED:
+        still_off = [
+            a.element_id
+            for a in store.get_outage(session, outage_id).areas
+            if a.restored_at is None
+        ]
+        if still_off:
+            raise AreasStillOffError(outage_id, still_off)
     if to is OutageState.MERGED:
         raise InputError(
             f"outage {outage_id}: a merge names the outage it is merged into; "
