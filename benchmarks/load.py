@@ -42,9 +42,6 @@ import multiprocessing
 import os
 import platform
 import resource
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,11 +53,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from _serve import Connection, Service, fault_indicators, http_get, http_post, once
+
 RESULTS: Final = Path(__file__).resolve().parent / "results" / "load.json"
 POSTGRES_URL: Final = os.environ.get(
     "OPENOMS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-RUN: Final = [sys.executable, "-c", "from openoms.cli import run; run()"]
 
 # -- targets
 TARGET_MQTT_RATIO: Final = 0.8
@@ -83,12 +81,6 @@ def _raise_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- the MQTT stream: a separate process ----------------------------------------------------
@@ -146,31 +138,14 @@ def publish(
     client.loop_stop()
 
 
-# -- the service -------------------------------------------------------------------------------
-
-
-@dataclass
-class Served:
-    """``openoms serve`` on a fresh database."""
-
-    kind: str
-    url: str
-    folder: Path
-    port: int
-    utility: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
-    schema: str | None = None
-
-    @property
-    def log(self) -> Path:
-        return self.folder / "serve.log"
+# -- the service (benchmarks/_serve.py) ---------------------------------------------------------
 
 
 @contextlib.contextmanager
 def serving(
     kind: str, postgres_url: str, broker: tuple[str, int], extra: Sequence[str] = ()
-) -> Iterator[Served]:
+) -> Iterator[Service]:
+    """``openoms serve`` on a fresh database of ``kind``, configured but not started."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -188,141 +163,17 @@ def serving(
             )
         else:
             url = f"sqlite:///{folder / 'openoms.db'}"
-        utility = f"load{uuid.uuid4().hex[:8]}"
-        port = _free_port()
-        config = folder / "openoms.toml"
-        config.write_text(
-            "\n".join(
-                [
-                    f"data_dir = {json.dumps(str(folder))}",
-                    f"database_url = {json.dumps(url)}",
-                    'network = "sample:county"',
-                    f'utility = "{utility}"',
-                    f'mqtt_host = "{broker[0]}"',
-                    f"mqtt_port = {broker[1]}",
-                    f'mqtt_client_id = "openoms-{utility}"',
-                    f"http_port = {port}",
-                    *extra,
-                    "",
-                ]
-            ),
-            encoding="utf-8",
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENOMS_")} | {
-            "OPENOMS_CONFIG": str(config)
-        }
-        served = Served(kind, url, folder, port, utility, env, schema=schema)
+        # the service inherits the raised file limit of main()
+        served = Service.configure(folder, url, broker, prefix="load", extra=extra)
         try:
             yield served
         finally:
-            stop(served)
+            served.stop()
             if schema is not None:
                 admin = create_engine(postgres_url)
                 with admin.begin() as connection:
                     connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
-
-
-def token(served: Served, name: str, role: str) -> str:
-    out = subprocess.run(
-        [*RUN, "token", "create", "--name", name, "--role", role],
-        env=served.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip().splitlines()[-1]
-
-
-def start(served: Served) -> None:
-    with served.log.open("ab") as handle:
-        served.process = subprocess.Popen(
-            [*RUN, "serve"],
-            env=served.env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,  # inherits the raised file limit of main()
-        )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            break
-        status, _ = asyncio.run(_once(served.port, http_get("/api/v1/health"), 2))
-        if status == 200:
-            return
-        time.sleep(0.3)
-    raise RuntimeError(f"the service did not come up:\n{served.log.read_text()[-3000:]}")
-
-
-def stop(served: Served) -> None:
-    process = served.process
-    if process is not None and process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-# -- a small HTTP/1.1 client (keep-alive, asyncio streams) ----------------------------------------
-
-
-class Connection:
-    """One keep-alive connection; reopened after the server closes it."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(self, raw: bytes) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
-        self.writer.write(raw)
-        await self.writer.drain()
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length, close = 0, False
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and value.strip().lower() == b"close":
-                close = True
-        body = await self.reader.readexactly(length) if length else b""
-        if close:
-            self.close()
-        return status, body
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
-async def _once(port: int, raw: bytes, timeout: float) -> tuple[int | None, bytes]:
-    connection = Connection(port)
-    try:
-        return await asyncio.wait_for(connection.request(raw), timeout)
-    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
-        return None, b""
-    finally:
-        connection.close()
-
-
-def http_get(path: str, bearer: str | None = None) -> bytes:
-    auth = f"Authorization: Bearer {bearer}\r\n" if bearer else ""
-    return f"GET {path} HTTP/1.1\r\nHost: load\r\n{auth}\r\n".encode()
-
-
-def http_post(path: str, bearer: str, document: Any) -> bytes:
-    body = json.dumps(document).encode()
-    return (
-        f"POST {path} HTTP/1.1\r\nHost: load\r\nAuthorization: Bearer {bearer}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
 
 
 # -- one storm -----------------------------------------------------------------------------------
@@ -490,7 +341,7 @@ def _pct(values: Sequence[float], q: float) -> float:
 
 
 def recovery(
-    served: Served, probe: Probe, shared: Any, bearer: str, rate: float
+    served: Service, probe: Probe, shared: Any, bearer: str, rate: float
 ) -> dict[str, float | None]:
     """Seconds after the storm until a request gets a 2xx and the MQTT backlog is drained."""
     began = time.monotonic()
@@ -500,7 +351,7 @@ def recovery(
     while time.monotonic() - began < RECOVERY_GIVE_UP_S and (http_s is None or mqtt_s is None):
         if http_s is None:
             status, _ = asyncio.run(
-                _once(served.port, http_get("/api/v1/outages?limit=1", bearer), 5)
+                once(served.port, http_get("/api/v1/outages?limit=1", bearer), 5)
             )
             if status is not None and 200 <= status < 300:
                 http_s = time.monotonic() - began
@@ -519,12 +370,12 @@ def run_database(
     with serving(kind, args.postgres_url, broker, args.set) as served:
         say(f"{kind}: starting openoms serve")
         tokens = {
-            "dispatcher": token(served, "load dispatcher", "dispatcher"),
-            "crew": token(served, "load crew", "crew"),
+            "dispatcher": served.token("load dispatcher", "dispatcher"),
+            "crew": served.token("load crew", "crew"),
         }
-        start(served)
+        served.start()
         booked = asyncio.run(
-            _once(
+            once(
                 served.port,
                 http_post(
                     "/api/v1/outages",
@@ -596,7 +447,7 @@ def run_database(
             publisher.join(60)
         drained = _drain(probe, shared)
         probe.close()
-        stop(served)
+        served.stop()
         return {
             "database": kind,
             "unloaded": unloaded,
@@ -767,11 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from openoms.samples import bundled_path
 
     network = load_network(bundled_path("sample:county"))
-    devices = [
-        d
-        for d, k in zip(network.detectors.id, network.detectors.kind, strict=True)
-        if k == "fault_indicator"
-    ]
+    devices = fault_indicators(network)
     args.breaker = network.edge_id(int(network.feeders.head_edge[0]))
 
     load_before = os.getloadavg()

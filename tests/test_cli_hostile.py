@@ -196,6 +196,9 @@ def make_hostile(kind: str, path: Path, *, header: str, world: World) -> None:
 # -- every file argument --------------------------------------------------------------------
 
 
+_JSON_START = '{"format": "openoms-network", "format_version": 1, "name": "x"'
+
+
 @dataclass(frozen=True)
 class Slot:
     """One file argument of one command."""
@@ -206,8 +209,22 @@ class Slot:
     args: Callable[[Path, World, Path], list[str]]  # (hostile file, world, output folder)
     nests: bool = False  # a format that nests (JSON, TOML): gets the deep-nesting file
     in_folder: bool = False  # the file is a table of a network CSV folder
-    writes: Callable[[Path], list[Path]] = lambda _out: []  # what must not be written
+    writes: tuple[str, ...] = ()  # files of the output folder that must not be written
     stores: bool = False  # imports into the database: nothing may be stored
+
+    @classmethod
+    def network(
+        cls,
+        name: str,
+        args: Callable[[Path, World, Path], list[str]],
+        *,
+        writes: tuple[str, ...] = (),
+        stores: bool = False,
+    ) -> Slot:
+        """A network argument, the hostile file in place of a JSON document."""
+        return cls(
+            name, "network.json", _JSON_START, args, nests=True, writes=writes, stores=stores
+        )
 
     def place(self, case_dir: Path, world: World) -> tuple[Path, Path]:
         """(the argument, the hostile file) in ``case_dir``."""
@@ -219,60 +236,32 @@ class Slot:
         return folder, folder / self.file_name
 
 
-_JSON_START = '{"format": "openoms-network", "format_version": 1, "name": "x"'
 SLOTS = (
-    Slot(
-        "grid check PATH",
-        "network.json",
-        _JSON_START,
-        lambda p, _w, _o: ["grid", "check", str(p)],
-        nests=True,
-    ),
-    Slot(
+    Slot.network("grid check PATH", lambda p, _w, _o: ["grid", "check", str(p)]),
+    Slot.network(
         "grid show PATH",
-        "network.json",
-        _JSON_START,
         lambda p, _w, o: ["grid", "show", str(p), "--map", str(o / "map.png")],
-        nests=True,
-        writes=lambda o: [o / "map.png"],
+        writes=("map.png",),
     ),
-    Slot(
+    Slot.network(
         "grid convert SOURCE",
-        "network.json",
-        _JSON_START,
         lambda p, _w, o: ["grid", "convert", str(p), str(o / "converted.json")],
-        nests=True,
-        writes=lambda o: [o / "converted.json"],
+        writes=("converted.json",),
     ),
-    Slot(
+    Slot.network(
         "impact PATH",
-        "network.json",
-        _JSON_START,
         lambda p, _w, o: ["impact", str(p), "--open", "K1", "--map", str(o / "impact.svg")],
-        nests=True,
-        writes=lambda o: [o / "impact.svg"],
+        writes=("impact.svg",),
     ),
-    Slot(
-        "switching PATH",
-        "network.json",
-        _JSON_START,
-        lambda p, _w, _o: ["switching", str(p), "open:K1"],
-        nests=True,
-    ),
-    Slot(
-        "locate PATH",
-        "network.json",
-        _JSON_START,
-        lambda p, w, _o: ["locate", str(p), "--reports", str(w.reports)],
-        nests=True,
-    ),
+    Slot.network("switching PATH", lambda p, _w, _o: ["switching", str(p), "open:K1"]),
+    Slot.network("locate PATH", lambda p, w, _o: ["locate", str(p), "--reports", str(w.reports)]),
     Slot(
         "locate --reports",
         "reports.jsonl",
         REPORTS.splitlines()[0],  # a good message, then the hostile line
         lambda p, w, o: ["locate", str(w.small), "--reports", str(p), "--map", str(o / "f.png")],
         nests=True,
-        writes=lambda o: [o / "f.png"],
+        writes=("f.png",),
     ),
     Slot(
         "network CSV folder (nodes.csv)",
@@ -305,12 +294,9 @@ SLOTS = (
         ],
         stores=True,
     ),
-    Slot(
+    Slot.network(
         "reliability import --network",
-        "network.json",
-        _JSON_START,
         lambda p, w, _o: ["reliability", "import", str(w.history), "--network", str(p)],
-        nests=True,
         stores=True,
     ),
     Slot(
@@ -352,7 +338,7 @@ def test_every_file_argument_refuses_hostile_files_in_one_line(
     out = tmp_path / "out"
     out.mkdir()
     outcome = in_process(slot.args(argument, world, out), world.env)
-    check_refused(outcome, hostile, world, slot.writes(out))
+    check_refused(outcome, hostile, world, [out / name for name in slot.writes])
 
 
 @pytest.mark.slow  # real processes: a few seconds each
@@ -377,7 +363,7 @@ def test_as_a_process_the_user_sees_one_line_and_no_traceback(
     out.mkdir()
     outcome = as_process(slot.args(argument, world, out), world.env)
     assert outcome.code == 2
-    check_refused(outcome, hostile, world, slot.writes(out))
+    check_refused(outcome, hostile, world, [out / name for name in slot.writes])
 
 
 # -- bad input that used to pass ------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any, get_args
 
 from openoms.api.event_schemas import EventIn
 from openoms.events import EventKind
-from openoms.store import eventlog
+from openoms.store import deadletters, eventlog
 from openoms.store.tokens import Role
 from tests.api.conftest import Api
 
@@ -21,7 +21,7 @@ def event(kind: str = "trouble_call", **fields: Any) -> dict[str, Any]:
 
 def stored(api: Api) -> tuple[dict[str, int], dict[str, int]]:
     with api.context.sessions() as session:
-        return eventlog.event_counts(session), eventlog.dead_letter_counts(session)
+        return eventlog.event_counts(session), deadletters.dead_letter_counts(session)
 
 
 def test_one_model_per_event_kind() -> None:

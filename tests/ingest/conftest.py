@@ -23,7 +23,7 @@ from openoms.grid import network_from_raw
 from openoms.grid.model import Network
 from openoms.ingest.intake import Intake
 from openoms.ingest.mqtt import MqttSubscriber
-from openoms.store import eventlog
+from openoms.store import deadletters, eventlog
 from openoms.store.db import make_engine, make_session_factory, upgrade
 from tests.grid.small import small_raw
 
@@ -74,7 +74,7 @@ class FailingCommits:
 def stored_counts(sessions: Sessions) -> tuple[dict[str, int], dict[str, int]]:
     """(events by kind, dead letters by reason)."""
     with sessions() as session:
-        return eventlog.event_counts(session), eventlog.dead_letter_counts(session)
+        return eventlog.event_counts(session), deadletters.dead_letter_counts(session)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 20.0) -> None:

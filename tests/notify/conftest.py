@@ -12,12 +12,35 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openoms.notify.smpp import SmppSender
 from openoms.notify.smsc_sim import SmscSimulator
+from openoms.store import outbox
 from openoms.store.db import make_engine, make_session_factory, upgrade
 
 T0 = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
 """16:00 in Asia/Shanghai."""
 
 PHONE = "13812345678"
+
+
+def enqueue_alert(
+    session: Session,
+    key: str = "crew_alert:1:13812345678",
+    *,
+    body: str = "【故障抢修】测试",
+    now: datetime = T0,
+    trigger_at: datetime | None = None,
+) -> outbox.EnqueueResult:
+    """A crew alert to 王建国 (:data:`PHONE`) queued in the outbox at ``now``."""
+    return outbox.enqueue(
+        session,
+        dedupe_key=key,
+        kind="crew_alert",
+        phone=PHONE,
+        name="王建国",
+        body=body,
+        lang="zh",
+        now=now,
+        trigger_at=trigger_at,
+    )
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ the outbox repository moves rows only through it."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,9 +16,9 @@ from openoms.contacts.messages import (
     MessageTransitionError,
     message_transition,
 )
-from openoms.errors import InputError
 from openoms.store import outbox
-from tests.notify.conftest import PHONE, T0
+from tests.lifecycle_checks import assert_exhaustive, check_pair, every_pair, without_way_out
+from tests.notify.conftest import T0, enqueue_alert
 
 S = MessageState
 
@@ -35,20 +33,26 @@ EXPECTED: dict[MessageState, set[MessageState]] = {
 }
 
 
-@pytest.mark.parametrize(("current", "target"), list(itertools.product(S, S)))
+@pytest.mark.parametrize(("current", "target"), every_pair(S))
 def test_every_pair(current: MessageState, target: MessageState) -> None:
-    if target in EXPECTED[current]:
-        assert message_transition(current, target) is target
-    else:
-        with pytest.raises(MessageTransitionError) as caught:
-            message_transition(current, target, what="outbox message 7")
-        assert isinstance(caught.value, InputError)
-        assert (caught.value.current, caught.value.target) == (current, target)
-        assert f"outbox message 7: cannot go from {current} to {target}" in str(caught.value)
+    check_pair(
+        lambda c, t: message_transition(c, t, what="outbox message 7"),
+        current,
+        target,
+        EXPECTED,
+        refused=MessageTransitionError,
+        says=f"outbox message 7: cannot go from {current} to {target}",
+    )
 
 
 def test_the_table_is_the_expected_one() -> None:
-    assert {k: set(v) for k, v in MESSAGE_TRANSITIONS.items()} == EXPECTED
+    """And every state is reached from queued, none stays put, each reaches a final one."""
+    assert_exhaustive(
+        MESSAGE_TRANSITIONS,
+        EXPECTED,
+        initial={INITIAL_MESSAGE_STATE},
+        terminal=FINAL_MESSAGE_STATES,
+    )
     assert outbox.ALLOWED is MESSAGE_TRANSITIONS  # the store has no table of its own
 
 
@@ -63,28 +67,9 @@ def test_the_values_are_the_stored_strings() -> None:
     ]
 
 
-def test_every_state_is_reachable_from_queued() -> None:
-    seen, frontier = {INITIAL_MESSAGE_STATE}, [INITIAL_MESSAGE_STATE]
-    while frontier:
-        for nxt in MESSAGE_TRANSITIONS[frontier.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                frontier.append(nxt)
-    assert seen == set(S)
-
-
-def test_final_states_have_no_way_out_and_every_state_reaches_one() -> None:
-    assert {s for s, out in MESSAGE_TRANSITIONS.items() if not out} == FINAL_MESSAGE_STATES
+def test_final_states_have_no_way_out() -> None:
+    assert without_way_out(MESSAGE_TRANSITIONS) == FINAL_MESSAGE_STATES
     assert {S.DELIVERED, S.FAILED} == FINAL_MESSAGE_STATES
-    for state in S:
-        assert state not in MESSAGE_TRANSITIONS[state]  # staying put is not a transition
-        seen, frontier = {state}, [state]
-        while frontier:
-            for nxt in MESSAGE_TRANSITIONS[frontier.pop()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    frontier.append(nxt)
-        assert seen & FINAL_MESSAGE_STATES
 
 
 def test_the_contacts_package_exports_the_lifecycle() -> None:
@@ -95,16 +80,7 @@ def test_the_contacts_package_exports_the_lifecycle() -> None:
 
 def test_the_outbox_refuses_a_forbidden_move(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
-        queued = outbox.enqueue(
-            session,
-            dedupe_key="crew_alert:lifecycle",
-            kind="crew_alert",
-            phone=PHONE,
-            name="王建国",
-            body="【故障抢修】测试",
-            lang="zh",
-            now=T0,
-        )
+        queued = enqueue_alert(session, "crew_alert:lifecycle")
         assert outbox.get_message(session, queued.id).state is INITIAL_MESSAGE_STATE
         # Only an unconfirmed message may be requeued by a dispatcher.
         with pytest.raises(MessageTransitionError, match="from queued to queued"):

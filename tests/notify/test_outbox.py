@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import functools
 from datetime import timedelta
 
 import pytest
@@ -11,30 +11,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from openoms.contacts.phone import BadPhoneError
 from openoms.store import outbox
 from openoms.store.outbox import ALLOWED, OutboxState, OutboxTransitionError, RetryPolicy
-from tests.notify.conftest import PHONE, T0
+from tests.lifecycle_checks import check_pair, every_pair
+from tests.notify.conftest import PHONE, T0, enqueue_alert
 
 
-def _enqueue(session: Session, key: str = "crew_alert:1:13812345678") -> outbox.EnqueueResult:
-    return outbox.enqueue(
-        session,
-        dedupe_key=key,
-        kind="crew_alert",
-        phone=PHONE,
-        name="王建国",
-        body="【故障抢修】测试",
-        lang="zh",
-        now=T0,
-        trigger_at=T0 - timedelta(seconds=1),
-    )
+def _enqueue(session: Session) -> outbox.EnqueueResult:
+    return enqueue_alert(session, trigger_at=T0 - timedelta(seconds=1))
 
 
-@pytest.mark.parametrize(("current", "new"), list(itertools.product(OutboxState, OutboxState)))
+@pytest.mark.parametrize(("current", "new"), every_pair(OutboxState))
 def test_every_transition_pair(current: OutboxState, new: OutboxState) -> None:
-    if new in ALLOWED[current]:
-        assert outbox.transition(1, current, new) is new
-    else:
-        with pytest.raises(OutboxTransitionError, match=f"from {current} to {new}"):
-            outbox.transition(1, current, new)
+    move = functools.partial(outbox.transition, 1)
+    check_pair(move, current, new, ALLOWED, refused=OutboxTransitionError, says="outbox message 1")
 
 
 def test_back_off_doubles_up_to_the_cap() -> None:

@@ -16,25 +16,16 @@ from openoms.notify.smsc_sim import SmscSimulator
 from openoms.notify.worker import OutboxWorker, WorkerOptions
 from openoms.store import outbox
 from openoms.store.outbox import OutboxState, RetryPolicy
-from tests.notify.conftest import PHONE, make_sender
+from tests.notify.conftest import PHONE, enqueue_alert, make_sender
 
 FAST = WorkerOptions(poll_s=0.2, retry=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2))
 
 
 def _enqueue(sessions: sessionmaker[Session], key: str = "crew_alert:1:a") -> int:
     now = datetime.now(UTC)
+    body = "【故障抢修】10kV城关线K03至K05之间，相间短路。"
     with sessions.begin() as session:
-        return outbox.enqueue(
-            session,
-            dedupe_key=key,
-            kind="crew_alert",
-            phone=PHONE,
-            name="王建国",
-            body="【故障抢修】10kV城关线K03至K05之间，相间短路。",
-            lang="zh",
-            now=now,
-            trigger_at=now,
-        ).id
+        return enqueue_alert(session, key, body=body, now=now, trigger_at=now).id
 
 
 def _state(sessions: sessionmaker[Session], message_id: int) -> outbox.OutboxItem:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from openoms.outages.lifecycle import (
@@ -13,6 +11,7 @@ from openoms.outages.lifecycle import (
     OutageState,
     transition,
 )
+from tests.lifecycle_checks import assert_exhaustive, check_pair, every_pair, without_way_out
 
 S = OutageState
 
@@ -62,19 +61,25 @@ EXPECTED: dict[OutageState, set[OutageState]] = {
 }
 
 
-@pytest.mark.parametrize(("current", "target"), list(itertools.product(S, S)))
+@pytest.mark.parametrize(("current", "target"), every_pair(S))
 def test_every_pair(current: OutageState, target: OutageState) -> None:
-    if target in EXPECTED[current]:
-        assert transition(current, target) is target
-    else:
-        with pytest.raises(IllegalTransitionError) as caught:
-            transition(current, target)
-        assert str(current) in str(caught.value)
-        assert str(target) in str(caught.value)
+    check_pair(
+        transition,
+        current,
+        target,
+        EXPECTED,
+        refused=IllegalTransitionError,
+        says=f"an outage cannot go from {current} to {target}",
+    )
 
 
 def test_the_table_is_the_expected_one() -> None:
-    assert {k: set(v) for k, v in TRANSITIONS.items()} == EXPECTED
+    """And every state is reached from detected, none stays put, and each reaches closed or a
+    final state (cancelled, merged)."""
+    assert_exhaustive(
+        TRANSITIONS, EXPECTED, initial={S.DETECTED}, terminal={S.CLOSED, S.CANCELLED, S.MERGED}
+    )
+    assert without_way_out(TRANSITIONS) == {S.CANCELLED, S.MERGED}
 
 
 def test_open_states_are_those_where_customers_may_be_off() -> None:
@@ -86,14 +91,3 @@ def test_open_states_are_those_where_customers_may_be_off() -> None:
         S.ISOLATED,
         S.PARTLY_RESTORED,
     } == OPEN_STATES
-
-
-def test_every_state_reaches_closed_or_a_final_state() -> None:
-    for state in S:
-        seen, frontier = {state}, [state]
-        while frontier:
-            for nxt in TRANSITIONS[frontier.pop()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    frontier.append(nxt)
-        assert seen & {S.CLOSED, S.CANCELLED, S.MERGED}

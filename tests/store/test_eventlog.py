@@ -10,14 +10,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openoms.errors import InputError
 from openoms.events import Event, EventKind, EventSource
-from openoms.store.eventlog import (
-    CHUNK_ROWS,
-    EventNotFoundError,
+from openoms.store.deadletters import (
     NewDeadLetter,
     add_dead_letter,
     add_dead_letters,
-    append_events,
     dead_letter_counts,
+)
+from openoms.store.eventlog import (
+    CHUNK_ROWS,
+    EventNotFoundError,
+    append_events,
     event_counts,
     last_device_time,
     last_device_times,

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openoms.ingest.intake import Intake
 from openoms.outages.lifecycle import OPEN_STATES, OutageState
 from openoms.service.context import ServiceContext
-from openoms.store import eventlog, outages
+from openoms.store import deadletters, eventlog, outages
 
 __all__ = ["ApiMetrics", "MetricsMiddleware"]
 
@@ -73,7 +73,7 @@ class _DatabaseCollector(Collector):
             with self._context.sessions() as session:
                 for kind, n in sorted(eventlog.event_counts(session).items()):
                     events.add_metric([str(kind)], n)
-                for reason, n in sorted(eventlog.dead_letter_counts(session).items()):
+                for reason, n in sorted(deadletters.dead_letter_counts(session).items()):
                     dead.add_metric([str(reason)], n)
                 by_state = _open_outages_by_state(session)
                 for state in sorted(OPEN_STATES):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from openoms.errors import InputError
 from openoms.i18n import Lang, detect_lang
 from openoms.samples import BUNDLED, bundled_path
 
@@ -22,21 +25,24 @@ if TYPE_CHECKING:  # (a command's --help loads neither numpy nor pydantic)
     from openoms.settings import Settings
 
 __all__ = [
+    "NetworkOptions",
     "cache_option",
-    "check_picture",
     "compile_notice",
     "config_option",
     "data_dir_of",
     "encoding_option",
     "json_option",
+    "json_option_with",
     "lang_of",
     "lang_option",
-    "load_checked",
-    "load_indexed",
+    "lang_option_with",
+    "map_option",
+    "network_options",
     "resolve_network_path",
     "say",
     "settings_of",
     "step",
+    "writing",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,19 +60,22 @@ def resolve_network_path(path: str) -> Path:
     return resolved
 
 
-def lang_option(function: F) -> F:
+def lang_option_with(help_text: str) -> Callable[[F], F]:
+    """``--lang``: zh or en (default: the locale's, :func:`lang_of`), with this help."""
     return click.option(
-        "--lang",
-        type=click.Choice([lang.value for lang in Lang]),
-        default=None,
-        help="Output language: zh (Chinese) or en (English). Default: from the locale.",
-    )(function)
+        "--lang", type=click.Choice([lang.value for lang in Lang]), default=None, help=help_text
+    )
 
 
-def json_option(function: F) -> F:
-    return click.option(
-        "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text."
-    )(function)
+def json_option_with(help_text: str) -> Callable[[F], F]:
+    """``--json`` (the parameter ``as_json``), with this help."""
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
+lang_option = lang_option_with(
+    "Output language: zh (Chinese) or en (English). Default: from the locale."
+)
+json_option = json_option_with("Print machine-readable JSON instead of text.")
 
 
 def config_option(function: F) -> F:
@@ -82,7 +91,6 @@ def config_option(function: F) -> F:
 def _check_encoding(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    from openoms.errors import InputError  # noqa: PLC0415
     from openoms.grid.textfile import check_encoding  # noqa: PLC0415
 
     try:
@@ -106,10 +114,10 @@ def encoding_option(function: F) -> F:
 PICTURE_SUFFIXES = (".png", ".svg")
 
 
-def check_picture(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
-    """The callback of a picture option (``--map``): a .png or .svg file (matplotlib would
-    write a PNG under any other name) in a place that can hold one; checked before any work,
-    so a refused name writes nothing."""
+def _check_picture(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """A picture option's value (``--map``): a .png or .svg file (matplotlib would write a PNG
+    under any other name) in a place that can hold one; checked before any work, so a refused
+    name writes nothing."""
     if value is None:
         return None
     if value.suffix.lower() not in PICTURE_SUFFIXES:
@@ -125,6 +133,28 @@ def check_picture(_ctx: click.Context, _param: click.Parameter, value: Path | No
     return value
 
 
+def map_option(help_text: str) -> Callable[[F], F]:
+    """``--map FILE`` (the parameter ``map_path``): a picture, checked before any work."""
+    return click.option(
+        "--map",
+        "map_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        callback=_check_picture,
+        help=help_text,
+    )
+
+
+@contextmanager
+def writing(path: Path, what: str | None = None) -> Iterator[None]:
+    """Write ``what`` (a map, a report) to ``path``: a file system error is one line."""
+    try:
+        yield
+    except OSError as exc:
+        written = f"write {what}" if what else "write"
+        raise InputError(f"{path}: cannot {written}: {exc.strerror or exc}") from exc
+
+
 def cache_option(function: F) -> F:
     return click.option(
         "--no-cache",
@@ -133,6 +163,31 @@ def cache_option(function: F) -> F:
         help="Read and check the network files even if a checked snapshot of them is saved "
         "(<data_dir>/snapshots), and save none.",
     )(function)
+
+
+def network_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of a command that reads a network: ``--no-cache``, ``--encoding``,
+    ``--lang`` and ``--json``. The command gets them as one keyword argument, ``options``
+    (:class:`NetworkOptions`), which reads the network. The decorator nearest the function,
+    so that the options are listed last, in the order above."""
+
+    @functools.wraps(command)
+    def with_options(
+        *args: Any,
+        no_cache: bool,
+        encoding: str | None,
+        lang: str | None,
+        as_json: bool,
+        **kwargs: Any,
+    ) -> None:
+        options = NetworkOptions(
+            lang_of(lang), as_json=as_json, cache=not no_cache, encoding=encoding
+        )
+        command(*args, options=options, **kwargs)
+
+    for option in (json_option, lang_option, encoding_option, cache_option):
+        with_options = option(with_options)
+    return with_options
 
 
 def lang_of(value: str | None) -> Lang:
@@ -183,30 +238,38 @@ def step(lang: Lang, zh: str, en: str, *, quiet: bool) -> Iterator[None]:
         click.echo(f" ({time.perf_counter() - start:.2f} s)", err=True)
 
 
-def load_checked(
-    path: str, lang: Lang, *, quiet: bool, cache: bool = True, encoding: str | None = None
-) -> Network:
-    """Read and check a network; any error stops the command with the full problem list.
+@dataclass(frozen=True)
+class NetworkOptions:
+    """How a command reads its network (:func:`network_options`) and answers."""
 
-    With ``cache``, a network read once is loaded from its checked snapshot in the data
-    folder while its files are unchanged (:mod:`openoms.grid.snapshot`). ``encoding`` of the
-    files (default: detected); a network read in a given encoding is not cached.
-    """
-    return _load(path, lang, quiet=quiet, cache=cache, encoding=encoding).network
+    lang: Lang  # --lang, else the locale's
+    as_json: bool  # --json: no progress on stderr either
+    cache: bool  # not --no-cache
+    encoding: str | None  # --encoding, else detected
 
+    def checked(self, path: str) -> Network:
+        """Read and check the network ``path``; any error stops the command with the full
+        problem list.
 
-def load_indexed(
-    path: str, lang: Lang, *, quiet: bool, cache: bool = True, encoding: str | None = None
-) -> tuple[Network, Topology]:
-    """:func:`load_checked` and the topology index of the present switch states (saved in the
-    snapshot too)."""
-    snapshot = _load(path, lang, quiet=quiet, cache=cache, encoding=encoding)
-    if snapshot.topology is not None:
-        return snapshot.network, snapshot.topology
-    from openoms.grid.topology import Topology  # noqa: PLC0415
+        A network read once is loaded from its checked snapshot in the data folder while its
+        files are unchanged (:mod:`openoms.grid.snapshot`), unless ``--no-cache``; a network
+        read in a given ``--encoding`` is not cached.
+        """
+        return self._snapshot(path).network
 
-    network = snapshot.network
-    return network, Topology.build(network.graph_arrays(), network.closed_edges())
+    def indexed(self, path: str) -> tuple[Network, Topology]:
+        """:meth:`checked` and the topology index of the present switch states (saved in the
+        snapshot too)."""
+        snapshot = self._snapshot(path)
+        if snapshot.topology is not None:
+            return snapshot.network, snapshot.topology
+        from openoms.grid.topology import Topology  # noqa: PLC0415
+
+        network = snapshot.network
+        return network, Topology.build(network.graph_arrays(), network.closed_edges())
+
+    def _snapshot(self, path: str) -> Snapshot:
+        return _load(path, self.lang, quiet=self.as_json, cache=self.cache, encoding=self.encoding)
 
 
 def _load(

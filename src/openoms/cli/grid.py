@@ -11,16 +11,17 @@ from typing import Any
 import click
 
 from openoms.cli._common import (
-    cache_option,
-    check_picture,
+    NetworkOptions,
     encoding_option,
     json_option,
     lang_of,
     lang_option,
-    load_indexed,
+    map_option,
+    network_options,
     resolve_network_path,
     say,
     step,
+    writing,
 )
 from openoms.errors import InputError
 from openoms.grid.native import write_csv_folder, write_json_document
@@ -118,53 +119,38 @@ _SUMMARY_LABELS = {
 
 @grid.command("show")
 @click.argument("path")
-@click.option(
-    "--map",
-    "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=check_picture,
-    help="Where to write the map (.png or .svg). "
-    "Default: <network name>-map.png in the current folder.",
+@map_option(
+    "Where to write the map (.png or .svg). Default: <network name>-map.png in the current folder."
 )
 @click.option("--no-map", is_flag=True, help="Do not draw the map.")
-@cache_option
-@encoding_option
-@lang_option
-@json_option
+@network_options
 def grid_show(  # click passes options by name
     path: str,
     *,
     map_path: Path | None,
     no_map: bool,
-    no_cache: bool,
-    lang: str | None,
-    as_json: bool,
-    encoding: str | None = None,
+    options: NetworkOptions,
 ) -> None:
     """Summarise a network and draw a map of its feeders (电网概况与线路图)."""
     from openoms.grid.summary import network_summary  # noqa: PLC0415
 
-    language = lang_of(lang)
-    network, topology = load_indexed(
-        path, language, quiet=as_json, cache=not no_cache, encoding=encoding
-    )
+    network, topology = options.indexed(path)
     summary = network_summary(network)
     if not no_map:
         from openoms.viz.feeder_map import draw_feeder_map  # noqa: PLC0415  (matplotlib)
 
         target = map_path or Path(f"{_file_name(network.name)}-map.png")
-        with step(language, "绘制线路图", "drawing the map", quiet=as_json):
-            try:
-                draw_feeder_map(network, topology, target, lang=language)
-            except OSError as exc:
-                raise InputError(f"{target}: cannot write the map: {exc.strerror or exc}") from exc
+        with (
+            step(options.lang, "绘制线路图", "drawing the map", quiet=options.as_json),
+            writing(target, "the map"),
+        ):
+            draw_feeder_map(network, topology, target, lang=options.lang)
         summary["map"] = str(target)
-    if as_json:
+    if options.as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
         return
     for key, value in summary.items():
-        label = _SUMMARY_LABELS.get(key, (key, key))[0 if language is Lang.ZH else 1]
+        label = _SUMMARY_LABELS.get(key, (key, key))[0 if options.lang is Lang.ZH else 1]
         shown = value
         if isinstance(value, dict):
             shown = ", ".join(f"{k} {v}" for k, v in value.items())
@@ -196,13 +182,11 @@ def grid_convert(source: str, target: Path, encoding: str | None = None) -> None
     result = check_raw(raw)
     if result.network is None:
         raise InvalidNetworkError(source, result.problems)
-    try:
+    with writing(target):
         if as_json:
             write_json_document(raw, target)
         else:
             write_csv_folder(raw, target)
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     click.echo(f"{source} → {target}")
 
 

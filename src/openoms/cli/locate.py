@@ -14,16 +14,12 @@ from typing import TYPE_CHECKING
 import click
 
 from openoms.cli._common import (
-    cache_option,
-    check_picture,
+    NetworkOptions,
     compile_notice,
-    encoding_option,
-    json_option,
-    lang_of,
-    lang_option,
-    load_checked,
+    map_option,
+    network_options,
+    writing,
 )
-from openoms.errors import InputError
 from openoms.i18n import Lang
 
 if TYPE_CHECKING:  # the locator and its numba kernels load when a fault is located
@@ -104,10 +100,8 @@ def run_locate(
         from openoms.viz.fault_map import draw_fault_map  # noqa: PLC0415  (matplotlib)
 
         observations = result.group.observations
-        try:
+        with writing(map_path, "the map"):
             draw_fault_map(network, result.zones, result.location, observations, map_path)
-        except OSError as exc:
-            raise InputError(f"{map_path}: cannot write the map: {exc.strerror or exc}") from exc
     if as_json:
         return json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str)
     return _text(result, network, lang)
@@ -135,18 +129,8 @@ def run_locate(
     is_flag=True,
     help="Do not assume FTUs, DTUs and relays were online (silence = no data).",
 )
-@click.option(
-    "--map",
-    "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=check_picture,
-    help="Also draw the feeder with the zones shaded by posterior (.png or .svg).",
-)
-@cache_option
-@encoding_option
-@lang_option
-@json_option
+@map_option("Also draw the feeder with the zones shaded by posterior (.png or .svg).")
+@network_options
 def locate_command(  # click passes options by name
     path: str,
     *,
@@ -155,10 +139,7 @@ def locate_command(  # click passes options by name
     max_faults: int,
     no_terminals_online: bool,
     map_path: Path | None,
-    no_cache: bool,
-    lang: str | None,
-    as_json: bool,
-    encoding: str | None = None,
+    options: NetworkOptions,
 ) -> None:
     """Locate a fault from recorded indicator and FTU reports (故障区段定位回放).
 
@@ -167,15 +148,14 @@ def locate_command(  # click passes options by name
     from openoms.grid.textfile import text_encoding  # noqa: PLC0415
 
     text_encoding(reports)  # a file that is not text fails before the network is read
-    language = lang_of(lang)
-    network = load_checked(path, language, quiet=as_json, cache=not no_cache, encoding=encoding)
-    compile_notice(language, ("topology", "faults"), quiet=as_json)
+    network = options.checked(path)
+    compile_notice(options.lang, ("topology", "faults"), quiet=options.as_json)
     click.echo(
         run_locate(
             network,
             reports,
-            lang=language,
-            as_json=as_json,
+            lang=options.lang,
+            as_json=options.as_json,
             feeder=feeder,
             online_terminals=not no_terminals_online,
             max_faults=max_faults,

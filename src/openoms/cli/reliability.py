@@ -22,9 +22,17 @@ from typing import Any
 
 import click
 
-from openoms.cli._common import config_option, encoding_option, lang_of, say, settings_of
+from openoms.cli._common import (
+    config_option,
+    encoding_option,
+    json_option_with,
+    lang_of,
+    lang_option_with,
+    say,
+    settings_of,
+    writing,
+)
 from openoms.cli._db import database
-from openoms.errors import InputError
 from openoms.i18n import Lang
 from openoms.service.context import utc_now
 from openoms.service.networks import current_network
@@ -52,9 +60,7 @@ _network_option = click.option(
     help="Network for the customer base (path or sample:county). "
     "Default: the database's current network, else the configured one.",
 )
-_lang_option = click.option(
-    "--lang", type=click.Choice([lang.value for lang in Lang]), default=None, help="zh or en."
-)
+_lang_option = lang_option_with("zh or en.")
 
 
 @click.group("reliability", invoke_without_command=True)
@@ -82,7 +88,7 @@ _lang_option = click.option(
     default=None,
     help="Also write the HTML report with PNG charts into this folder.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option_with("Print the result as JSON.")
 @_lang_option
 @_network_option
 @config_option
@@ -124,14 +130,10 @@ def reliability_group(
     if report_dir is not None and run.monthly is not None:
         from openoms.viz.reliability_report import write_report  # noqa: PLC0415
 
-        try:
+        with writing(report_dir, "the report"):
             files = write_report(
                 run.result, run.monthly, report_dir, lang=language, notes=run.notes
             )
-        except OSError as exc:
-            raise InputError(
-                f"{report_dir}: cannot write the report: {exc.strerror or exc}"
-            ) from exc
         out["report"] = str(files.html)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=1))
@@ -269,7 +271,7 @@ def import_command(
 
 
 @reliability_group.command("imports")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option_with("Print JSON.")
 @config_option
 def imports_command(as_json: bool, config: Path | None) -> None:
     """List the imported history files (已导入的历史记录)."""

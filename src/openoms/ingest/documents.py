@@ -1,15 +1,13 @@
 """Decoded JSON documents to :class:`~openoms.events.Event`, or why one is refused.
 
-Pure: no clock, no session, no I/O. :func:`decode_json` turns a payload into a JSON value,
-:func:`parse_document` a value sent on a channel into an event, naming every problem of a
-refused one; :func:`plain_report` is its fast path for the plain reports nearly every
+Pure: no clock, no session, no I/O. :func:`parse_document` turns a JSON value sent on a
+channel (decoded by :func:`~.json_decode.decode_json`) into an event, naming every problem of
+a refused one; :func:`plain_report` is its fast path for the plain reports nearly every
 indicator and FTU sends. Import them from :mod:`.payloads`, with the rest of parsing.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -31,15 +29,12 @@ from openoms.outages.lifecycle import OutageState
 __all__ = [
     "CHANNEL_KIND",
     "MAX_MSG_ID_CHARS",
-    "MAX_PAYLOAD_BYTES",
     "MAX_TS_MS",
-    "decode_json",
     "message_key",
     "parse_document",
     "plain_report",
 ]
 
-MAX_PAYLOAD_BYTES: Final = 65_536
 MAX_MSG_ID_CHARS: Final = 64
 MAX_TS_MS: Final = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -52,63 +47,6 @@ def message_key(sender: str, msg_id: str) -> str:
     counters, and the event log's key is unique across all devices.
     """
     return f"m:{sender}:{msg_id}"
-
-
-def decode_json(payload: bytes) -> object | Rejected:
-    """The JSON value of ``payload`` (UTF-8, finite numbers only) or ``malformed``."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        return Rejected(
-            RejectReason.MALFORMED,
-            f"payload: {len(payload)} bytes, more than {MAX_PAYLOAD_BYTES}",
-        )
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Rejected(
-            RejectReason.MALFORMED, f"payload: not UTF-8 ({exc.reason} at byte {exc.start})"
-        )
-    try:
-        if text.startswith("\ufeff"):  # as json.loads says it
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        doc: object = _DECODER.decode(text)
-    except RecursionError:
-        return Rejected(RejectReason.MALFORMED, "payload: JSON nested too deeply")
-    except ValueError as exc:  # JSONDecodeError, NaN / Infinity, over-long integers
-        return Rejected(RejectReason.MALFORMED, f"payload: not JSON ({exc})")
-    if "\\u0000" in text and _has_nul(doc):
-        # PostgreSQL text (and jsonb) cannot hold U+0000.
-        return Rejected(RejectReason.MALFORMED, "payload: a string holds U+0000 (NUL)")
-    return doc
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text[:30]} is out of range")
-    return value
-
-
-# Built once: json.loads with these hooks would build a decoder for every message.
-_DECODER: Final = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
-
-
-def _has_nul(value: object) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 class _Problems:

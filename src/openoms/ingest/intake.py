@@ -24,6 +24,9 @@ worker per feeder group (docs/events.md, "Delivery guarantee").
 The MQTT path is the hot one (thousands of reports a second in a storm): the intake keeps an
 :class:`~openoms.ingest.payloads.MqttParser` (what each topic says is worked out once) and
 does per message only what depends on the message.
+
+What a call reports and the counters (:class:`IntakeResult`, :class:`IntakeCounts`, the
+Prometheus counters) are in :mod:`.intake_results`, re-exported here.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ import itertools
 import threading
 from collections import Counter as Tally
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -40,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from openoms.events import Event, EventKind, EventSource
 from openoms.grid.model import Network
+from openoms.ingest.intake_results import IntakeCounts, IntakeMetrics, IntakeResult, RejectedItem
 from openoms.ingest.payloads import (
     MAX_AHEAD,
     ORDERED_KINDS,
@@ -49,7 +52,7 @@ from openoms.ingest.payloads import (
     check_device,
     check_time,
 )
-from openoms.store import eventlog
+from openoms.store import deadletters, eventlog
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -62,68 +65,6 @@ Outcome = Event | Rejected
 Slot = tuple[str, EventKind]  # (device id, kind) of an ordered event
 Sessions = Callable[[], Session]
 Also = Callable[[Session, "IntakeResult"], None]
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedItem:
-    """A refused message: its position in the call's input, the reason and the sentence."""
-
-    index: int
-    reason: RejectReason
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class IntakeResult:
-    """What one call did: event-log ids written, keys already there, items refused."""
-
-    accepted: tuple[int, ...] = ()
-    duplicates: tuple[str, ...] = ()
-    rejected: tuple[RejectedItem, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class IntakeCounts:
-    """Totals since the intake was built (for the metrics endpoint)."""
-
-    accepted: int
-    duplicates: int
-    rejected: Mapping[str, int]  # by reason; every reason present, 0 when none
-
-    @property
-    def rejected_total(self) -> int:
-        return sum(self.rejected.values())
-
-
-class _Metrics:
-    """prometheus_client counters, registered in the registry the caller gives."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        from prometheus_client import Counter  # noqa: PLC0415  (only with a registry)
-
-        self.accepted = Counter(
-            "openoms_ingest_accepted",
-            "Events written to the event log.",
-            ["source"],
-            registry=registry,
-        )
-        self.duplicates = Counter(
-            "openoms_ingest_duplicates",
-            "Events already in the event log (redelivered).",
-            ["source"],
-            registry=registry,
-        )
-        self.rejected = Counter(
-            "openoms_ingest_rejected",
-            "Messages written to dead_letters, by reason.",
-            ["source", "reason"],
-            registry=registry,
-        )
-        for source in EventSource:
-            self.accepted.labels(source.value)
-            self.duplicates.labels(source.value)
-            for reason in RejectReason:
-                self.rejected.labels(source.value, reason.value)
 
 
 class Intake:
@@ -158,7 +99,7 @@ class Intake:
         self._accepted = 0
         self._duplicates = 0
         self._rejected: Tally[RejectReason] = Tally()
-        self._metrics = _Metrics(registry) if registry is not None else None
+        self._metrics = IntakeMetrics(registry) if registry is not None else None
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -280,7 +221,7 @@ class Intake:
             with (sessions or self._sessions)() as session, session.begin():
                 result = self._write_in(session, call, outcomes, received_at)
                 letters = [
-                    eventlog.NewDeadLetter(
+                    deadletters.NewDeadLetter(
                         source=source.value,
                         channel=_clean(channel_of(item.index))[:_CHANNEL_CHARS],
                         reason=item.reason.value,
@@ -289,7 +230,7 @@ class Intake:
                     )
                     for item in result.rejected
                 ]
-                eventlog.add_dead_letters(session, letters, at=received_at)
+                deadletters.add_dead_letters(session, letters, at=received_at)
                 if also is not None:
                     also(session, result)
             committed = True

@@ -1,10 +1,11 @@
 """Message payloads to :class:`~openoms.events.Event`, or why one is refused.
 
 Pure: no clock, no session, no I/O; the network comes in as an argument. The topic layout is
-in :mod:`.topics`, the decoding and checking of the JSON documents in :mod:`.documents`, the
-point names of indicator and FTU reports in :mod:`.points`, the reasons for refusal and the
-device and time checks in :mod:`.rejections` (re-exported here: this is the module to import
-for parsing). Described for senders in ``docs/events.md``.
+in :mod:`.topics`, the decoding of payload bytes in :mod:`.json_decode`, the checking of the
+JSON documents in :mod:`.documents`, the point names of indicator and FTU reports in
+:mod:`.points`, the reasons for refusal and the device and time checks in :mod:`.rejections`
+(re-exported here: this is the module to import for parsing). Described for senders in
+``docs/events.md``.
 
 Every function here returns either a value or a :class:`Rejected` naming the field; none
 raises on bad input, whatever the bytes.
@@ -19,13 +20,12 @@ from openoms.grid.model import Network
 from openoms.ingest.documents import (
     CHANNEL_KIND,
     MAX_MSG_ID_CHARS,
-    MAX_PAYLOAD_BYTES,
     MAX_TS_MS,
-    decode_json,
     message_key,
     parse_document,
     plain_report,
 )
+from openoms.ingest.json_decode import MAX_PAYLOAD_BYTES, decode_json
 from openoms.ingest.rejections import (
     MAX_AHEAD,
     ORDERED_KINDS,

@@ -1,21 +1,15 @@
-"""The SMS channel: an SMPP 3.4 ESME (client) to the carrier's SMSC.
+"""The SMS channel: an SMPP 3.4 ESME (client) to the carrier's SMSC, its session and errors.
 
 Built on ``hat.drivers.smpp.transport`` (PDU codec and connection) of hat-drivers rather
 than on its ``smpp.client.Client``, because that client neither asks for delivery receipts
 (``registered_delivery`` is fixed to none) nor passes ``deliver_sm`` on; the bind,
-``submit_sm`` and ``enquire_link`` handling here mirror it.
+``submit_sm`` and ``enquire_link`` handling here mirror it. What goes in the PDUs (data
+coding, long texts in ``message_payload``, receipts) is :mod:`.smpp_pdus`.
 
 - Bind as a transceiver (submits go out and receipts come in on one session); a lost session
   is re-bound in the background, so receipts queued at the SMSC arrive even when idle.
-- Text that is plain ASCII goes with ``data_coding`` 0 (the SMSC default alphabet), anything
-  else as UCS-2 (``data_coding`` 8, UTF-16BE). A text longer than one segment (160 ASCII / 70
-  UCS-2 characters) goes whole in the ``message_payload`` TLV in one ``submit_sm`` (SMPP 3.4
-  §5.3.2.32; hat encodes it): one submit, one message id, one receipt per SMS; the SMSC
-  splits it for the handset. (An SMSC that refuses ``message_payload`` would need UDH
-  segments instead; not implemented.)
-- ``registered_delivery`` asks for a receipt; each ``deliver_sm`` receipt is parsed (the
-  ``receipted_message_id`` / ``message_state`` TLVs, else the ``id:… stat:…`` text) and
-  handed to the ``on_receipt`` callback.
+- Each submit asks for a receipt; each ``deliver_sm`` receipt is handed to the
+  ``on_receipt`` callback.
 
 :meth:`SmppSender.submit` is synchronous (the outbox worker is a thread) and tells apart the
 three outcomes that matter for sending exactly once: :class:`SmppUnavailableError` (nothing was
@@ -30,19 +24,27 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Final, Protocol, Self
+from typing import Any, Protocol, Self
 
 from hat.drivers import net  # type: ignore[import-untyped,unused-ignore]
 from hat.drivers.smpp import transport  # type: ignore[import-untyped,unused-ignore]
 
 from openoms.contacts.phone import mask_phone
 from openoms.errors import OpenOMSError
+from openoms.notify.smpp_pdus import (
+    TRANSIENT_STATUSES,
+    DeliveryReceipt,
+    bind_request,
+    encode_text,
+    is_delivery_receipt,
+    parse_receipt_text,
+    receipt_of,
+    submit_request,
+)
 
 __all__ = [
     "DeliveryReceipt",
@@ -56,31 +58,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_TRANSIENT: Final = frozenset(
-    {
-        "ESME_RTHROTTLED",
-        "ESME_RMSGQFUL",
-        "ESME_RSYSERR",
-        "ESME_RSUBMITFAIL",
-        "ESME_RUNKNOWNERR",
-        "ESME_RX_T_APPN",
-        "ESME_RINVBNDSTS",
-        "ESME_RDELIVERYFAILURE",
-    }
-)
-"""Command statuses worth retrying; any other error status is permanent for the message."""
-
-_STATE_NAMES: Final = {
-    "DELIVERED": "DELIVRD",
-    "EXPIRED": "EXPIRED",
-    "DELETED": "DELETED",
-    "UNDELIVERABLE": "UNDELIV",
-    "ACCEPTED": "ACCEPTD",
-    "UNKNOWN": "UNKNOWN",
-    "REJECTED": "REJECTD",
-    "ENROUTE": "ENROUTE",
-}
 
 
 class SmppError(OpenOMSError):
@@ -104,23 +81,6 @@ class SmppOutcomeUnknownError(SmppError):
     """The submit left, but no answer came: the SMSC may have the message."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class DeliveryReceipt:
-    """A delivery receipt: the SMSC's message id, its final ``stat``, and the recipient."""
-
-    message_id: str
-    stat: str  # DELIVRD, UNDELIV, REJECTD, EXPIRED, DELETED, ACCEPTD, ENROUTE, UNKNOWN
-    recipient: str
-    received_at: datetime
-    error: str = ""
-
-    def __repr__(self) -> str:
-        return (
-            f"DeliveryReceipt({self.message_id!r}, {self.stat}, to {mask_phone(self.recipient)}, "
-            f"err {self.error or '-'})"
-        )
-
-
 class SmsChannel(Protocol):
     """What the outbox worker needs of an SMS channel."""
 
@@ -129,25 +89,6 @@ class SmsChannel(Protocol):
         ...
 
     def set_receipt_callback(self, callback: Callable[[DeliveryReceipt], None]) -> None: ...
-
-
-_RECEIPT_FIELDS: Final = re.compile(r"(id|stat|err):(\S*)", re.IGNORECASE)
-
-
-def parse_receipt_text(text: str) -> dict[str, str]:
-    """The ``id``, ``stat`` and ``err`` fields of a receipt text (SMPP 3.4 appendix B).
-
-    >>> parse_receipt_text("id:7F sub:001 dlvrd:001 submit date:2501150802 stat:DELIVRD err:000")
-    {'id': '7F', 'stat': 'DELIVRD', 'err': '000'}
-    """
-    return {k.lower(): v for k, v in _RECEIPT_FIELDS.findall(text)}
-
-
-def _encode(text: str) -> tuple[Any, bytes, int]:
-    """(data coding, bytes, characters per single segment)."""
-    if text.isascii():
-        return transport.DataCoding.DEFAULT, text.encode("ascii"), 160
-    return transport.DataCoding.UCS2, text.encode("utf-16-be"), 140
 
 
 class SmppSender:
@@ -287,16 +228,7 @@ class SmppSender:
                     f"cannot connect to {self.host}:{self.port}: {exc}"
                 ) from exc
             conn = transport.Connection(conn=raw, request_cb=self._on_request, notification_cb=None)
-            bind = transport.BindReq(
-                bind_type=transport.BindType.TRANSCEIVER,
-                system_id=self._system_id,
-                password=self._password,
-                system_type="",
-                interface_version=0x34,
-                addr_ton=transport.TypeOfNumber.UNKNOWN,
-                addr_npi=transport.NumericPlanIndicator.UNKNOWN,
-                address_range="",
-            )
+            bind = bind_request(self._system_id, self._password)
             try:
                 res = await asyncio.wait_for(conn.send(bind), self._response_timeout_s)
             except (ConnectionError, TimeoutError, asyncio.CancelledError) as exc:
@@ -325,35 +257,10 @@ class SmppSender:
 
     async def _submit(self, phone: str, text: str) -> str:
         conn = await self._ensure_bound()
-        coding, data, single = _encode(text)
+        coding, data, single = encode_text(text)
         long = len(data) > single
-        req = transport.SubmitSmReq(
-            service_type="",
-            source_addr_ton=transport.TypeOfNumber.UNKNOWN,
-            source_addr_npi=transport.NumericPlanIndicator.UNKNOWN,
-            source_addr=self._source_addr,
-            dest_addr_ton=transport.TypeOfNumber.UNKNOWN,
-            dest_addr_npi=transport.NumericPlanIndicator.UNKNOWN,
-            destination_addr=phone,
-            esm_class=transport.EsmClass(
-                messaging_mode=transport.MessagingMode.DEFAULT,
-                message_type=transport.MessageType.DEFAULT,
-                gsm_features=set(),
-            ),
-            protocol_id=0,
-            priority_flag=transport.Priority.BULK,
-            schedule_delivery_time=None,
-            validity_period=None,
-            registered_delivery=transport.RegisteredDelivery(
-                delivery_receipt=transport.DeliveryReceipt.RECEIPT,
-                acknowledgements=set(),
-                intermediate_notification=False,
-            ),
-            replace_if_present_flag=False,
-            data_coding=coding,
-            sm_default_msg_id=0,
-            short_message=b"" if long else data,
-            optional_params={transport.OptionalParamTag.MESSAGE_PAYLOAD: data} if long else {},
+        req = submit_request(
+            source_addr=self._source_addr, destination=phone, coding=coding, data=data, long=long
         )
         who = mask_phone(phone)
         if not conn.is_open:
@@ -372,7 +279,7 @@ class SmppSender:
                 f"submit_sm to {who}: connection lost before the answer"
             ) from exc
         if isinstance(res, transport.CommandStatus):
-            raise SmppRejectedError(res.name, permanent=res.name not in _TRANSIENT)
+            raise SmppRejectedError(res.name, permanent=res.name not in TRANSIENT_STATUSES)
         message_id = bytes(res.message_id).decode("ascii", "replace")
         log.info(
             "submit_sm to %s: %d chars, coding %s%s → id %s",
@@ -399,31 +306,19 @@ class SmppSender:
 
     def _on_deliver(self, req: Any) -> None:
         who = mask_phone(req.source_addr)
-        if req.esm_class.message_type != transport.MessageType.DELIVERY_RECEIPT:
+        if not is_delivery_receipt(req):
             log.info("deliver_sm from %s that is not a receipt: ignored", who)
             return
-        fields = parse_receipt_text(bytes(req.short_message).decode("latin-1"))
-        params = req.optional_params
-        tlv_id = params.get(transport.OptionalParamTag.RECEIPTED_MESSAGE_ID)
-        tlv_state = params.get(transport.OptionalParamTag.MESSAGE_STATE)
-        message_id = bytes(tlv_id).decode("ascii", "replace") if tlv_id else fields.get("id", "")
-        stat = fields.get("stat") or (_STATE_NAMES.get(tlv_state.name, "") if tlv_state else "")
-        if not message_id or not stat:
+        receipt = receipt_of(req, received_at=datetime.now(UTC))
+        if receipt is None:
             log.warning("delivery receipt from %s without id or stat: ignored", who)
             return
-        receipt = DeliveryReceipt(
-            message_id=message_id,
-            stat=stat.upper(),
-            recipient=req.source_addr,
-            received_at=datetime.now(UTC),
-            error=fields.get("err", ""),
-        )
         log.info("delivery receipt %r", receipt)
         if self._on_receipt is not None:
             try:
                 self._on_receipt(receipt)
             except Exception:
-                log.exception("the receipt callback failed for %s", message_id)
+                log.exception("the receipt callback failed for %s", receipt.message_id)
 
 
 async def _close_later(conn: Any) -> None:

@@ -15,13 +15,14 @@ fault*, belong to it (the breaker opening afterwards does not change where the f
 
 State lives in the ``fault_events`` table, so a restart picks up where it stopped; its state,
 alert state and trigger move only as the tables of :mod:`openoms.faults.lifecycle` allow.
+Where the reports put a fault (locators on the network as operated at the fault, the
+observations of its detectors) is read by :mod:`.fault_locating`; this module writes.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -31,18 +32,12 @@ from openoms.events import Event
 from openoms.faults.lifecycle import AlertState, FaultEventState, FaultTrigger
 from openoms.faults.locator import FaultLocator
 from openoms.faults.observations import DeviceRates
-from openoms.faults.reports import (
-    ReportGroup,
-    feeder_detectors,
-    feeder_of_edge,
-    group_observations,
-    is_alarm,
-)
+from openoms.faults.reports import ReportGroup, feeder_of_edge, is_alarm
 from openoms.faults.result import FaultLocation
 from openoms.faults.zones import Zone
-from openoms.grid.topology import Topology
 from openoms.service.context import ServiceContext
 from openoms.service.fault_history import advisory_text, rates_from_confirmed
+from openoms.service.fault_locating import FaultLocating
 from openoms.store import eventlog, outages
 from openoms.store import faults as store
 from openoms.store.faults import UNCHANGED, FaultEventRecord
@@ -55,54 +50,31 @@ log = logging.getLogger("openoms.faults")
 AlertSender = Callable[[Session, FaultEventRecord, FaultLocation, Zone, bool], AlertState]
 
 
-@dataclass(slots=True)
-class _Cached:
-    locator: FaultLocator
-    used: int
-
-
 class FaultTracker:
     """Keeps ``fault_events`` up to date; called by the processor in its transaction."""
 
     def __init__(self, context: ServiceContext, *, send_alert: AlertSender | None = None) -> None:
         self.context = context
         self.send_alert = send_alert
-        self._locators: dict[tuple[int, ...], _Cached] = {}
-        self._uses = 0
+        self.locating = FaultLocating(context)
         # Whether a fault event may still be open: lets :meth:`tick` skip the database when
         # nothing is going on (True at start: events may be open from before a restart).
         self.maybe_open = True
-        # Per-detector rates calibrated from crew-confirmed locations (empty: kind defaults).
-        self.device_rates: dict[str, DeviceRates] = {}
         self._calibrated_on = -1  # how many confirmed fault events the rates come from
 
-    # -- settings -------------------------------------------------------------------------
     @property
-    def _before(self) -> timedelta:
-        return timedelta(seconds=self.context.settings.fault_window_before_s)
+    def device_rates(self) -> dict[str, DeviceRates]:
+        """Per-detector rates calibrated from crew-confirmed locations (empty: kind defaults)."""
+        return self.locating.device_rates
 
-    @property
-    def _after(self) -> timedelta:
-        return timedelta(seconds=self.context.settings.fault_window_after_s)
+    @device_rates.setter
+    def device_rates(self, rates: dict[str, DeviceRates]) -> None:
+        self.locating.device_rates = rates
 
-    # -- locators on the state of the fault ----------------------------------------------
+    # -- the network as operated ----------------------------------------------------------
     def locator(self, open_edges: tuple[int, ...]) -> FaultLocator:
         """The locator of the network operated with ``open_edges`` open (cached, 8 states)."""
-        self._uses += 1
-        found = self._locators.get(open_edges)
-        if found is None:
-            network = self.context.network
-            closed = np.ones(network.n_edges, dtype=np.bool_)
-            closed[list(open_edges)] = False
-            topology = Topology.build(network.graph_arrays(), closed)
-            locator = FaultLocator(network, topology, device_rates=self.device_rates or None)
-            found = _Cached(locator, self._uses)
-            if len(self._locators) >= 8:
-                oldest = min(self._locators, key=lambda k: self._locators[k].used)
-                del self._locators[oldest]
-            self._locators[open_edges] = found
-        found.used = self._uses
-        return found.locator
+        return self.locating.locator(open_edges)
 
     def _live_open_edges(self) -> tuple[int, ...]:
         closed = self.context.analyser.topology.closed
@@ -111,14 +83,6 @@ class FaultTracker:
     def _live_feeder(self, edge: int) -> str | None:
         """The feeder that supplies ``edge`` now (None when dead)."""
         return feeder_of_edge(self.context.network, self.context.analyser.topology, edge)
-
-    def _zone(self, record: FaultEventRecord, zone_id: str) -> Zone:
-        zones = self.locator(record.open_edges).zones_of_feeder(record.feeder_id)
-        return next(zone for zone in zones if zone.id == zone_id)
-
-    def _detectors(self, record: FaultEventRecord) -> list[str]:
-        zones = self.locator(record.open_edges).zones_of_feeder(record.feeder_id)
-        return feeder_detectors(self.context.network, zones)
 
     # -- events ---------------------------------------------------------------------------
     def on_report(self, session: Session, event: Event, event_id: int) -> str:
@@ -131,7 +95,7 @@ class FaultTracker:
         for record in store.open_fault_events(session):
             if not self._in_window(record, event.device_time):
                 continue
-            if device in self._detectors(record):
+            if device in self.locating.detectors(record):
                 received = eventlog.received_at(session, event_id)
                 store.update_fault_event(
                     session,
@@ -177,7 +141,7 @@ class FaultTracker:
         received = eventlog.received_at(session, event_id)
         for record in store.open_fault_events(session, feeder_id=feeder):
             late = timedelta(seconds=self.context.settings.fault_lockout_window_s)
-            if record.t0 - self._before <= event.device_time <= record.t0 + late:
+            if record.t0 - self.locating.before <= event.device_time <= record.t0 + late:
                 # An alarm-opened event: the window is around the trip (docs/faults.md, "In the
                 # running service").
                 by_alarm = record.trigger is FaultTrigger.ALARM
@@ -237,55 +201,17 @@ class FaultTracker:
 
     # -- locating -------------------------------------------------------------------------
     def _in_window(self, record: FaultEventRecord, at: datetime) -> bool:
-        return record.t0 - self._before <= at <= record.t0 + self._after
+        return record.t0 - self.locating.before <= at <= record.t0 + self.locating.after
 
     def observations(self, session: Session, record: FaultEventRecord) -> ReportGroup:
-        network = self.context.network
-        detectors = self._detectors(record)
-        start, end = record.t0 - self._before, record.t0 + self._after
-        reports = [
-            (e.device_id or "", e.device_time, e.payload)
-            for e, _ in store.reports_between(session, detectors, start, end)
-        ]
-        settings = self.context.settings
-        seen = store.last_seen_before(session, detectors, start)
-        online: set[str] = set()
-        for detector in detectors:
-            _, index = network.locate(detector)
-            kind = network.detectors.kind[index]
-            if kind == "relay":
-                online.add(detector)
-                continue
-            window = (
-                settings.heartbeat_indicator_s
-                if kind == "fault_indicator"
-                else settings.heartbeat_terminal_s
-            )
-            last = seen.get(detector)
-            if last is not None and (start - last).total_seconds() <= window:
-                online.add(detector)
-        tripped = {record.breaker: record.t0} if record.breaker else {}
-        return group_observations(network, detectors, reports, online=online, tripped=tripped)
+        return self.locating.observations(session, record)
 
     def locate_record(
         self, session: Session, record: FaultEventRecord
     ) -> tuple[ReportGroup, FaultLocation | None]:
         """The observations of a fault event and where they locate it (None: no alarm yet);
         reads only."""
-        group = self.observations(session, record)
-        if group.alarms == 0:
-            return group, None
-        reclosed = record.reclosed
-        if reclosed is None and record.lockout:
-            reclosed = False
-        location = self.locator(record.open_edges).locate(
-            record.feeder_id,
-            group.observations,
-            reclosed=reclosed,
-            trip_seen=record.breaker is not None,
-            max_faults=self.context.settings.fault_max_faults,
-        )
-        return group, location
+        return self.locating.locate(session, record)
 
     def relocate(self, session: Session, fault_id: int) -> FaultLocation | None:
         record = store.get_fault_event(session, fault_id)
@@ -330,8 +256,7 @@ class FaultTracker:
             lambda record: self.observations(session, record).observations,
             min_events=min_events,
         )
-        self.device_rates = rates
-        self._locators.clear()  # rebuilt with the new rates
+        self.locating.use_rates(rates)  # the locators are rebuilt with the new rates
         self._calibrated_on = count
         log.info("device rates calibrated from %d confirmed faults: %d devices", count, len(rates))
         return len(rates)
@@ -365,7 +290,7 @@ class FaultTracker:
                 )
                 if moved and self.send_alert is not None and location is not None:
                     outcome = self.send_alert(
-                        session, fresh, location, self._zone(fresh, location.best[0]), True
+                        session, fresh, location, self.locating.zone(fresh, location.best[0]), True
                     )
                     store.update_fault_event(
                         session, record.id, now=now, alerted_zone=location.best[0]
@@ -378,7 +303,7 @@ class FaultTracker:
         fault cleared downstream; a patrol advisory (a lockout joining later still alerts
         the crew). Waits because the substation RTU may report after the indicators."""
         now = self.context.clock()
-        if record.advisory is not None or now - record.created_at < self._after:
+        if record.advisory is not None or now - record.created_at < self.locating.after:
             return 0
         location = self.relocate(session, record.id)
         if location is None or not location.best:
@@ -412,7 +337,7 @@ class FaultTracker:
         fresh = store.get_fault_event(session, record.id)
         # One SMS per located fault (several only with fault_max_faults > 1).
         outcomes = [
-            self.send_alert(session, fresh, location, self._zone(fresh, zone_id), False)
+            self.send_alert(session, fresh, location, self.locating.zone(fresh, zone_id), False)
             for zone_id in location.best
         ]
         outcome = AlertState.SENT if AlertState.SENT in outcomes else outcomes[0]

@@ -18,12 +18,11 @@ from openoms.store.db import (
     make_session_factory,
     upgrade,
 )
+from openoms.store.deadletters import add_dead_letter, dead_letter_counts
 from openoms.store.eventlog import (
     AppendResult,
     EventNotFoundError,
-    add_dead_letter,
     append_events,
-    dead_letter_counts,
     event_counts,
     last_device_time,
     mark_processed,

@@ -264,7 +264,7 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
 def migration_config(connection: Connection | None = None) -> Config:
     """The Alembic configuration of OpenOMS, bound to ``connection`` when given.
 
-    Developers use it to write a new migration after changing :mod:`.tables`::
+    Developers use it to write a new migration after changing a table (:mod:`.tables`)::
 
         with make_engine(url).begin() as connection:
             command.revision(migration_config(connection), "what changed", autogenerate=True)

@@ -1,4 +1,6 @@
-"""The event log: every accepted event, stored before it is acted on, and the dead letters.
+"""The event log: every accepted event, stored before it is acted on.
+
+What could not be accepted is kept apart, in :mod:`.deadletters`.
 
 Appending is idempotent: an event whose idempotency key is already in the log (a redelivered
 MQTT message, a retried HTTP post, the same key twice in one batch) is reported as a
@@ -39,7 +41,6 @@ from sqlalchemy import (
     cast,
     column,
     func,
-    insert,
     select,
     text,
     update,
@@ -49,17 +50,13 @@ from sqlalchemy.orm import Session
 
 from openoms.errors import InputError, UnsupportedOperationError
 from openoms.events import Event, EventKind, EventSource, Sender
-from openoms.store.tables import DeadLetter, EventRow, UTCDateTime
+from openoms.store.tables import EventRow, UTCDateTime
 
 __all__ = [
     "CHUNK_ROWS",
     "AppendResult",
     "EventNotFoundError",
-    "NewDeadLetter",
-    "add_dead_letter",
-    "add_dead_letters",
     "append_events",
-    "dead_letter_counts",
     "event_counts",
     "last_device_time",
     "last_device_times",
@@ -74,8 +71,6 @@ CHUNK_ROWS = 1000
 """Events per INSERT statement."""
 
 _EVENTS = EventRow.metadata.tables[EventRow.__tablename__]
-_DEAD_LETTERS = DeadLetter.metadata.tables[DeadLetter.__tablename__]
-_REASON_CHARS, _SOURCE_CHARS, _CHANNEL_CHARS = 40, 20, 300  # dead_letters columns
 _COLUMNS = (
     "idempotency_key",
     "source",
@@ -391,60 +386,4 @@ def stored_keys(session: Session, keys: Iterable[str]) -> set[str]:
 def event_counts(session: Session) -> dict[str, int]:
     """Logged events by kind."""
     query = select(EventRow.kind, func.count()).group_by(EventRow.kind)
-    return {str(key): int(count) for key, count in session.execute(query).all()}
-
-
-@dataclass(frozen=True, slots=True)
-class NewDeadLetter:
-    """A message to keep in ``dead_letters`` (see :func:`add_dead_letters`)."""
-
-    source: EventSource | str
-    channel: str | None  # MQTT topic, HTTP path
-    reason: str  # at most 40 characters
-    detail: str
-    raw: bytes
-
-
-def _dead_letter_row(letter: NewDeadLetter, at: datetime) -> dict[str, Any]:
-    if len(letter.reason) > _REASON_CHARS:
-        raise InputError(
-            f"dead letter reason {letter.reason!r}: at most {_REASON_CHARS} characters"
-        )
-    return {
-        "received_at": at,
-        "source": str(letter.source)[:_SOURCE_CHARS],
-        "channel": None if letter.channel is None else letter.channel[:_CHANNEL_CHARS],
-        "reason": letter.reason,
-        "detail": letter.detail,
-        "raw": bytes(letter.raw),
-    }
-
-
-def add_dead_letters(session: Session, letters: Sequence[NewDeadLetter], *, at: datetime) -> None:
-    """Keep messages that could not be accepted, in one statement, in the order given."""
-    if letters:
-        rows = [_dead_letter_row(letter, at) for letter in letters]
-        session.execute(insert(_DEAD_LETTERS), rows)
-
-
-def add_dead_letter(
-    session: Session,
-    *,
-    source: EventSource | str,
-    channel: str | None,
-    reason: str,
-    detail: str,
-    raw: bytes,
-    at: datetime,
-) -> int:
-    """Keep a message that could not be accepted, with why; returns its id."""
-    row = _dead_letter_row(NewDeadLetter(source, channel, reason, detail, raw), at)
-    return int(
-        session.execute(insert(_DEAD_LETTERS).returning(_DEAD_LETTERS.c.id), row).scalar_one()
-    )
-
-
-def dead_letter_counts(session: Session) -> dict[str, int]:
-    """Dead letters by reason."""
-    query = select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason)
     return {str(key): int(count) for key, count in session.execute(query).all()}

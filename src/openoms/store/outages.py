@@ -1,33 +1,43 @@
 """The outage repository: outage rows in, :mod:`openoms.outages.records` values out.
 
-Every change goes through the lifecycle's :func:`~openoms.outages.lifecycle.transition`, is
-kept as a state change, and leaves an audit entry. A change that is refused (an illegal
-transition, an unknown area) raises before anything is added to the session, so the caller's
-transaction holds nothing half-written. The outage row is locked (``SELECT ... FOR UPDATE``
-on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers) before it changes.
+This module holds the write side: create, move through the lifecycle, record restoration
+steps, merge, update. Every change goes through the lifecycle's
+:func:`~openoms.outages.lifecycle.transition`, is kept as a state change, and leaves an audit
+entry. A change that is refused (an illegal transition, an unknown area) raises before
+anything is added to the session, so the caller's transaction holds nothing half-written. The
+outage row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+already serialises writers) before it changes.
+
+The read side (:func:`get_outage`, :func:`list_outages`, the open-outage queries, the row →
+record conversion) is :mod:`.outage_queries`, re-exported here: the repository is used by
+this one name, ``from openoms.store import outages``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Select, and_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
-from openoms.outages.lifecycle import OPEN_STATES, OutageState, transition
-from openoms.outages.records import (
-    AreaOff,
-    OutageKind,
-    OutageRecord,
-    RestorationStep,
-    StateChange,
-)
+from openoms.outages.lifecycle import OutageState, transition
+from openoms.outages.records import AreaOff, OutageKind, OutageRecord, RestorationStep
 from openoms.store.audit import record_audit
+from openoms.store.outage_queries import (
+    OutageNotFoundError,
+    get_outage,
+    list_outages,
+    open_outage_for_area,
+    open_outage_for_device,
+    open_outages_with_areas_off,
+    outage_row,
+    record_of,
+    step_of,
+)
 from openoms.store.tables import Outage, OutageArea, OutageStep, OutageTransition
 
 __all__ = [
@@ -47,7 +57,6 @@ __all__ = [
 ]
 
 _OBJECT_KIND = "outage"
-_IN_CHUNK: Final = 500  # ids per IN (...) list: well under every database's limit
 
 
 class _Unchanged(Enum):
@@ -56,14 +65,6 @@ class _Unchanged(Enum):
 
 UNCHANGED: Final = _Unchanged.UNCHANGED
 """Default of :func:`update_outage`'s fields: leave the field as it is (``None`` clears it)."""
-
-
-class OutageNotFoundError(InputError):
-    """No outage with this id."""
-
-    def __init__(self, outage_id: int) -> None:
-        super().__init__(f"no outage with id {outage_id}")
-        self.outage_id = outage_id
 
 
 class AreaRestorationError(InputError):
@@ -95,78 +96,6 @@ class AreaRestorationError(InputError):
         self.unknown = tuple(unknown)
         self.already_restored = restored
         self.repeated = tuple(repeated)
-
-
-# -- rows to records ----------------------------------------------------------------------
-
-
-def _area(row: OutageArea) -> AreaOff:
-    return AreaOff(
-        element_id=row.element_id,
-        element_kind=row.element_kind,
-        customers=row.customers,
-        village=row.village,
-        off_at=row.off_at,
-        restored_at=row.restored_at,
-        restored_in_step=row.restored_in_step,
-    )
-
-
-def _step(row: OutageStep) -> RestorationStep:
-    return RestorationStep(
-        number=row.number,
-        at=row.at,
-        how=row.how,
-        operations=tuple(dict(operation) for operation in row.operations),
-        areas_restored=row.areas_restored,
-        customers_restored=row.customers_restored,
-    )
-
-
-def _change(row: OutageTransition) -> StateChange:
-    return StateChange(
-        from_state=None if row.from_state is None else OutageState(row.from_state),
-        to_state=OutageState(row.to_state),
-        at=row.at,
-        actor=row.actor,
-        note=row.note,
-    )
-
-
-def _record(row: Outage) -> OutageRecord:
-    return OutageRecord(
-        id=row.id,
-        kind=OutageKind(row.kind),
-        state=OutageState(row.state),
-        network_version_id=row.network_version_id,
-        feeder_id=row.feeder_id,
-        operated_device=row.operated_device,
-        located_section=row.located_section,
-        cause=row.cause,
-        crew=row.crew,
-        momentary=row.momentary,
-        started_at=row.started_at,
-        restored_at=row.restored_at,
-        closed_at=row.closed_at,
-        merged_into_id=row.merged_into_id,
-        summary=dict(row.summary),
-        areas=tuple(_area(a) for a in row.areas),
-        steps=tuple(_step(s) for s in row.steps),
-        history=tuple(_change(t) for t in row.transitions),
-    )
-
-
-def _with_children(query: Select[Outage]) -> Select[Outage]:
-    return query.options(
-        selectinload(Outage.areas), selectinload(Outage.steps), selectinload(Outage.transitions)
-    )
-
-
-def _row(session: Session, outage_id: int, *, for_update: bool = False) -> Outage:
-    row = session.get(Outage, outage_id, with_for_update=True if for_update else None)
-    if row is None:
-        raise OutageNotFoundError(outage_id)
-    return row
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -291,7 +220,7 @@ def transition_outage(
     reopening (``restored`` / ``closed`` → ``located``) clears both. The areas are not
     touched: :func:`add_restoration_step` records who came back.
     """
-    row = _row(session, outage_id, for_update=True)
+    row = outage_row(session, outage_id, for_update=True)
     target = transition(OutageState(row.state), target)
     current = _change_state(row, target, at=at, actor=actor, note=note)
     session.flush()
@@ -305,7 +234,7 @@ def transition_outage(
         object_id=outage_id,
         detail={"from": str(current), "to": str(target), "note": note},
     )
-    return _record(row)
+    return record_of(row)
 
 
 def merge_outage(
@@ -321,12 +250,12 @@ def merge_outage(
     """Mark ``outage_id`` as merged into ``into_id`` (two records of one outage)."""
     if outage_id == into_id:
         raise InputError(f"outage {outage_id} cannot be merged into itself")
-    into = _row(session, into_id)
+    into = outage_row(session, into_id)
     if into.state in (OutageState.MERGED, OutageState.CANCELLED):
         raise InputError(
             f"outage {outage_id} cannot be merged into outage {into_id}: that one is {into.state}"
         )
-    row = _row(session, outage_id, for_update=True)
+    row = outage_row(session, outage_id, for_update=True)
     target = transition(OutageState(row.state), OutageState.MERGED)
     current = _change_state(
         row, target, at=at, actor=actor, note=note or f"merged into outage {into_id}"
@@ -343,7 +272,7 @@ def merge_outage(
         object_id=outage_id,
         detail={"from": str(current), "into": into_id, "note": note},
     )
-    return _record(row)
+    return record_of(row)
 
 
 def add_restoration_step(
@@ -365,7 +294,7 @@ def add_restoration_step(
     an earlier step) raise :class:`AreaRestorationError` naming them all, and nothing is
     written.
     """
-    row = _row(session, outage_id, for_update=True)
+    row = outage_row(session, outage_id, for_update=True)
     by_id = {area.element_id: area for area in row.areas}
     counts = Counter(element_ids)
     repeated = sorted(e for e, n in counts.items() if n > 1)
@@ -424,7 +353,7 @@ def add_restoration_step(
             "state": str(target),
         },
     )
-    return _step(step)
+    return step_of(step)
 
 
 def update_outage(
@@ -443,7 +372,7 @@ def update_outage(
 
     Only fields whose value really changes are written and audited (old and new values).
     """
-    row = _row(session, outage_id, for_update=True)
+    row = outage_row(session, outage_id, for_update=True)
     changes: dict[str, list[Any]] = {}
     if located_section is not UNCHANGED and located_section != row.located_section:
         changes["located_section"] = [row.located_section, located_section]
@@ -470,105 +399,4 @@ def update_outage(
             object_id=outage_id,
             detail=changes,
         )
-    return _record(row)
-
-
-# -- reading ------------------------------------------------------------------------------
-
-
-def get_outage(session: Session, outage_id: int) -> OutageRecord:
-    """The outage with its areas, steps and history; :class:`OutageNotFoundError` if none."""
-    row = session.scalars(_with_children(select(Outage).where(Outage.id == outage_id))).first()
-    if row is None:
-        raise OutageNotFoundError(outage_id)
-    return _record(row)
-
-
-def list_outages(
-    session: Session,
-    *,
-    states: Collection[OutageState] | None = None,
-    kinds: Collection[OutageKind] | None = None,
-    feeder_id: str | None = None,
-    started_from: datetime | None = None,
-    started_to: datetime | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[OutageRecord]:
-    """Outages newest first, filtered; ``started_from`` is inclusive, ``started_to`` not."""
-    if limit < 1 or offset < 0:
-        raise InputError(f"list_outages: limit must be ≥ 1 and offset ≥ 0 (got {limit}, {offset})")
-    query = select(Outage)
-    if states is not None:
-        query = query.where(Outage.state.in_([OutageState(s).value for s in states]))
-    if kinds is not None:
-        query = query.where(Outage.kind.in_([OutageKind(k).value for k in kinds]))
-    if feeder_id is not None:
-        query = query.where(Outage.feeder_id == feeder_id)
-    if started_from is not None:
-        query = query.where(Outage.started_at >= started_from)
-    if started_to is not None:
-        query = query.where(Outage.started_at < started_to)
-    query = query.order_by(Outage.started_at.desc(), Outage.id.desc()).limit(limit).offset(offset)
-    return [_record(row) for row in session.scalars(_with_children(query))]
-
-
-def _open_states() -> list[str]:
-    return sorted(state.value for state in OPEN_STATES)
-
-
-def open_outage_for_device(session: Session, operated_device: str) -> OutageRecord | None:
-    """The open outage that ``operated_device`` (breaker, fuse) started, newest if several."""
-    query = (
-        select(Outage)
-        .where(Outage.operated_device == operated_device, Outage.state.in_(_open_states()))
-        .order_by(Outage.started_at.desc(), Outage.id.desc())
-        .limit(1)
-    )
-    row = session.scalars(_with_children(query)).first()
-    return None if row is None else _record(row)
-
-
-def open_outage_for_area(
-    session: Session, element_id: str, *, started_by: datetime | None = None
-) -> OutageRecord | None:
-    """The open outage in which the transformer area / HV customer ``element_id`` is still off,
-    newest first; with ``started_by``, only one that had started by then (a planned outage
-    booked for later is not why a customer is off now)."""
-    found = open_outages_with_areas_off(session, (element_id,), started_by=started_by, limit=1)
-    return found[0] if found else None
-
-
-def open_outages_with_areas_off(
-    session: Session,
-    element_ids: Collection[str],
-    *,
-    started_by: datetime | None = None,
-    limit: int | None = None,
-) -> list[OutageRecord]:
-    """Every open outage in which any of ``element_ids`` is still off, newest first (no cap
-    unless ``limit``); with ``started_by``, only outages that had started by then."""
-    ids = sorted(set(element_ids))
-    found: dict[int, Outage] = {}
-    for first in range(0, len(ids), _IN_CHUNK):
-        query = (
-            select(Outage)
-            .where(
-                Outage.state.in_(_open_states()),
-                Outage.areas.any(
-                    and_(
-                        OutageArea.element_id.in_(ids[first : first + _IN_CHUNK]),
-                        OutageArea.restored_at.is_(None),
-                    )
-                ),
-            )
-            .order_by(Outage.started_at.desc(), Outage.id.desc())
-        )
-        if started_by is not None:
-            query = query.where(Outage.started_at <= started_by)
-        if limit is not None:
-            query = query.limit(limit)
-        for row in session.scalars(_with_children(query)):
-            found.setdefault(row.id, row)
-    rows = sorted(found.values(), key=lambda r: (r.started_at, r.id), reverse=True)
-    return [_record(row) for row in rows[:limit]]
+    return record_of(row)

@@ -13,9 +13,7 @@ from fastapi import APIRouter, Path, Query
 
 from openoms.api.auth import Reader
 from openoms.api.deps import ContextDep
-from openoms.api.problems import problem_responses
-from openoms.api.routes import API_PREFIX
-from openoms.api.schemas import (
+from openoms.api.grid_schemas import (
     DeviceMatch,
     DeviceOut,
     FeederCounts,
@@ -23,6 +21,8 @@ from openoms.api.schemas import (
     Position,
     SearchResult,
 )
+from openoms.api.problems import problem_responses
+from openoms.api.routes import API_PREFIX
 from openoms.grid.model import ElementKind, Network
 from openoms.grid.topology import STATION, Topology
 

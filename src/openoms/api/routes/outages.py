@@ -13,10 +13,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from openoms.api.auth import OutageCreator, Reader, StepWriter, TransitionWriter, User
 from openoms.api.deps import ContextDep, SessionDep
-from openoms.api.problems import problem_responses
-from openoms.api.routes import API_PREFIX
-from openoms.api.schemas import (
-    Name,
+from openoms.api.outage_schemas import (
     OutageDetail,
     OutageIn,
     OutageOut,
@@ -24,8 +21,10 @@ from openoms.api.schemas import (
     RestorationStepIn,
     StepOut,
     TransitionIn,
-    UtcTime,
 )
+from openoms.api.problems import problem_responses
+from openoms.api.routes import API_PREFIX
+from openoms.api.schemas import Name, UtcTime
 from openoms.outages.lifecycle import OutageState
 from openoms.outages.records import OutageKind
 from openoms.service import outages as workflows

@@ -15,9 +15,9 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Path, Query
 
 from openoms.api.deps import ContextDep, SessionDep
+from openoms.api.outage_schemas import PublicOutage, PublicOutageList
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
-from openoms.api.schemas import PublicOutage, PublicOutageList
 from openoms.grid.model import ElementKind, Network
 from openoms.outages.lifecycle import OPEN_STATES
 from openoms.outages.records import AreaOff, ElementKindOff, OutageKind, OutageRecord
