@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -48,6 +47,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
 from typing import Any, Final
+
+from _results import machine, versions
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 RESULTS: Final = ROOT / "benchmarks" / "results" / "cli.json"
@@ -403,12 +404,6 @@ def targets(rows: list[dict[str, Any]], help_row: dict[str, Any]) -> list[dict[s
     return out
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    return {name: version(name) for name in ("openoms", "numpy", "numba", "scipy", "click")}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="CLI wall time and peak RSS (see the source).")
     parser.add_argument("--sizes", default="100000", help="generated counties, nodes (comma list)")
@@ -466,14 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "cli",
         "command": " ".join(["python", "benchmarks/cli.py", *(argv or sys.argv[1:])]),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before_after": [load_before[0], load_after[0]],
-        },
-        "versions": _versions(),
+        "machine": machine(load_before[0], load_after[0]),
+        "versions": versions("openoms", "numpy", "numba", "scipy", "click"),
         "how": "median wall time (perf_counter) and max peak RSS (GNU time %M) per column",
         "networks": [
             {"network": n.name, "nodes": n.nodes, "how": n.how, "switch": n.switch, **n.info}

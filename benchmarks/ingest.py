@@ -42,7 +42,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -59,6 +58,7 @@ from statistics import median
 from typing import Any, Final
 
 import numpy as np
+from _results import machine, versions
 
 RESULTS: Final = Path(__file__).resolve().parent / "results" / "ingest.json"
 POSTGRES_URL: Final = os.environ.get(
@@ -661,18 +661,6 @@ def targets(groups: dict[tuple[str, str], list[dict[str, Any]]]) -> list[dict[st
     return checks
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in ("openoms", "paho-mqtt", "sqlalchemy", "psycopg", "numpy"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
 def _servers(setup: Setup, databases: Sequence[str]) -> dict[str, str]:
     servers = {"sqlite": __import__("sqlite3").sqlite_version}
     try:
@@ -768,14 +756,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "ingest",
         "command": " ".join(["python", "benchmarks/ingest.py", *(argv or sys.argv[1:])]),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before_after": [load_before[0], load_after[0]],
-        },
-        "versions": _versions(),
+        "machine": machine(load_before[0], load_after[0]),
+        "versions": versions("openoms", "paho-mqtt", "sqlalchemy", "psycopg", "numpy"),
         "servers": _servers(setup, databases),
         "settings": {
             "window": args.window,

@@ -40,7 +40,6 @@ import itertools
 import json
 import multiprocessing
 import os
-import platform
 import resource
 import sys
 import tempfile
@@ -53,6 +52,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from _results import machine, versions
 from _serve import Connection, Service, fault_indicators, http_get, http_post, once
 
 RESULTS: Final = Path(__file__).resolve().parent / "results" / "load.json"
@@ -575,18 +575,6 @@ def targets(runs: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     return checks
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in ("openoms", "fastapi", "uvicorn", "sqlalchemy", "psycopg", "paho-mqtt"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="HTTP load with MQTT flowing (see the source).")
     parser.add_argument("--quick", action="store_true", help="levels 1, 50, 200; 5 s each")
@@ -644,13 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "load",
         "command": " ".join(["python", "benchmarks/load.py", *(argv or sys.argv[1:])]),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before_after": [load_before[0], load_after[0]],
-        },
-        "versions": _versions(),
+        "machine": machine(load_before[0], load_after[0]),
+        "versions": versions("openoms", "fastapi", "uvicorn", "sqlalchemy", "psycopg", "paho-mqtt"),
         "settings": {
             "levels": args.levels,
             "duration_s": args.duration,

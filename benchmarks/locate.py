@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,7 @@ from _locate_run import (
     run_multi,
     run_single,
 )
+from _results import machine, versions
 
 RESULTS: Final = Path(__file__).resolve().parent / "results"
 DISTORTIONS: Final = (0, 1, 2, 3)
@@ -402,13 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "locate",
         "command": " ".join(["python", "benchmarks/locate.py", *(argv or sys.argv[1:])]),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before_after": [load_before[0], load_after[0]],
-        },
-        "versions": _versions(),
+        "machine": machine(load_before[0], load_after[0]),
+        "versions": versions("openoms", "numpy", "numba", "scipy"),
         "networks": results,
         "targets": checks,
         "total_s": round(time.perf_counter() - _START, 1),
@@ -422,12 +417,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     say(f"done in {time.perf_counter() - _START:.0f} s; results in {args.out}")
     return 0
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    return {name: version(name) for name in ("openoms", "numpy", "numba", "scipy")}
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from statistics import median
 from typing import Any, Final
 
 import numpy as np
+from _results import machine, versions
 from numpy.typing import NDArray
 
 Ints = NDArray[np.int32]
@@ -1354,14 +1354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "topology",
         "command": " ".join(["python", "benchmarks/topology.py", *(argv or sys.argv[1:])]),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before_after": [load_before[0], load_after[0]],
-        },
-        "versions": _versions(),
+        "machine": machine(load_before[0], load_after[0]),
+        "versions": versions(
+            "openoms", "numpy", "numba", "scipy", "networkx", "pandapower", "simbench"
+        ),
         "numba": numba,
         "networks": [
             {
@@ -1382,13 +1378,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
     say(f"done in {time.perf_counter() - _START:.0f} s; results in {args.out}")
     return 0
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    names = ("openoms", "numpy", "numba", "scipy", "networkx", "pandapower", "simbench")
-    return {name: version(name) for name in names}
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def roster_import(
     """
     settings = settings_of(config)
     with database(settings, db_url) as sessions, sessions.begin() as session:
-        raw = current_raw(session, network or settings.network)
+        raw, _ = current_raw(session, network or settings.network)
         table = raw.tables.get("grid_cells")
         cells = {str(row["id"]) for row in table.rows} if table is not None else set()
         contacts = roster.import_roster(

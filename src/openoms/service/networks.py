@@ -15,13 +15,17 @@ from openoms.store import networks
 __all__ = ["checked_network", "current_network", "current_raw"]
 
 
-def current_raw(session: Session, configured: str, *, prefer: str | None = None) -> RawNetwork:
-    """``prefer`` when given, else the database's current network, else ``configured``."""
+def current_raw(
+    session: Session, configured: str, *, prefer: str | None = None
+) -> tuple[RawNetwork, str]:
+    """``prefer`` when given, else the database's current network, else ``configured``; with
+    the words that name where it came from (for error messages)."""
     if prefer is None:
         current = networks.load_current_network(session)
         if current is not None:
-            return current[1]
-    return read_network_records(network_path(prefer or configured))
+            return current[1], "the database's current network"
+    source = prefer or configured
+    return read_network_records(network_path(source)), source
 
 
 def checked_network(raw: RawNetwork, source: str) -> Network:
@@ -34,5 +38,5 @@ def checked_network(raw: RawNetwork, source: str) -> Network:
 
 def current_network(session: Session, configured: str, *, prefer: str | None = None) -> Network:
     """:func:`current_raw`, checked."""
-    source = prefer or ("the database's current network" if prefer is None else configured)
-    return checked_network(current_raw(session, configured, prefer=prefer), source)
+    raw, source = current_raw(session, configured, prefer=prefer)
+    return checked_network(raw, source)
