@@ -20,7 +20,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Event", "EventKind", "EventSource", "Sender", "derive_idempotency_key"]
+__all__ = [
+    "Event",
+    "EventKind",
+    "EventSource",
+    "Sender",
+    "TelemetrySample",
+    "derive_idempotency_key",
+]
 
 
 class EventKind(StrEnum):
@@ -81,3 +88,24 @@ class Event:
         if not self.idempotency_key:
             key = derive_idempotency_key(self.device_id, self.device_time, self.kind, self.payload)
             object.__setattr__(self, "idempotency_key", key)
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetrySample:
+    """One reading of a cyclic measurement (a load current every few seconds): telemetry, kept
+    as the latest value and a sampled history per point, never as an event-log row.
+
+    ``element_id``: the detector or switch the point belongs to; ``point``: the point name of
+    the report point table (e.g. ``load_current_a``); ``device_time``: the sender's time tag
+    in UTC, ``None`` when it sent none or its time tag is not trusted (invalid bit);
+    ``quality_ok``: False when the sender flagged the value invalid / not topical.
+    """
+
+    element_id: str
+    point: str
+    value: float
+    received_at: datetime
+    device_time: datetime | None = None
+    source: EventSource = EventSource.IEC104
+    channel: str = ""
+    quality_ok: bool = True

@@ -34,6 +34,9 @@ class RejectReason(StrEnum):
     OUT_OF_ORDER = "out_of_order"  # older than the last accepted report of the device and kind
     FUTURE = "future"  # device time more than MAX_AHEAD after receipt
     UNKNOWN_POINT = "unknown_point"  # IEC 104: an address the unit's point table does not have
+    UNDECODABLE = "undecodable"  # IEC 104: an ASDU that cannot be decoded (raw bytes kept)
+    CLOCK_SKEW = "clock_skew"  # the sender's clock is far off (a whole report, not one event)
+    IMPLAUSIBLE_TIME = "implausible_time"  # e.g. seconds sent where milliseconds are expected
 
 
 @dataclass(frozen=True, slots=True)
