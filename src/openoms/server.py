@@ -29,7 +29,14 @@ from openoms.service.runtime import Service, build_context
 from openoms.service.warmup import compile_with_progress
 from openoms.settings import Settings
 
-__all__ = ["RunningServer", "build_app", "free_port", "serve_forever", "serving"]
+__all__ = [
+    "RunningServer",
+    "build_app",
+    "free_port",
+    "serve_forever",
+    "served_urls",
+    "serving",
+]
 
 
 def free_port() -> int:
@@ -92,18 +99,54 @@ def serving(
         context.dispose()
 
 
-def serve_forever(settings: Settings, *, host: str, port: int) -> None:
+def serve_forever(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    say: Callable[[str], None] | None = None,
+) -> None:
     """``openoms serve``: run until interrupted. Compiles (first run after installing) or
     loads the numba kernels first, with a line per group on stderr, so that the first fault
-    is not the one that waits for the compiler."""
-    compile_with_progress(
-        lambda line: print(line, file=sys.stderr, flush=True), data_dir=settings.data_dir
-    )
+    is not the one that waits for the compiler. Once the socket accepts requests it prints
+    the addresses it serves and ``ready`` (:func:`served_urls`)."""
+    out = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    compile_with_progress(out, data_dir=settings.data_dir)
     context = build_context(settings)
     service = Service(context)
     service.start()
     try:
-        uvicorn.run(build_app(service), host=host, port=port, log_level="warning")
+        config = uvicorn.Config(build_app(service), host=host, port=port, log_level="warning")
+        _AnnouncingServer(config, lambda: [out(line) for line in served_urls(host, port)]).run()
     finally:
         service.stop()
         context.dispose()
+
+
+def served_urls(host: str, port: int) -> list[str]:
+    """What ``openoms serve`` prints once it accepts requests: where to point a browser, an
+    integrator and a monitoring system, then ``ready`` (a line scripts may wait for)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    lines = [
+        f"API docs 接口文档      {base}/api/v1/docs",
+        f"OpenAPI 接口描述       {base}/api/v1/openapi.json",
+        f"health 健康检查        {base}/api/v1/health",
+        f"metrics 监控指标       {base}/api/v1/metrics",
+    ]
+    if shown != host:
+        lines.append(f"listening on every interface (所有网络接口), port {port}")
+    return [*lines, "ready 就绪"]
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, calling ``announce`` once its sockets accept connections."""
+
+    def __init__(self, config: uvicorn.Config, announce: Callable[[], object]) -> None:
+        super().__init__(config)
+        self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._announce()

@@ -16,6 +16,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from openoms import __version__
+from openoms.api.docs_page import install_docs
 from openoms.api.limits import Limits, LimitsMiddleware, thread_tokens
 from openoms.api.metrics import ApiMetrics, MetricsMiddleware
 from openoms.api.problems import install_problem_handlers, problems_in_openapi
@@ -82,7 +83,7 @@ def create_app(
         description=_DESCRIPTION,
         openapi_tags=_TAGS,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from inside the package below (works without internet)
         redoc_url=None,
     )
     metrics = ApiMetrics(context)
@@ -98,6 +99,7 @@ def create_app(
         app.include_router(module.router)
 
     _document_problems(app)
+    install_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=f"{API_PREFIX}/openapi.json")
     return app
 
 
