@@ -420,3 +420,22 @@ def test_command_writes_csv_and_json(tmp_path: Path) -> None:
     expected = generate_county(seed=3, substations=1, feeders_per_substation=2)
     for name, table in expected.tables.items():
         assert len(from_csv.tables[name]) == len(table) == len(from_json.tables[name])
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--substations", "0"], "argument --substations: 0 is less than 1"),
+        (["--feeders-per-substation", "x"], "--feeders-per-substation: 'x' is not a whole number"),
+    ],
+)
+def test_a_bad_count_is_one_usage_error_not_a_traceback(
+    argv: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path), *argv])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert said in error
+    assert "Traceback" not in error
+    assert not any(tmp_path.iterdir())  # nothing half-written

@@ -16,6 +16,17 @@ from openoms.grid.native import write_csv_folder, write_json_document
 __all__ = ["main"]
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type of a count: a whole number of at least 1, said plainly otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m openoms.grid.generate --out DIR``: write a generated or published network."""
     parser = argparse.ArgumentParser(
@@ -30,8 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--network", choices=("county", "ieee33"), default="county")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--substations", type=int, default=3)
-    parser.add_argument("--feeders-per-substation", type=int, default=8)
+    parser.add_argument("--substations", type=_at_least_one, default=3)
+    parser.add_argument("--feeders-per-substation", type=_at_least_one, default=8)
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
     args = parser.parse_args(argv)
     if args.network == "ieee33":
