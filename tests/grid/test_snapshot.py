@@ -348,3 +348,28 @@ def test_temporary_files_are_named_apart_from_snapshots(tmp_path: Path) -> None:
     (tmp_path / f".{store.path(source, key).stem}-x.tmp").write_bytes(b"partial")
     assert store.save(source, indexed(network), key) is not None
     assert len([p for p in os.listdir(tmp_path) if p.endswith(".tmp")]) == 1
+
+
+def test_the_encoding_is_in_the_key_and_an_encoded_read_is_cached(small_folder: Path) -> None:
+    detected = source_key(small_folder)
+    assert source_key(small_folder, "gb18030") != detected
+    assert source_key(small_folder, "GB18030") == source_key(small_folder, "gb18030")
+    assert _impact_json(small_folder, "K1", "--encoding", "utf-8")["nodes"] == ["A3", "A4"]
+    store = SnapshotStore(data_dir_of() / "snapshots")
+    assert store.path(small_folder, source_key(small_folder, "utf-8")).is_file()
+    loaded, _key = store.load(small_folder, "utf-8")
+    assert loaded is not None
+
+
+def test_a_file_that_cannot_be_read_is_left_to_the_reader(
+    small_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(_source: Path, _encoding: str | None = None) -> str:
+        raise PermissionError(13, "Permission denied", str(_source / "nodes.csv"))
+
+    monkeypatch.setattr(snapshot_module, "source_key", unreadable)
+    store = SnapshotStore(tmp_path / "snapshots")
+    assert store.load(small_folder) == (None, "")
+    snapshot = indexed(load_network(small_folder))
+    assert store.save(small_folder, snapshot, "") is None
+    assert not (tmp_path / "snapshots").exists()

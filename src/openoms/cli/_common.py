@@ -253,7 +253,7 @@ class NetworkOptions:
 
         A network read once is loaded from its checked snapshot in the data folder while its
         files are unchanged (:mod:`openoms.grid.snapshot`), unless ``--no-cache``; a network
-        read in a given ``--encoding`` is not cached.
+        read in a given ``--encoding`` is cached under that encoding.
         """
         return self._snapshot(path).network
 
@@ -278,23 +278,23 @@ def _load(
     from openoms.grid.snapshot import Snapshot, SnapshotStore  # noqa: PLC0415
 
     source = resolve_network_path(path)
-    if not cache or encoding is not None:  # the snapshot's key does not hold the encoding
+    if not cache:
         return Snapshot(_read_checked(path, source, lang, quiet=quiet, encoding=encoding))
     store = SnapshotStore(data_dir_of() / "snapshots")
     start = time.perf_counter()
-    snapshot, key = store.load(source)
+    snapshot, key = store.load(source, encoding)
     if snapshot is not None:
         if not quiet and sys.stderr.isatty():  # progress on a terminal only, as step()
             elapsed = time.perf_counter() - start
             shown = say(lang, f"… {path}：已校验的快照", f"… {path}: checked snapshot")
             click.echo(f"{shown} ({elapsed:.2f} s)", err=True)
         return snapshot
-    network = _read_checked(path, source, lang, quiet=quiet)
+    network = _read_checked(path, source, lang, quiet=quiet, encoding=encoding)
     from openoms.grid.snapshot import indexed  # noqa: PLC0415
 
     compile_notice(lang, ("topology",), quiet=quiet)
     snapshot = indexed(network)
-    store.save(source, snapshot, key)
+    store.save(source, snapshot, key, encoding)
     return snapshot
 
 

@@ -123,8 +123,10 @@ def source_files(source: Path) -> list[Path]:
     return [source]
 
 
-def source_key(source: Path) -> str:
-    """The content key of the network at ``source`` (a hex SHA-256); see the module doc."""
+def source_key(source: Path, encoding: str | None = None) -> str:
+    """The content key of the network at ``source`` read as ``encoding`` (``None``: detected;
+    the same bytes read in another encoding are another network); see the module doc.
+    Raises :class:`OSError` when a file cannot be read."""
     from openoms import __version__  # noqa: PLC0415  (the package, not a layer)
 
     digest = hashlib.sha256()
@@ -132,6 +134,8 @@ def source_key(source: Path) -> str:
     digest.update(_code_fingerprint())
     kind = "folder" if source.is_dir() else "file"
     digest.update(f"{kind} {source.name}\n".encode())
+    if encoding is not None:
+        digest.update(f"encoding {encoding.lower()}\n".encode())
     for path in source_files(source):
         with path.open("rb") as handle:
             content = hashlib.file_digest(handle, "sha256").digest()
@@ -403,10 +407,14 @@ class SnapshotStore:
         """Where the snapshot of ``source`` with content key ``key`` is kept."""
         return self.folder / f"{self._tag(source)}-{key[:32]}.npz"
 
-    def load(self, source: Path) -> tuple[Snapshot | None, str]:
-        """The saved snapshot of ``source`` and the key of its files now; ``None`` when there
-        is none that can be trusted (an untrustworthy file is removed)."""
-        key = source_key(source)
+    def load(self, source: Path, encoding: str | None = None) -> tuple[Snapshot | None, str]:
+        """The saved snapshot of ``source`` read as ``encoding`` and the key of its files now;
+        ``None`` when there is none that can be trusted (an untrustworthy file is removed), and
+        an empty key when a file cannot be read (the reader then says which and why)."""
+        try:
+            key = source_key(source, encoding)
+        except OSError:
+            return None, ""
         target = self.path(source, key)
         try:
             return load_snapshot(target, key=key), key
@@ -417,12 +425,15 @@ class SnapshotStore:
                 target.unlink(missing_ok=True)
             return None, key
 
-    def save(self, source: Path, snapshot: Snapshot, key: str) -> Path | None:
-        """Save ``snapshot``, built from ``source`` when its key was ``key``, and remove the
-        older snapshots of ``source``. Nothing when the files changed meanwhile (the key is
-        computed again) or the folder cannot be written: a snapshot only saves time."""
+    def save(
+        self, source: Path, snapshot: Snapshot, key: str, encoding: str | None = None
+    ) -> Path | None:
+        """Save ``snapshot``, built from ``source`` read as ``encoding`` when its key was
+        ``key``, and remove the older snapshots of ``source``. Nothing when the files changed
+        meanwhile (the key is computed again) or the folder cannot be written: a snapshot
+        only saves time."""
         try:
-            if source_key(source) != key:
+            if not key or source_key(source, encoding) != key:
                 return None
             target = self.path(source, key)
             save_snapshot(snapshot, target, key=key)
