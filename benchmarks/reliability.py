@@ -297,14 +297,22 @@ def pandas_baseline(base: Any, rows: Any) -> dict[str, np.ndarray]:
     per_unit = pairs.groupby([*keys, "unit"]).agg(
         cn=("ci", "max"),
         long_one=("long_ci", "max"),
-        sus_events=("sus_event", "sum"),
-        any_events=("any_event", "sum"),
-        total_s=("longest_s", "sum"),
-        unit_customers=("unit_customers", "first"),
     )
-    per_unit["cemi"] = per_unit["unit_customers"].where(per_unit["sus_events"] > cemi_n, 0)
-    per_unit["cemsmi"] = per_unit["unit_customers"].where(per_unit["any_events"] > cemi_n, 0)
-    per_unit["celid_t"] = per_unit["unit_customers"].where(per_unit["total_s"] >= celid_s, 0)
+    # a unit's events hit the same customers as far as possible: sorted by customers c_1 ≥
+    # c_2 ≥ …, CEMIn counts c_(n+1); CELID-t the c_j at which the longest steps reach celid_s
+    unit_keys = [*keys, "unit"]
+    order = [True, True, True, False]
+    ranked = pairs[pairs["ci"] > 0].sort_values([*unit_keys, "ci"], ascending=order)
+    ranked["rank"] = ranked.groupby(unit_keys).cumcount()
+    ranked["cum_s"] = ranked.groupby(unit_keys)["longest_s"].cumsum()
+    per_unit["cemi"] = ranked[ranked["rank"] == cemi_n].set_index(unit_keys)["ci"]
+    reached = ranked[ranked["cum_s"] >= celid_s]
+    per_unit["celid_t"] = reached.groupby(unit_keys)["ci"].first()
+    hit = pairs.assign(hit=(pairs["ci"] + pairs["mom_ci"]).clip(upper=pairs["unit_customers"]))
+    hit = hit[hit["hit"] > 0].sort_values([*unit_keys, "hit"], ascending=order)
+    hit["rank"] = hit.groupby(unit_keys).cumcount()
+    per_unit["cemsmi"] = hit[hit["rank"] == cemi_n].set_index(unit_keys)["hit"]
+    per_unit = per_unit.fillna(0)
     distinct = per_unit.groupby(level=keys)[["cn", "long_one", "cemi", "cemsmi", "celid_t"]].sum()
 
     # every (feeder, month) group, with its denominators

@@ -22,7 +22,10 @@ SRC = ROOT / "src" / "openoms"
 # Lowest first. A unit may import units of its own layer (no cycle) and of the layers below.
 LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("foundation", ("errors", "i18n", "settings", "samples")),
-    ("pure core", ("grid", "events", "contacts", "faults", "outages", "reliability")),
+    (
+        "pure core",
+        ("grid", "events", "contacts", "faults", "outages", "reliability", "restoration"),
+    ),
     ("storage", ("store",)),
     ("adapters", ("ingest", "notify", "viz")),
     ("workflows", ("service",)),

@@ -37,7 +37,7 @@ def test_openoms_demo_runs_the_main_job(tmp_path: Path) -> None:
     faults = json.loads((tmp_path / "faults.json").read_text(encoding="utf-8"))
     sustained = next(f for f in faults if f["lockout"])
     assert sustained["located_zone"] is not None
-    assert sustained["alert_state"] == "sent"
+    assert sustained["alert_state"] in {"sent", "delivered"}  # delivered once the receipt is in
     assert "SAIDI" in done.stdout
     report = tmp_path / "07-reliability" / "reliability-en.html"
     assert "SAIFI" in report.read_text(encoding="utf-8")

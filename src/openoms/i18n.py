@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final
 
-__all__ = ["CATEGORY_NAMES", "Lang", "detect_lang", "join_list"]
+__all__ = ["CATEGORY_NAMES", "FAULT_TYPE_NAMES", "Lang", "detect_lang", "join_list"]
 
 
 class Lang(StrEnum):
@@ -37,6 +37,17 @@ CATEGORY_NAMES: Final[dict[str, dict[Lang, str]]] = {
     "home_medical": {Lang.ZH: "居家医疗用户", Lang.EN: "home medical equipment"},
     "other": {Lang.ZH: "其他", Lang.EN: "other"},
 }
+
+
+FAULT_TYPE_NAMES: Final[dict[str, dict[Lang, str]]] = {
+    "phase_to_phase": {Lang.ZH: "相间短路", Lang.EN: "phase-to-phase fault"},
+    "three_phase": {Lang.ZH: "三相短路", Lang.EN: "three-phase fault"},
+    "single_phase_earth": {Lang.ZH: "单相接地", Lang.EN: "single-phase earth fault"},
+    "two_phase_earth": {Lang.ZH: "两相接地短路", Lang.EN: "two-phase earth fault"},
+    "broken_conductor": {Lang.ZH: "断线", Lang.EN: "broken conductor"},
+    "unknown": {Lang.ZH: "类型待查", Lang.EN: "type unknown"},
+}
+"""Names of the values of ``openoms.faults.FaultType`` (the crew SMS, the locator's texts)."""
 
 
 def join_list(items: list[str], lang: Lang) -> str:

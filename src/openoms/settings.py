@@ -13,9 +13,16 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from openoms.errors import InputError
 
@@ -26,6 +33,17 @@ _PREFIX = "OPENOMS_"
 
 class SettingsError(InputError):
     """A bad setting, naming where it came from."""
+
+
+def _smpp_npi(value: int) -> int:
+    if value not in _SMPP_NPIS:
+        raise ValueError(f"an SMPP numbering plan is one of {sorted(_SMPP_NPIS)}")
+    return value
+
+
+_SMPP_NPIS: Final = frozenset({0, 1, 3, 4, 6, 8, 9, 10, 14, 18})
+SmppNpi = Annotated[int, AfterValidator(_smpp_npi)]
+"""An SMPP 3.4 numbering plan indicator (§5.2.6): 0 unknown, 1 ISDN (E.164), 8 national, …"""
 
 
 class Settings(BaseModel):
@@ -65,6 +83,37 @@ class Settings(BaseModel):
     sustained_threshold_min: float = Field(
         default=5.0, description="Interruptions longer than this are sustained (IEEE 1366)."
     )
+    # Reliability statistics (docs/reliability.md); each also a CLI option and API parameter.
+    reliability_sustained_operator: Literal[">", ">="] = Field(
+        default=">", description="'>': longer than the threshold is sustained; '>=': 5.0 min is."
+    )
+    reliability_short_interruption_s: float = Field(
+        default=180.0, ge=0, description="DL/T 836 leaves out interruptions ≤ this; 0 counts all."
+    )
+    reliability_med_ddof: int = Field(
+        default=1, ge=0, description="ddof of β for major event days (1: sample, n − 1)."
+    )
+    reliability_med_history_years: int = Field(
+        default=5, ge=1, le=50, description="Years of history before the period for T_MED."
+    )
+    reliability_cemi: list[int] = Field(
+        default=[3], min_length=1, description="The n of CEMIn / CEMSMIn (e.g. 1,2,3)."
+    )
+    reliability_celid_threshold_h: float = Field(
+        default=8.0, gt=0, description="CELID: interruptions of at least this many hours."
+    )
+    reliability_worst_n: int = Field(
+        default=10, ge=0, le=1000, description="Length of the worst-served lists."
+    )
+    reliability_target_saidi_min: float | None = Field(
+        default=None, ge=0, description="Report: the SAIDI target (minutes per customer)."
+    )
+    reliability_target_saifi: float | None = Field(
+        default=None, ge=0, description="Report: the SAIFI target (interruptions per customer)."
+    )
+    reliability_target_rs1_pct: float | None = Field(
+        default=None, ge=0, le=100, description="Report: the RS-1 target (%)."
+    )
     smpp_host: str | None = Field(
         default=None, description="The carrier's SMSC (SMPP 3.4); empty: no crew SMS."
     )
@@ -72,6 +121,47 @@ class Settings(BaseModel):
     smpp_system_id: str = Field(default="openoms", description="SMPP bind system_id.")
     smpp_password: str = Field(default="", description="SMPP bind password.")
     smpp_source_addr: str = Field(default="", description="Sender number of the crew SMS.")
+    smpp_system_type: str = Field(
+        default="", max_length=12, description="SMPP bind system_type (the carrier's value)."
+    )
+    smpp_service_type: str = Field(
+        default="", max_length=5, description="submit_sm service_type (empty: SMSC default)."
+    )
+    smpp_source_ton: int = Field(
+        default=0, ge=0, le=6, description="Type of number of the sender (0 unknown, 1 intl)."
+    )
+    smpp_source_npi: SmppNpi = Field(
+        default=0, description="Numbering plan of the sender (0 unknown, 1 ISDN/E.164)."
+    )
+    smpp_dest_ton: int = Field(
+        default=0, ge=0, le=6, description="Type of number of the crew phone (0 unknown, 1 intl)."
+    )
+    smpp_dest_npi: SmppNpi = Field(
+        default=0, description="Numbering plan of the crew phone (0 unknown, 1 ISDN/E.164)."
+    )
+    smpp_long_message: Literal["payload", "udh8", "udh16", "sar"] = Field(
+        default="payload",
+        description="Long SMS: message_payload TLV (UDH segments if refused), or segments with "
+        "an 8-bit / 16-bit UDH reference, or sar_* TLVs.",
+    )
+    smpp_bind_backoff_s: float = Field(
+        default=1.0, gt=0, description="First wait after a failed bind; doubles each failure."
+    )
+    smpp_bind_backoff_max_s: float = Field(
+        default=300.0, gt=0, description="Longest wait between two bind attempts."
+    )
+    smpp_throttle_delay_s: float = Field(
+        default=1.0, gt=0, description="First pause after ESME_RTHROTTLED; doubles while throttled."
+    )
+    smpp_throttle_max_s: float = Field(
+        default=30.0, gt=0, description="Longest pause between PDUs while throttled."
+    )
+    sms_receipt_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="A sent SMS without a delivery receipt this long after the hand-over is "
+        "shown as unconfirmed.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8080",
         description="Base URL of the public site; the SMS links to <base>/outages/<id>.",
@@ -108,6 +198,13 @@ class Settings(BaseModel):
     )
     heartbeat_terminal_s: float = Field(
         default=86400.0, gt=0, description="An FTU / DTU heard from this recently is online."
+    )
+    telemetry_sample_s: float = Field(
+        default=60.0,
+        ge=1,
+        le=86400,
+        description="Telemetry history: at most one row per point per this many seconds "
+        "(the latest value is always kept).",
     )
     # Load limits (docs/operations.md): what the HTTP API admits, and the database pools.
     http_max_in_flight: int = Field(
@@ -173,6 +270,14 @@ class Settings(BaseModel):
     db_busy_timeout_s: float = Field(
         default=10.0, ge=0, le=600, description="SQLite: longest wait for the write lock."
     )
+
+    @field_validator("reliability_cemi", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """``1,2,3`` (an environment variable) as the list [1, 2, 3]."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def resolved_database_url(self) -> str:

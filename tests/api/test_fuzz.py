@@ -40,6 +40,10 @@ FUZZED = {
     ("GET", "/api/v1/outages/{outage_id}"),
     ("POST", "/api/v1/outages/{outage_id}/transitions"),
     ("POST", "/api/v1/outages/{outage_id}/restoration-steps"),
+    ("GET", "/api/v1/events"),
+    ("GET", "/api/v1/dead-letters"),
+    ("GET", "/api/v1/telemetry"),
+    ("GET", "/api/v1/telemetry/{element_id}/{point}"),
 }
 EXAMPLES = int(os.environ.get("OPENOMS_API_FUZZ_EXAMPLES", "20"))
 VALID_EVERY = 10

@@ -60,7 +60,64 @@ def test_an_open_outage_counts_up_to_now_and_says_so(api: Api) -> None:
     assert body["notes"]
     assert "still off" in body["notes"][0]
     history_only = api.get(f"{PATH}&source=history", role=Role.DISPATCHER).json()
-    assert history_only["ieee1366"]["all"]["saidi_min"] == 0.0
+    # no imported history at all: no data, not perfect reliability
+    assert history_only["ieee1366"]["all"]["saidi_min"] is None
+    assert history_only["dlt836"]["rs1_pct"] is None
+    assert history_only["counts"]["rows"] == 0
+    assert "no interruption records" in history_only["warnings"][0]
+
+
+def test_every_engine_setting_is_a_query_parameter_and_is_reported(api: Api) -> None:
+    """The restored fault: TA2 (35) and HV1 (1) off for exactly 30 min, N_T = 176, 6 users.
+
+    - threshold 30 min with '>': 30 is not longer than 30 → momentary: SAIFI = 0,
+      MAIFI = 36 / 176 = 0.20455 (IEEE 1366-2012 3.5.1); with '>=' it is sustained again:
+      SAIFI = 36 / 176.
+    - short_interruption_s = 1800: DL/T 836 leaves out interruptions ≤ 1,800 s, so the two
+      users' 0.5 h do not count: AIHC-1 = 0, RS-1 = 100 %.
+    - cemi = 0,1: both units once → CEMI0 = 36 / 176, CEMI1 = 0 (more than 1: nobody).
+    - med_threshold_min = 5: the day's SAIDI 36 × 30 / 176 = 6.136 min > 5 → one major event
+      day; excluding it nothing is left: SAIFI 0 (there are records, so 0, not null)."""
+    _restored_fault(api)
+    base = f"{PATH}&sustained_threshold_min=30"
+    strict = api.get(f"{base}&sustained_operator=%3E", role=Role.VIEWER).json()
+    assert strict["ieee1366"]["all"]["saifi"] == 0.0
+    assert strict["ieee1366"]["all"]["maifi"] == pytest.approx(36 / 176)
+    assert strict["settings"]["sustained_threshold_s"] == 1800.0
+    assert strict["settings"]["sustained_operator"] == ">"
+    at_least = api.get(f"{base}&sustained_operator=%3E%3D", role=Role.VIEWER).json()
+    assert at_least["ieee1366"]["all"]["saifi"] == pytest.approx(36 / 176)
+    assert at_least["settings"]["sustained_operator"] == ">="
+    short = api.get(f"{PATH}&short_interruption_s=1800", role=Role.VIEWER).json()
+    assert short["dlt836"]["aihc1_h"] == 0.0
+    assert short["dlt836"]["rs1_pct"] == 100.0
+    assert short["settings"]["short_interruption_s"] == 1800.0
+    levels = api.get(f"{PATH}&cemi=0,1", role=Role.VIEWER).json()
+    assert levels["ieee1366"]["all"]["cemi_0"] == pytest.approx(36 / 176)
+    assert levels["ieee1366"]["all"]["cemi_1"] == 0.0
+    assert levels["settings"]["cemi_n"] == [0, 1]
+    given = api.get(f"{PATH}&med_threshold_min=5&med_ddof=0", role=Role.VIEWER).json()
+    assert given["med"]["t_med_min"] == 5.0
+    assert given["med"]["alpha"] is None
+    assert len(given["med_days"]) == 1
+    assert given["ieee1366"]["excluding_med"]["saifi"] == 0.0
+    assert given["settings"]["med_ddof"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("cemi=1,x", "cemi: '1,x'"),
+        ("cemi=2,2", "each once"),
+        ("med_ddof=-1", "med_ddof"),
+        ("sustained_operator=%3C", "sustained_operator"),
+        ("med_threshold_min=0", "med_threshold_min"),
+    ],
+)
+def test_bad_settings_are_problems_naming_the_parameter(api: Api, query: str, words: str) -> None:
+    response = api.get(f"{PATH}&{query}", role=Role.VIEWER)
+    assert response.status_code == 422
+    assert words in response.text
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from openoms.events import Event, EventSource
 from openoms.grid.model import Network
-from openoms.ingest.documents import MAX_TS_MS, plain_report
+from openoms.ingest.documents import MAX_PLAUSIBLE_TS_MS, MIN_PLAUSIBLE_TS_MS, plain_report
 from openoms.ingest.intake import Intake
 from openoms.ingest.payloads import (
     Channel,
@@ -120,7 +120,9 @@ def test_the_intake_stores_every_random_message_somewhere(
     before = intake.counts()
     events_before, dead_before = stored_counts(sessions)
     result = intake.accept_mqtt_batch(batch, received_at=AT)
-    assert len(result.accepted) + len(result.duplicates) + len(result.rejected) == len(batch)
+    stored = len(result.accepted) + len(result.duplicates) + len(result.rejected)
+    assert stored + result.ignored == len(batch)
+    assert result.ignored == sum(1 for _, payload in batch if not payload)  # retained clears
     events, dead = stored_counts(sessions)
     assert sum(events.values()) - sum(events_before.values()) == len(result.accepted)
     assert sum(dead.values()) - sum(dead_before.values()) == len(result.rejected)
@@ -151,7 +153,8 @@ def _plain_reports(draw: st.DrawFn, channel: Channel) -> tuple[dict[str, Any], b
     chosen = draw(st.lists(st.sampled_from(points), unique=True, max_size=8))
     data: dict[str, Any] = {p.name: draw(_value(p)) for p in chosen}
     data.update(draw(_vendor))
-    doc: dict[str, Any] = {"ts": draw(st.integers(0, MAX_TS_MS)), "data": data}
+    ts = draw(st.integers(MIN_PLAUSIBLE_TS_MS, MAX_PLAUSIBLE_TS_MS))
+    doc: dict[str, Any] = {"ts": ts, "data": data}
     if draw(st.booleans()):
         doc["msg_id"] = draw(_msg_ids)
     if draw(st.booleans()):

@@ -116,6 +116,9 @@ def test_bad_messages_become_dead_letters_and_the_stream_goes_on(
         "out_of_order": 1,
         "future": 1,
         "unknown_point": 0,
+        "undecodable": 0,
+        "clock_skew": 0,
+        "implausible_time": 0,
     }
 
 

@@ -229,6 +229,7 @@ def test_the_same_report_gets_the_same_key_and_another_report_another(network: N
 # -- refused messages ------------------------------------------------------------------------
 
 M, T, D = RejectReason.MALFORMED, RejectReason.UNKNOWN_TOPIC, RejectReason.UNKNOWN_DEVICE
+I = RejectReason.IMPLAUSIBLE_TIME  # noqa: E741
 IND = "indicators/D1/report"
 
 BAD: list[Any] = [
@@ -259,7 +260,66 @@ BAD: list[Any] = [
     pytest.param(
         IND, {"ts": 1.5, "data": {}}, M, "ts: expected integer milliseconds", id="ts fractional"
     ),
-    pytest.param(IND, {"ts": -1, "data": {}}, M, "ts: -1 is outside", id="ts negative"),
+    pytest.param(
+        IND,
+        {"ts": "x", "data": {}, "sn": 1},
+        M,
+        "ts: expected integer milliseconds, got the string 'x'; sn: expected a string",
+        id="ts and sn wrong",
+    ),
+    pytest.param(
+        IND,
+        {"ts": 1, "data": {"a b": 1}},
+        M,
+        "data['a b']: unknown point (vendor points start with x_); ts: 1 as milliseconds",
+        id="implausible ts among other problems",
+    ),
+    # implausible_time: a time that is no plausible count of milliseconds
+    pytest.param(
+        IND,
+        {"ts": 1732780800, "data": {"short_circuit_a": 1}},
+        I,
+        "ts: 1732780800 as milliseconds since 1970 is 1970-01-21T01:19:40.800Z, before 2000: "
+        "the device probably sent seconds (as seconds it is 2024-11-28T08:00:00.000Z); "
+        "ts must be integer milliseconds since 1970-01-01 UTC",
+        id="ts in seconds",
+    ),
+    pytest.param(
+        "switches/CB1/event",
+        {"ts": 1732780800, "event": "trip", "lockout": True},
+        I,
+        "the device probably sent seconds",
+        id="trip with ts in seconds",
+    ),
+    pytest.param(
+        IND,
+        {"ts": TS * 1000, "data": {}},
+        I,
+        "is beyond the year 9999, after 2099: the device probably sent microseconds "
+        "(as microseconds it is 2024-11-28T08:00:00.123Z)",
+        id="ts in microseconds",
+    ),
+    pytest.param(
+        IND,
+        {"ts": 4_102_444_800_000, "data": {}},
+        I,
+        "is 2100-01-01T00:00:00.000Z, after 2099: not a plausible device time",
+        id="ts far ahead",
+    ),
+    pytest.param(
+        IND,
+        {"ts": -1, "data": {}},
+        I,
+        "ts: -1 as milliseconds since 1970 is 1969",
+        id="ts negative",
+    ),
+    pytest.param(
+        "crews/c1/status",
+        {"ts": 0, "outage_id": 1, "status": "restored"},
+        I,
+        "ts: 0 as milliseconds since 1970 is 1970-01-01T00:00:00.000Z, before 2000: not a",
+        id="crew status ts 0",
+    ),
     pytest.param(
         IND,
         {"ts": True, "data": {}},
@@ -494,6 +554,19 @@ def test_bad_messages_are_refused_naming_the_field(
     assert detail in rejected.detail
 
 
+def test_a_byte_order_mark_before_the_json_is_skipped(network: Network) -> None:
+    doc = {"ts": TS, "msg_id": "bom-1", "data": {"short_circuit_a": 1}}
+    plain = json.dumps(doc).encode()
+    with_bom = parse_mqtt(f"openoms/{U}/{IND}", b"\xef\xbb\xbf" + plain, utility=U, network=network)
+    assert isinstance(with_bom, Event)
+    assert with_bom == parse_mqtt(f"openoms/{U}/{IND}", plain, utility=U, network=network)
+    twice = parse_mqtt(
+        f"openoms/{U}/{IND}", b"\xef\xbb\xbf" * 2 + plain, utility=U, network=network
+    )
+    assert isinstance(twice, Rejected)
+    assert twice.reason is RejectReason.MALFORMED  # one BOM only
+
+
 def test_topics_of_another_utility_are_unknown(network: Network) -> None:
     rejected = parse_mqtt("openoms/other/indicators/D1/report", b"{}", utility=U, network=network)
     assert rejected == Rejected(
@@ -541,7 +614,10 @@ PLAIN = [
         },
         id="FTU",
     ),
-    pytest.param("indicators/D1/report", {"ts": 0, "data": {}}, id="nothing to report"),
+    pytest.param("indicators/D1/report", {"ts": TS, "data": {}}, id="nothing to report"),
+    pytest.param(
+        "indicators/D1/report", {"ts": 946_684_800_000, "data": {}}, id="the first plausible ms"
+    ),
     pytest.param("indicators/D1/report", {"ts": TS, "data": {"outage_a": 1.0}}, id="flag as 1.0"),
 ]
 

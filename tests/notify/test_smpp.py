@@ -42,25 +42,25 @@ def test_bind_submit_chinese_and_receipt(smsc: SmscSimulator) -> None:
         (PHONE, LONG_ZH, 8, "95598"),
         (PHONE, "fault at K03", 0, "95598"),
     ]
-    assert [m.message_id for m in smsc.messages] == [short_id, long_id, ascii_id]
+    assert [(m.message_id,) for m in smsc.messages] == [short_id, long_id, ascii_id]
     assert arrived.wait(2)
     assert sorted((r.message_id, r.stat, r.recipient) for r in receipts) == [
-        (short_id, "DELIVRD", PHONE),
-        (long_id, "DELIVRD", PHONE),
-        (ascii_id, "DELIVRD", PHONE),
+        (*short_id, "DELIVRD", PHONE),
+        (*long_id, "DELIVRD", PHONE),
+        (*ascii_id, "DELIVRD", PHONE),
     ]
 
 
 def test_error_status_is_rejected_transient_or_permanent(
     sender: SmppSender, smsc: SmscSimulator
 ) -> None:
-    smsc.fail_next(1, "ESME_RTHROTTLED")
+    smsc.fail_next(1, "ESME_RMSGQFUL")
     with pytest.raises(SmppRejectedError) as transient:
         sender.submit(PHONE, "x")
     smsc.fail_next(1, "ESME_RINVDSTADR")
     with pytest.raises(SmppRejectedError) as permanent:
         sender.submit(PHONE, "x")
-    assert (transient.value.status, transient.value.permanent) == ("ESME_RTHROTTLED", False)
+    assert (transient.value.status, transient.value.permanent) == ("ESME_RMSGQFUL", False)
     assert (permanent.value.status, permanent.value.permanent) == ("ESME_RINVDSTADR", True)
     assert smsc.messages == []
     assert sender.submit(PHONE, "ok")  # the session is still bound

@@ -139,3 +139,114 @@ def test_the_default_period_is_the_year_up_to_today() -> None:
     # on 29 February the year before has no such day: 28 February
     start, _ = parse_period(None, "2024-02-29", tz="UTC", now=datetime(2024, 3, 1, tzinfo=UTC))
     assert datetime.fromtimestamp(start, UTC).date().isoformat() == "2023-02-28"
+
+
+RECLOSING = """event_id,unit_id,customers,start,step_end,class,cause,operations
+E1,TA1,40,2024-03-05 08:15:00,2024-03-05 09:15:00,fault_internal,tree,
+E2,TA4,50,2024-03-10 10:00:00,2024-03-10 12:00:00,planned,maintenance,1
+E3,TA2,35,2024-03-12 09:00:00,2024-03-12 09:00:40,fault_internal,lightning,2
+"""
+
+
+def test_every_engine_setting_is_an_option_and_is_said(database_url: str, folder: Path) -> None:
+    """GOOD plus E3: TA2's 35 customers out 40 s, two reclosing operations (``operations``).
+    N_T = 176, 6 users; March 2024 = 744 h.
+
+    - MAIFI = 2 × 35 / 176 = 0.39773, MAIFIe = 35 / 176 = 0.19886 (IEEE 1366-2012 3.5.1/2).
+    - ``--sustained-threshold 60`` with ``>``: TA1's 60 min is not longer than 60 → momentary:
+      SAIFI = 50 / 176 = 0.28409, MAIFI = (40 + 2 × 35) / 176 = 0.625, MAIFIe = 75 / 176;
+      with ``>=`` it is sustained: SAIFI = 90 / 176 = 0.51136.
+    - ``--short-interruption 3600``: DL/T 836 leaves out ≤ 1 h, so TA1's 1 h goes: AIHC-1 =
+      2 h / 6 = 0.33333 h; RS-1 = (1 − 0.33333 / 744) × 100 = 99.95520 %.
+    - ``--cemi 0,1``: every unit once: CEMI0 = 90 / 176 (with ``>=``), CEMI1 = 0.
+    - ``--med-threshold 10``: the daily SAIDI 2,400 / 176 = 13.64 and 6,000 / 176 = 34.09
+      are above 10 min: two major event days (2024-03-05, 2024-03-10).
+    """
+    network = str(folder / "small")
+    (folder / "reclosing.csv").write_text(RECLOSING, encoding="utf-8")
+    done = _run(database_url, "import", str(folder / "reclosing.csv"), "--network", network)
+    assert done.exit_code == 0, done.output
+    assert "4 rows" in done.stdout or "4 行" in done.stdout  # E3 once per operation
+    period = ("--from", "2024-03-01", "--to", "2024-04-01", "--network", network)
+    options = ("--sustained-threshold", "60", "--short-interruption", "3600", "--cemi", "0,1")
+    strict = json.loads(
+        _run(database_url, *period, *options, "--sustained-operator", ">", "--json").stdout
+    )
+    system = strict["ieee1366"]["all"]
+    assert system["saifi"] == pytest.approx(50 / 176)
+    assert system["maifi"] == pytest.approx((40 + 2 * 35) / 176)  # TA1's hour is momentary too
+    assert system["maifie"] == pytest.approx((40 + 35) / 176)
+    at_least = _run(
+        database_url,
+        *period,
+        *options,
+        "--sustained-operator",
+        ">=",
+        "--med-threshold",
+        "10",
+        "--json",
+    )
+    assert at_least.exit_code == 0, at_least.output
+    body = json.loads(at_least.stdout)
+    system = body["ieee1366"]["all"]
+    assert system["saifi"] == pytest.approx(90 / 176)
+    assert system["maifi"] == pytest.approx(2 * 35 / 176)
+    assert system["maifie"] == pytest.approx(35 / 176)
+    assert system["cemi_0"] == pytest.approx(90 / 176)
+    assert system["cemi_1"] == 0.0
+    assert body["dlt836"]["aihc1_h"] == pytest.approx(2 / 6)
+    assert body["dlt836"]["rs1_pct"] == pytest.approx((1 - (2 / 6) / 744) * 100)
+    assert body["med_days"] == ["2024-03-05", "2024-03-10"]
+    assert body["settings"] | {"tz": None} == {
+        "sustained_threshold_s": 3600.0,
+        "sustained_operator": ">=",
+        "short_interruption_s": 3600.0,
+        "med_ddof": 1,
+        "med_history_years": 5,
+        "cemi_n": [0, 1],
+        "tz": None,
+        "celid_threshold_h": 8.0,
+        "worst_n": 10,
+    }
+    text = _run(database_url, *period, *options, "--sustained-operator", ">=", "--lang", "en")
+    assert "settings: sustained if duration >= 60 min (IEEE 1366)" in text.stdout
+    assert "DL/T 836 leaves out interruptions ≤ 3600 s" in text.stdout
+    assert "CEMIn n = 0,1" in text.stdout
+    assert "3 events (2 sustained, 1 momentary only)" in text.stdout
+    bad = _run(database_url, *period, "--cemi", "1,one")
+    assert bad.exit_code != 0
+    assert "--cemi: '1,one'" in str(bad.exception)
+
+
+def test_settings_come_from_the_environment(database_url: str, folder: Path) -> None:
+    """OPENOMS_RELIABILITY_* reach the engine: with DL/T 836 counting everything ≥ 2 h out
+    (short interruption 7,200 s), TA4's 2 h goes too: AIHC-1 = 0 / 6 = 0, RS-1 = 100 %;
+    CEMI levels 0,1 from a comma list: CEMI0 = 90 / 176."""
+    network = str(folder / "small")
+    _run(database_url, "import", str(folder / "good.csv"), "--network", network)
+    runner = CliRunner(
+        env={
+            "OPENOMS_DATABASE_URL": database_url,
+            "OPENOMS_CONFIG": "",
+            "OPENOMS_RELIABILITY_SHORT_INTERRUPTION_S": "7200",
+            "OPENOMS_RELIABILITY_CEMI": "0,1",
+        }
+    )
+    result = runner.invoke(
+        main,
+        [
+            "reliability",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-04-01",
+            "--network",
+            network,
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["settings"]["short_interruption_s"] == 7200.0
+    assert body["dlt836"]["aihc1_h"] == 0.0
+    assert body["ieee1366"]["all"]["cemi_0"] == pytest.approx(90 / 176)

@@ -187,14 +187,57 @@ def test_med_threshold_needs_enough_days_and_clean_values() -> None:
     assert med_threshold([3.0], ddof=0).t_med_min == pytest.approx(3.0)  # β = 0 with one day
 
 
-def test_empty_period_gives_zero_frequency_and_undefined_averages() -> None:
+def test_a_period_without_records_is_not_perfect_reliability() -> None:
+    """No row began in the period: nothing says whether it had no interruption or no data,
+    so every index is null (not SAIFI 0 and RS-1 100 %) and a warning says why; the
+    customer counts stay (N_T = 10 + 1 = 11, users = 2)."""
     result = compute(rows(), base(), start=T0 + 2 * YEAR, end=T0 + 3 * YEAR)
-    assert result.index("saifi") == 0.0
-    assert result.index("caidi_min") is None  # 0 / 0: undefined, not zero
-    assert result.index("asai") == 1.0
-    assert result.index("rs1_pct") == 100.0
+    assert result.index("saifi") is None
+    assert result.index("caidi_min") is None
+    assert result.index("asai") is None
+    assert result.index("rs1_pct") is None
+    data = result.as_dict()
+    assert data["ieee1366"]["all"]["saifi"] is None
+    assert data["ieee1366"]["all"]["customers"] == 11
+    assert data["dlt836"]["rs1_pct"] is None
+    assert data["dlt836"]["users"] == 2
+    assert data["dlt836"]["splits"]["planned"]["aihc_h"] is None
+    assert data["counts"]["rows"] == 0
+    assert any("no interruption records in the period" in w for w in data["warnings"])
     with pytest.raises(KeyError, match="no index 'saifx'"):
         result.index("saifx")
+
+
+def test_a_period_with_records_and_no_sustained_interruption_is_zero() -> None:
+    """One momentary row (2 min, TA1's 10 customers) in the period: there are records, so
+    SAIFI = 0 / 11 = 0, MAIFI = 10 / 11 = 0.909 (IEEE 1366-2012 3.3.1, 3.5.1), no warning;
+    DL/T 836 leaves out 120 s ≤ 180 s, so RS-1 = 100 %."""
+    one = rows(
+        event=np.array([0]),
+        event_ids=("E1",),
+        unit=np.array([0]),
+        customers=np.array([10]),
+        start=np.array([T0 + 100]),
+        end=np.array([T0 + 220]),
+        outage_class=np.array([0], dtype=np.int8),
+        cause=np.array([0]),
+        restored_by=np.array([0], dtype=np.int8),
+    )
+    result = compute(one, base(), start=T0, end=T0 + YEAR)
+    assert result.index("saifi") == 0.0
+    assert result.index("maifi") == pytest.approx(10 / 11)
+    assert result.index("rs1_pct") == 100.0
+    assert result.warnings == ()
+
+
+def test_no_customer_base_is_said_and_null() -> None:
+    """Both units with 0 customers: N_T = 0, every IEEE ratio is 0 / 0 (null), with a warning."""
+    empty_base = base(customers=np.array([0, 0]))
+    nothing = rows(customers=np.array([0, 0, 0]))
+    result = compute(nothing, empty_base, start=T0, end=T0 + YEAR)
+    assert result.index("saifi") is None
+    assert result.index("aihc1_h") is None
+    assert any("no customer base" in w for w in result.as_dict()["warnings"])
 
 
 @pytest.mark.parametrize("by", [None, "feeder", "month", "cause", ("village", "class")])
@@ -213,8 +256,11 @@ def test_no_interruptions_at_all(by: str | tuple[str, ...] | None) -> None:
         restored_by=empty.astype(np.int8),
     )
     result = compute(nothing, base(), start=T0, end=T0 + YEAR, by=by)
-    assert result.index("saifi") == 0.0
-    assert result.index("aitc1") == 0.0
+    assert result.index("saifi") is None
+    assert result.index("aitc1") is None
+    assert result.warnings
+    for row in (result.as_dict()["breakdown"] or {"rows": []})["rows"]:
+        assert row["saifi"] is None
     assert result.med is None
     assert result.med_note is not None
     assert result.med_note.startswith("no major event days: 0 history day(s)")

@@ -29,6 +29,7 @@ from openoms.api.routes import (
     public,
     reliability,
     system,
+    telemetry,
     tokens,
 )
 from openoms.service.context import ServiceContext
@@ -50,6 +51,7 @@ limits.
 _TAGS: Final = [
     {"name": "outages", "description": "Outage records, their lifecycle and restoration."},
     {"name": "events", "description": "Indicator, switch, call and crew events into the log."},
+    {"name": "telemetry", "description": "Measured values: latest and sampled history."},
     {"name": "grid", "description": "The network and its present switch state."},
     {"name": "public", "description": "What the public may see: no personal data, no token."},
     {"name": "reliability", "description": "Reliability indices (IEEE 1366, DL/T 836)."},
@@ -95,7 +97,7 @@ def create_app(
     app.add_middleware(LimitsMiddleware, limits=limits, registry=metrics.registry)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees every 500 too
 
-    for module in (outages, faults, events, grid, public, reliability, tokens, system):
+    for module in (outages, faults, events, telemetry, grid, public, reliability, tokens, system):
         app.include_router(module.router)
 
     _document_problems(app)

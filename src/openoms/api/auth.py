@@ -26,6 +26,7 @@ __all__ = [
     "Admin",
     "AuthenticationError",
     "CurrentUser",
+    "EventReader",
     "EventSender",
     "ForbiddenError",
     "OutageCreator",
@@ -122,5 +123,8 @@ OutageCreator = Annotated[User, Depends(require(Role.DISPATCHER, Role.PLANNER))]
 """Creating outages; a planner only planned ones."""
 EventSender = Annotated[User, Depends(require(Role.DISPATCHER, Role.CREW))]
 """Posting events; a crew only crew status."""
+EventReader = Annotated[User, Depends(require(Role.DISPATCHER))]
+"""Reading the event log, the dead letters (raw device payloads, trouble calls) and
+telemetry: the control room's."""
 Admin = Annotated[User, Depends(require())]
 """Token management."""

@@ -1,13 +1,18 @@
-"""The normalised event as the API accepts it, one model per kind, and its conversion.
+"""The normalised event as the API accepts it, one model per kind, and its conversion; and
+what the API shows of the event log, the dead letters and telemetry.
 
 Beside :mod:`.schemas` because events need strict input checks of their own: whatever passes
 here must be storable on both databases (no NUL characters, finite numbers, times that
 convert to UTC, payloads of at most 64 KiB), or it would fail in the database instead of
 being refused with its field named.
+
+A dead letter's raw bytes are shown as text when they are UTF-8 (``raw_encoding``:
+``utf-8``), else in base64 (``base64``), so that every byte a device sent can be read back.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Mapping
@@ -27,14 +32,25 @@ from openoms.api.schemas import Name, Note, UtcTime, printable, without_nul
 from openoms.events import Event, EventKind, EventSource
 from openoms.ingest.payloads import MAX_PAYLOAD_BYTES
 from openoms.outages.lifecycle import OutageState
+from openoms.store.deadletters import DeadLetterRecord
+from openoms.store.eventlog import LoggedEvent
+from openoms.store.telemetry import TelemetryReading
 
 __all__ = [
     "EVENT_ADAPTER",
     "MAX_BATCH",
+    "DeadLetterOut",
+    "DeadLetterPage",
     "EventBatchIn",
     "EventIn",
+    "EventOut",
+    "EventPage",
     "IntakeOut",
     "RejectedEvent",
+    "TelemetryHistoryPage",
+    "TelemetryOut",
+    "TelemetryPage",
+    "raw_text",
     "to_event",
 ]
 
@@ -207,3 +223,134 @@ def to_event(model: EventIn, *, source: EventSource, crew: str | None = None) ->
         payload=payload,
         idempotency_key=f"k:{model.device_id or ''}:{key}" if key else "",
     )
+
+
+# -- reading the event log, the dead letters and telemetry ----------------------------------
+class SenderOut(BaseModel):
+    name: str = Field(description="The API token's name.")
+    role: str
+
+
+class EventOut(BaseModel):
+    id: int = Field(description="The event's id in the log (increasing in the order stored).")
+    kind: EventKind
+    source: EventSource
+    device_id: str | None
+    device_time: datetime = Field(description="The device's clock, UTC.")
+    received_at: datetime = Field(description="When OpenOMS stored it, UTC.")
+    processed_at: datetime | None = Field(description="When the event processor acted on it.")
+    outcome: str | None = Field(description="What the event processor did with it.")
+    idempotency_key: str
+    sender: SenderOut | None = Field(description="The token that posted it (HTTP only).")
+    payload: dict[str, Any]
+
+    @classmethod
+    def from_domain(cls, logged: LoggedEvent) -> EventOut:
+        event = logged.event
+        return cls(
+            id=logged.id,
+            kind=event.kind,
+            source=event.source,
+            device_id=event.device_id,
+            device_time=event.device_time,
+            received_at=logged.received_at,
+            processed_at=logged.processed_at,
+            outcome=logged.outcome,
+            idempotency_key=event.idempotency_key,
+            sender=None
+            if event.sender is None
+            else SenderOut(name=event.sender.name, role=event.sender.role),
+            payload=dict(event.payload),
+        )
+
+
+class EventPage(BaseModel):
+    items: list[EventOut] = Field(description="Newest first (by log id).")
+    next_cursor: int | None = Field(
+        description="Pass as `cursor` for the next (older) page; null when this is the last."
+    )
+
+
+def raw_text(raw: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
+    """The raw bytes as text: decoded when they are UTF-8, else base64; and which."""
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), "base64"
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    received_at: datetime = Field(description="When it was refused, UTC.")
+    source: str = Field(description="http, mqtt, iec104, replay.")
+    channel: str | None = Field(description="MQTT topic, HTTP path or iec104:<unit>.")
+    reason: str = Field(description="Why it was refused (docs/events.md, dead letters).")
+    detail: str = Field(description="The sentence naming the field or device.")
+    raw: str = Field(description="The bytes as received, as `raw_encoding` says.")
+    raw_encoding: Literal["utf-8", "base64"] = Field(
+        description="utf-8: `raw` is the bytes decoded; base64: they were not UTF-8."
+    )
+    raw_bytes: int = Field(description="How many bytes were received.")
+
+    @classmethod
+    def from_domain(cls, letter: DeadLetterRecord) -> DeadLetterOut:
+        text, encoding = raw_text(letter.raw)
+        return cls(
+            id=letter.id,
+            received_at=letter.received_at,
+            source=letter.source,
+            channel=letter.channel,
+            reason=letter.reason,
+            detail=letter.detail,
+            raw=text,
+            raw_encoding=encoding,
+            raw_bytes=len(letter.raw),
+        )
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetterOut] = Field(description="Newest first (by id).")
+    next_cursor: int | None = Field(
+        description="Pass as `cursor` for the next (older) page; null when this is the last."
+    )
+
+
+class TelemetryOut(BaseModel):
+    element_id: str = Field(description="The detector or switch the point belongs to.")
+    point: str = Field(description="The point name, e.g. load_current_a.")
+    value: float
+    quality_ok: bool = Field(description="False when the sender flagged the value invalid.")
+    at: datetime = Field(description="The sample's time: the device's time tag, else receipt.")
+    device_time: datetime | None = Field(description="The device's time tag, if trusted.")
+    received_at: datetime
+    source: str
+    channel: str | None = Field(default=None, description="Where it came from (latest only).")
+
+    @classmethod
+    def from_domain(cls, reading: TelemetryReading) -> TelemetryOut:
+        return cls(
+            element_id=reading.element_id,
+            point=reading.point,
+            value=reading.value,
+            quality_ok=reading.quality_ok,
+            at=reading.at,
+            device_time=reading.device_time,
+            received_at=reading.received_at,
+            source=reading.source,
+            channel=reading.channel,
+        )
+
+
+class TelemetryPage(BaseModel):
+    items: list[TelemetryOut] = Field(description="The latest value of each point.")
+    limit: int
+    offset: int
+
+
+class TelemetryHistoryPage(BaseModel):
+    element_id: str
+    point: str
+    sample_s: float = Field(description="At most one row per this many seconds.")
+    items: list[TelemetryOut] = Field(description="Newest first.")
+    limit: int
+    offset: int

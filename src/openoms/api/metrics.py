@@ -3,7 +3,7 @@
 Three sources:
 - the middleware: requests by method, route template and status, and their latency;
 - the intake's counters (since the process started, HTTP and MQTT alike): events accepted,
-  duplicates, and messages refused by reason;
+  duplicates, messages refused by reason, empty MQTT payloads ignored, telemetry samples;
 - the database, read at scrape time (so every worker is included): the event log by kind,
   dead letters by reason, open outages by state.
 """
@@ -106,7 +106,7 @@ class _IntakeCollector(Collector):
         self._intake = intake
 
     @staticmethod
-    def _families() -> tuple[CounterMetricFamily, CounterMetricFamily]:
+    def _families() -> tuple[CounterMetricFamily, ...]:
         events = CounterMetricFamily(
             "openoms_intake_events",
             "Events the intake accepted into the log, or found there already (duplicate).",
@@ -117,19 +117,29 @@ class _IntakeCollector(Collector):
             "Messages the intake refused (written to dead letters), by reason.",
             labels=["reason"],
         )
-        return events, rejected
+        ignored = CounterMetricFamily(
+            "openoms_intake_ignored",
+            "Empty MQTT payloads (a retained topic cleared): acknowledged, not stored.",
+        )
+        telemetry = CounterMetricFamily(
+            "openoms_intake_telemetry_samples",
+            "Telemetry samples stored (latest value and sampled history, not the event log).",
+        )
+        return events, rejected, ignored, telemetry
 
     def describe(self) -> Iterator[Metric]:
         return iter(self._families())
 
     def collect(self) -> Iterator[Metric]:
         counts = self._intake.counts()
-        events, rejected = self._families()
+        events, rejected, ignored, telemetry = self._families()
         events.add_metric(["accepted"], counts.accepted)
         events.add_metric(["duplicate"], counts.duplicates)
         for reason, n in sorted(counts.rejected.items()):
             rejected.add_metric([reason], n)
-        yield from (events, rejected)
+        ignored.add_metric([], counts.ignored)
+        telemetry.add_metric([], counts.telemetry)
+        yield from (events, rejected, ignored, telemetry)
 
 
 class ApiMetrics:

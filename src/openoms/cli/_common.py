@@ -199,6 +199,21 @@ def say(lang: Lang, zh: str, en: str) -> str:
     return zh if lang is Lang.ZH else en
 
 
+class BadValue(click.BadParameter):
+    """A bad option value whose whole line is in the chosen language (click's own wording,
+    "Invalid value for …", is English)."""
+
+    def __init__(self, lang: Lang, option: str, zh: str, en: str) -> None:
+        super().__init__(say(lang, zh, en), param_hint=option)
+        self.lang = lang
+        self.option = option
+
+    def format_message(self) -> str:
+        if self.lang is Lang.ZH:
+            return f"参数 {self.option} 的值无效：{self.message}"
+        return f"Invalid value for {self.option!r}: {self.message}"
+
+
 def settings_of(config: Path | None) -> Settings:
     """The settings of ``--config`` (or the default file) and the environment."""
     from openoms.settings import load_settings  # noqa: PLC0415

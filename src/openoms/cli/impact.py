@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from openoms.cli._common import NetworkOptions, map_option, network_options, writing
+from openoms.cli._common import BadValue, NetworkOptions, map_option, network_options, writing
 from openoms.outages.impact import ImpactAnalyser
 from openoms.outages.switching import Operation, switching_effect
 
@@ -38,9 +38,11 @@ def impact_command(  # click passes options by name
     """
     devices = [d.strip() for d in opened.split(",") if d.strip()]
     if not devices:
-        raise click.BadParameter(
+        raise BadValue(
+            options.lang,
+            "--open",
+            "未给出设备：请写出要断开的开关或区段编号，用逗号分隔",
             "no device given: name the switches or sections to open, comma-separated",
-            param_hint="'--open'",
         )
     network, topology = options.indexed(path)
     analyser = ImpactAnalyser(network, topology)
@@ -69,7 +71,12 @@ def switching_command(  # click passes options by name
     """Effect of a switching sequence, in order: who loses and regains supply, and any loop
     or parallel it makes (倒闸操作影响分析).
 
-    Example: openoms switching sample:county close:CG-F01-K09 open:CG-F01-K03
+    Warns about operations that change nothing (closing a closed switch) and checks the
+    feeders involved, the receiving one included, by power flow: section and switch ratings
+    and the ±7 % voltage band (docs/restoration.md).
+
+    Example (transfer the end of 城关Ⅰ线 to 柏山Ⅰ线 through its tie, break before make):
+    openoms switching sample:county open:CG-F01-K06 close:CG-F01-K13
     """
     ops: list[Operation] = []
     for text in operations:
@@ -79,8 +86,50 @@ def switching_command(  # click passes options by name
                 f"{text!r}: write open:DEVICE or close:DEVICE", param_hint="OPERATIONS"
             )
         ops.append(Operation(device, verb == "close"))
-    effect = switching_effect(ImpactAnalyser(*options.indexed(path)), ops)
+    analyser = ImpactAnalyser(*options.indexed(path))
+    effect = switching_effect(analyser, ops)
+    from openoms.restoration.powerflow import (  # noqa: PLC0415  (power-grid-model)
+        PowerFlowError,
+        PowerFlowModel,
+    )
+    from openoms.restoration.preview import switching_check  # noqa: PLC0415
+
+    edges = analyser.edges([op.device for op in ops])
+    failure = ""
+    try:
+        check = switching_check(
+            PowerFlowModel(analyser.network),
+            analyser.topology,
+            [(e, op.close) for e, op in zip(edges, ops, strict=True)],
+        )
+    except PowerFlowError as error:  # data the power flow cannot take: say so, keep the rest
+        check = None
+        failure = str(error)
+    zh = options.lang.value == "zh"
     if options.as_json:
-        click.echo(json.dumps(effect.as_dict(), ensure_ascii=False, indent=1))
+        document = effect.as_dict()
+        document["power_flow"] = (
+            {"error": failure}
+            if check is None
+            else {
+                "feeders": list(check.feeders),
+                "converged": check.after.converged,
+                "min_u_pu": check.after.min_u_pu,
+                "max_loading": check.after.max_loading,
+                "max_loading_element": check.after.max_loading_element,
+                "new_violations": [
+                    {"kind": v.kind.value, "element": v.element, "value": v.value, "limit": v.limit}
+                    for v in check.new_violations
+                ],
+            }
+        )
+        click.echo(json.dumps(document, ensure_ascii=False, indent=1))
     else:
+        for warning in effect.warnings(options.lang):
+            click.echo(("警告：" if zh else "warning: ") + warning)
         click.echo(effect.summary(options.lang))
+        if check is None:
+            click.echo(f"潮流校核未完成：{failure}" if zh else f"power flow not run: {failure}")
+        else:
+            for line in check.describe(options.lang):
+                click.echo(line)

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 import click
 
 from openoms.cli._common import (
+    BadValue,
     NetworkOptions,
     compile_notice,
     map_option,
     network_options,
+    settings_of,
     writing,
 )
 from openoms.i18n import Lang
@@ -29,48 +31,29 @@ if TYPE_CHECKING:  # the locator and its numba kernels load when a fault is loca
 __all__ = ["locate_command"]
 
 
-def _permanence(permanent: bool | None, *, zh: bool) -> str:
-    if permanent is None:
-        return "未知" if zh else "unknown"
-    if permanent:
-        return "永久性" if zh else "permanent"
-    return "瞬时性" if zh else "transient"
+def _checked_timezone(value: str | None, lang: Lang) -> str:
+    """``--timezone``, else the settings' (``OPENOMS_TIMEZONE``, ``openoms.toml``)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
+
+    if value is None:
+        return settings_of(None).timezone
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadValue(
+            lang,
+            "--timezone",
+            f"{value!r} 不是 IANA 时区名（例如 Asia/Shanghai）",
+            f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)",
+        ) from exc
+    return value
 
 
-def _text(result: ReplayResult, network: Network, lang: Lang) -> str:
-    loc = result.location
-    zh = lang is Lang.ZH
-    feeder_name = network.feeders.name[network.feeders.id.index(result.feeder)] or result.feeder
-    lines = [
-        f"{'线路' if zh else 'Feeder'}: {feeder_name} ({result.feeder})",
-        f"{'故障类型' if zh else 'Fault type'}: {loc.fault_type.value}"
-        + (f"  {'相别' if zh else 'phases'}: {''.join(loc.phases)}" if loc.phases else ""),
-        f"{'故障时间' if zh else 'Fault time'}: "
-        + (loc.fault_time.isoformat() if loc.fault_time else "-"),
-        f"{'性质' if zh else 'Permanent'}: " + _permanence(loc.permanent, zh=zh),
-        f"{'报告' if zh else 'Reports'}: {result.group.reports}, "
-        f"{'告警设备' if zh else 'alarmed devices'}: {result.group.alarms}, "
-        f"{'无数据' if zh else 'no data'}: {loc.devices_no_data}",
-        "",
-        f"{'候选区段' if zh else 'Candidate sections'}:",
-    ]
-    for rank, candidate in enumerate(loc.candidates[:10], start=1):
-        mark = " *" if candidate.zone in loc.best else ""
-        lines.append(f"  {rank:2d}. {candidate.zone:30s} {candidate.posterior:8.2%}{mark}")
-    lines.append(
-        f"{'派往区域' if zh else 'Send the crew to'} (≥{loc.region_mass:.0%}): "
-        + ", ".join(loc.region)
-    )
-    if loc.ties and len(loc.ties) > 1:
-        lines.append(f"{'并列' if zh else 'Ties'}: " + ", ".join(loc.ties))
-    if loc.contradictions:
-        lines.append(f"{'疑似异常指示器' if zh else 'Suspected faulty detectors'}:")
-        lines += [
-            f"  {c.detector}: {'应为' if zh else 'expected'} {c.expected}, "
-            f"{'实为' if zh else 'observed'} {c.observed}"
-            for c in loc.contradictions
-        ]
-    return "\n".join(lines)
+def _text(result: ReplayResult, network: Network, lang: Lang, timezone: str) -> str:
+    from openoms.faults.summary import describe  # noqa: PLC0415
+
+    view = describe(network, result.zones, result.location)
+    return view.text(lang, timezone, reports=result.group.reports, alarms=result.group.alarms)
 
 
 def run_locate(
@@ -83,6 +66,7 @@ def run_locate(
     online_terminals: bool,
     max_faults: int,
     map_path: Path | None = None,
+    timezone: str = "Asia/Shanghai",
 ) -> str:
     from openoms.faults.recorded import locate_recorded  # noqa: PLC0415
     from openoms.ingest.replay import read_messages  # noqa: PLC0415
@@ -103,8 +87,13 @@ def run_locate(
         with writing(map_path, "the map"):
             draw_fault_map(network, result.zones, result.location, observations, map_path)
     if as_json:
-        return json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str)
-    return _text(result, network, lang)
+        from openoms.faults.summary import describe  # noqa: PLC0415
+
+        where = describe(network, result.zones, result.location).as_dict(timezone)
+        return json.dumps(
+            result.as_dict() | {"where": where}, ensure_ascii=False, indent=2, default=str
+        )
+    return _text(result, network, lang, timezone)
 
 
 @click.command("locate")
@@ -129,6 +118,12 @@ def run_locate(
     is_flag=True,
     help="Do not assume FTUs, DTUs and relays were online (silence = no data).",
 )
+@click.option(
+    "--timezone",
+    default=None,
+    metavar="ZONE",
+    help="Show times in this IANA zone. Default: the settings' timezone (Asia/Shanghai).",
+)
 @map_option("Also draw the feeder with the zones shaded by posterior (.png or .svg).")
 @network_options
 def locate_command(  # click passes options by name
@@ -138,6 +133,7 @@ def locate_command(  # click passes options by name
     feeder: str | None,
     max_faults: int,
     no_terminals_online: bool,
+    timezone: str | None,
     map_path: Path | None,
     options: NetworkOptions,
 ) -> None:
@@ -148,6 +144,7 @@ def locate_command(  # click passes options by name
     from openoms.grid.textfile import text_encoding  # noqa: PLC0415
 
     text_encoding(reports)  # a file that is not text fails before the network is read
+    zone = _checked_timezone(timezone, options.lang)
     network = options.checked(path)
     compile_notice(options.lang, ("topology", "faults"), quiet=options.as_json)
     click.echo(
@@ -160,5 +157,6 @@ def locate_command(  # click passes options by name
             online_terminals=not no_terminals_online,
             max_faults=max_faults,
             map_path=map_path,
+            timezone=zone,
         )
     )

@@ -34,9 +34,26 @@ from openoms.cli._common import (
 )
 from openoms.cli._db import database
 from openoms.i18n import Lang
+from openoms.reliability.wording import (
+    assumption_text,
+    caveat_text,
+    counts_text,
+    period_text,
+    settings_text,
+    warning_texts,
+)
 from openoms.service.context import utc_now
 from openoms.service.networks import current_network
-from openoms.service.reliability import Source, import_history_file, parse_period, run_reliability
+from openoms.service.reliability import (
+    Source,
+    engine_settings,
+    feeder_names,
+    import_history_file,
+    parse_levels,
+    parse_period,
+    run_reliability,
+    targets_of,
+)
 from openoms.store import history
 
 __all__ = ["reliability_group"]
@@ -88,6 +105,52 @@ _lang_option = lang_option_with("zh or en.")
     default=None,
     help="Also write the HTML report with PNG charts into this folder.",
 )
+@click.option(
+    "--sustained-threshold",
+    "sustained_min",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Minutes beyond which an interruption is sustained (setting sustained_threshold_min).",
+)
+@click.option(
+    "--sustained-operator",
+    type=click.Choice([">", ">="]),
+    default=None,
+    help="'>' (IEEE 1366: longer than the threshold) or '>=' (5.0 min is sustained).",
+)
+@click.option(
+    "--short-interruption",
+    "short_s",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="DL/T 836: leave out interruptions of at most this many seconds; 0 counts all.",
+)
+@click.option(
+    "--med-ddof", type=click.IntRange(min=0), default=None, help="ddof of β (1: n − 1, 0: n)."
+)
+@click.option(
+    "--med-history-years",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="Years of history before --from for T_MED.",
+)
+@click.option(
+    "--med-threshold",
+    "med_threshold_min",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Use this T_MED (minutes per day) instead of computing it.",
+)
+@click.option("--cemi", default=None, help="The n of CEMIn / CEMSMIn, e.g. 3 or 1,2,3.")
+@click.option(
+    "--celid-hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="CELID threshold in hours.",
+)
+@click.option(
+    "--worst", "worst_n", type=click.IntRange(0, 1000), default=None, help="Worst-list length."
+)
 @json_option_with("Print the result as JSON.")
 @_lang_option
 @_network_option
@@ -105,14 +168,37 @@ def reliability_group(
     lang: str | None,
     network: str | None,
     config: Path | None,
+    sustained_min: float | None,
+    sustained_operator: str | None,
+    short_s: float | None,
+    med_ddof: int | None,
+    med_history_years: int | None,
+    med_threshold_min: float | None,
+    cemi: str | None,
+    celid_hours: float | None,
+    worst_n: int | None,
 ) -> None:
-    """Reliability indices: IEEE 1366 and DL/T 836, major event days (供电可靠性统计)."""
+    """Reliability indices: IEEE 1366 and DL/T 836, major event days (供电可靠性统计).
+
+    Every engine setting comes from the configuration (TOML / OPENOMS_RELIABILITY_*) unless
+    an option here overrides it; the output states the settings used."""
     if ctx.invoked_subcommand is not None:
         return
     language = lang_of(lang)
     settings = settings_of(config)
     now = utc_now()
     first, stop = parse_period(start, end, tz=settings.timezone, now=now)
+    engine = engine_settings(
+        settings,
+        sustained_threshold_s=None if sustained_min is None else sustained_min * 60.0,
+        sustained_operator=sustained_operator,
+        short_interruption_s=short_s,
+        med_ddof=med_ddof,
+        med_history_years=med_history_years,
+        cemi_n=parse_levels(cemi, "--cemi"),
+        celid_threshold_h=celid_hours,
+        worst_n=worst_n,
+    )
     with database(settings) as sessions, sessions.begin() as session:
         grid = current_network(session, settings.network, prefer=network)
         run = run_reliability(
@@ -125,6 +211,9 @@ def reliability_group(
             by=by,
             source=Source(source),
             with_monthly=report_dir is not None,
+            with_previous=report_dir is not None,
+            engine=engine,
+            med_threshold_min=med_threshold_min,
         )
     out = run.result.as_dict() | {"notes": list(run.notes)}
     if report_dir is not None and run.monthly is not None:
@@ -132,7 +221,14 @@ def reliability_group(
 
         with writing(report_dir, "the report"):
             files = write_report(
-                run.result, run.monthly, report_dir, lang=language, notes=run.notes
+                run.result,
+                run.monthly,
+                report_dir,
+                lang=language,
+                notes=run.notes,
+                previous=run.previous,
+                feeders=feeder_names(grid),
+                targets=targets_of(settings),
             )
         out["report"] = str(files.html)
     if as_json:
@@ -151,13 +247,17 @@ def _number(value: Any) -> str:
 
 def _text(out: dict[str, Any], lang: Lang) -> str:
     period = out["period"]
+    shown = period_text(out, str(lang))
     lines = [
         say(
             lang,
-            f"统计期间 {period['start']} 至 {period['end']}（{period['hours']:.0f} 小时）",
-            f"Period {period['start']} to {period['end']} ({period['hours']:.0f} h)",
+            f"统计期间 {shown}，{period['hours']:.0f} 小时",
+            f"Period {shown}, {period['hours']:.0f} h",
         )
     ]
+    lines.append(settings_text(out, lang))
+    lines.append(counts_text(out, lang))
+    lines += [f"! {warning}" for warning in warning_texts(out, lang)]
     ieee, dlt = out["ieee1366"], out["dlt836"]
     lines.append(
         say(lang, "指标 | 全部 | 不计重大事件日", "index | all days | excluding major event days")
@@ -168,6 +268,11 @@ def _text(out: dict[str, Any], lang: Lang) -> str:
         else:
             shown = _number(dlt[key])
         lines.append(f"  {say(lang, zh, en)}: {shown}")
+    for n in out["settings"]["cemi_n"]:
+        shown = (
+            f"{_number(ieee['all'][f'cemi_{n}'])} | {_number(ieee['excluding_med'][f'cemi_{n}'])}"
+        )
+        lines.append(f"  {say(lang, f'CEMI{n} 停电超过 {n} 次的用户比例', f'CEMI{n}')}: {shown}")
     med = out["med"]
     if med is None:
         lines.append(
@@ -184,6 +289,8 @@ def _text(out: dict[str, Any], lang: Lang) -> str:
                 f"T_MED = {med['t_med_min']:.1f} min; major event days: {days}",
             )
         )
+        if (caveat := caveat_text(out, lang)) is not None:
+            lines.append(f"! {caveat}")
     saved = out["avoided"]
     lines.append(
         say(
@@ -202,6 +309,7 @@ def _text(out: dict[str, Any], lang: Lang) -> str:
             cells = [str(row[d]) for d in dims]
             cells += [_number(row.get(k)) for k in ("saifi", "saidi_min", "aihc1_h", "rs1_pct")]
             lines.append(" | ".join(cells))
+    lines.append(assumption_text(lang))
     lines += [f"! {note}" for note in out["notes"]]
     if "report" in out:
         lines.append(say(lang, f"报告：{out['report']}", f"report: {out['report']}"))

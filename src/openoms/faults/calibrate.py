@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from openoms.faults.evidence import expected_reports
-from openoms.faults.likelihood import MINUS, PLUS, QUIET
+from openoms.faults.likelihood import MINUS, MIXED, PLUS, QUIET
 from openoms.faults.locator import FaultLocator
 from openoms.faults.observations import DeviceRates, InvalidObservationError, Observation
 from openoms.grid.model import ElementKind
@@ -93,6 +93,8 @@ def calibrate(
         expected = expected_reports(tree, ev, confirmed)
         for i in range(ev.detector.shape[0]):
             observed, wanted = int(ev.observed[i]), int(expected[i])
+            if wanted == MIXED:  # DG below may or may not feed: says nothing on the rates
+                continue
             c = counts.setdefault(int(ev.detector[i]), _Counts())
             if wanted == QUIET:
                 c.expected_silences += 1

@@ -26,6 +26,7 @@ from openoms.faults.kernels import Float64Array, Int64Array, mark_paths, place_r
 from openoms.faults.likelihood import (
     ALARM,
     MINUS,
+    MIXED,
     NONE,
     PLUS,
     QUIET,
@@ -123,9 +124,12 @@ def _weights(
     observed: NDArray[np.int8],
     off: NDArray[np.int8],
     rates: tuple[Float64Array, Float64Array, Float64Array],
+    *,
+    q: Float64Array | None = None,
 ) -> Float64Array:
     """:func:`~openoms.faults.likelihood.weights`, from the per-detector tables where the
-    report is a plain alarm / no-alarm (the bulk of them), the full model elsewhere."""
+    report is a plain alarm / no-alarm (the bulk of them), the full model elsewhere; ``q``
+    per report: the probability of −1 where ``off`` is MIXED."""
     weight = np.zeros(det.shape, dtype=np.float64)
     plain = observed <= ALARM
     tabled = plain & (off == QUIET) & (det >= 0)
@@ -136,14 +140,17 @@ def _weights(
     rest = ~tabled & ~(plain & (off == MINUS))  # a plain report against −1 weighs 0
     if rest.any():
         a, m, d = rates
-        weight[rest] = weights(observed[rest], off[rest], a[rest], m[rest], d[rest])
+        weight[rest] = weights(
+            observed[rest], off[rest], a[rest], m[rest], d[rest], q=None if q is None else q[rest]
+        )
     return weight
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Evidence:
     """Reports with data on the tree: detector (-1 for the implicit head breaker), zone,
-    observed code, the "off" expectation (QUIET or MINUS), directional flag, weight; which of
+    observed code, the "off" expectation (QUIET, MINUS, or MIXED where distributed generation
+    below feeds detectable current with a probability below 1), directional flag, weight; which of
     them are alarms carrying nothing but their status (``plain_alarm``) and, for the other
     alarms, their rows in the event's detail columns (``detail_alarm``, ``details``)."""
 
@@ -355,6 +362,7 @@ def _place(
     det_k, zone, position_k = out[0, :kept], out[1, :kept], out[2, :kept]
     observed, off = codes[0, :kept], codes[1, :kept]
     weight, directional = weight[:kept], directional[:kept]
+    q = _mixed_off(devices, tree, signal, reports=(det_k, zone, observed, off, weight))
     plain_alarm = observed == ALARM
     detail_alarm = np.full(kept, -1, dtype=np.int64)
     if rich.size:  # the detailed alarms: their code for the signal, weighed by the full model
@@ -372,6 +380,7 @@ def _place(
                 observed[rows],
                 off[rows],
                 (devices.false_alarm[d], devices.miss[d], devices.direction_error[d]),
+                q=q[rows],
             )
     if tree.implicit_root and trip_seen and signal is Signal.SHORT_CIRCUIT:
         relay = tuple(np.array([r]) for r in devices.relay)
@@ -395,6 +404,38 @@ def _place(
         detail_alarm=detail_alarm,
         details=details,
     )
+
+
+def _mixed_off(
+    devices: DeviceTable,
+    tree: ZoneTree,
+    signal: Signal,
+    *,
+    reports: tuple[Int64Array, Int64Array, NDArray[np.int8], NDArray[np.int8], Float64Array],
+) -> Float64Array:
+    """Short circuits with distributed generation below a device that feeds detectable current
+    with probability 0 < q < 1: its "off" expectation is the mixture MIXED ("−1" with
+    probability q, else "0"), weighed by the full model. ``reports``: detector, zone,
+    observed, off and weight per report (off and weight are updated in place). Returns q
+    per report."""
+    det, zone, observed, off, weight = reports
+    q: Float64Array = np.zeros(det.shape[0], dtype=np.float64)
+    if signal is not Signal.SHORT_CIRCUIT or not tree.source_below.any():
+        return q
+    q = tree.source_probability[zone]
+    rows = np.flatnonzero((q > 0.0) & (q < 1.0))
+    if rows.size:
+        off[rows] = MIXED
+        d = det[rows]
+        weight[rows] = weights(
+            observed[rows],
+            off[rows],
+            devices.false_alarm[d],
+            devices.miss[d],
+            devices.direction_error[d],
+            q=q[rows],
+        )
+    return q
 
 
 def _flags(details: DetailColumns, rows: Int64Array) -> tuple[NDArray[np.bool_], ...]:
@@ -447,14 +488,45 @@ def expected_reports(tree: ZoneTree, ev: Evidence, faults: Sequence[int]) -> NDA
     return expected
 
 
+def _contradicts_every_tie(tree: ZoneTree, ev: Evidence, ties: Int64Array) -> NDArray[np.bool_]:
+    """Per report: whether it contradicts the single-fault hypothesis of every zone in
+    ``ties``. A report reads PLUS under the hypotheses "fault in t" for t below its zone
+    (strictly above the break for loss of voltage) and its "off" code under the others, so it
+    contradicts every tie when it contradicts each of the two readings that some tie gives
+    it. O(zones + reports) with prefix sums over the pre-order."""
+    ties = np.unique(ties)
+    tied = np.zeros(tree.n_zones + 1, dtype=np.int64)
+    if ev.signal is Signal.LOSS_OF_VOLTAGE:  # on for zones strictly below a tied break
+        np.add.at(tied, ties + 1, 1)
+        np.add.at(tied, ties + tree.size[ties], -1)
+        on = np.cumsum(tied)[:-1][ev.zone]
+    else:  # on for the reports on the path of a tied zone: ties inside the report's subtree
+        tied[1:] = np.cumsum(np.bincount(ties, minlength=tree.n_zones))
+        on = tied[ev.zone + tree.size[ev.zone]] - tied[ev.zone]
+    plus = np.full(ev.observed.shape, PLUS, dtype=np.int8)
+    bad_on = contradiction_mask(ev.observed, plus)
+    bad_off = contradiction_mask(ev.observed, ev.off)
+    mask: NDArray[np.bool_] = ((on == 0) | bad_on) & ((on == ties.size) | bad_off)
+    return mask
+
+
 def check(
-    ids: Sequence[str], tree: ZoneTree, ev: Evidence, faults: Sequence[int]
+    ids: Sequence[str],
+    tree: ZoneTree,
+    ev: Evidence,
+    faults: Sequence[int],
+    *,
+    ties: Int64Array | None = None,
 ) -> tuple[list[Contradiction], Int64Array, int]:
     """Devices contradicting the hypothesis ``faults`` (sorted by id), the consistent detailed
     alarms (their rows in ``ev.details``, in report order) and how many plain alarms are
-    consistent."""
+    consistent. With ``ties`` (the zones tied with a single fault), a device counts as
+    contradicting only when it contradicts every tied zone: a report one tied zone explains
+    is not a suspected faulty device while the reports cannot tell the ties apart."""
     expected = expected_reports(tree, ev, faults)
     bad = contradiction_mask(ev.observed, expected)
+    if ties is not None and ties.size > 1 and len(faults) == 1:
+        bad &= _contradicts_every_tie(tree, ev, ties)
     contradictions = [
         Contradiction(
             ids[int(ev.detector[i])] if ev.detector[i] >= 0 else tree.ids[0],

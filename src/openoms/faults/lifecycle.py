@@ -12,7 +12,9 @@ only move forward, each with its own table of allowed transitions:
     ``none`` until the reports have gone quiet, then once: ``sent`` (the crew SMS is in the
     outbox), ``no_contact`` (no one on duty for the grid cell), ``no_outage`` (no outage
     record to point the SMS at) or ``skipped`` (a transient fault: a patrol advisory, no SMS).
-    A correction SMS after the final location does not change it.
+    A correction SMS after the final location does not change it. What people are shown is
+    :class:`ShownAlertState` (:func:`shown_alert_state`): ``sent`` replaced by what became of
+    the SMS (queued / sent / delivered / failed / unconfirmed), derived from the outbox.
 ``trigger``
     what opened the event: an indicator ``alarm`` or a breaker / recloser ``trip``. An event
     opened by an alarm becomes ``trip`` when the trip arrives (the window is around the trip);
@@ -23,7 +25,7 @@ The values are the strings stored in the ``fault_events`` table. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
@@ -35,12 +37,15 @@ __all__ = [
     "INITIAL_STATE",
     "INITIAL_TRIGGERS",
     "OPEN_STATES",
+    "SHOWN_PRECEDENCE",
     "STATE_TRANSITIONS",
     "TRIGGER_TRANSITIONS",
     "AlertState",
     "FaultEventState",
     "FaultTransitionError",
     "FaultTrigger",
+    "ShownAlertState",
+    "shown_alert_state",
     "transition",
 ]
 
@@ -57,6 +62,21 @@ class AlertState(StrEnum):
     NO_CONTACT = "no_contact"  # no one on duty for the located section's grid cell
     NO_OUTAGE = "no_outage"  # no outage record to send the crew to
     SKIPPED = "skipped"  # transient fault (reclosed): a patrol advisory instead
+
+
+class ShownAlertState(StrEnum):
+    """The alert state people see (API, fault list): never stored, derived by
+    :func:`shown_alert_state` from the stored :class:`AlertState` and the crew SMS."""
+
+    NONE = "none"
+    QUEUED = "queued"  # in the outbox, not yet accepted by the SMSC (retrying, or no session)
+    SENT = "sent"  # accepted by the SMSC, no delivery receipt yet (within the timeout)
+    DELIVERED = "delivered"  # a delivery receipt DELIVRD (every segment of a long SMS)
+    FAILED = "failed"  # refused, undeliverable, or the attempts used up
+    UNCONFIRMED = "unconfirmed"  # no receipt in time, or the submit's answer was lost
+    NO_CONTACT = "no_contact"
+    NO_OUTAGE = "no_outage"
+    SKIPPED = "skipped"
 
 
 class FaultTrigger(StrEnum):
@@ -95,6 +115,51 @@ INITIAL_TRIGGERS: Final = frozenset(FaultTrigger)
 
 OPEN_STATES: Final = frozenset({_E.COLLECTING, _E.LOCATED})
 """States in which reports still join the event and its location may still change."""
+
+SHOWN_PRECEDENCE: Final = (
+    ShownAlertState.DELIVERED,
+    ShownAlertState.SENT,
+    ShownAlertState.QUEUED,
+    ShownAlertState.UNCONFIRMED,
+    ShownAlertState.FAILED,
+)
+"""With several crew SMS (several people on duty), the alert shows the first of these any of
+them is in: delivered as soon as one person has it, failed only when every one failed."""
+
+_MESSAGE_SHOWN: Final = {
+    "queued": ShownAlertState.QUEUED,
+    "sending": ShownAlertState.QUEUED,
+    "sent": ShownAlertState.SENT,
+    "delivered": ShownAlertState.DELIVERED,
+    "failed": ShownAlertState.FAILED,
+    "unconfirmed": ShownAlertState.UNCONFIRMED,
+}
+
+
+def shown_alert_state(stored: AlertState, messages: Iterable[tuple[str, bool]]) -> ShownAlertState:
+    """What the alert state of a fault event is shown as.
+
+    ``messages``: the state of each crew SMS of the event's outage (a
+    ``contacts.messages.MessageState`` value) and whether it is overdue (sent, and no
+    receipt within ``sms_receipt_timeout_s`` of the hand-over: shown as unconfirmed). A
+    stored state other than ``sent`` is shown as it is; ``sent`` becomes the first of
+    :data:`SHOWN_PRECEDENCE` any message is in (``queued`` while there is none yet).
+
+    >>> shown_alert_state(AlertState.SENT, [("sent", True), ("failed", False)])
+    <ShownAlertState.UNCONFIRMED: 'unconfirmed'>
+    >>> shown_alert_state(AlertState.NO_CONTACT, [])
+    <ShownAlertState.NO_CONTACT: 'no_contact'>
+    """
+    if stored is not AlertState.SENT:
+        return ShownAlertState(stored.value)
+    shown = set()
+    for state, overdue in messages:
+        value = _MESSAGE_SHOWN.get(state, ShownAlertState.UNCONFIRMED)
+        if value is ShownAlertState.SENT and overdue:
+            value = ShownAlertState.UNCONFIRMED
+        shown.add(value)
+    return next((s for s in SHOWN_PRECEDENCE if s in shown), ShownAlertState.QUEUED)
+
 
 _TABLES: Final[Mapping[type[StrEnum], tuple[str, Mapping[Any, frozenset[Any]]]]] = {
     FaultEventState: ("state", STATE_TRANSITIONS),

@@ -8,7 +8,9 @@ Three signals are located the same way (docs/faults.md, "The observation model")
 - ``loss_of_voltage`` (broken conductor): devices *below* the break lose voltage.
 
 Per device the expected report is +1 ("alarm") when the fault is below it and ``off``
-otherwise (0, or −1 when a detectable source lies below it); the score of a hypothesis is a
+otherwise (0, or −1 when a detectable source lies below it, or the mixture "−1 with
+probability q, else 0" when the sources below it feed detectable current with probability
+q: distributed generation, docs/faults.md "Distributed generation"); the score of a hypothesis is a
 constant plus the sum, over the devices expecting +1, of
 ``w = ln P(observed | +1) − ln P(observed | off)``. Everything here is vectorised over reports.
 """
@@ -27,6 +29,7 @@ from openoms.faults.observations import Observation, Status
 __all__ = [
     "ALARM",
     "MINUS",
+    "MIXED",
     "NONE",
     "PLUS",
     "QUIET",
@@ -44,9 +47,16 @@ QUIET: Final = 0  # "0": reported, nothing for this signal
 ALARM: Final = 1  # alarm without a direction (plain devices, or no direction given)
 PLUS: Final = 2  # "+1"
 MINUS: Final = 3  # "-1"
+MIXED: Final = 4  # expected only: "-1" with probability q (a source below may feed), else "0"
 
-_SHOWN_DIRECTIONAL: Final = {QUIET: "0", ALARM: "alarm", PLUS: "+1", MINUS: "-1"}
-_SHOWN_PLAIN: Final = {QUIET: "no_alarm", ALARM: "alarm", PLUS: "alarm", MINUS: "alarm"}
+_SHOWN_DIRECTIONAL: Final = {QUIET: "0", ALARM: "alarm", PLUS: "+1", MINUS: "-1", MIXED: "0/-1"}
+_SHOWN_PLAIN: Final = {
+    QUIET: "no_alarm",
+    ALARM: "alarm",
+    PLUS: "alarm",
+    MINUS: "alarm",
+    MIXED: "any",
+}
 
 Codes = NDArray[np.int8]
 Floats = NDArray[np.float64]
@@ -89,8 +99,18 @@ def hit(obs: Observation, signal: Signal, *, directional: bool) -> int:
     return ALARM
 
 
-def _probability(observed: Codes, expected: Codes, a: Floats, m: Floats, d: Floats) -> Floats:
-    """P(observed | expected) per report (expected: QUIET, PLUS or MINUS)."""
+def _probability(
+    observed: Codes, expected: Codes, a: Floats, m: Floats, d: Floats, *, q: Floats | None = None
+) -> Floats:
+    """P(observed | expected) per report (expected: QUIET, PLUS, MINUS, or MIXED: MINUS with
+    probability ``q``, else QUIET)."""
+    mixed = expected == MIXED
+    if q is not None and bool(mixed.any()):
+        q_m = np.where(mixed, q, 0.0)
+        to_minus = _probability(observed, np.where(mixed, np.int8(MINUS), expected), a, m, d)
+        to_quiet = _probability(observed, np.where(mixed, np.int8(QUIET), expected), a, m, d)
+        mix: Floats = np.where(mixed, q_m * to_minus + (1.0 - q_m) * to_quiet, to_minus)
+        return mix
     silent = expected == QUIET
     same = observed == expected
     p_quiet = np.where(silent, 1.0 - a, m)
@@ -102,12 +122,14 @@ def _probability(observed: Codes, expected: Codes, a: Floats, m: Floats, d: Floa
     return out
 
 
-def weights(observed: Codes, off: Codes, a: Floats, m: Floats, d: Floats) -> Floats:
+def weights(
+    observed: Codes, off: Codes, a: Floats, m: Floats, d: Floats, *, q: Floats | None = None
+) -> Floats:
     """``w = ln P(observed | PLUS) − ln P(observed | off)`` per report (docs/faults.md, "The
-    observation model")."""
+    observation model"); ``q``: per report, the probability of −1 where ``off`` is MIXED."""
     on = np.full(observed.shape, PLUS, dtype=np.int8)
     out: Floats = np.log(_probability(observed, on, a, m, d)) - np.log(
-        _probability(observed, off, a, m, d)
+        _probability(observed, off, a, m, d, q=q)
     )
     return out
 
@@ -115,10 +137,11 @@ def weights(observed: Codes, off: Codes, a: Floats, m: Floats, d: Floats) -> Flo
 def contradiction_mask(observed: Codes, expected: Codes) -> Bools:
     """Reports that disagree with the expectation: silence against an expected alarm, an
     alarm against expected silence, or the wrong direction (an undirected alarm agrees with
-    either direction)."""
+    either direction). Against MIXED ("0 or −1") only +1 disagrees."""
+    mixed = expected == MIXED
     quiet_mismatch = (observed == QUIET) != (expected == QUIET)
     wrong_way = (observed >= PLUS) & (expected >= PLUS) & (observed != expected)
-    out: Bools = quiet_mismatch | wrong_way
+    out: Bools = np.where(mixed, observed == PLUS, quiet_mismatch | wrong_way)
     return out
 
 

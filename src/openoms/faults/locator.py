@@ -63,6 +63,20 @@ def _ids(tree: ZoneTree, zones: kernels.Int64Array) -> tuple[str, ...]:
     )
 
 
+def _source_items(
+    network: Network, extra_sources: Mapping[str, float] | Collection[str] | None
+) -> list[tuple[str, object]]:
+    """(node id, probability) of the DG the locator takes (see :class:`FaultLocator`); a
+    generator with probability 0 never feeds detectable current and is left out."""
+    if extra_sources is None:
+        return [(node, p) for node, p in network.generators.sources(network).items() if p > 0]
+    if isinstance(extra_sources, Mapping):
+        return list(extra_sources.items())
+    if isinstance(extra_sources, str):  # one node id, not a collection of characters
+        return [(extra_sources, 1.0)]
+    return [(node, 1.0) for node in extra_sources]
+
+
 def _check_options(max_faults: int, extra_fault_probability: float, region_mass: float) -> None:
     problems = []
     if not (isinstance(max_faults, int) and max_faults >= 1):
@@ -82,9 +96,14 @@ class FaultLocator:
     detector id, e.g. from :func:`openoms.faults.calibrate`, they win) set each device's
     false-alarm, miss and direction-error rates. ``prior``: ``"length"`` (failure rate per km
     by section kind × length, :data:`DEFAULT_FAILURE_RATE_PER_KM` merged with
-    ``failure_rate_per_km``) or ``"uniform"``. ``extra_sources``: node ids with distributed
-    generation that feeds fault current (closed ties to live feeders are found from the
-    topology).
+    ``failure_rate_per_km``) or ``"uniform"``. ``extra_sources``: the distributed
+    generation that may feed fault current from below a fault, as node id → probability that
+    its contribution exceeds the devices' pickup (0 <= p <= 1), or as a collection of node ids
+    (each p = 1); ``None`` (the default) takes the network's ``generators`` table (its
+    ``detection_probability`` per generator), so every entry point that builds a locator on
+    a network locates with its declared DG. Given explicitly, it replaces the table. Closed
+    ties to live feeders are found from the topology (always detectable). docs/faults.md,
+    "Distributed generation".
     """
 
     def __init__(
@@ -96,7 +115,7 @@ class FaultLocator:
         device_rates: Mapping[str, DeviceRates] | None = None,
         prior: Literal["length", "uniform"] = "length",
         failure_rate_per_km: Mapping[str, float] | None = None,
-        extra_sources: Collection[str] = (),
+        extra_sources: Mapping[str, float] | Collection[str] | None = None,
     ) -> None:
         problems: list[str] = []
         kind_rates = {**DEFAULT_RATES, **(rates or {})}
@@ -118,11 +137,15 @@ class FaultLocator:
         for kind in sorted(set(network.sections.kind) - set(self._rate_per_km)):
             problems.append(f"failure_rate_per_km: no rate for section kind {kind!r}")
         source_nodes: list[int] = []
-        for node in extra_sources:
+        source_p: list[float] = []
+        for node, p in _source_items(network, extra_sources):
             if node not in network or network.locate(node)[0] is not ElementKind.NODE:
                 problems.append(f"extra_sources: {node!r} is not a node of {network.name!r}")
-            else:
+            elif isinstance(p, bool) or not (isinstance(p, int | float) and 0.0 <= p <= 1.0):
+                problems.append(f"extra_sources[{node!r}]: probability {p!r} not in [0, 1]")
+            elif p > 0:  # p = 0: never feeds detectable current
                 source_nodes.append(network.locate(node)[1])
+                source_p.append(float(p))
         if problems:
             raise InvalidObservationError(problems)
         self.network = network
@@ -152,6 +175,7 @@ class FaultLocator:
             w_quiet=np.log(rates_array[:, 1] / (1.0 - rates_array[:, 0])),
         )
         self._sources = np.asarray(source_nodes, dtype=np.int64)
+        self._source_p = np.asarray(source_p, dtype=np.float64)
         section_kinds = network.sections.kind
         self._section_rate = np.array(
             [self._rate_per_km[k] for k in section_kinds], dtype=np.float64
@@ -191,6 +215,7 @@ class FaultLocator:
                 feeder,
                 lower_ends=self._lower,
                 sources=self._sources,
+                source_probability=self._source_p,
                 prior=self.prior,
                 section_rate=self._section_rate,
             )
@@ -371,13 +396,16 @@ class FaultLocator:
                 if posterior > MIN_POSTERIOR and posterior > best_of.get(z, (0.0, 0.0))[0]:
                     best_of[z] = (posterior, score)
         ranked = sorted(best_of, key=lambda z: (-best_of[z][0], tree.ids[z]))[:MAX_CANDIDATES]
-        contradictions, consistent, plain = check(self._devices.ids, tree, ev, faults)
+        tie_zones = ties[0] if len(ties) == 1 else np.unique(np.concatenate(ties))
+        contradictions, consistent, plain = check(
+            self._devices.ids, tree, ev, faults, ties=tie_zones
+        )
         kind, phases = fault_type_of(signal, ev.details, consistent, plain=plain)
         return FaultLocation(
             feeder=feeder_id,
             candidates=tuple(Candidate(tree.ids[z], best_of[z][0], best_of[z][1]) for z in ranked),
             best=tuple(tree.ids[z] for z in faults),
-            ties=_ids(tree, ties[0] if len(ties) == 1 else np.unique(np.concatenate(ties))),
+            ties=_ids(tree, tie_zones),
             region=tuple(tree.ids[z] for z in sorted(region)),
             region_mass=mass,
             contradictions=tuple(contradictions),
@@ -389,6 +417,8 @@ class FaultLocator:
             devices_no_data=ev.no_data,
             ignored=ev.ignored,
             signal=signal.value,
+            region_target=region_mass,
+            evidence=int(np.count_nonzero((ev.zone > 0) & (ev.weight != 0.0))),
         )
 
     @staticmethod

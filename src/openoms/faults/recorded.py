@@ -4,7 +4,9 @@ A utility replays a past fault: the indicator / FTU reports and the breaker even
 came over MQTT (docs/faults.md), on the network as it was operated. The same grouping as the
 running service is used (:mod:`openoms.faults.reports`): the window around the trip by device time,
 relays of tripped breakers alarm, detectors that sent nothing are "no data" unless known
-online (``--online``).
+online (``--online``). An earth fault without a trip on a bus with an isolated or
+Petersen-coil neutral is put on the feeder its heads' transient polarity selects (选线,
+:mod:`openoms.faults.feeder_selection`), not on the feeder with the most alarms.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from datetime import datetime, timedelta
 
 from openoms.errors import InputError
 from openoms.events import Event, EventKind
+from openoms.faults.feeder_selection import (
+    SELECTING_EARTHING,
+    HeadReading,
+    SelectionOutcome,
+    earth_fault_only,
+    merge_reading,
+    select_feeder,
+)
 from openoms.faults.locator import FaultLocator
 from openoms.faults.reports import (
     ReportGroup,
@@ -104,6 +114,8 @@ def locate_recorded(
     chosen = feeder or (votes.most_common(1)[0][0] if votes else None)
     if chosen is None:
         raise NoFaultRecordedError("no trip and no alarm on an energised feeder in the file")
+    if feeder is None and not trips and all(earth_fault_only(a.payload) for a in alarms):
+        chosen = _selected_feeder(network, locator, chosen, alarms)
     if chosen not in network.feeders.id:
         raise NoFaultRecordedError(f"--feeder {chosen}: not a feeder of {network.name}")
     zones = locator.zones_of_feeder(chosen)
@@ -134,3 +146,35 @@ def locate_recorded(
         trip_seen=bool(trips),
     )
     return ReplayResult(chosen, t0, group, location, zones)
+
+
+def _selected_feeder(
+    network: Network, locator: FaultLocator, voted: str, alarms: Sequence[Event]
+) -> str:
+    """The feeder of ``voted``'s bus that the heads' earth-fault readings select; ``voted``
+    when the bus is effectively earthed or the readings do not decide. Raises
+    :class:`NoFaultRecordedError` for a bus fault."""
+    substation = int(network.feeders.substation[network.feeders.id.index(voted)])
+    if network.substations.earthing(substation) not in SELECTING_EARTHING:
+        return voted
+    feeders = [
+        network.feeders.id[f]
+        for f in range(len(network.feeders.id))
+        if int(network.feeders.substation[f]) == substation
+        and locator.topology.feeder_nodes(f).size
+    ]
+    heads: dict[str, str] = {}
+    for f in feeders:
+        root = locator.zones_of_feeder(f)[0]
+        heads |= {} if root.implicit else dict.fromkeys(root.detectors, f)
+    readings: dict[str, HeadReading] = {}
+    for alarm in sorted(alarms, key=lambda a: a.device_time):
+        head_of = heads.get(alarm.device_id or "")
+        if head_of is not None:
+            readings[head_of] = merge_reading(head_of, alarm.payload, readings.get(head_of))
+    selection = select_feeder(feeders, list(readings.values()))
+    if selection.outcome is SelectionOutcome.BUS:
+        raise NoFaultRecordedError(
+            f"an earth fault on the bus, not on a feeder: {selection.reason_en}"
+        )
+    return selection.feeder or voted

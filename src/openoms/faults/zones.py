@@ -90,7 +90,10 @@ class ZoneTree:
     child_ptr: Int64Array  # CSR children: the children of z are child_idx[child_ptr[z]:...]
     child_idx: Int64Array
     implicit_root: bool
-    source_below: NDArray[np.bool_]  # a detectable source lies in the zone's subtree
+    source_below: NDArray[np.bool_]  # a source that may feed detectable current lies below
+    # per zone: probability that the sources in its subtree feed detectable fault current
+    # through its starting device, 1 − Π(1 − p) (docs/faults.md, "Distributed generation")
+    source_probability: Float64Array
     log_prior: Float64Array  # normalised: logsumexp = 0
     length_km: Float64Array
     nodes: Ints  # the feeder's nodes in pre-order
@@ -164,11 +167,14 @@ def build_zone_tree(
     sources: Int64Array,
     prior: str,
     section_rate: Float64Array,
+    source_probability: Float64Array | None = None,
 ) -> ZoneTree:
     """The zone tree of ``feeder`` in ``topology``'s current state. O(nodes of the feeder).
 
     ``lower_ends``: from :func:`_lower_ends`; ``sources``: detectable source nodes (DG nodes of
-    the whole network; the feeder's closed ties to live feeders are added here);
+    the whole network; the feeder's closed ties to live feeders are added here, always
+    detectable); ``source_probability``: per source, the probability that it feeds current
+    above the devices' pickup (default 1);
     ``section_rate``: failure rate per km of every section (for the "length" prior).
     """
     nodes = topology.feeder_nodes(feeder)
@@ -223,10 +229,16 @@ def build_zone_tree(
     ends = np.concatenate([network.edge_from[loop], network.edge_to[loop]])
     other = np.concatenate([network.edge_to[loop], network.edge_from[loop]])
     tie_ends = ends[(feeder_of[ends] == feeder) & (feeder_of[other] == STATION)]
+    given = np.ones(sources.shape[0]) if source_probability is None else source_probability
     src = np.concatenate([sources, tie_ends]).astype(np.int64)
-    src = src[feeder_of[src] == feeder]
-    counts = np.bincount(scratch[src], minlength=n_zones).astype(np.float64)
-    source_below = subtree_sums(zone_parent, order, counts) > 0
+    p_src = np.concatenate([given, np.ones(tie_ends.shape[0])]).astype(np.float64)
+    on_feeder = feeder_of[src] == feeder
+    src, p_src = src[on_feeder], p_src[on_feeder]
+    # ln Π(1 − p) over each zone's subtree (−inf once a certain source is below)
+    with np.errstate(divide="ignore"):
+        log_none = np.bincount(scratch[src], weights=np.log1p(-p_src), minlength=n_zones)
+    source_probability = -np.expm1(subtree_sums(zone_parent, order, log_none.astype(np.float64)))
+    source_below = source_probability > 0
 
     length_km, weight = _prior_weights(
         network,
@@ -258,6 +270,7 @@ def build_zone_tree(
         child_idx=child_idx,
         implicit_root=bool(first[0] < 0),
         source_below=source_below,
+        source_probability=source_probability,
         log_prior=log_prior,
         length_km=length_km,
         nodes=nodes,

@@ -3,7 +3,8 @@
 
 :func:`map_net` reads the net's tables once, summarises the station zones (see
 :mod:`._pandapower_station`), then adds the nodes, switches, sections, feeders, transformer
-areas and HV customers in that order, noting every element left out or changed on the way.
+areas, HV customers and generators (``sgen`` and ``gen``) in that order, noting every element
+left out or changed on the way.
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ import math
 from typing import Any, Final
 
 from openoms.grid._pandapower_loads import LvTrafo, map_loads
-from openoms.grid._pandapower_station import LV_BELOW_KV, find_stations
+from openoms.grid._pandapower_station import HV_ABOVE_KV, LV_BELOW_KV, find_stations
 from openoms.grid._pandapower_tables import Row, flag, is_closed, number, point, read_table, text
 from openoms.grid.records import Location, RawNetwork
-from openoms.grid.schema import TABLES_BY_NAME, NodeKind, SectionKind, SwitchKind, SwitchState
+from openoms.grid.schema import (
+    TABLES_BY_NAME,
+    GeneratorKind,
+    NodeKind,
+    SectionKind,
+    SwitchKind,
+    SwitchState,
+)
 
 __all__ = ["map_net"]
 
@@ -27,8 +35,14 @@ _SWITCH_KINDS: Final = {
 }
 _LINE_KINDS: Final = {"ol": SectionKind.OVERHEAD, "cs": SectionKind.CABLE}
 _BRANCH_TABLES: Final = {"l": "line", "t": "trafo", "t3": "trafo3w"}
+# pandapower's sgen ``generator_type`` (short-circuit model) → how it feeds fault current
+_SGEN_KINDS: Final = {
+    "current_source": GeneratorKind.INVERTER,
+    "async": GeneratorKind.INDUCTION,
+    "async_doubly_fed": GeneratorKind.INDUCTION,
+}
 _HANDLED: Final = frozenset(
-    {"bus", "line", "trafo", "trafo3w", "impedance", "switch", "load", "ext_grid"}
+    {"bus", "line", "trafo", "trafo3w", "impedance", "switch", "load", "ext_grid", "sgen", "gen"}
     | {"bus_geodata", "line_geodata"}
 )
 
@@ -141,6 +155,7 @@ class _Importer:
             vn_kv=self.vn,
             kw_per_lv_customer=self.kw_per_lv_customer,
         )
+        self._generators()
         for table in sorted(k for k in self.net if isinstance(k, str)):
             frame = self.net[table]
             if table in _HANDLED or table.startswith(("res_", "_")):
@@ -242,6 +257,45 @@ class _Importer:
         table = _BRANCH_TABLES[et]
         oos = {"type": "DS", "closed": False, "name": "out of service in pandapower"}
         self._chain((et, element, bus), f"oos:{table}:{element}", oos, f"{table}:{element}")
+
+    # -- generation -------------------------------------------------------------------------
+
+    def _generators(self) -> None:
+        """``sgen`` (static generators: inverter unless pandapower models it as an
+        asynchronous machine) and ``gen`` (synchronous) on 1–35 kV buses, as generators."""
+        for table in ("sgen", "gen"):
+            for i, g in sorted(read_table(self.net, table).items()):
+                gid, bus = f"{table}:{i}", g["bus"]
+                vn = self.vn.get(bus)
+                if not flag(g.get("in_service")):
+                    self.note(gid, "left out: out of service")
+                elif table == "gen" and flag(g.get("slack"), default=False):
+                    self.note(gid, "left out: a slack generator is the supply, not DG")
+                elif vn is not None and (vn < LV_BELOW_KV or vn > HV_ABOVE_KV):
+                    self.note(gid, f"left out: on a {vn:g} kV bus (only 1–35 kV generation)")
+                elif not self.skipped(gid, bus):
+                    self._generator(table, gid, g)
+
+    def _generator(self, table: str, gid: str, g: dict[str, Any]) -> None:
+        if table == "gen":
+            kind = GeneratorKind.SYNCHRONOUS
+        else:
+            modelled = text(g.get("generator_type"))
+            kind = _SGEN_KINDS.get(modelled or "", GeneratorKind.INVERTER)
+            if modelled is None and not flag(g.get("current_source")):
+                kind = GeneratorKind.INDUCTION  # older nets: a voltage source, not a converter
+        sn_mva = number(g.get("sn_mva"))
+        p_mw = abs(number(g.get("p_mw")) or 0.0) * (number(g.get("scaling")) or 1.0)
+        rated_kw = (sn_mva if sn_mva and sn_mva > 0 else p_mw) * 1000
+        self.add(
+            "generators",
+            gid,
+            id=gid,
+            name=text(g.get("name")),
+            node=self.node(g["bus"]),
+            kind=kind.value,
+            rated_kw=round(rated_kw, 6) if rated_kw > 0 else None,
+        )
 
     # -- branches ---------------------------------------------------------------------------
 

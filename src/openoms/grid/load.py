@@ -18,6 +18,7 @@ from openoms.grid.model import (
     Detectors,
     ElementKind,
     Feeders,
+    Generators,
     GridCells,
     HVCustomers,
     Network,
@@ -34,7 +35,7 @@ from openoms.grid.native import read_native
 from openoms.grid.parse import ParsedNetwork, ParsedTable, parse_network
 from openoms.grid.problems import InvalidNetworkError, Problem, Severity
 from openoms.grid.records import RawNetwork
-from openoms.grid.schema import SwitchState
+from openoms.grid.schema import DEFAULT_DETECTION_PROBABILITY, SwitchState
 from openoms.grid.textfile import TextFileError
 from openoms.grid.validate import IdEntry, validate_parsed
 
@@ -164,6 +165,10 @@ def _build(parsed: ParsedNetwork, ids: dict[str, IdEntry]) -> Network:
         np.isnan(hv_load), _floats(hv, "contracted_kva") * DEFAULT_LOAD_RATIO, hv_load
     )
     tu, tp = t["telecontrol_units"], t["telecontrol_points"]
+    gen = t["generators"]
+    gen_p = _floats(gen, "detection_probability")
+    gen_default = [DEFAULT_DETECTION_PROBABILITY[k] for k in gen.column("kind")]
+    gen_p = np.where(np.isnan(gen_p), np.asarray(gen_default, dtype=np.float64), gen_p)
     return Network(
         name=parsed.name,
         substations=Substations(
@@ -171,6 +176,7 @@ def _build(parsed: ParsedNetwork, ids: dict[str, IdEntry]) -> Network:
             name=_texts(t["substations"], "name"),
             busbar_node=r.rows(t["substations"], "busbar_node"),
             voltage_kv=_floats(t["substations"], "voltage_kv"),
+            neutral_earthing=tuple(t["substations"].column("neutral_earthing")),
         ),
         feeders=Feeders(
             id=tuple(t["feeders"].column("id")),
@@ -261,6 +267,8 @@ def _build(parsed: ParsedNetwork, ids: dict[str, IdEntry]) -> Network:
             host=tuple(tu.column("host")),
             port=np.asarray(tu.column("port"), dtype=np.int64),
             common_address=np.asarray(tu.column("common_address"), dtype=np.int64),
+            clock=tuple(tu.column("clock")),
+            clock_sync=np.asarray(tu.column("clock_sync"), dtype=np.bool_),
         ),
         telecontrol_points=TelecontrolPoints(
             unit=r.rows(tp, "unit"),
@@ -270,5 +278,13 @@ def _build(parsed: ParsedNetwork, ids: dict[str, IdEntry]) -> Network:
             switch=r.split(tp, "element", "switches"),
             point=tuple(tp.column("point")),
             scale=_floats(tp, "scale"),
+        ),
+        generators=Generators(
+            id=tuple(gen.column("id")),
+            name=_texts(gen, "name"),
+            node=r.rows(gen, "node"),
+            kind=tuple(gen.column("kind")),
+            rated_kw=_floats(gen, "rated_kw"),
+            detection_probability=gen_p.reshape(len(gen.rows)),
         ),
     )

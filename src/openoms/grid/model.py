@@ -21,11 +21,13 @@ from numpy.typing import NDArray
 
 from openoms.errors import UnknownDeviceError
 from openoms.grid.graph import GraphArrays
+from openoms.grid.schema import NeutralEarthing
 
 __all__ = [
     "Detectors",
     "ElementKind",
     "Feeders",
+    "Generators",
     "GridCells",
     "HVCustomers",
     "Network",
@@ -60,6 +62,7 @@ class ElementKind(StrEnum):
     SENSITIVE_CUSTOMER = "sensitive_customers"
     GRID_CELL = "grid_cells"
     TELECONTROL_UNIT = "telecontrol_units"
+    GENERATOR = "generators"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -68,6 +71,14 @@ class Substations:
     name: Texts
     busbar_node: Ints
     voltage_kv: Floats
+    # NeutralEarthing values; empty (a network built without the column): the default
+    neutral_earthing: tuple[str, ...] = ()
+
+    def earthing(self, substation: int) -> str:
+        """The neutral earthing of ``substation`` (the format's default when not given)."""
+        if substation < len(self.neutral_earthing):
+            return self.neutral_earthing[substation]
+        return NeutralEarthing.PETERSEN_COIL.value
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -177,6 +188,8 @@ class TelecontrolUnits:
     host: tuple[str, ...]
     port: NDArray[np.int64]
     common_address: NDArray[np.int64]
+    clock: tuple[str, ...] = ()  # "UTC" or an IANA zone name (checked when loaded)
+    clock_sync: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -195,6 +208,33 @@ class TelecontrolPoints:
         """The id of the detector or switch of point row ``row``."""
         d = int(self.detector[row])
         return network.detectors.id[d] if d >= 0 else network.switches.id[int(self.switch[row])]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Generators:
+    """Distributed generation (see ``docs/formats.md``, ``docs/faults.md``)."""
+
+    id: tuple[str, ...]
+    name: Texts
+    node: Ints
+    kind: tuple[str, ...]  # GeneratorKind values
+    rated_kw: Floats  # NaN where unknown
+    detection_probability: Floats  # given, or the kind's default
+
+    def sources(self, network: Network) -> dict[str, float]:
+        """Node id → probability that the generation there feeds detectable fault current
+        (several generators at one node: ``1 − Π(1 − p)``)."""
+        out: dict[str, float] = {}
+        for node, p in zip(self.node.tolist(), self.detection_probability.tolist(), strict=True):
+            node_id = network.nodes.id[node]
+            out[node_id] = 1.0 - (1.0 - out.get(node_id, 0.0)) * (1.0 - p)
+        return out
+
+
+def _no_generators() -> Generators:
+    return Generators(
+        (), (), np.zeros(0, dtype=np.int32), (), np.zeros(0), np.zeros(0, dtype=np.float64)
+    )
 
 
 def _no_telecontrol_units() -> TelecontrolUnits:
@@ -227,6 +267,7 @@ class Network:
     _ids: Mapping[str, tuple[ElementKind, int]] = field(repr=False)  # a dict, or a snapshot's
     telecontrol_units: TelecontrolUnits = field(default_factory=_no_telecontrol_units)
     telecontrol_points: TelecontrolPoints = field(default_factory=_no_telecontrol_points)
+    generators: Generators = field(default_factory=_no_generators)
 
     # -- ids ----------------------------------------------------------------------------
     def locate(self, element_id: str) -> tuple[ElementKind, int]:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 __all__ = [
+    "DEFAULT_DETECTION_PROBABILITY",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "TABLES",
@@ -23,7 +24,9 @@ __all__ = [
     "DetectorKind",
     "Field",
     "FieldType",
+    "GeneratorKind",
     "HVImportance",
+    "NeutralEarthing",
     "NodeKind",
     "SectionKind",
     "SensitiveCategory",
@@ -91,6 +94,33 @@ class TelecontrolAsduType(StrEnum):
     NORMALIZED = "normalized"  # measured value, normalised: M_ME_NA_1 / M_ME_TD_1
     SCALED = "scaled"  # measured value, scaled: M_ME_NB_1 / M_ME_TE_1
     FLOAT = "float"  # measured value, short float: M_ME_NC_1 / M_ME_TF_1
+
+
+class NeutralEarthing(StrEnum):
+    """How the 10 kV system of a substation's busbar is earthed at its neutral."""
+
+    ISOLATED = "isolated"  # 中性点不接地
+    PETERSEN_COIL = "petersen_coil"  # 经消弧线圈接地 (arc-suppression coil)
+    RESISTANCE = "resistance"  # 经小电阻接地 (earth faults trip)
+    SOLID = "solid"  # 直接接地
+
+
+class GeneratorKind(StrEnum):
+    """How a distributed generator feeds fault current (docs/faults.md)."""
+
+    INVERTER = "inverter"  # PV, battery, full-converter wind: current-limited, ~1.1-1.5 x rated
+    SYNCHRONOUS = "synchronous"  # small hydro, diesel, biogas: several times rated, sustained
+    INDUCTION = "induction"  # asynchronous / doubly-fed machines: large, decays within cycles
+
+
+DEFAULT_DETECTION_PROBABILITY: Final[dict[str, float]] = {
+    GeneratorKind.INVERTER.value: 0.3,
+    GeneratorKind.SYNCHRONOUS.value: 0.95,
+    GeneratorKind.INDUCTION.value: 0.6,
+}
+"""Per generator kind: the probability that its fault-current contribution exceeds the fault
+indicators' pickup, where the network gives none. Assumptions, not measurements (see
+docs/faults.md, "Distributed generation")."""
 
 
 class HVImportance(StrEnum):
@@ -196,6 +226,15 @@ TABLES: Final[tuple[TableSpec, ...]] = (
                 unit="kV",
                 exclusive_minimum=0.0,
                 default=10.0,
+            ),
+            _choice(
+                "neutral_earthing",
+                NeutralEarthing,
+                "How the busbar's 10 kV system is earthed: in isolated and petersen_coil "
+                "systems an earth fault does not trip, and the faulted feeder is selected from "
+                "the feeder heads' transient polarity (docs/faults.md, \"Earth faults: "
+                'selecting the feeder").',
+                default=NeutralEarthing.PETERSEN_COIL.value,
             ),
         ),
         required=True,
@@ -424,6 +463,34 @@ TABLES: Final[tuple[TableSpec, ...]] = (
         ),
     ),
     TableSpec(
+        "generators",
+        "Distributed generation (分布式电源): PV plants, small hydro, wind, biogas. A generator "
+        "feeds fault current from below a fault, so devices between the fault and the "
+        'generator may see it (docs/faults.md, "Distributed generation").',
+        (
+            _id("generator"),
+            _NAME,
+            _ref("node", ("nodes",), "The node the generator is connected to (its 10 kV point)."),
+            _choice("kind", GeneratorKind, "How it feeds fault current.", required=True),
+            Field(
+                "rated_kw",
+                FieldType.FLOAT,
+                "Rated active power.",
+                unit="kW",
+                exclusive_minimum=0.0,
+            ),
+            Field(
+                "detection_probability",
+                FieldType.FLOAT,
+                "Probability that its fault-current contribution exceeds the fault indicators' "
+                "pickup; empty means the kind's default (inverter 0.3, synchronous 0.95, "
+                "induction 0.6).",
+                minimum=0.0,
+                maximum=1.0,
+            ),
+        ),
+    ),
+    TableSpec(
         "grid_cells",
         "Grid cells (网格): the area one repair crew and service team are responsible for.",
         (
@@ -465,6 +532,21 @@ TABLES: Final[tuple[TableSpec, ...]] = (
                 required=True,
                 minimum=0,
                 maximum=65535,
+            ),
+            Field(
+                "clock",
+                FieldType.STRING,
+                "The time zone the unit's clock keeps, in which its CP56Time2a time tags are "
+                "read and its clock is set: UTC, or an IANA zone name such as Asia/Shanghai "
+                "for an RTU kept on Beijing time by the station's GPS clock.",
+                default="UTC",
+            ),
+            Field(
+                "clock_sync",
+                FieldType.BOOLEAN,
+                "Whether OpenOMS sets the unit's clock (C_CS_NA_1) on every connect; false for "
+                "a unit whose clock the main SCADA master owns.",
+                default=True,
             ),
         ),
     ),

@@ -14,8 +14,10 @@ holds this list equal to ``openoms.ingest.points.POINTS``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from enum import StrEnum
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from openoms.grid.parse import ParsedNetwork
 from openoms.grid.problems import Problem, ProblemKind
@@ -30,6 +32,8 @@ __all__ = [
     "PointValue",
     "TelecontrolPoint",
     "check_telecontrol",
+    "clock_problem",
+    "clock_zone",
     "telecontrol_point",
 ]
 
@@ -139,13 +143,48 @@ def _element_problem(point: TelecontrolPoint, table: str, kind: str) -> str | No
     return None
 
 
+def clock_zone(name: str | None) -> tzinfo:
+    """The zone of a unit's ``clock`` setting (``None`` or ``UTC``: UTC); raises
+    ``ValueError`` naming the setting for a name that is no IANA zone."""
+    if name is None or name.strip().upper() in {"UTC", "Z"}:
+        return UTC
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"clock {name!r} is neither UTC nor an IANA time zone name (e.g. Asia/Shanghai)"
+        ) from exc
+
+
+def clock_problem(name: str | None) -> str | None:
+    """Why ``name`` cannot be a unit's ``clock`` (None: it can)."""
+    try:
+        clock_zone(name)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def check_telecontrol(parsed: ParsedNetwork, problems: list[Problem]) -> None:
     """Add the problems of the point table: repeated addresses, unknown points, points whose
-    ASDU type or element does not fit, repeated station addresses. Runs after the reference
+    ASDU type or element does not fit, repeated station addresses, unit clocks that are no
+    time zone. Runs after the reference
     check, which has already set unknown ``unit`` and ``element`` references to ``None``."""
     units = parsed.tables["telecontrol_units"]
     stations: dict[tuple[str, int, int], int] = {}
     for i, (row, location) in enumerate(zip(units.rows, units.locations, strict=True)):
+        why = clock_problem(row.get("clock"))
+        if why is not None:
+            problems.append(
+                Problem(
+                    ProblemKind.BAD_VALUE,
+                    "telecontrol_units",
+                    location,
+                    why,
+                    field="clock",
+                    element_id=row["id"],
+                )
+            )
         if row["host"] is None or row["port"] is None or row["common_address"] is None:
             continue
         key = (row["host"], row["port"], row["common_address"])

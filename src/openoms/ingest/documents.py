@@ -29,14 +29,22 @@ from openoms.outages.lifecycle import OutageState
 __all__ = [
     "CHANNEL_KIND",
     "MAX_MSG_ID_CHARS",
+    "MAX_PLAUSIBLE_TS_MS",
     "MAX_TS_MS",
+    "MIN_PLAUSIBLE_TS_MS",
+    "implausible_ts",
     "message_key",
     "parse_document",
     "plain_report",
 ]
 
 MAX_MSG_ID_CHARS: Final = 64
-MAX_TS_MS: Final = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+MAX_TS_MS: Final = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: what a datetime holds
+MIN_PLAUSIBLE_TS_MS: Final = 946_684_800_000  # 2000-01-01T00:00:00Z
+MAX_PLAUSIBLE_TS_MS: Final = 4_102_444_799_999  # 2099-12-31T23:59:59.999Z
+"""A device time ``ts`` outside these (milliseconds since 1970) is refused as
+``implausible_time``: a device sending seconds lands in 1970, one sending microseconds
+tens of thousands of years ahead; neither may become a fault at some made-up time."""
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -50,10 +58,12 @@ def message_key(sender: str, msg_id: str) -> str:
 
 
 class _Problems:
-    """The problems found in one document, each a sentence starting with the field."""
+    """The problems found in one document, each a sentence starting with the field; and
+    whether its time is implausible (refused as that when nothing else is wrong)."""
 
     def __init__(self) -> None:
         self.items: list[str] = []
+        self.implausible: str | None = None
 
     def add(self, field: str, message: str) -> None:
         self.items.append(f"{field}: {message}")
@@ -89,10 +99,37 @@ def _device_time(doc: Mapping[str, Any], problems: _Problems) -> datetime | None
     if ts is None:
         problems.add("ts", f"expected integer milliseconds, got {_type_name(doc['ts'])}")
         return None
-    if not 0 <= ts <= MAX_TS_MS:
-        problems.add("ts", f"{ts} is outside 0 … {MAX_TS_MS} (years 1970 … 9999)")
+    if not MIN_PLAUSIBLE_TS_MS <= ts <= MAX_PLAUSIBLE_TS_MS:
+        problems.implausible = implausible_ts(ts)
         return None
     return _EPOCH + timedelta(milliseconds=ts)
+
+
+def _shown(ms: int) -> str:
+    """A time in milliseconds since 1970 as ISO 8601 UTC, or the year range it is beyond."""
+    if not -62_135_596_800_000 <= ms <= MAX_TS_MS:  # 0001-01-01 … 9999-12-31
+        return "beyond the year 9999" if ms > 0 else "before the year 1"
+    at = _EPOCH + timedelta(milliseconds=ms)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def implausible_ts(ts: int) -> str:
+    """The detail of an ``implausible_time`` refusal of ``ts`` (milliseconds since 1970):
+    what it is as milliseconds, and what the sender probably sent instead."""
+    said = f"ts: {ts} as milliseconds since 1970 is {_shown(ts)}"
+    wanted = "; ts must be integer milliseconds since 1970-01-01 UTC"
+    if MIN_PLAUSIBLE_TS_MS <= ts * 1000 <= MAX_PLAUSIBLE_TS_MS:
+        return (
+            f"{said}, before 2000: the device probably sent seconds "
+            f"(as seconds it is {_shown(ts * 1000)}){wanted}"
+        )
+    if MIN_PLAUSIBLE_TS_MS <= ts // 1000 <= MAX_PLAUSIBLE_TS_MS:
+        return (
+            f"{said}, after 2099: the device probably sent microseconds "
+            f"(as microseconds it is {_shown(ts // 1000)}){wanted}"
+        )
+    when = "before 2000" if ts < MIN_PLAUSIBLE_TS_MS else "after 2099"
+    return f"{said}, {when}: not a plausible device time{wanted}"
 
 
 def _printable_ascii(text: str) -> bool:
@@ -239,8 +276,10 @@ def parse_document(
 ) -> Event | Rejected:
     """The event of a decoded JSON document sent by ``name`` on ``channel``.
 
-    Every problem of the document is named in one ``malformed`` detail. The device is not
-    looked up here (see :func:`check_device`); the time is not checked (:func:`check_time`).
+    Every problem of the document is named in one ``malformed`` detail. A document whose
+    only problem is a ``ts`` outside :data:`MIN_PLAUSIBLE_TS_MS` … :data:`MAX_PLAUSIBLE_TS_MS`
+    is ``implausible_time`` (:func:`implausible_ts` says why). The device is not looked up
+    here (see :func:`check_device`); the time against the clock neither (:func:`check_time`).
     """
     if not isinstance(doc, dict):
         return Rejected(
@@ -269,7 +308,10 @@ def parse_document(
             _check_fields(doc, _CREW_FIELDS, problems)
             payload = _crew_payload(doc, name, problems)
     if problems.items or device_time is None:
-        return Rejected(RejectReason.MALFORMED, "; ".join(problems.items))
+        if not problems.items and problems.implausible is not None:
+            return Rejected(RejectReason.IMPLAUSIBLE_TIME, problems.implausible)
+        items = [*problems.items, *([problems.implausible] if problems.implausible else [])]
+        return Rejected(RejectReason.MALFORMED, "; ".join(items))
     device_id = None if channel is Channel.CREWS else name
     key = message_key(name, msg_id) if msg_id is not None else ""
     return Event(
@@ -300,7 +342,7 @@ _FLAGS: Final = (0, 1)  # a JSON value equal to one of these is 0, 1, 0.0, 1.0, 
 def plain_report(channel: Channel, name: str, doc: object) -> Event | None:
     """The event of a report of ``name`` in its plain form, else ``None``.
 
-    The plain form: an object of known (or vendor) fields, ``ts`` an integer in range,
+    The plain form: an object of known (or vendor) fields, ``ts`` a plausible integer,
     ``msg_id`` (if any) a good one, ``sn`` (if any) the device, ``data`` an object of points
     whose flags are 0 / 1 / false / true and numbers within their limits. Every document this
     accepts, :func:`parse_document` accepts too, with the same event; for anything else the
@@ -310,7 +352,11 @@ def plain_report(channel: Channel, name: str, doc: object) -> Event | None:
     if type(doc) is not dict or not _plain_fields(doc, name):
         return None
     ts, data = doc.get("ts"), doc.get("data")
-    if type(ts) is not int or not 0 <= ts <= MAX_TS_MS or type(data) is not dict:
+    if (
+        type(ts) is not int
+        or not MIN_PLAUSIBLE_TS_MS <= ts <= MAX_PLAUSIBLE_TS_MS
+        or type(data) is not dict
+    ):
         return None
     if not _plain_points(_REPORT_POINTS[channel], data):
         return None

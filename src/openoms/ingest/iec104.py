@@ -1,43 +1,76 @@
 """OpenOMS as IEC 60870-5-104 master station to the FTUs, DTUs and RTUs of the point table.
 
 One :class:`Iec104Master` runs one asyncio loop in its own thread (the service is threaded)
-with one task per telecontrol unit (hat-drivers' ``iec104.connect``). Per unit, forever until
+with one task per telecontrol unit. The link layer (APCI: STARTDT, sequence numbers,
+acknowledgements, test frames) is hat-drivers' ``apci.connect``; the ASDUs it delivers are
+decoded here: the process-information data types by :mod:`.iec104_asdu` (hat-drivers 0.10.10
+misreads time-tagged sequences, SQ = 1; that module's docstring says how), everything else
+(confirmations, end of initialisation) by hat-drivers' encoder. Per unit, forever until
 :meth:`Iec104Master.stop`:
 
 1. connect and start data transfer (STARTDT), retrying with back-off (``reconnect_s``
    doubling up to ``reconnect_max_s``) while the unit cannot be reached;
-2. clock synchronisation (C_CS_NA_1, our clock in UTC), then a general interrogation
-   (C_IC_NA_1, station);
-3. spontaneous data until the link drops, then back to 1 — so every reconnect
+2. clock synchronisation (C_CS_NA_1, our clock as wall time in the unit's ``clock`` zone;
+   not for a unit whose ``clock_sync`` is false), then a general interrogation (C_IC_NA_1,
+   station);
+3. spontaneous data until the link drops, then back to 1, so every reconnect
    re-synchronises the clock and re-interrogates.
 
 Received points are mapped through the unit's point table and turned into events by
 :class:`~openoms.ingest.iec104_state.UnitTracker` (its docstring says which events, which
-device times and why a repeated interrogation is not stored twice). The answer to an
-interrogation is written when it terminates; spontaneous data is gathered for
-``group_window_s`` (50 ms) after the first point so that the points of one detector that
-arrive together with the same time tag become one report. Everything goes through
-``Intake.accept_events`` (source ``iec104``, channel ``iec104:<unit>``), the same checks and
-dead letters as MQTT; an address that is not in the point table is dead-lettered as
-``unknown_point``. When the database fails, the batch is retried with back-off.
+device times, how two changes of one point in one burst stay two, and why a repeated
+interrogation is not stored twice). The answer to an interrogation is written when it
+terminates; spontaneous data is gathered for ``group_window_s`` (50 ms) after the first
+point so that the points of one detector that arrive together with the same time tag become
+one report. Events go through ``Intake.accept_events`` (source ``iec104``, channel
+``iec104:<unit>``), the same checks and dead letters as MQTT. Telemetry (plain measurements,
+and any measured value sent periodically or by background scan: causes 1 and 2) goes to
+``Intake.accept_telemetry`` instead, never to the event log.
+
+Dead letters, each with the raw ASDU: an ASDU that cannot be decoded (``undecodable``, the
+bytes as received); an address not in the point table (``unknown_point``); a type that does
+not fit the point or a time tag that is no date (``malformed``); a time tag further ahead of
+the receipt time than the intake allows (``clock_skew``, naming the unit, its clock setting
+and the offset; counted per unit, and the unit's clock is set again, at most every
+``resync_min_s`` (a minute), unless ``clock_sync`` is false). A time tag with the invalid bit
+is not trusted: the receipt time stands in, flagged. When the database fails, the batch is
+retried with back-off.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from hat.drivers import iec104, net
+from hat.drivers.iec104 import encoder as hat_encoder
+from hat.drivers.iec60870 import apci
 
-from openoms.events import Event, EventSource
+from openoms.events import Event, EventSource, TelemetrySample
 from openoms.grid.model import Network
-from openoms.ingest.iec104_points import UnitPoints, datetime_of, time_of, unit_points, value_of
+from openoms.ingest.iec104_asdu import (
+    DATA_TYPES,
+    MONITOR_DATA_TYPES,
+    AsduError,
+    DataAsdu,
+    InfoObject,
+    cp56_datetime,
+    decode_data_asdu,
+)
+from openoms.ingest.iec104_points import (
+    UnitPoints,
+    object_value,
+    time_of,
+    unit_points,
+)
 from openoms.ingest.iec104_state import Change, UnitTracker
 from openoms.ingest.intake import Intake
 from openoms.ingest.rejections import RejectReason
@@ -51,6 +84,13 @@ log = logging.getLogger(__name__)
 
 _INTERROGATION_TIMEOUT_S: Final = 30.0  # an answer not terminated by then is written anyway
 _STOP_TIMEOUT_S: Final = 10.0
+_CYCLIC: Final = frozenset({1, 2})  # causes of transmission: periodic, background scan
+_INTERROGATED: Final = frozenset(range(20, 37))  # station and group interrogation
+
+
+def _offset(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    return f"{seconds / 3600:.2f} h" if abs(seconds) >= 3600 else f"{seconds:.1f} s"
 
 
 def _utc_now() -> datetime:
@@ -67,25 +107,42 @@ class UnitStatus:
     connections: int = 0  # successful connections since start
     interrogations: int = 0  # interrogation answers written
     events: int = 0  # events handed to the intake (stored or duplicate)
+    samples: int = 0  # telemetry samples handed to the intake
+    clock_skews: int = 0  # time tags refused as clock_skew
 
 
 class _Link:
-    """One connection's receive side: a reader task feeding a local queue (so waiting with a
-    timeout never cancels the library's own receive)."""
+    """One connection's receive side: a reader task feeding a local queue of raw ASDUs (so
+    waiting with a timeout never cancels the library's own receive); ``None`` at the end."""
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
-        self.queue: asyncio.Queue[list[Any] | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.reader = asyncio.get_running_loop().create_task(self._read())
 
     async def _read(self) -> None:
         try:
             while True:
-                self.queue.put_nowait(await self.conn.receive())
+                self.queue.put_nowait(bytes(await self.conn.receive()))
         except ConnectionError:
             pass
         finally:
             self.queue.put_nowait(None)
+
+
+@dataclass(slots=True)
+class _Unit:
+    """One connection to one unit: what has been received and not written yet."""
+
+    conn: Any
+    points: UnitPoints
+    tracker: UnitTracker
+    interrogated: list[Change] = field(default_factory=list)  # the GI answer so far
+    pending: list[Change] = field(default_factory=list)  # spontaneous, in the group window
+    refreshed: list[Change] = field(default_factory=list)  # flags sent cyclically
+    samples: list[TelemetrySample] = field(default_factory=list)
+    skewed: bool = False  # a time tag was refused as clock_skew since the last check
+    synced_at: float = float("-inf")  # loop time of the last clock synchronisation
 
 
 class Iec104Master:
@@ -102,6 +159,7 @@ class Iec104Master:
         reconnect_max_s: float = 60.0,
         group_window_s: float = 0.05,
         response_timeout_s: float = 15.0,
+        resync_min_s: float = 60.0,
         registry: CollectorRegistry | None = None,
     ) -> None:
         chosen = network.telecontrol_units.id if units is None else tuple(units)
@@ -111,14 +169,17 @@ class Iec104Master:
         self._reconnect = (reconnect_s, reconnect_max_s)
         self._window = group_window_s
         self._response_timeout = response_timeout_s
+        self._resync_min = resync_min_s
         self._status = {p.unit_id: UnitStatus(p.unit_id) for p in self._points}
         self._status_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._encoder = hat_encoder.Encoder()
         self._gauge: Any = None
+        self._skews: Any = None
         if registry is not None:
-            from prometheus_client import Gauge  # noqa: PLC0415  (only with a registry)
+            from prometheus_client import Counter, Gauge  # noqa: PLC0415  (only with a registry)
 
             self._gauge = Gauge(
                 "openoms_iec104_connected",
@@ -126,8 +187,15 @@ class Iec104Master:
                 ["unit"],
                 registry=registry,
             )
+            self._skews = Counter(
+                "openoms_iec104_clock_skew",
+                "Time tags refused as clock_skew (the unit's clock is far ahead), by unit.",
+                ["unit"],
+                registry=registry,
+            )
             for unit in self._status:
                 self._gauge.labels(unit).set(0)
+                self._skews.labels(unit)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -177,8 +245,9 @@ class Iec104Master:
     def _update(self, unit: str, **changes: Any) -> None:
         with self._status_lock:
             status = self._status[unit]
-            if "events" in changes:
-                changes["events"] += status.events
+            for total in ("events", "samples"):
+                if total in changes:
+                    changes[total] += getattr(status, total)
             self._status[unit] = replace(status, **changes)
         if self._gauge is not None and "connected" in changes:
             self._gauge.labels(unit).set(1 if changes["connected"] else 0)
@@ -190,7 +259,7 @@ class Iec104Master:
         first = delay
         while True:
             try:
-                conn = await iec104.connect(
+                conn = await apci.connect(
                     net.TcpAddress(points.host, points.port),
                     response_timeout=self._response_timeout,
                 )
@@ -205,7 +274,7 @@ class Iec104Master:
             self._update(points.unit_id, connected=True, connections=connections)
             log.info("IEC 104 unit %s connected", points.unit_id)
             try:
-                await self._session(conn, points, tracker)
+                await self._session(_Unit(conn, points, tracker))
             except ConnectionError:
                 log.warning("IEC 104 unit %s: link lost; reconnecting", points.unit_id)
             finally:
@@ -213,120 +282,274 @@ class Iec104Master:
                 await asyncio.shield(conn.async_close())
             await asyncio.sleep(first)
 
-    async def _session(self, conn: Any, points: UnitPoints, tracker: UnitTracker) -> None:
-        address = points.common_address
-        await conn.send(
-            [
-                iec104.ClockSyncMsg(
-                    is_test=False,
-                    originator_address=0,
-                    asdu_address=address,
-                    time=time_of(self._clock()),
-                    is_negative_confirm=False,
-                    cause=iec104.ClockSyncReqCause.ACTIVATION,
-                ),
-                iec104.InterrogationMsg(
-                    is_test=False,
-                    originator_address=0,
-                    asdu_address=address,
-                    request=20,  # station interrogation
-                    is_negative_confirm=False,
-                    cause=iec104.CommandReqCause.ACTIVATION,
-                ),
-            ]
+    async def _send(self, unit: _Unit, msgs: list[Any]) -> None:
+        for asdu in self._encoder.encode(msgs):
+            await unit.conn.send(asdu)
+
+    async def _clock_sync(self, unit: _Unit) -> None:
+        """C_CS_NA_1 with our clock in the unit's zone (never for a unit we must not set)."""
+        if not unit.points.clock_sync:
+            return
+        unit.synced_at = asyncio.get_running_loop().time()
+        msg = iec104.ClockSyncMsg(
+            is_test=False,
+            originator_address=0,
+            asdu_address=unit.points.common_address,
+            time=time_of(self._clock(), unit.points.zone),
+            is_negative_confirm=False,
+            cause=iec104.ClockSyncReqCause.ACTIVATION,
         )
-        link = _Link(conn)
+        await self._send(unit, [msg])
+
+    async def _session(self, unit: _Unit) -> None:
+        points = unit.points
+        await self._clock_sync(unit)
+        interrogation = iec104.InterrogationMsg(
+            is_test=False,
+            originator_address=0,
+            asdu_address=points.common_address,
+            request=20,  # station interrogation
+            is_negative_confirm=False,
+            cause=iec104.CommandReqCause.ACTIVATION,
+        )
+        await self._send(unit, [interrogation])
+        link = _Link(unit.conn)
         loop = asyncio.get_running_loop()
-        interrogated: list[Change] = []
         gi_deadline: float | None = loop.time() + _INTERROGATION_TIMEOUT_S
-        pending: list[Change] = []
         pending_deadline: float | None = None
         try:
             while True:
                 deadlines = [d for d in (gi_deadline, pending_deadline) if d is not None]
                 timeout = max(0.0, min(deadlines) - loop.time()) if deadlines else None
-                try:
-                    msgs = await asyncio.wait_for(link.queue.get(), timeout)
-                except TimeoutError:
-                    msgs = []
-                if msgs is None:
-                    raise ConnectionError("link closed")
+                asdus: list[bytes | None] = []
+                with contextlib.suppress(TimeoutError):
+                    asdus.append(await asyncio.wait_for(link.queue.get(), timeout))
+                while not link.queue.empty():  # everything already here, in one go
+                    asdus.append(link.queue.get_nowait())
                 received_at = self._clock()
-                if msgs:
+                if asdus:
                     self._update(points.unit_id, last_rx=received_at)
                 gi_done = False
-                for msg in msgs:
-                    if isinstance(msg, iec104.DataMsg):
-                        change = await self._change(points, msg, received_at)
-                        if change is None:
-                            continue
-                        if msg.cause == iec104.DataResCause.INTERROGATED_STATION:
-                            interrogated.append(change)
-                        else:
-                            pending.append(change)
-                            if pending_deadline is None:
-                                pending_deadline = loop.time() + self._window
-                    elif isinstance(msg, iec104.InterrogationMsg):
-                        gi_done = msg.cause == iec104.CommandResCause.ACTIVATION_TERMINATION
+                for raw in asdus:
+                    if raw is None:
+                        raise ConnectionError("link closed")
+                    gi_done = await self._receive(unit, raw, received_at) or gi_done
+                if unit.pending and pending_deadline is None:
+                    pending_deadline = loop.time() + self._window
+                if unit.skewed and points.clock_sync:
+                    unit.skewed = False
+                    if loop.time() - unit.synced_at >= self._resync_min:
+                        log.warning("IEC 104 unit %s: clock off; setting it again", points.unit_id)
+                        await self._clock_sync(unit)
+                await self._flush_samples(unit, received_at)
+                if unit.refreshed:
+                    events = unit.tracker.interrogated(unit.refreshed, received_at=received_at)
+                    unit.refreshed = []
+                    await self._store(points.unit_id, events, received_at)
                 now = loop.time()
                 if gi_done or (gi_deadline is not None and now >= gi_deadline):
-                    events = tracker.interrogated(interrogated, received_at=received_at)
+                    answer, unit.interrogated = unit.interrogated, []
+                    events = unit.tracker.interrogated(answer, received_at=received_at)
                     await self._store(points.unit_id, events, received_at)
                     with self._status_lock:
                         count = self._status[points.unit_id].interrogations + 1
                     self._update(points.unit_id, interrogations=count)
-                    interrogated, gi_deadline = [], None
+                    gi_deadline = None
                 if pending_deadline is not None and now >= pending_deadline:
-                    events = tracker.spontaneous(pending, received_at=received_at)
+                    changes, unit.pending = unit.pending, []
+                    events = unit.tracker.spontaneous(changes, received_at=received_at)
                     await self._store(points.unit_id, events, received_at)
-                    pending, pending_deadline = [], None
+                    pending_deadline = None
         finally:
-            if pending:  # received before the link dropped: still written
-                events = tracker.spontaneous(pending, received_at=self._clock())
-                await asyncio.shield(self._store(points.unit_id, events, self._clock()))
+            if unit.pending:  # received before the link dropped: still written
+                at = self._clock()
+                events = unit.tracker.spontaneous(unit.pending, received_at=at)
+                await asyncio.shield(self._store(points.unit_id, events, at))
+            if unit.samples:
+                await asyncio.shield(self._flush_samples(unit, self._clock()))
             link.reader.cancel()
 
-    async def _change(self, points: UnitPoints, msg: Any, received_at: datetime) -> Change | None:
-        """The point change of a data message; a dead letter when the address is unknown."""
-        ref = (
-            points.by_ioa.get(msg.io_address) if msg.asdu_address == points.common_address else None
+    async def _receive(self, unit: _Unit, raw: bytes, received_at: datetime) -> bool:
+        """Take one ASDU; True when it terminates the general interrogation."""
+        type_id = raw[0] if raw else -1
+        if type_id in DATA_TYPES:
+            try:
+                asdu = decode_data_asdu(raw)
+            except AsduError as exc:
+                await self._undecodable(unit, raw, str(exc), received_at)
+                return False
+            for obj in asdu.objects:
+                await self._take(unit, asdu, obj, raw, received_at)
+            return False
+        if type_id in MONITOR_DATA_TYPES:
+            await self._undecodable(
+                unit, raw, f"type {type_id} is not a data type this master decodes", received_at
+            )
+            return False
+        try:
+            msgs = list(self._encoder.decode(raw))
+        except Exception as exc:  # whatever hat-drivers raises for bytes it cannot read
+            await self._undecodable(unit, raw, f"{type(exc).__name__}: {exc}", received_at)
+            return False
+        return any(
+            isinstance(msg, iec104.InterrogationMsg)
+            and msg.cause == iec104.CommandResCause.ACTIVATION_TERMINATION
+            for msg in msgs
         )
-        raw = json.dumps(
+
+    async def _undecodable(self, unit: _Unit, raw: bytes, why: str, received_at: datetime) -> None:
+        await self._reject(
+            unit.points.unit_id,
+            RejectReason.UNDECODABLE,
+            f"unit {unit.points.unit_id!r}: ASDU of {len(raw)} octets cannot be decoded: {why}",
+            bytes(raw),
+            received_at,
+        )
+
+    async def _take(
+        self, unit: _Unit, asdu: DataAsdu, obj: InfoObject, raw: bytes, received_at: datetime
+    ) -> None:
+        """File one element: a point change (spontaneous, interrogated, refreshed), a
+        telemetry sample, or a dead letter."""
+        change = await self._change(unit, asdu, obj, raw, received_at)
+        if change is None:
+            return
+        ref = change.ref
+        cyclic = asdu.cause in _CYCLIC
+        if ref.is_number and (ref.is_telemetry or cyclic):
+            unit.samples.append(
+                TelemetrySample(
+                    element_id=ref.element_id,
+                    point=ref.point,
+                    value=change.value,
+                    received_at=received_at,
+                    device_time=change.at,
+                    source=EventSource.IEC104,
+                    channel=f"iec104:{unit.points.unit_id}",
+                    quality_ok=obj.quality.good,
+                )
+            )
+            if asdu.cause not in _INTERROGATED:
+                unit.tracker.observe([change], received_at=received_at)
+                return
+        if asdu.cause in _INTERROGATED:
+            unit.interrogated.append(change)
+        elif cyclic:
+            unit.refreshed.append(change)  # a flag sent cyclically: the state, not a change
+        else:
+            unit.pending.append(change)
+
+    async def _change(
+        self, unit: _Unit, asdu: DataAsdu, obj: InfoObject, raw: bytes, received_at: datetime
+    ) -> Change | None:
+        """The point change of a decoded element; a dead letter when its address is unknown,
+        its type does not fit the point, or its time tag is no date or far ahead."""
+        points = unit.points
+        name = points.unit_id
+        ref = points.by_ioa.get(obj.ioa) if asdu.common_address == points.common_address else None
+        body = json.dumps(
             {
-                "unit": points.unit_id,
-                "common_address": msg.asdu_address,
-                "ioa": msg.io_address,
-                "data": repr(msg.data),
-                "time": None if msg.time is None else str(datetime_of(msg.time)),
-                "cause": str(msg.cause),
+                "unit": name,
+                "common_address": asdu.common_address,
+                "type": asdu.type_name,
+                "sequence": asdu.sequence,
+                "cause": asdu.cause,
+                "ioa": obj.ioa,
+                "value": obj.value,
+                "time": None if obj.time is None else str(obj.time),
+                "clock": points.clock,
+                "asdu": bytes(raw).hex(),
             }
         ).encode()
         if ref is None:
             await self._reject(
-                points.unit_id,
+                name,
                 RejectReason.UNKNOWN_POINT,
-                f"unit {points.unit_id!r}: common address {msg.asdu_address}, IOA "
-                f"{msg.io_address} is not in its point table",
-                raw,
+                f"unit {name!r}: common address {asdu.common_address}, IOA "
+                f"{obj.ioa} is not in its point table",
+                body,
                 received_at,
             )
             return None
-        value = value_of(ref, msg.data)
-        if value is None:
-            if isinstance(msg.data, iec104.DoubleData):
-                return None  # a double point in transit (00) or faulty (11): no position
+        value = object_value(ref, obj)
+        if value is None and obj.kind == "double" and not ref.is_number:
+            return None  # a double point in transit (00) or faulty (11): no position
+        if value is None or not math.isfinite(value):
+            why = (
+                f"is a {ref.asdu_type} point; received {asdu.type_name}"
+                if value is None
+                else f"value {value!r} is not a finite number"
+            )
             await self._reject(
-                points.unit_id,
+                name,
                 RejectReason.MALFORMED,
-                f"unit {points.unit_id!r}: IOA {msg.io_address} ({ref.point} of "
-                f"{ref.element_id}) is a {ref.asdu_type} point; received "
-                f"{type(msg.data).__name__}",
-                raw,
+                f"unit {name!r}: IOA {obj.ioa} ({ref.point} of {ref.element_id}) {why}",
+                body,
                 received_at,
             )
             return None
-        at = datetime_of(msg.time) if msg.time is not None else None
-        return Change(ref, value, at)
+        return await self._timed(unit, Change(ref, value, None), obj, body, received_at)
+
+    async def _timed(
+        self,
+        unit: _Unit,
+        change: Change,
+        obj: InfoObject,
+        body: bytes,
+        received_at: datetime,
+    ) -> Change | None:
+        """``change`` (still without a time) with its time tag read in the unit's zone; a
+        dead letter when the tag is no date (``malformed``) or far ahead (``clock_skew``)."""
+        points, name, ref = unit.points, unit.points.unit_id, change.ref
+        if obj.time is None:
+            return change
+        if obj.time.invalid:  # IV: the unit says its clock is not to be trusted
+            return replace(change, time_invalid=True)
+        at = cp56_datetime(obj.time, points.zone)
+        if at is None:
+            await self._reject(
+                name,
+                RejectReason.MALFORMED,
+                f"unit {name!r}: IOA {obj.ioa} ({ref.point} of {ref.element_id}): time tag "
+                f"{obj.time} is no date",
+                body,
+                received_at,
+            )
+            return None
+        ahead = at - received_at
+        if ahead > self._intake.max_ahead:
+            unit.skewed = True
+            self._count_skew(name)
+            await self._reject(
+                name,
+                RejectReason.CLOCK_SKEW,
+                f"unit {name!r} (clock {points.clock}): time tag {obj.time} of IOA {obj.ioa} "
+                f"({ref.point} of {ref.element_id}) is {_offset(ahead)} ahead of the receipt "
+                f"time {received_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z; the unit's clock is "
+                f"off (at most {_offset(self._intake.max_ahead)} allowed)",
+                body,
+                received_at,
+            )
+            return None
+        return replace(change, at=at)
+
+    def _count_skew(self, unit: str) -> None:
+        with self._status_lock:
+            count = self._status[unit].clock_skews + 1
+        self._update(unit, clock_skews=count)
+        if self._skews is not None:
+            self._skews.labels(unit).inc()
+
+    async def _flush_samples(self, unit: _Unit, received_at: datetime) -> None:
+        if not unit.samples:
+            return
+        samples, unit.samples = unit.samples, []
+
+        def write() -> None:
+            self._intake.accept_telemetry(samples)
+
+        await self._retry(unit.points.unit_id, write)
+        self._update(unit.points.unit_id, samples=len(samples))
 
     # -- writing -----------------------------------------------------------------------------
     async def _store(self, unit: str, events: list[Event], received_at: datetime) -> None:

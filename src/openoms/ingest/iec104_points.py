@@ -2,32 +2,44 @@
 
 Shared by the master (:mod:`.iec104`) and the simulated outstation (:mod:`.iec104_sim`):
 which (common address, IOA) of a unit is which point of which detector or switch, how a
-point's value travels in each ASDU type, and CP56Time2a time tags in UTC.
+point's value travels in each ASDU type, which points are telemetry, and CP56Time2a time
+tags in the unit's clock zone.
 
-Time tags: the FTU clocks are set by our clock synchronisation (C_CS_NA_1), and we set them
-to UTC; so a CP56Time2a tag here is read and written as UTC, never the local time of the
-machine (hat-drivers' own helpers use the local time zone).
+Time tags: each unit's ``clock`` (network data, default UTC) is the zone its clock keeps: a
+CP56Time2a tag is read and written as wall-clock time in that zone (an RTU on Beijing time:
+Asia/Shanghai), never the local time of the machine (hat-drivers' own helpers use the local
+time zone). Our clock synchronisation (C_CS_NA_1) sets the unit to that zone's time, unless
+its ``clock_sync`` is false (a unit the main SCADA master owns).
+
+Telemetry (:attr:`PointRef.is_telemetry`): the measured values that are plain measurements
+of the line and the device (:data:`TELEMETRY_STEMS`: load currents, voltages, power,
+temperature, battery, radio, position) are sampled quantities, not fault data. Fault data
+numbers (fault currents, earth-fault currents, directions, zero-sequence quantities) belong
+to the reports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Final
 
 from hat.drivers import iec104
 
 from openoms.errors import InputError
 from openoms.grid.model import Network
 from openoms.grid.schema import TelecontrolAsduType
-from openoms.grid.telecontrol import BREAKER_POINTS, POSITION_POINT
+from openoms.grid.telecontrol import BREAKER_POINTS, POSITION_POINT, clock_zone
+from openoms.ingest.iec104_asdu import InfoObject
 
 __all__ = [
+    "TELEMETRY_STEMS",
     "PointRef",
     "UnitPoints",
     "UnknownTelecontrolUnitError",
     "data_of",
     "datetime_of",
+    "object_value",
     "time_of",
     "unit_points",
     "value_of",
@@ -39,6 +51,24 @@ _GOOD_INDICATION = iec104.IndicationQuality(
 _GOOD_MEASUREMENT = iec104.MeasurementQuality(
     invalid=False, not_topical=False, substituted=False, blocked=False, overflow=False
 )
+
+TELEMETRY_STEMS: Final = frozenset(
+    {
+        "load_current",
+        "electric_field",
+        "temperature",
+        "battery_v",
+        "signal_dbm",
+        "gps_lon_deg",
+        "gps_lat_deg",
+        "voltage_kv",
+        "active_power_kw",
+        "reactive_power_kvar",
+    }
+)
+"""Stems of the number points that are telemetry (a point is ``stem`` or ``stem_<phase>``)."""
+
+_NUMBER_KINDS: Final = frozenset({"normalized", "scaled", "float"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +90,16 @@ class PointRef:
     @property
     def is_position(self) -> bool:
         return not self.is_detector and self.point == POSITION_POINT
+
+    @property
+    def is_number(self) -> bool:
+        return self.asdu_type.value in _NUMBER_KINDS
+
+    @property
+    def is_telemetry(self) -> bool:
+        """A plain measurement (see the module docstring): sampled, never an event."""
+        stem = self.point[:-2] if self.point[-2:] in ("_a", "_b", "_c") else self.point
+        return self.is_number and stem in TELEMETRY_STEMS
 
 
 class UnknownTelecontrolUnitError(InputError, KeyError):
@@ -86,6 +126,9 @@ class UnitPoints:
     common_address: int
     by_ioa: dict[int, PointRef]
     by_element_point: dict[tuple[str, str], PointRef]
+    clock: str = "UTC"  # the unit's clock setting, as written in the network data
+    zone: tzinfo = UTC  # ... as a zone
+    clock_sync: bool = True  # OpenOMS sets the unit's clock
 
 
 def unit_points(network: Network, unit_id: str) -> UnitPoints:
@@ -112,6 +155,7 @@ def unit_points(network: Network, unit_id: str) -> UnitPoints:
             scale=float(tp.scale[row]) if tp.scale[row] == tp.scale[row] else 1.0,
         )
         by_ioa[ref.ioa] = ref
+    clock = units.clock[u] if u < len(units.clock) else None
     return UnitPoints(
         unit_id=unit_id,
         name=units.name[u],
@@ -120,7 +164,26 @@ def unit_points(network: Network, unit_id: str) -> UnitPoints:
         common_address=int(units.common_address[u]),
         by_ioa=by_ioa,
         by_element_point={(r.element_id, r.point): r for r in by_ioa.values()},
+        clock=clock or "UTC",
+        zone=clock_zone(clock),  # checked when the network was loaded
+        clock_sync=bool(units.clock_sync[u]) if u < len(units.clock_sync) else True,
     )
+
+
+def object_value(ref: PointRef, obj: InfoObject) -> float | None:
+    """The point value of a decoded element: 0 / 1 for flags, a number (times the point's
+    scale for scaled and normalized values) for measured values; ``None`` for a double point
+    in transit or faulty (DPI 00 / 11) and for an element whose type does not fit the point
+    (a flag on a measured-value point or a number on a flag point)."""
+    if obj.kind == "single":
+        return None if ref.is_number else obj.value
+    if obj.kind == "double":
+        if ref.is_number or obj.value not in (1.0, 2.0):
+            return None
+        return 1.0 if obj.value == 2.0 else 0.0
+    if not ref.is_number:
+        return None
+    return obj.value if obj.kind == "float" else obj.value * ref.scale
 
 
 def value_of(ref: PointRef, data: Any) -> float | int | None:
@@ -161,31 +224,35 @@ def data_of(ref: PointRef, value: float) -> Any:
             return iec104.NormalizedData(value=normal, quality=_GOOD_MEASUREMENT)
 
 
-def time_of(at: datetime) -> Any:
-    """A CP56Time2a (seven-octet) time tag of ``at`` in UTC, to the millisecond."""
+def time_of(at: datetime, zone: tzinfo = UTC) -> Any:
+    """A CP56Time2a (seven-octet, hat-drivers) time tag of ``at`` as wall-clock time in
+    ``zone``, to the millisecond; SU set while ``zone`` keeps daylight saving time."""
     utc = at.astimezone(UTC)
     utc = utc.replace(microsecond=0) + timedelta(milliseconds=round(utc.microsecond / 1000))
+    wall = utc.astimezone(zone)
+    dst = wall.dst()
     return iec104.Time(
         size=iec104.TimeSize.SEVEN,
-        milliseconds=utc.second * 1000 + utc.microsecond // 1000,
+        milliseconds=wall.second * 1000 + wall.microsecond // 1000,
         invalid=False,
         substituted=False,
-        minutes=utc.minute,
-        summer_time=False,
-        hours=utc.hour,
-        day_of_week=utc.isoweekday(),
-        day_of_month=utc.day,
-        months=utc.month,
-        years=utc.year % 100,
+        minutes=wall.minute,
+        summer_time=bool(dst),
+        hours=wall.hour,
+        day_of_week=wall.isoweekday(),
+        day_of_month=wall.day,
+        months=wall.month,
+        years=wall.year % 100,
     )
 
 
-def datetime_of(time: Any) -> datetime | None:
-    """The aware UTC time of a CP56Time2a tag; ``None`` for shorter or invalid tags."""
+def datetime_of(time: Any, zone: tzinfo = UTC) -> datetime | None:
+    """The aware UTC time of a (hat-drivers) CP56Time2a tag read in ``zone``; ``None`` for
+    shorter or invalid tags."""
     if time is None or time.size != iec104.TimeSize.SEVEN or time.invalid:
         return None
     try:
-        return datetime(
+        wall = datetime(
             2000 + time.years,
             time.months,
             time.day_of_month,
@@ -193,7 +260,9 @@ def datetime_of(time: Any) -> datetime | None:
             time.minutes,
             time.milliseconds // 1000,
             (time.milliseconds % 1000) * 1000,
-            tzinfo=UTC,
+            tzinfo=zone,
+            fold=0 if time.summer_time else 1,
         )
     except ValueError:
         return None
+    return wall.astimezone(UTC)

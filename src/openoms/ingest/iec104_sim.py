@@ -13,8 +13,9 @@ demo drive it from ordinary code:
 It answers a general interrogation (C_IC_NA_1) with the current value of every point
 (untagged types, cause "interrogated by station"), confirms clock synchronisation
 (C_CS_NA_1) and commands, sends :meth:`set_points` changes spontaneously with CP56Time2a time
-tags (UTC) to every connected master (nothing is buffered while none is connected: a master
-learns such changes from its next interrogation), and records what it received.
+tags (wall time in the unit's ``clock`` zone) to every connected master (nothing is buffered
+while none is connected: a master learns such changes from its next interrogation), and
+records what it received.
 Every public method is thread-safe.
 """
 
@@ -172,7 +173,7 @@ class SimulatedOutstation:
             asdu_address=self.points.common_address,
             io_address=ioa,
             data=data,
-            time=None if at is None else time_of(at),
+            time=None if at is None else time_of(at, self.points.zone),
             cause=_SPONTANEOUS,
         )
         self._send_to_all([msg])
@@ -233,7 +234,7 @@ class SimulatedOutstation:
             asdu_address=self.points.common_address,
             io_address=ref.ioa,
             data=data_of(ref, value),
-            time=None if at is None else time_of(at),
+            time=None if at is None else time_of(at, self.points.zone),
             cause=_SPONTANEOUS if at is not None else _INTERROGATED,
         )
 
@@ -272,7 +273,7 @@ class SimulatedOutstation:
 
     async def _answer(self, conn: Any, msg: Any) -> None:
         if isinstance(msg, iec104.ClockSyncMsg):
-            at = datetime_of(msg.time)
+            at = datetime_of(msg.time, self.points.zone)
             if at is not None:
                 with self._lock:
                     self._clock_syncs.append(at)

@@ -4,6 +4,10 @@ Pure: values, addresses and times come in as arguments (the master in :mod:`.iec
 the I/O). Per IOA the tracker keeps the last value and the time it last changed; events are
 built from that:
 
+- telemetry points (plain measurements: :attr:`~.iec104_points.PointRef.is_telemetry`) and
+  measured values sent periodically or by background scan are no event: the master hands
+  them to the intake as telemetry samples, and :meth:`UnitTracker.observe` keeps their
+  latest value for the next report of their detector;
 - a detector's points become one report (``ftu_report`` for an FTU / DTU, ``indicator_report``
   for a fault indicator) holding every point of the detector known so far, normalised by
   :func:`openoms.ingest.points.normalised_report` exactly like an MQTT report; its device time
@@ -15,10 +19,18 @@ built from that:
   reclose_failure: false); a breaker point going back to 0 is no event. Their device time is
   the point's change time.
 
+Every change is seen: spontaneous changes are taken in time-tag order (arrival order among
+equal tags), and a second change of the same point never merges with the first. A protection
+trip set and cleared within 30 ms gives its ``breaker_trip`` at the set time; an alarm raised
+and cleared in one burst gives two reports, each at its own time; a buffered sequence-of-
+events flush gives one event per change.
+
 Change times: a spontaneous point carries a CP56Time2a time tag (a point sent without one
-takes the receive time). An interrogated point has no time tag: when its value is the one
-already known, it keeps the known change time; when it is new or different (it changed while
-the link was down, or the master has just started) its change time is the receive time.
+takes the receive time). A time tag with the invalid bit (IV) is not trusted: the change
+takes the receive time and its events carry ``"device_time_invalid": true``. An interrogated
+point without a time tag: when its value is the one already known, it keeps the known change
+time; when it is new or different (it changed while the link was down, or the master has
+just started) its change time is the receive time.
 
 Idempotency: events keep the derived key of :class:`~openoms.events.Event` (a hash of
 device, device time, kind and payload). An interrogation that finds the state unchanged
@@ -53,11 +65,13 @@ _BREAKER_EVENTS: Final = {
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A received point value; ``at`` is its time tag, or ``None`` when it had none."""
+    """A received point value; ``at`` is its time tag in UTC, or ``None`` when it had none
+    or an untrusted one (``time_invalid``: the tag's IV bit was set)."""
 
     ref: PointRef
     value: float
     at: datetime | None
+    time_invalid: bool = False
 
 
 @dataclass(slots=True)
@@ -81,23 +95,40 @@ class UnitTracker:
         return None if entry is None else entry.value
 
     def spontaneous(self, changes: Sequence[Change], *, received_at: datetime) -> list[Event]:
-        """Events of spontaneous changes that arrived together: the points of one element
-        with the same time tag make one event, in time order."""
-        groups: dict[tuple[str, datetime], list[PointRef]] = {}
-        for change in changes:
-            at = change.at or received_at
-            groups.setdefault((change.ref.element_id, at), []).append(change.ref)
-        values = {id(c.ref): c.value for c in changes}
+        """Events of spontaneous changes that arrived together, in time order: the points of
+        one element with the same time tag make one event; a point changing again (even
+        with the same tag) starts the next one, so no change is lost."""
+        order = sorted(range(len(changes)), key=lambda i: (changes[i].at or received_at, i))
+        groups: list[tuple[str, datetime, list[Change]]] = []
+        open_groups: dict[tuple[str, datetime], int] = {}
+        for i in order:
+            change = changes[i]
+            key = (change.ref.element_id, change.at or received_at)
+            g = open_groups.get(key)
+            if g is None or any(c.ref.ioa == change.ref.ioa for c in groups[g][2]):
+                open_groups[key] = len(groups)
+                groups.append((key[0], key[1], [change]))
+            else:
+                groups[g][2].append(change)
         events: list[Event] = []
-        for (element, at), refs in sorted(groups.items(), key=lambda item: item[0][1]):
-            for ref in refs:
-                self._known[ref.ioa] = _Known(values[id(ref)], at)
-            events.extend(self._events(element, refs, at=at))
+        for element, at, group in groups:
+            for change in group:
+                self._known[change.ref.ioa] = _Known(change.value, at)
+            untrusted = any(change.time_invalid for change in group)
+            refs = [change.ref for change in group]
+            events.extend(self._events(element, refs, at=at, untrusted=untrusted))
         return events
+
+    def observe(self, changes: Sequence[Change], *, received_at: datetime) -> None:
+        """Take telemetry samples into the known state without events of their own (the next
+        report of their detector carries the latest values)."""
+        for change in changes:
+            self._known[change.ref.ioa] = _Known(change.value, change.at or received_at)
 
     def interrogated(self, changes: Sequence[Change], *, received_at: datetime) -> list[Event]:
         """Events of a general interrogation's answer: every element's current state."""
         by_element: dict[str, list[PointRef]] = {}
+        untrusted: set[str] = set()  # elements with a time tag that had the IV bit
         for change in changes:
             ref = change.ref
             entry = self._known.get(ref.ioa)
@@ -106,17 +137,25 @@ class UnitTracker:
             elif entry is None or entry.value != change.value:
                 self._known[ref.ioa] = _Known(change.value, received_at)
             by_element.setdefault(ref.element_id, []).append(ref)
+            if change.time_invalid:
+                untrusted.add(ref.element_id)
         events: list[Event] = []
         for element, refs in by_element.items():
-            events.extend(self._events(element, refs))
+            events.extend(self._events(element, refs, untrusted=element in untrusted))
         return sorted(events, key=lambda event: event.device_time)
 
     def _events(
-        self, element: str, refs: Iterable[PointRef], *, at: datetime | None = None
+        self,
+        element: str,
+        refs: Iterable[PointRef],
+        *,
+        at: datetime | None = None,
+        untrusted: bool = False,
     ) -> list[Event]:
         refs = list(refs)
         if refs[0].is_detector:
-            return [self._report(element, refs[0].detector_kind, at)]
+            report = self._report(element, refs[0].detector_kind, at)
+            return [_untrusted(report) if untrusted else report]
         events = []
         for ref in refs:
             known = self._known[ref.ioa]
@@ -127,7 +166,8 @@ class UnitTracker:
                 kind, payload = _BREAKER_EVENTS[ref.point]
             else:
                 continue
-            events.append(Event(kind, EventSource.IEC104, element, known.changed_at, dict(payload)))
+            event = Event(kind, EventSource.IEC104, element, known.changed_at, dict(payload))
+            events.append(_untrusted(event) if untrusted else event)
         return events
 
     def _report(self, detector: str, detector_kind: str | None, at: datetime | None) -> Event:
@@ -146,3 +186,9 @@ class UnitTracker:
         kind = EventKind.FTU_REPORT if ftu else EventKind.INDICATOR_REPORT
         payload = normalised_report(data, ftu=ftu)
         return Event(kind, EventSource.IEC104, detector, at or latest, payload)
+
+
+def _untrusted(event: Event) -> Event:
+    """``event`` flagged: its device time is the receipt time, the time tag was invalid."""
+    payload = {**event.payload, "device_time_invalid": True}
+    return Event(event.kind, event.source, event.device_id, event.device_time, payload)

@@ -25,13 +25,23 @@ The MQTT path is the hot one (thousands of reports a second in a storm): the int
 :class:`~openoms.ingest.payloads.MqttParser` (what each topic says is worked out once) and
 does per message only what depends on the message.
 
+An MQTT message with an empty payload (what a broker delivers when a retained topic is
+cleared) is neither an event nor a dead letter: it is counted as ``ignored`` and acknowledged.
+
+Telemetry (:meth:`Intake.accept_telemetry`: cyclic measurements such as load currents) is
+not an event: it is stored as the latest value and sampled history of each point
+(:mod:`openoms.store.telemetry`, at most one history row per ``telemetry_sample`` interval),
+on the ingest pool, never in the event log.
+
 What a call reports and the counters (:class:`IntakeResult`, :class:`IntakeCounts`, the
 Prometheus counters) are in :mod:`.intake_results`, re-exported here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import threading
 from collections import Counter as Tally
 from collections.abc import Callable, Mapping, Sequence
@@ -40,7 +50,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from openoms.events import Event, EventKind, EventSource
+from openoms.events import Event, EventKind, EventSource, TelemetrySample
 from openoms.grid.model import Network
 from openoms.ingest.intake_results import IntakeCounts, IntakeMetrics, IntakeResult, RejectedItem
 from openoms.ingest.payloads import (
@@ -52,7 +62,8 @@ from openoms.ingest.payloads import (
     check_device,
     check_time,
 )
-from openoms.store import deadletters, eventlog
+from openoms.ingest.rejections import quoted
+from openoms.store import deadletters, eventlog, telemetry
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -73,6 +84,8 @@ class Intake:
     ``sessions`` makes a new session (a ``sessionmaker``); ``network`` tells known devices;
     ``utility`` is the utility code of the MQTT topics. ``registry``: a
     ``prometheus_client.CollectorRegistry`` to expose the counters in (default: none).
+    ``telemetry_sample``: the sampling interval of the telemetry history (setting
+    ``telemetry_sample_s``).
     """
 
     def __init__(
@@ -83,7 +96,11 @@ class Intake:
         utility: str,
         max_ahead: timedelta = MAX_AHEAD,
         registry: CollectorRegistry | None = None,
+        telemetry_sample: timedelta = telemetry.DEFAULT_SAMPLE_EVERY,
     ) -> None:
+        if telemetry_sample <= timedelta(0):
+            raise ValueError(f"telemetry_sample {telemetry_sample} must be positive")
+        self.telemetry_sample = telemetry_sample
         self._sessions = sessions
         self._network = network
         self._parser = MqttParser(utility=utility, network=network)
@@ -98,6 +115,8 @@ class Intake:
         self._calls = itertools.count()
         self._accepted = 0
         self._duplicates = 0
+        self._ignored = 0
+        self._telemetry = 0
         self._rejected: Tally[RejectReason] = Tally()
         self._metrics = IntakeMetrics(registry) if registry is not None else None
 
@@ -118,6 +137,8 @@ class Intake:
                 accepted=self._accepted,
                 duplicates=self._duplicates,
                 rejected={reason.value: self._rejected[reason] for reason in RejectReason},
+                ignored=self._ignored,
+                telemetry=self._telemetry,
             )
 
     # -- entry points ----------------------------------------------------------------------
@@ -130,17 +151,29 @@ class Intake:
     ) -> IntakeResult:
         """MQTT messages ``(topic, payload)``, in the order received, in one transaction.
 
-        Raises only when the database fails; then nothing of the batch was written.
+        An empty payload (a retained topic cleared) is ignored: counted, not stored. Raises
+        only when the database fails; then nothing of the batch was written.
         """
         parse = self._parser.parse
+        kept = [i for i, (_, payload) in enumerate(messages) if payload]
+        ignored = len(messages) - len(kept)
+        if ignored:
+            self._count_ignored(EventSource.MQTT, ignored)
+            if not kept:
+                return IntakeResult(ignored=ignored)
+            messages = [messages[i] for i in kept]
         outcomes = [parse(topic, payload) for topic, payload in messages]
-        return self._write(
+        result = self._write(
             outcomes,
             channel_of=lambda i: messages[i][0],
             raw_of=lambda i: messages[i][1],
             source=EventSource.MQTT,
             received_at=received_at,
         )
+        if not ignored:
+            return result
+        rejected = tuple(dataclasses.replace(r, index=kept[r.index]) for r in result.rejected)
+        return dataclasses.replace(result, rejected=rejected, ignored=ignored)
 
     def accept_events(
         self,
@@ -178,6 +211,81 @@ class Intake:
             sessions=sessions,
             also=also,
         )
+
+    def accept_telemetry(self, samples: Sequence[TelemetrySample]) -> int:
+        """Telemetry samples (cyclic measurements), in one transaction on the intake's pool:
+        the latest value of each point and its sampled history (:mod:`openoms.store.
+        telemetry`); never the event log. Returns how many samples were accepted.
+
+        A sample of an element that is not in the network is refused as ``unknown_device``,
+        one that cannot be stored (a value that is not finite, an id too long) as
+        ``malformed``, one whose device time is more than ``max_ahead`` after its receipt as
+        ``clock_skew``: one dead letter per point and reason of the call, naming the point and
+        how many samples, its raw bytes every such sample as JSON lines. Raises only when the
+        database fails; then nothing of the call was written.
+        """
+        for sample in samples:
+            if sample.received_at.tzinfo is None or (
+                sample.device_time is not None and sample.device_time.tzinfo is None
+            ):
+                raise ValueError("telemetry sample times must be timezone-aware")
+        network = self._network
+        good: list[TelemetrySample] = []
+        refused: dict[tuple[str, str, RejectReason], tuple[str, list[TelemetrySample]]] = {}
+        for sample in samples:
+            problem = telemetry.sample_problem(sample)
+            if problem is not None:
+                reason = RejectReason.MALFORMED
+            elif sample.element_id not in network:
+                reason = RejectReason.UNKNOWN_DEVICE
+                problem = (
+                    f"telemetry point {quoted(sample.point)} of {quoted(sample.element_id)}: "
+                    f"the element is not in the network {network.name!r}"
+                )
+            elif sample.device_time is not None and sample.device_time - sample.received_at > (
+                self.max_ahead
+            ):  # else it would stay "latest" until real time caught up with it
+                reason = RejectReason.CLOCK_SKEW
+                ahead = (sample.device_time - sample.received_at).total_seconds() / 60
+                problem = (
+                    f"telemetry point {quoted(sample.point)} of {quoted(sample.element_id)}: "
+                    f"device time {sample.device_time.isoformat()} is {ahead:.1f} min after "
+                    f"the receipt time {sample.received_at.isoformat()} (at most "
+                    f"{self.max_ahead.total_seconds() / 60:.1f} min allowed): its clock is off"
+                )
+            else:
+                good.append(sample)
+                continue
+            refused.setdefault((sample.element_id, sample.point, reason), (problem, []))[1].append(
+                sample
+            )
+        letters = [
+            (
+                deadletters.NewDeadLetter(
+                    source=EventSource(group[0].source).value,
+                    channel=_clean(group[0].channel or "telemetry")[:_CHANNEL_CHARS],
+                    reason=reason.value,
+                    detail=_clean(f"{problem} ({len(group)} sample{'s' * (len(group) > 1)})"),
+                    raw=b"".join(_sample_json(sample) for sample in group),
+                ),
+                max(sample.received_at for sample in group),
+            )
+            for (_, _, reason), (problem, group) in refused.items()
+        ]
+        if good or letters:
+            with self._sessions() as session, session.begin():
+                telemetry.record_telemetry(session, good, sample_every=self.telemetry_sample)
+                for letter, at in letters:
+                    deadletters.add_dead_letters(session, [letter], at=at)
+        with self._count_lock:
+            self._telemetry += len(good)
+            self._rejected.update(reason for _, _, reason in refused)
+        if self._metrics is not None:
+            for source, n in Tally(EventSource(s.source).value for s in good).items():
+                self._metrics.telemetry.labels(source).inc(n)
+            for letter, _ in letters:
+                self._metrics.rejected.labels(str(letter.source), letter.reason).inc()
+        return len(good)
 
     def reject(
         self,
@@ -343,6 +451,12 @@ class Intake:
                     elif at is not None:
                         _merge_newest(self._last, {slot: at})
 
+    def _count_ignored(self, source: EventSource, n: int) -> None:
+        with self._count_lock:
+            self._ignored += n
+        if self._metrics is not None:
+            self._metrics.ignored.labels(source.value).inc(n)
+
     def _count(self, source: EventSource, result: IntakeResult) -> None:
         reasons = Tally(item.reason for item in result.rejected)
         with self._count_lock:
@@ -376,6 +490,19 @@ def _newest_allowed(received_at: datetime, max_ahead: timedelta) -> datetime | N
         return received_at + max_ahead
     except OverflowError:
         return None
+
+
+def _sample_json(sample: TelemetrySample) -> bytes:
+    """A refused telemetry sample as one JSON line (its raw bytes in a dead letter)."""
+    body = {
+        "element_id": sample.element_id,
+        "point": sample.point,
+        "value": sample.value,  # NaN and Infinity as Python writes them: raw, not stored JSON
+        "device_time": None if sample.device_time is None else sample.device_time.isoformat(),
+        "received_at": sample.received_at.isoformat(),
+        "quality_ok": sample.quality_ok,
+    }
+    return (json.dumps(body, ensure_ascii=False, default=str) + "\n").encode()
 
 
 def _clean(text: str) -> str:

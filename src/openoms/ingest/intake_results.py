@@ -31,11 +31,13 @@ class RejectedItem:
 
 @dataclass(frozen=True, slots=True)
 class IntakeResult:
-    """What one call did: event-log ids written, keys already there, items refused."""
+    """What one call did: event-log ids written, keys already there, items refused, and
+    messages ignored (an empty MQTT payload: a retained topic being cleared)."""
 
     accepted: tuple[int, ...] = ()
     duplicates: tuple[str, ...] = ()
     rejected: tuple[RejectedItem, ...] = ()
+    ignored: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class IntakeCounts:
     accepted: int
     duplicates: int
     rejected: Mapping[str, int]  # by reason; every reason present, 0 when none
+    ignored: int = 0  # empty MQTT payloads (retained topics cleared): neither event nor letter
+    telemetry: int = 0  # telemetry samples stored (latest value, sampled history)
 
     @property
     def rejected_total(self) -> int:
@@ -75,7 +79,21 @@ class IntakeMetrics:
             ["source", "reason"],
             registry=registry,
         )
+        self.ignored = Counter(
+            "openoms_ingest_ignored",
+            "Empty MQTT payloads (a retained topic cleared): acknowledged, not stored.",
+            ["source"],
+            registry=registry,
+        )
+        self.telemetry = Counter(
+            "openoms_ingest_telemetry",
+            "Telemetry samples stored (latest value and sampled history, not the event log).",
+            ["source"],
+            registry=registry,
+        )
         for source in EventSource:
+            self.ignored.labels(source.value)
+            self.telemetry.labels(source.value)
             self.accepted.labels(source.value)
             self.duplicates.labels(source.value)
             for reason in RejectReason:

@@ -1,7 +1,8 @@
 """Payload bytes to a JSON value, or why they are refused: the first step of every message.
 
 Pure: no clock, no session, no I/O. :func:`decode_json` takes at most
-:data:`MAX_PAYLOAD_BYTES` of UTF-8 (no byte-order mark) holding JSON whose numbers are finite
+:data:`MAX_PAYLOAD_BYTES` of UTF-8 (a leading byte-order mark, which some device firmware
+and Windows tools write, is skipped) holding JSON whose numbers are finite
 and whose strings hold no U+0000 (PostgreSQL cannot store it), so that whatever it returns can
 be stored on both databases. What the value says is read by :mod:`.documents`. Import both
 from :mod:`.payloads`, with the rest of parsing.
@@ -34,8 +35,8 @@ def decode_json(payload: bytes) -> object | Rejected:
             RejectReason.MALFORMED, f"payload: not UTF-8 ({exc.reason} at byte {exc.start})"
         )
     try:
-        if text.startswith("\ufeff"):  # as json.loads says it
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        if text.startswith("\ufeff"):  # a UTF-8 byte-order mark: not part of the JSON
+            text = text[1:]
         doc: object = _DECODER.decode(text)
     except RecursionError:
         return Rejected(RejectReason.MALFORMED, "payload: JSON nested too deeply")

@@ -16,6 +16,10 @@ to the intake in one transaction (group commit: one commit per batch under load,
 message when idle) and then acknowledges the batch in order. When the database fails, the
 worker keeps the batch and retries with back-off; nothing is acknowledged meanwhile, and the
 broker stops sending once its in-flight window for the client is full.
+
+A retained message is delivered like any other when the subscription is made. The empty
+message that clears a retained topic reaches the subscriber too: the intake ignores it (counted,
+never a dead letter) and it is acknowledged with its batch.
 """
 
 from __future__ import annotations

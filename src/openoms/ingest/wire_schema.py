@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from openoms.ingest.payloads import MAX_MSG_ID_CHARS, MAX_TS_MS
+from openoms.ingest.payloads import MAX_MSG_ID_CHARS, MAX_PLAUSIBLE_TS_MS, MIN_PLAUSIBLE_TS_MS
 from openoms.ingest.points import POINTS, VENDOR_PREFIX, Point, PointType
 from openoms.ingest.topics import Channel
 from openoms.outages.lifecycle import OutageState
@@ -30,9 +30,10 @@ _VENDOR: Final = {f"^{VENDOR_PREFIX}": {"description": "vendor field: kept, not 
 
 _TS: Final = {
     "type": "integer",
-    "minimum": 0,
-    "maximum": MAX_TS_MS,
-    "description": "Device time (GPS / NTP), milliseconds since 1970-01-01 UTC.",
+    "minimum": MIN_PLAUSIBLE_TS_MS,
+    "maximum": MAX_PLAUSIBLE_TS_MS,
+    "description": "Device time (GPS / NTP), milliseconds since 1970-01-01 UTC (years 2000 "
+    "… 2099; outside, refused as implausible_time: seconds or microseconds were sent).",
 }
 _MSG_ID: Final = {
     "type": "string",

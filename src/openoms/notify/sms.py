@@ -13,6 +13,7 @@ templates keep a typical alert within five segments.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -20,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 from openoms.contacts.phone import mask_phone
 from openoms.errors import InputError
-from openoms.i18n import CATEGORY_NAMES, Lang, join_list
+from openoms.i18n import CATEGORY_NAMES, FAULT_TYPE_NAMES, Lang, join_list
+from openoms.notify.gsm7 import gsm7_septets
 
 __all__ = [
     "FAULT_TYPE_NAMES",
@@ -32,16 +34,6 @@ __all__ = [
     "render_crew_sms",
     "sms_segments",
 ]
-
-FAULT_TYPE_NAMES: Final[dict[str, dict[Lang, str]]] = {
-    "phase_to_phase": {Lang.ZH: "相间短路", Lang.EN: "phase-to-phase fault"},
-    "three_phase": {Lang.ZH: "三相短路", Lang.EN: "three-phase fault"},
-    "single_phase_earth": {Lang.ZH: "单相接地", Lang.EN: "single-phase earth fault"},
-    "two_phase_earth": {Lang.ZH: "两相接地短路", Lang.EN: "two-phase earth fault"},
-    "broken_conductor": {Lang.ZH: "断线", Lang.EN: "broken conductor"},
-    "unknown": {Lang.ZH: "类型待查", Lang.EN: "type unknown"},
-}
-"""Names of the values of ``openoms.faults.FaultType``, the strings a :class:`CrewAlert` takes."""
 
 _MAX_SENSITIVE_LISTED: Final = 3
 _UCS2_SINGLE, _UCS2_PART = 70, 67
@@ -90,6 +82,10 @@ class CrewAlert:
     outage_url: str
     sensitive: tuple[SensitiveOff, ...] = field(default=())
     timezone: str = "Asia/Shanghai"
+    # Where to go in words, per language, when the locator's answer is more than one zone
+    # (a region with its probability, tied sections, or no evidence on the feeder): it
+    # replaces the zone between ``upstream`` and ``downstream``.
+    area: Mapping[Lang, str] | None = None
 
     def __post_init__(self) -> None:
         if self.fault_at.tzinfo is None:
@@ -165,6 +161,8 @@ def render_crew_sms(alert: CrewAlert, lang: Lang = Lang.ZH) -> str:
     when = local.strftime("%m-%d %H:%M")
     kind = FAULT_TYPE_NAMES[alert.fault_type][lang]
     section = _section(alert, lang)
+    if alert.area:
+        section = ("，" if lang is Lang.ZH else ": ") + alert.area[lang]
     if lang is Lang.ZH:
         phases = f"（{alert.phases}相）" if alert.phases else ""
         return (
@@ -174,17 +172,21 @@ def render_crew_sms(alert: CrewAlert, lang: Lang = Lang.ZH) -> str:
         )
     phases = f" ({alert.phases})" if alert.phases else ""
     return (
-        f"[Repair] {alert.feeder_name} fault {section}, {when}, {kind}{phases}. "
+        f"[Repair] {alert.feeder_name}{section if alert.area else ' fault ' + section}, "
+        f"{when}, {kind}{phases}. "
         f"Off: {alert.customers_off} customers, {alert.transformer_areas_off} TAs"
         f"{_sensitive(alert, lang)}. {alert.outage_url}"
     )
 
 
 def sms_segments(text: str) -> int:
-    """How many SMS segments ``text`` takes: UCS-2 unless it is plain ASCII."""
-    if text.isascii():
-        single, part = _GSM_SINGLE, _GSM_PART
+    """How many SMS segments ``text`` takes: GSM 7-bit septets (an extension character such
+    as ``{`` or ``€`` counts two) when every character has a GSM form, else UCS-2 units
+    (:mod:`.gsm7`; the sender cuts segments the same way, :mod:`.smpp_pdus`)."""
+    septets = gsm7_septets(text)
+    if septets is not None:
+        single, part, n = _GSM_SINGLE, _GSM_PART, septets
     else:
         single, part = _UCS2_SINGLE, _UCS2_PART
-    n = len(text.encode("utf-16-be")) // 2 if not text.isascii() else len(text)
+        n = len(text.encode("utf-16-be")) // 2
     return 1 if n <= single else math.ceil(n / part)

@@ -30,6 +30,8 @@ from typing import Any, Self
 from hat.drivers import net  # type: ignore[import-untyped,unused-ignore]
 from hat.drivers.smpp import transport  # type: ignore[import-untyped,unused-ignore]
 
+from openoms.notify.smpp_pdus import gsm7_decode
+
 __all__ = ["SimMessage", "SmscSimulator"]
 
 
@@ -47,7 +49,8 @@ class SimMessage:
 
 
 def decode_text(req: Any) -> str:
-    """The text of a ``submit_sm``: short_message, or the message_payload TLV."""
+    """The text of a ``submit_sm`` (short_message, or the message_payload TLV), without a
+    user data header; ``data_coding`` 0 read as GSM 7-bit (one septet per octet)."""
     raw = req.short_message or req.optional_params.get(
         transport.OptionalParamTag.MESSAGE_PAYLOAD, b""
     )
@@ -55,7 +58,7 @@ def decode_text(req: Any) -> str:
         raw = raw[1 + raw[0] :]
     if req.data_coding == transport.DataCoding.UCS2:
         return bytes(raw).decode("utf-16-be")
-    return bytes(raw).decode("latin-1")
+    return gsm7_decode(bytes(raw))
 
 
 @dataclass(slots=True)

@@ -12,7 +12,10 @@ submit), submit each, and record the outcome:
 
 Call :meth:`OutboxWorker.wake` after an enqueue: the worker then starts at once instead of
 at its next poll (``poll_s``, 0.5 s by default), which is what keeps fault → SMS within the
-2 s target. Receipts are applied in the worker's own thread, after the submit's outcome is
+2 s target. When the channel binds a session (at start, or again after the SMSC was away or
+refused the bind), rows waiting for their back-off become due at once (:func:`outbox.retry_now`)
+and the worker wakes: an SMSC that comes back gets the waiting alerts within a round.
+Receipts are applied in the worker's own thread, after the submit's outcome is
 committed, so a fast receipt never races the ``sent`` record.
 """
 
@@ -95,9 +98,11 @@ class OutboxWorker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._receipts: queue.SimpleQueue[DeliveryReceipt] = queue.SimpleQueue()
+        self._bound = threading.Event()
         self._thread: threading.Thread | None = None
         self.recovered: list[int] = []
         sender.set_receipt_callback(self._on_receipt)
+        sender.set_bound_callback(self._on_bound)
 
     def start(self) -> None:
         """Mark rows interrupted mid-send ``unconfirmed``, then start the thread."""
@@ -127,6 +132,10 @@ class OutboxWorker:
         self._receipts.put(receipt)
         self._wake.set()
 
+    def _on_bound(self) -> None:  # the sender's thread
+        self._bound.set()
+        self._wake.set()
+
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
@@ -148,6 +157,12 @@ class OutboxWorker:
     def run_once(self) -> int:
         """Apply waiting receipts, then send what is due; the number of rows submitted."""
         self._apply_receipts()
+        if self._bound.is_set():
+            self._bound.clear()
+            with self._sessions.begin() as session:
+                expedited = outbox.retry_now(session, now=self._clock())
+            if expedited:
+                log.info("SMPP session bound: %d waiting message(s) due now", len(expedited))
         with self._sessions.begin() as session:
             items = outbox.claim_due(session, now=self._clock(), limit=self._options.batch)
         for item in items:
@@ -161,7 +176,7 @@ class OutboxWorker:
     def _send(self, item: OutboxItem) -> None:
         who = f"{item.recipient_name} {mask_phone(item.recipient_phone)}"
         try:
-            message_id = self._sender.submit(item.recipient_phone, item.body)
+            message_ids = self._sender.submit(item.recipient_phone, item.body)
         except SmppRejectedError as exc:
             self._record_failure(item, str(exc), permanent=exc.permanent)
         except SmppUnavailableError as exc:
@@ -174,8 +189,10 @@ class OutboxWorker:
         else:
             handed_at = self._clock()
             with self._sessions.begin() as session:
-                outbox.mark_sent(session, item.id, smsc_message_id=message_id, handed_at=handed_at)
-            log.info("outbox %d to %s: handed to the SMSC, id %s", item.id, who, message_id)
+                outbox.mark_sent(session, item.id, smsc_message_id=message_ids, handed_at=handed_at)
+            log.info(
+                "outbox %d to %s: handed to the SMSC, id %s", item.id, who, " ".join(message_ids)
+            )
             self._count("sent")
             if self._metrics is not None and item.trigger_at is not None:
                 self._metrics.handover.observe((handed_at - item.trigger_at).total_seconds())

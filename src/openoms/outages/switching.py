@@ -16,7 +16,13 @@ from openoms.grid.topology import STATION
 from openoms.i18n import Lang, join_list
 from openoms.outages.impact import Impact, ImpactAnalyser
 
-__all__ = ["LoopWarning", "Operation", "SwitchingEffect", "switching_effect"]
+__all__ = [
+    "LoopWarning",
+    "Operation",
+    "SwitchingEffect",
+    "switching_effect",
+    "unchanged_operations",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,22 @@ class SwitchingEffect:
     regained: Impact
     transferred: Impact  # supplied before and after, by another feeder after
     loops: tuple[LoopWarning, ...]
+    unchanged: tuple[Operation, ...] = ()  # operations that find the device already so
+
+    def warnings(self, lang: Lang = Lang.ZH) -> list[str]:
+        """One line per operation that changes nothing (closing a closed switch, opening an
+        open one), in the order given."""
+        if lang is Lang.ZH:
+            return [
+                f"{_operation(op, lang)} 不改变任何状态：{op.device} 在该步之前已在"
+                f"{'合位' if op.close else '分位'}"
+                for op in self.unchanged
+            ]
+        return [
+            f"{op} changes nothing: {op.device} is already {'closed' if op.close else 'open'} "
+            "at that step"
+            for op in self.unchanged
+        ]
 
     def summary(self, lang: Lang = Lang.ZH) -> str:
         steps = join_list([_operation(op, lang) for op in self.operations], lang)
@@ -97,6 +119,7 @@ class SwitchingEffect:
                 }
                 for w in self.loops
             ],
+            "unchanged": [{"device": op.device, "close": op.close} for op in self.unchanged],
         }
 
 
@@ -106,11 +129,27 @@ def _operation(op: Operation, lang: Lang) -> str:
     return str(op)
 
 
+def unchanged_operations(
+    closed: Sequence[bool] | np.ndarray, edges: Sequence[int], operations: Sequence[Operation]
+) -> tuple[Operation, ...]:
+    """The operations that leave their device as it is at their step: ``closed`` is every
+    edge's state before the first operation, ``edges`` the operations' edges."""
+    state: dict[int, bool] = {}
+    found: list[Operation] = []
+    for edge, op in zip(edges, operations, strict=True):
+        now = state.get(edge, bool(closed[edge]))
+        if now == op.close:
+            found.append(op)
+        state[edge] = op.close
+    return tuple(found)
+
+
 def switching_effect(analyser: ImpactAnalyser, operations: Sequence[Operation]) -> SwitchingEffect:
     """The effect of ``operations`` in order; the analyser's topology is left as it was."""
     network, topology = analyser.network, analyser.topology
     devices = [op.device for op in operations]
     edges = analyser.edges(devices)
+    unchanged = unchanged_operations(topology.closed, edges, operations)
     if True not in [op.close for op in operations]:
         # Openings only, and no loop or parallel reaching the branches: what is lost is the
         # subtrees below them in the present state; nothing is regained, transferred or looped
@@ -118,7 +157,7 @@ def switching_effect(analyser: ImpactAnalyser, operations: Sequence[Operation]) 
         lost = analyser.radial_impact(tuple(devices), edges)
         if lost is not None:
             nobody = analyser.nobody()
-            return SwitchingEffect(tuple(operations), lost, nobody, nobody, ())
+            return SwitchingEffect(tuple(operations), lost, nobody, nobody, (), unchanged)
     ops = [(e, op.close) for e, op in zip(edges, operations, strict=True)]
     before = {e: bool(topology.closed[e]) for e in edges}
     change = topology.operate(ops)
@@ -161,4 +200,4 @@ def switching_effect(analyser: ImpactAnalyser, operations: Sequence[Operation]) 
     )
     moved = change.transferred[:0] if looped_at_end else change.transferred
     transferred = analyser.impact_of_nodes((), np.sort(moved.astype(np.int32)), closed[:0])
-    return SwitchingEffect(tuple(operations), lost, regained, transferred, loops)
+    return SwitchingEffect(tuple(operations), lost, regained, transferred, loops, unchanged)

@@ -170,6 +170,28 @@ def aggregate_pairs(  # noqa: PLR0917  (numba: no keyword-only parameters)
             p += 1
 
 
+_INSERTION_SORT_MAX = 64
+
+
+@_kernel
+def _sort_by_key(keys: I64, which: I64, values: I64, m: int) -> None:
+    """Sort the first ``m`` entries of ``keys`` ascending, ``which`` and ``values`` alongside:
+    insertion sort in place for the few events of a unit (no allocation), argsort beyond."""
+    if m <= _INSERTION_SORT_MAX:
+        for i in range(1, m):
+            key, w, v = keys[i], which[i], values[i]
+            j = i - 1
+            while j >= 0 and keys[j] > key:
+                keys[j + 1], which[j + 1], values[j + 1] = keys[j], which[j], values[j]
+                j -= 1
+            keys[j + 1], which[j + 1], values[j + 1] = key, w, v
+        return
+    order = np.argsort(keys[:m])
+    keys[:m] = keys[:m][order]
+    which[:m] = which[:m][order]
+    values[:m] = values[:m][order]
+
+
 @_kernel
 def ieee_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
     group: NDArray[np.int32],
@@ -183,7 +205,7 @@ def ieee_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
     longest_s: Ints,
     kva_per_customer: F64,
     unit_customers: I64,
-    more_than: int,
+    more_than: I64,
     celid_s: float,
     by_group: F64,
     distinct: I64,
@@ -192,26 +214,53 @@ def ieee_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
     groups of one unit's pairs differ only in ``group % event_groups``, the event dimensions).
 
     ``by_group`` (n_groups, 6) gets ΣCI, ΣCMI, Σmomentary, Σmomentary events, ΣkVA
-    interrupted, ΣkVA-minutes. Per unit and group, its pairs give the most customers
-    interrupted in one event, the most with one long interruption, its sustained events,
-    sustained-or-momentary events and the total of the longest sustained steps; ``distinct``
-    (n_groups, 5) gets ΣCN, Σ customers with a sustained interruption of at least ``celid_s``,
-    customers with more than ``more_than`` sustained interruptions, the same counting momentary
-    events too, and customers whose total duration is at least ``celid_s`` (a unit's customers
-    share its counts)."""
+    interrupted, ΣkVA-minutes. ``distinct`` (n_groups, 3 + 2 × levels) gets, per group, the
+    customers counted once, estimated per unit as if its events hit **the same customers as
+    far as possible** (nested: an event of c customers hits the c customers most often hit
+    before; the data say how many of a unit's customers, not which):
+
+    0. CN: the most customers of the unit interrupted in one event;
+    1. customers with one sustained interruption of at least ``celid_s``: the most in one event;
+    2. customers whose total sustained duration is at least ``celid_s``: with the unit's
+       sustained events sorted by customers c_1 ≥ c_2 ≥ …, the customer ranked k is in every
+       event with c ≥ k, so the count is c_j of the first j whose longest steps add up to
+       ``celid_s``;
+    3 …: per level n of ``more_than``, customers with more than n sustained interruptions:
+       c_(n+1), the (n+1)-th largest (0 if the unit has n or fewer); then the same counting
+       momentary events too (each pair's customers hit, sustained or momentary, capped).
+
+    Each count is at most CN and at most the unit's customers, so CEMIn ≤ CN / N_T."""
     # scratch per event group (np.empty and a loop: np.full would take a second to compile)
     seen = np.empty(event_groups, dtype=np.int64)  # the unit whose numbers a slot holds
     for s in range(event_groups):
         seen[s] = -1
     slot_group = np.empty(event_groups, dtype=np.int64)
-    slot = np.empty((event_groups, 5), dtype=np.int64)  # zeroed when a unit first uses it
+    # per slot: CN, CELID-s, sustained events, events, Σ longest steps (zeroed at first use)
+    slot = np.empty((event_groups, 5), dtype=np.int64)
     touched = np.empty(event_groups, dtype=np.int64)
+    levels = more_than.size
     n = group.size
+    widest = 0  # the most pairs of one unit: the size of the sort scratch
+    p = 0
+    while p < n:
+        q = p
+        while q < n and unit[q] == unit[p]:
+            q += 1
+        widest = max(widest, q - p)
+        p = q
+    keys = np.empty(widest, dtype=np.int64)
+    which = np.empty(widest, dtype=np.int64)
+    values = np.empty(widest, dtype=np.int64)
     p = 0
     while p < n:
         u = unit[p]
+        first = p
         share = kva_per_customer[u]
+        cap = np.int64(unit_customers[u])
         n_touched = 0
+        # the fewest and most customers of the unit's events (sustained, any): when they are
+        # equal (whole-unit events, the usual case) the order does not matter, no sort
+        lo0, hi0, lo1, hi1 = cap + 1, np.int64(0), cap + 1, np.int64(0)
         while p < n and unit[p] == u:
             g = group[p]
             if g >= 0:
@@ -231,26 +280,74 @@ def ieee_sums(  # noqa: PLR0917  (numba: no keyword-only parameters)
                     n_touched += 1
                 slot[s, 0] = max(slot[s, 0], ci[p])
                 slot[s, 1] = max(slot[s, 1], long_ci[p])
-                if ci[p] > 0:
+                c = np.int64(ci[p])
+                if c > 0:
                     slot[s, 2] += 1
                     slot[s, 4] += longest_s[p]
-                if ci[p] > 0 or momentary[p] > 0:
+                    lo0, hi0 = min(lo0, c), max(hi0, c)
+                h = min(c + np.int64(momentary_ci[p]), cap)
+                if h > 0:
                     slot[s, 3] += 1
+                    lo1, hi1 = min(lo1, h), max(hi1, h)
             p += 1
         if p < n and unit[p] < u:
             raise ValueError("ieee_sums: the pairs must come grouped by unit, in unit order")
-        customers = unit_customers[u]
         for t in range(n_touched):
             s = touched[t]
             g = slot_group[s]
             distinct[g, 0] += slot[s, 0]
             distinct[g, 1] += slot[s, 1]
-            if slot[s, 2] > more_than:
-                distinct[g, 2] += customers
-            if slot[s, 3] > more_than:
-                distinct[g, 3] += customers
-            if slot[s, 4] >= celid_s:
-                distinct[g, 4] += customers
+        # the unit's events per slot, most customers first: sustained (0), then any (1)
+        for kind in range(2):
+            lo, hi = (lo0, hi0) if kind == 0 else (lo1, hi1)
+            if hi == 0:  # no such event
+                continue
+            if lo == hi:  # every event of the same size: counts per slot suffice
+                for t in range(n_touched):
+                    s = touched[t]
+                    g = slot_group[s]
+                    events = slot[s, 2 + kind]
+                    if kind == 0 and events > 0 and slot[s, 4] >= celid_s:
+                        distinct[g, 2] += hi
+                    for level in range(levels):
+                        if events > more_than[level]:
+                            distinct[g, 3 + kind * levels + level] += hi
+                continue
+            m = 0
+            for k in range(first, p):
+                g = group[k]
+                if g < 0:
+                    continue
+                hit = np.int64(ci[k])
+                if kind == 1:
+                    hit = min(hit + np.int64(momentary_ci[k]), cap)
+                if hit <= 0:
+                    continue
+                keys[m] = (g % event_groups) * (cap + 1) + (cap - hit)
+                which[m] = k
+                values[m] = hit
+                m += 1
+            if m == 0:
+                continue
+            _sort_by_key(keys, which, values, m)
+            rank = 0
+            total_s = np.int64(0)
+            for r in range(m):
+                k = which[r]
+                if r > 0 and keys[r] // (cap + 1) != keys[r - 1] // (cap + 1):
+                    rank = 0
+                    total_s = np.int64(0)
+                g = group[k]
+                hit = values[r]
+                if kind == 0:
+                    before = total_s
+                    total_s += longest_s[k]
+                    if before < celid_s <= total_s:
+                        distinct[g, 2] += hit
+                for level in range(levels):
+                    if rank == more_than[level]:
+                        distinct[g, 3 + kind * levels + level] += hit
+                rank += 1
 
 
 @_kernel

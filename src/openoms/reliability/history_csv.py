@@ -9,6 +9,10 @@ All-or-nothing: every problem in the file (bad value, unknown unit, step before 
 starts or two classes within one event, more customers restored than the unit has) is
 collected with its row number and raised as one :class:`~openoms.reliability.rows.CsvRowsError`.
 
+A momentary interruption of several reclosing operations is one row with ``operations`` = k
+(default 1; only on momentary rows): it becomes k rows of the same event and unit, so MAIFI
+counts k customer momentary interruptions per customer and MAIFIe one event.
+
 Rows are read in chunks (:data:`CHUNK_ROWS`); each chunk's columns are parsed by numpy at
 once, so the cost per row is a few dictionary look-ups and the :mod:`csv` module's parse.
 """
@@ -45,9 +49,9 @@ __all__ = [
 
 CHUNK_ROWS = 100_000
 HISTORY_COLUMNS: Final = ("event_id", "unit_id", "customers", "start", "step_end", "cause")
-"""Required columns; plus ``class`` or ``planned``, and optionally ``restored_by`` and
-``avoided_hours``."""
-_OPTIONAL: Final = ("class", "planned", "restored_by", "avoided_hours")
+"""Required columns; plus ``class`` or ``planned``, and optionally ``restored_by``,
+``avoided_hours`` and ``operations``."""
+_OPTIONAL: Final = ("class", "planned", "restored_by", "avoided_hours", "operations")
 
 CLASS_NAMES: Final[dict[str, OutageClass]] = {
     "fault_internal": OutageClass.FAULT_INTERNAL,
@@ -117,8 +121,19 @@ def _header_problems(header: list[str], source: str) -> list[RowProblem]:
 
 
 class _Parser:
-    def __init__(self, base: CustomerBase, header: list[str], *, source: str, tz: str) -> None:
+    def __init__(
+        self,
+        base: CustomerBase,
+        header: list[str],
+        *,
+        source: str,
+        tz: str,
+        sustained_threshold_s: float = 300.0,
+        sustained_operator: str = ">",
+    ) -> None:
         self.base = base
+        self.sustained_threshold_s = sustained_threshold_s
+        self.sustained_operator = sustained_operator
         self.source = source
         self.zone = utility_zone(tz)
         self.header = header
@@ -164,6 +179,7 @@ class _Parser:
             v.get("restored_by", [""] * len(rows)), RESTORED_BY_NAMES, "restored_by", rows
         )
         avoided = self._avoided(v.get("avoided_hours"), restored_by, rows)
+        operations = self._operations(v.get("operations"), end - start, rows)
         self.parts.append(
             {
                 "event": event,
@@ -175,9 +191,37 @@ class _Parser:
                 "cause": cause,
                 "restored_by": restored_by,
                 "avoided_hours": avoided,
+                "operations": operations,
                 "source_row": rows,
             }
         )
+
+    def _operations(self, values: list[str] | None, seconds: Int64s, rows: Int64s) -> Int64s:
+        """Reclosing operations of a momentary row: a whole number ≥ 1, empty = 1; more than
+        1 only where the row is momentary (``step_end − start`` not sustained)."""
+        if values is None:
+            return np.ones(len(rows), dtype=np.int64)
+        text = [x or "1" for x in values]
+        found: list[RowProblem] = []
+        out = parse_int_column(
+            text, source=self.source, field="operations", first_row=0, minimum=1, problems=found
+        )
+        self.problems.extend(_renumber(found, rows))
+        limit = self.sustained_threshold_s
+        sustained = seconds >= limit if self.sustained_operator == ">=" else seconds > limit
+        word = "at least" if self.sustained_operator == ">=" else "longer than"
+        for i in np.flatnonzero((out > 1) & sustained).tolist():
+            self.problems.append(
+                RowProblem(
+                    self.source,
+                    int(rows[i]),
+                    "operations",
+                    values[i],
+                    f"1 on a sustained row ({int(seconds[i])} s, {word} {limit:g} s): several "
+                    "reclosing operations only on a momentary row",
+                )
+            )
+        return out
 
     def _ints(self, values: list[str], field: str, rows: Int64s) -> Int64s:
         found: list[RowProblem] = []
@@ -251,6 +295,7 @@ class _Parser:
                 "cause",
                 "restored_by",
                 "avoided_hours",
+                "operations",
                 "source_row",
             )
         }
@@ -258,6 +303,9 @@ class _Parser:
             self._check_events(columns)
         if self.problems:
             raise CsvRowsError(self.source, self.problems)
+        operations = columns.pop("operations").astype(np.int64)
+        if len(operations) and int(operations.max()) > 1:  # one row per reclosing operation
+            columns = {name: np.repeat(c, operations) for name, c in columns.items()}
         return HistoryRows(
             event=columns["event"].astype(np.int64),
             event_ids=tuple(self.events),
@@ -343,12 +391,16 @@ def parse_history(
     *,
     source: str,
     tz: str = "Asia/Shanghai",
+    sustained_threshold_s: float = 300.0,
+    sustained_operator: str = ">",
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
 ) -> HistoryRows:
     """Parse and check a history file given as CSV rows (header first).
 
-    ``tz`` is the utility's zone, for times written without an offset. ``progress`` is called
+    ``tz`` is the utility's zone, for times written without an offset; the sustained
+    threshold and operator (the engine's settings) tell which rows are momentary, the only
+    ones that may have ``operations`` > 1. ``progress`` is called
     with the number of rows read after each chunk. Raises one
     :class:`~openoms.reliability.rows.CsvRowsError` listing every problem.
     """
@@ -356,7 +408,14 @@ def parse_history(
     header = [h.strip().lstrip("\ufeff") for h in next(iterator, [])]
     if problems := _header_problems(header, source):
         raise CsvRowsError(source, problems)
-    parser = _Parser(base, header, source=source, tz=tz)
+    parser = _Parser(
+        base,
+        header,
+        source=source,
+        tz=tz,
+        sustained_threshold_s=sustained_threshold_s,
+        sustained_operator=sustained_operator,
+    )
     width = len(header)
     done = 0
     next_row = 2  # the header is row 1

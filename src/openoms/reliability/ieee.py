@@ -6,11 +6,23 @@ Clause numbers are those of IEEE Std 1366-2012 (clause 3: sustained-interruption
 Customers are counted per unit (transformer area or HV customer): a unit's customers are taken
 as interchangeable, so
 
+the history says how many of a unit's customers an event hit, not which. The engine assumes
+the events of a unit hit **the same customers as far as possible** (nested: an event of c
+customers hits the c customers hit most often before), one arrangement consistent with the
+per-event counts, so that every index below describes the same customers:
+
 * CN (distinct customers interrupted) of a unit = the most of its customers interrupted in any
-  one event; CAIFI and CTAIDI divide by ΣCN;
-* CEMIn / CEMSMIn: every customer of a unit shares the unit's count of events;
-* CELID-t: every customer of a unit shares the unit's total duration, each event counting the
-  unit's last sustained restoration.
+  one event (the fewest possible: CAIFI and CTAIDI, which divide by ΣCN, are their largest
+  possible values);
+* CEMIn = customers with more than n sustained interruptions: with the unit's events sorted by
+  customers c_1 ≥ c_2 ≥ …, c_(n+1) (0 with n or fewer events), so CEMIn ≤ CN / N_T; CEMSMIn
+  likewise, counting each event's sustained and momentary customers;
+* CELID-s = the most customers of the unit with one sustained step of at least X in one event;
+  CELID-t: the customer ranked k is in every event with c ≥ k, and is taken to be off for each
+  event's longest sustained step.
+
+When every event takes a unit's whole customers (a feeder or transformer fault) the estimate
+is exact; otherwise it is stated with the result (``unit_assumption``).
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ IEEE_INDEX_NAMES = (
     "celid_s",
     "celid_t",
 )
+"""The fixed index names; ``cemi_<n>`` and ``cemsmi_<n>`` follow for every CEMI level."""
 
 
 def ratio(num: F64, den: F64) -> F64:
@@ -69,7 +82,8 @@ class IeeeTable:
     momentary_events: I64  # customer momentary events, once per (event, unit) (ΣIM_E·N_mi,e)
     kva_interrupted: F64  # ΣL_i
     kva_minutes: F64  # Σr_i·L_i
-    cemi_customers: I64  # customers with more than n sustained interruptions
+    cemi_levels: tuple[int, ...]  # the n of CEMIn, CEMSMIn; the first is ``cemi_n``
+    cemi_customers: I64  # (groups, levels): customers with more than n sustained interruptions
     cemsmi_customers: I64  # ... more than n sustained interruptions and momentary events
     celid_s_customers: I64  # one sustained interruption ≥ the CELID threshold
     celid_t_customers: I64  # total sustained duration ≥ the CELID threshold
@@ -92,13 +106,22 @@ class IeeeTable:
             "maifie": ratio(
                 self.momentary_events.astype(np.float64), n_t
             ),  # 3.5.2 ΣIM_E·N_mi,e/N_T
-            "cemi_n": ratio(self.cemi_customers.astype(np.float64), n_t),  # 3.3.7  CN(k>n) / N_T
+            # 3.3.7  CEMIn = CN(k>n) / N_T, for the first level
+            "cemi_n": ratio(self.cemi_customers[:, 0].astype(np.float64), n_t),
             # 3.5.3  CEMSMIn = CNT(k>n) / N_T, k counting sustained and momentary events
-            "cemsmi_n": ratio(self.cemsmi_customers.astype(np.float64), n_t),
+            "cemsmi_n": ratio(self.cemsmi_customers[:, 0].astype(np.float64), n_t),
             # 3.3.8  CELID-s / CELID-t = CN(duration ≥ X) / N_T, single / total
             "celid_s": ratio(self.celid_s_customers.astype(np.float64), n_t),
             "celid_t": ratio(self.celid_t_customers.astype(np.float64), n_t),
-        }
+        } | self._levels(n_t)
+
+    def _levels(self, n_t: F64) -> dict[str, F64]:
+        out: dict[str, F64] = {}
+        for i, level in enumerate(self.cemi_levels):
+            out[f"cemi_{level}"] = ratio(self.cemi_customers[:, i].astype(np.float64), n_t)
+        for i, level in enumerate(self.cemi_levels):
+            out[f"cemsmi_{level}"] = ratio(self.cemsmi_customers[:, i].astype(np.float64), n_t)
+        return out
 
     def row(self, g: int) -> dict[str, Any]:
         """Group ``g`` as a JSON-ready dict (undefined indices as ``None``)."""
@@ -125,7 +148,7 @@ def ieee_table(
     customers: I64,
     kva: F64,
     minutes: F64,
-    cemi_n: int,
+    cemi_levels: tuple[int, ...],
     celid_threshold_s: float,
     event_groups: int,
 ) -> IeeeTable:
@@ -136,7 +159,8 @@ def ieee_table(
     share = ratio(base.load_kva, base.customers.astype(np.float64))
     share[np.isnan(share)] = 0.0
     by_group = np.zeros((n_groups, 6), dtype=np.float64)
-    per_group = np.zeros((n_groups, 5), dtype=np.int64)
+    levels = len(cemi_levels)
+    per_group = np.zeros((n_groups, 3 + 2 * levels), dtype=np.int64)
     ieee_sums(
         np.ascontiguousarray(group, dtype=np.int32),
         max(1, event_groups),
@@ -149,7 +173,7 @@ def ieee_table(
         pairs.longest_s,
         share,
         np.ascontiguousarray(base.customers, dtype=np.int64),
-        cemi_n,
+        np.array(cemi_levels, dtype=np.int64),
         float(celid_threshold_s),
         by_group,
         per_group,
@@ -170,8 +194,9 @@ def ieee_table(
         momentary_events=whole(3),
         kva_interrupted=by_group[:, 4],
         kva_minutes=by_group[:, 5],
-        cemi_customers=per_group[:, 2],
-        cemsmi_customers=per_group[:, 3],
+        cemi_levels=cemi_levels,
+        cemi_customers=per_group[:, 3 : 3 + levels],
+        cemsmi_customers=per_group[:, 3 + levels :],
         celid_s_customers=per_group[:, 1],
-        celid_t_customers=per_group[:, 4],
+        celid_t_customers=per_group[:, 2],
     )

@@ -35,6 +35,7 @@ class MedThreshold:
     beta: float | None = None
     n_days: int = 0
     ddof: int | None = None
+    history_years: float | None = None  # from the first history record to the period
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +44,7 @@ class MedThreshold:
             "beta": self.beta,
             "n_days": self.n_days,
             "ddof": self.ddof,
+            "history_years": self.history_years,
         }
 
 

@@ -40,9 +40,17 @@ def worst_feeders(totals: F64, base: CustomerBase, n: int) -> tuple[dict[str, An
     cmi = np.bincount(base.feeder, weights=totals[:, 1], minlength=size)
     safe = np.where(customers > 0, customers, 1.0)
     saidi, saifi = cmi / safe, ci / safe
+    station = np.full(size, -1, dtype=np.int64)
+    station[base.feeder] = base.substation  # a feeder's units share its substation
+
+    def substation(f: int) -> str | None:
+        code = int(station[f])
+        return base.substation_ids[code] if 0 <= code < len(base.substation_ids) else None
+
     return tuple(
         {
             "feeder": base.feeder_ids[f],
+            "substation": substation(int(f)),
             "customers": int(customers[f]),
             "saifi": float(saifi[f]),
             "saidi_min": float(saidi[f]),
@@ -70,7 +78,9 @@ def worst_units(totals: F64, base: CustomerBase, n: int) -> tuple[dict[str, Any]
 
 
 def over_n(totals: F64, base: CustomerBase, n: int, shown: int) -> dict[str, Any]:
-    """Customers (and units) with more than ``n`` sustained interruptions."""
+    """Units with more than ``n`` sustained interruptions (``customers`` here counts their
+    whole customers; :func:`~openoms.reliability.indices.compute` replaces it by CEMIn's
+    count, which takes partial events into account)."""
     events = totals[:, 2]
     over = events > n
     order = np.argsort(-events, kind="stable")

@@ -5,41 +5,92 @@ fallback contact when no one is on duty) gets one SMS per person through the per
 outbox (:mod:`openoms.store.outbox`), which the outbox worker hands to the SMSC. The outbox
 row records the time of the last report the location needed (``trigger_at``) and the worker
 the time the SMSC accepted it (``handed_at``): the alert latency of the outage.
+
+The fault event stores ``sent`` once the SMS is in the outbox; what people are shown
+(:func:`shown_alert_states`) is what became of it, from the outbox rows of the outage:
+queued / sent / delivered / failed / unconfirmed (``sms_receipt_timeout_s`` without a
+receipt after the hand-over counts as unconfirmed).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy.orm import Session
 
 from openoms.contacts.phone import mask_phone
-from openoms.faults.lifecycle import AlertState
+from openoms.faults.lifecycle import AlertState, ShownAlertState, shown_alert_state
 from openoms.faults.result import FaultLocation
+from openoms.faults.summary import LocationView
 from openoms.faults.zones import Zone
 from openoms.grid.model import Network
 from openoms.i18n import Lang
 from openoms.notify.sms import CrewAlert, DeviceRef, SensitiveOff, outage_url, render_crew_sms
 from openoms.outages.records import ElementKindOff, OutageRecord
 from openoms.service.context import ServiceContext
+from openoms.service.fault_view import fault_view, feeder_zones
 from openoms.store import outages, outbox, roster
 from openoms.store.faults import FaultEventRecord
 
-__all__ = ["CrewAlerter", "grid_cell_of_zone"]
+__all__ = ["CrewAlerter", "grid_cell_of_zone", "grid_cell_of_zones", "shown_alert_states"]
 
 log = logging.getLogger("openoms.notify")
 
 CORRECTION: Final = {Lang.ZH: "【更正】", Lang.EN: "[Correction] "}
 
 
+def shown_alert_states(
+    session: Session,
+    records: Sequence[FaultEventRecord],
+    *,
+    now: datetime,
+    receipt_timeout_s: float,
+) -> dict[int, ShownAlertState]:
+    """Per fault event id: its alert state as people are shown it (see the module doc)."""
+    outage_ids = [r.outage_id for r in records if r.alert_state is AlertState.SENT and r.outage_id]
+    messages = outbox.message_states_by_outage(session, outage_ids)
+    timeout = timedelta(seconds=receipt_timeout_s)
+    out: dict[int, ShownAlertState] = {}
+    for record in records:
+        rows = messages.get(record.outage_id or 0, [])
+        out[record.id] = shown_alert_state(
+            record.alert_state,
+            [
+                (state.value, handed_at is not None and now - handed_at > timeout)
+                for state, handed_at in rows
+            ],
+        )
+    return out
+
+
+def _crew_zones(
+    network: Network, record: FaultEventRecord, view: LocationView | None, zone: Zone
+) -> list[Zone]:
+    """The zones whose grid cell's crew goes: the region's (the whole feeder without
+    evidence), else the located zone."""
+    if view is None:
+        return [zone]
+    zones = feeder_zones(network, record.open_edges, record.feeder_id)
+    if view.answer == "no_evidence":
+        return list(zones)
+    inside = {z for s in view.region for z in s.zones} or {zone.id}
+    return [z for z in zones if z.id in inside]
+
+
 def grid_cell_of_zone(network: Network, zone: Zone) -> str | None:
     """The grid cell most of the zone's nodes are in (None when the nodes have none)."""
+    return grid_cell_of_zones(network, [zone])
+
+
+def grid_cell_of_zones(network: Network, zones: Sequence[Zone]) -> str | None:
+    """The grid cell most of the zones' nodes are in (None when the nodes have none)."""
     graph = network.graph_arrays()
     cells: Counter[int] = Counter()
-    for edge_id in zone.edges:
+    for edge_id in (e for zone in zones for e in zone.edges):
         edge = network.edge_index(edge_id)
         if edge is None:
             continue
@@ -114,7 +165,12 @@ class CrewAlerter:
         network = self.context.network
         settings = self.context.settings
         outage = outages.get_outage(session, record.outage_id)
-        cell = grid_cell_of_zone(network, zone)
+        try:
+            view = fault_view(network, record, location)
+        except Exception:  # the SMS still goes, naming the located zone as before
+            log.exception("fault %s: the location could not be put in words", record.id)
+            view = None
+        cell = grid_cell_of_zones(network, _crew_zones(network, record, view, zone))
         now = self.context.clock()
         contacts = roster.on_duty(session, cell, now) if cell is not None else []
         if not contacts:
@@ -143,6 +199,8 @@ class CrewAlerter:
             ),
             sensitive=_sensitive(network, outage),
             timezone=settings.timezone,
+            # the region with its probability, ties, or no evidence (docs/faults.md)
+            area={lang: view.where(lang) for lang in Lang} if view is not None else None,
         )
         body = render_crew_sms(alert, lang)
         if correction:

@@ -15,7 +15,9 @@ from openoms.faults.observations import DeviceRates, Observation
 from openoms.faults.result import FaultLocation
 from openoms.grid.model import Network
 from openoms.grid.topology import Topology
+from openoms.i18n import FAULT_TYPE_NAMES, Lang
 from openoms.service.context import ServiceContext
+from openoms.service.fault_view import fault_view
 from openoms.service.outages import Principal
 from openoms.store import faults as store
 from openoms.store.faults import FaultEventRecord
@@ -105,12 +107,15 @@ def advisory_text(
     network = context.network
     feeder_index = network.feeders.id.index(record.feeder_id)
     feeder = network.feeders.name[feeder_index] or record.feeder_id
-    zones = "、".join(location.region)
-    mode = (location.fault_type.value if location.fault_type else "unknown").replace("_", " ")
+    # where to patrol by the names of poles, switches and detectors (faults/summary.py)
+    view = fault_view(network, record, location)
+    where_zh = view.where(Lang.ZH) if view is not None else "、".join(location.region)
+    where_en = view.where(Lang.EN) if view is not None else ", ".join(location.region)
+    mode = FAULT_TYPE_NAMES.get(location.fault_type.value, FAULT_TYPE_NAMES["unknown"])
     if record.reclosed:
-        zh = f"{feeder} 瞬时性故障（重合成功），请巡视区段：{zones}"
-        en = f"{feeder}: transient fault (reclosed), patrol {', '.join(location.region)}"
+        zh = f"{feeder} 瞬时性故障（重合成功），请巡视：{where_zh}"
+        en = f"{feeder}: transient fault (reclosed), patrol: {where_en}"
     else:
-        zh = f"{feeder} 接地/故障告警（未跳闸），请巡视区段：{zones}"
-        en = f"{feeder}: fault alarm without a trip ({mode}), patrol {', '.join(location.region)}"
+        zh = f"{feeder} 接地/故障告警（未跳闸，{mode[Lang.ZH]}），请巡视：{where_zh}"
+        en = f"{feeder}: fault alarm without a trip ({mode[Lang.EN]}), patrol: {where_en}"
     return {"zh": zh, "en": en, "region": list(location.region), "kind": "patrol"}

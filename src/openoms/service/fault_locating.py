@@ -5,17 +5,28 @@ The fault workflow (:class:`~.faults.FaultTracker`) asks here at every relocatio
 what it learns; nothing here writes. A locator is built on the network with the edges that
 were open just before the fault (a fault event's ``open_edges``), so the breaker opening
 afterwards does not move the fault; eight are kept (the least recently used goes), each with
-the device rates calibrated from crew-confirmed faults (:meth:`FaultLocating.use_rates`).
+the device rates calibrated from crew-confirmed faults (:meth:`FaultLocating.use_rates`) and
+the network's distributed generation (its ``generators`` table, which the locator takes by
+default). Earth faults in isolated and Petersen-coil systems are put on a feeder by the
+feeder heads' transient polarity (:meth:`FaultLocating.select_feeder`, 选线).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from openoms.faults.feeder_selection import (
+    SELECTING_EARTHING,
+    FeederSelection,
+    HeadReading,
+    earth_fault_only,
+    merge_reading,
+    select_feeder,
+)
 from openoms.faults.locator import FaultLocator
 from openoms.faults.observations import DeviceRates
 from openoms.faults.reports import ReportGroup, feeder_detectors, group_observations
@@ -84,6 +95,42 @@ class FaultLocating:
         """The zone ``zone_id`` of the fault's feeder, as operated at the fault."""
         zones = self.locator(record.open_edges).zones_of_feeder(record.feeder_id)
         return next(zone for zone in zones if zone.id == zone_id)
+
+    def head_detectors(self, open_edges: tuple[int, ...], feeder_id: str) -> list[str]:
+        """The detectors at the feeder's head (its root zone's), as operated."""
+        root = self.locator(open_edges).zones_of_feeder(feeder_id)[0]
+        return [] if root.implicit else list(root.detectors)
+
+    def select_feeder(
+        self, session: Session, feeder_id: str, at: datetime, open_edges: tuple[int, ...]
+    ) -> FeederSelection | None:
+        """Which feeder of ``feeder_id``'s bus an earth fault at device time ``at`` is on,
+        from the earth-fault reports of every feeder head of that bus in the window around
+        ``at`` (docs/faults.md, "Earth faults: selecting the feeder"); ``None`` when the
+        bus is effectively earthed (resistance, solid: the earth fault trips) or has one
+        energised feeder."""
+        network = self.context.network
+        substation = int(network.feeders.substation[network.feeders.id.index(feeder_id)])
+        if network.substations.earthing(substation) not in SELECTING_EARTHING:
+            return None
+        locator = self.locator(open_edges)
+        feeders = []
+        for f in range(len(network.feeders.id)):
+            on_bus = int(network.feeders.substation[f]) == substation
+            if on_bus and locator.topology.feeder_nodes(f).size:
+                feeders.append(network.feeders.id[f])
+        if len(feeders) < 2:
+            return None
+        heads = {d: f for f in feeders for d in self.head_detectors(open_edges, f)}
+        start, end = at - self.before, at + self.after
+        readings: dict[str, HeadReading] = {}
+        for event, _ in store.reports_between(session, list(heads), start, end):
+            payload = event.payload
+            if not earth_fault_only(payload) or event.device_id not in heads:
+                continue
+            feeder = heads[event.device_id]
+            readings[feeder] = merge_reading(feeder, payload, readings.get(feeder))
+        return select_feeder(feeders, list(readings.values()))
 
     def detectors(self, record: FaultEventRecord) -> list[str]:
         """The detectors of the fault's feeder, as operated at the fault."""

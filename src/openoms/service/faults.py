@@ -12,6 +12,9 @@ fault*, belong to it (the breaker opening afterwards does not change where the f
 - A successful reclose makes it transient: located, a patrol advisory raised, no SMS.
 - Late reports (GPRS indicators) keep refining until ``fault_final_s``; if the final region no
   longer contains the section the crew was sent to, a correction SMS goes out.
+- Earth faults in isolated and Petersen-coil systems (no trip): the feeder is selected first
+  from the transient polarity of the feeder heads of the bus (选线,
+  :mod:`openoms.faults.feeder_selection`); the healthy feeders get no fault event.
 
 State lives in the ``fault_events`` table, so a restart picks up where it stopped; its state,
 alert state and trigger move only as the tables of :mod:`openoms.faults.lifecycle` allow.
@@ -29,6 +32,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from openoms.events import Event
+from openoms.faults.feeder_selection import SelectionOutcome, earth_fault_only
 from openoms.faults.lifecycle import AlertState, FaultEventState, FaultTrigger
 from openoms.faults.locator import FaultLocator
 from openoms.faults.observations import DeviceRates
@@ -110,8 +114,9 @@ class FaultTracker:
             return "recorded"
         _, index = self.context.network.locate(device)
         feeder = self._live_feeder(int(self.context.network.detectors.edge[index]))
-        if feeder is None:
-            return "alarm from a dead part of the network; recorded"
+        held = self._no_event_for(session, event, feeder)
+        if held is not None or feeder is None:
+            return held or "alarm from a dead part of the network; recorded"
         fault_id = store.create_fault_event(
             session,
             feeder_id=feeder,
@@ -125,6 +130,33 @@ class FaultTracker:
         self.maybe_open = True
         location = self.relocate(session, fault_id)
         return f"fault {fault_id} opened by an alarm on {feeder}; best {_best(location)}"
+
+    def _no_event_for(self, session: Session, event: Event, feeder: str | None) -> str | None:
+        """Why an alarm on ``feeder`` opens no fault event (None: it opens one): an earth
+        fault for which the bus's feeder selection chose another feeder or the bus, or cannot
+        choose yet while the device itself reads −1 (the fault is not beyond it)."""
+        if feeder is None or not earth_fault_only(event.payload):
+            return None
+        selection = self.locating.select_feeder(
+            session, feeder, event.device_time, self._live_open_edges()
+        )
+        if selection is None or selection.feeder == feeder:
+            return None
+        match selection.outcome:
+            case SelectionOutcome.FEEDER:
+                return (
+                    f"earth fault selected on feeder {selection.feeder} "
+                    f"({selection.reason_en}); {feeder} is healthy: no fault event"
+                )
+            case SelectionOutcome.BUS:
+                log.warning("earth fault on the bus of feeder %s: %s", feeder, selection.reason_en)
+                return f"earth fault on the bus ({selection.reason_en}): no feeder fault event"
+        if event.payload.get("earth_fault_direction") == -1:
+            return (
+                f"earth fault, feeder not selected yet ({selection.reason_en}); this device "
+                "reads -1: no fault event"
+            )
+        return None
 
     def on_trip(
         self, session: Session, event: Event, event_id: int, *, lockout: bool
@@ -335,10 +367,12 @@ class FaultTracker:
         if record.outage_id is None or self.send_alert is None:
             return 0
         fresh = store.get_fault_event(session, record.id)
-        # One SMS per located fault (several only with fault_max_faults > 1).
+        # One SMS per located fault (several only with fault_max_faults > 1); with none, one
+        # for the feeder's first zone (the SMS then says no section is located).
+        first = self.locating.locator(fresh.open_edges).zones_of_feeder(fresh.feeder_id)[0]
         outcomes = [
             self.send_alert(session, fresh, location, self.locating.zone(fresh, zone_id), False)
-            for zone_id in location.best
+            for zone_id in location.best or (first.id,)
         ]
         outcome = AlertState.SENT if AlertState.SENT in outcomes else outcomes[0]
         store.update_fault_event(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -44,9 +44,12 @@ __all__ = [
     "ReliabilityRun",
     "Source",
     "engine_settings",
+    "feeder_names",
     "import_history_file",
+    "parse_levels",
     "parse_period",
     "run_reliability",
+    "targets_of",
 ]
 
 BY_CHOICES = ("feeder", "substation", "grid_cell", "village", "cause", "month", "class", "planned")
@@ -77,12 +80,44 @@ class ReliabilityRun:
     base: CustomerBase
     rows: HistoryRows  # everything read, history window included
     notes: tuple[str, ...]  # open outages, skipped units: said with the figures
+    previous: ReliabilityResult | None = None  # the same dates a year before, by feeder
 
 
-def engine_settings(settings: Settings) -> EngineSettings:
-    return EngineSettings(
-        sustained_threshold_s=settings.sustained_threshold_min * 60.0, tz=settings.timezone
-    )
+def engine_settings(settings: Settings, **overrides: Any) -> EngineSettings:
+    """The engine's settings from the service's (TOML / environment), with ``overrides`` (engine
+    field names; ``None`` keeps the configured value) from the CLI or the API. A value the
+    engine refuses is an :class:`InputError` naming the setting."""
+    values: dict[str, Any] = {
+        "sustained_threshold_s": settings.sustained_threshold_min * 60.0,
+        "sustained_operator": settings.reliability_sustained_operator,
+        "short_interruption_s": settings.reliability_short_interruption_s,
+        "med_ddof": settings.reliability_med_ddof,
+        "med_history_years": settings.reliability_med_history_years,
+        "cemi_n": tuple(settings.reliability_cemi),
+        "tz": settings.timezone,
+        "celid_threshold_h": settings.reliability_celid_threshold_h,
+        "worst_n": settings.reliability_worst_n,
+    }
+    unknown = sorted(set(overrides) - set(values))
+    if unknown:
+        raise InputError(f"unknown reliability setting(s): {', '.join(unknown)}")
+    values |= {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(values["cemi_n"], list):
+        values["cemi_n"] = tuple(values["cemi_n"])
+    return EngineSettings(**values)
+
+
+def parse_levels(text: str | None, what: str) -> tuple[int, ...] | None:
+    """``1,2,3`` → (1, 2, 3): the CEMIn levels of ``--cemi`` / ``?cemi=``; ``None`` stays."""
+    if text is None:
+        return None
+    try:
+        levels = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        levels = ()
+    if not levels or any(n < 0 for n in levels) or len(set(levels)) != len(levels):
+        raise InputError(f"{what}: {text!r}: whole numbers ≥ 0, comma separated, each once")
+    return levels
 
 
 def _day(text: str, tz: str, what: str) -> datetime:
@@ -133,14 +168,20 @@ def run_reliability(
     by: str | None = None,
     source: Source = Source.BOTH,
     with_monthly: bool = False,
+    engine: EngineSettings | None = None,
+    med_threshold_min: float | None = None,
+    with_previous: bool = False,
 ) -> ReliabilityRun:
-    """Indices of [start, end) over the chosen rows, with the T_MED from the years before;
-    ``with_monthly`` also computes the period by month (for the report)."""
+    """Indices of [start, end) over the chosen rows, with the T_MED from the years before
+    (or ``med_threshold_min``); ``engine`` overrides the configured engine settings.
+    ``with_monthly`` also computes the period by month, ``with_previous`` the same period a
+    year earlier (for the report's year-on-year comparison)."""
     if by is not None and by not in BY_CHOICES:
         raise InputError(f"by: {by!r} is not one of {', '.join(BY_CHOICES)}")
-    engine = engine_settings(settings)
+    engine = engine_settings(settings) if engine is None else engine
+    before = _year_before(start, end, engine.tz) if with_previous else None
     base = history.history_base(session, customer_base_from_network(network))
-    since = start - int(engine.med_history_years * 366 * 86_400)
+    since = (start if before is None else before[0]) - int(engine.med_history_years * 366 * 86_400)
     parts, notes = [], []
     if source is not Source.RECORDS:
         parts.append(history.load_history(session, base, start=since, end=end))
@@ -159,19 +200,56 @@ def run_reliability(
             )
     rows = concat_rows(parts)
     interruptions, avoided = rows.interruptions(), rows.avoided()
-    result = compute(
-        interruptions, base, start=start, end=end, settings=engine, by=by, avoided=avoided
-    )
-    monthly = (
-        None
-        if not with_monthly
-        else result
-        if by == "month"
-        else compute(
-            interruptions, base, start=start, end=end, settings=engine, by="month", avoided=avoided
+
+    def period(first: int, stop: int, by: str | None) -> ReliabilityResult:
+        return compute(
+            interruptions,
+            base,
+            start=first,
+            end=stop,
+            settings=engine,
+            by=by,
+            med_threshold=med_threshold_min,
+            avoided=avoided,
         )
-    )
-    return ReliabilityRun(result, monthly, base, rows, tuple(notes))
+
+    result = period(start, end, by)
+    monthly = None if not with_monthly else result if by == "month" else period(start, end, "month")
+    previous = None if before is None else period(*before, "feeder")
+    return ReliabilityRun(result, monthly, base, rows, tuple(notes), previous)
+
+
+def feeder_names(network: Network) -> dict[str, tuple[str, str]]:
+    """Feeder id → (feeder name, its substation's name), for the report."""
+    feeders, stations = network.feeders, network.substations
+    return {
+        fid: (str(feeders.name[i]) or fid, str(stations.name[int(feeders.substation[i])]))
+        for i, fid in enumerate(feeders.id)
+    }
+
+
+def targets_of(settings: Settings) -> dict[str, float]:
+    """The reliability targets configured (SAIDI minutes, SAIFI, RS-1 %), for the report."""
+    given = {
+        "saidi_min": settings.reliability_target_saidi_min,
+        "saifi": settings.reliability_target_saifi,
+        "rs1_pct": settings.reliability_target_rs1_pct,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _year_before(start: int, end: int, tz: str) -> tuple[int, int]:
+    """The same local dates one year earlier (29 February → 28 February)."""
+    zone = utility_zone(tz)
+
+    def back(second: int) -> int:
+        local = datetime.fromtimestamp(second, zone)
+        try:
+            return int(local.replace(year=local.year - 1).timestamp())
+        except ValueError:
+            return int(local.replace(year=local.year - 1, day=28).timestamp())
+
+    return back(start), back(end)
 
 
 def file_sha256(path: Path) -> str:
@@ -227,7 +305,13 @@ def import_history_file(
         path,
         encoding,
         lambda reader: parse_history(
-            reader, known, source=path.name, tz=settings.timezone, progress=progress
+            reader,
+            known,
+            source=path.name,
+            tz=settings.timezone,
+            sustained_threshold_s=settings.sustained_threshold_min * 60.0,
+            sustained_operator=settings.reliability_sustained_operator,
+            progress=progress,
         ),
     )
     if len(rows) == 0:

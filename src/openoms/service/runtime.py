@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from openoms.grid.load import check_raw, read_network_records
@@ -23,7 +23,7 @@ from openoms.grid.problems import InvalidNetworkError
 from openoms.ingest.iec104 import Iec104Master
 from openoms.ingest.intake import Intake
 from openoms.ingest.mqtt import MqttSubscriber
-from openoms.notify.smpp import SmppSender
+from openoms.notify.smpp import SmppSender, sender_from_settings
 from openoms.notify.worker import OutboxWorker
 from openoms.outages.impact import ImpactAnalyser
 from openoms.samples import network_path
@@ -85,7 +85,12 @@ def build_context(
     network = result.network
     analyser = ImpactAnalyser(network)
     ingest_engine = db.make_engine(url, pool_settings(settings, "ingest"))
-    intake = Intake(db.make_session_factory(ingest_engine), network, utility=settings.utility)
+    intake = Intake(
+        db.make_session_factory(ingest_engine),
+        network,
+        utility=settings.utility,
+        telemetry_sample=timedelta(seconds=settings.telemetry_sample_s),
+    )
     http_engine = db.make_engine(url, pool_settings(settings, "http"))
     http = Database(
         http_engine,
@@ -177,13 +182,7 @@ class Service:
         settings = self.context.settings
         # hat-drivers logs whole PDUs (phone numbers included) at DEBUG: never below INFO.
         logging.getLogger("hat.drivers").setLevel(max(logging.INFO, log.getEffectiveLevel()))
-        sender = SmppSender(
-            host,
-            settings.smpp_port,
-            settings.smpp_system_id,
-            settings.smpp_password,
-            settings.smpp_source_addr,
-        ).start()
+        sender = sender_from_settings(settings).start()  # smpp_host == host
         self._outbox = OutboxWorker(self.context.sessions, sender, self.context.clock)
         self._outbox.start()
         self._sender = sender

@@ -9,19 +9,26 @@ The intake writes them in the transaction that appends the accepted events of th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from openoms.errors import InputError
 from openoms.events import EventSource
 from openoms.store.tables import DeadLetter
 
-__all__ = ["NewDeadLetter", "add_dead_letter", "add_dead_letters", "dead_letter_counts"]
+__all__ = [
+    "DeadLetterRecord",
+    "NewDeadLetter",
+    "add_dead_letter",
+    "add_dead_letters",
+    "dead_letter_counts",
+    "list_dead_letters",
+]
 
 _DEAD_LETTERS = DeadLetter.metadata.tables[DeadLetter.__tablename__]
 _REASON_CHARS, _SOURCE_CHARS, _CHANNEL_CHARS = 40, 20, 300  # dead_letters columns
@@ -81,3 +88,69 @@ def dead_letter_counts(session: Session) -> dict[str, int]:
     """Dead letters by reason."""
     query = select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason)
     return {str(key): int(count) for key, count in session.execute(query).all()}
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRecord:
+    """A kept dead letter, as stored."""
+
+    id: int
+    received_at: datetime
+    source: str
+    channel: str | None
+    reason: str
+    detail: str
+    raw: bytes
+
+
+def _like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern (escape character ``\\``): its wildcards matched as such."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_dead_letters(
+    session: Session,
+    *,
+    device_id: str | None = None,
+    reasons: Collection[str] = (),
+    sources: Collection[str] = (),
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[DeadLetterRecord]:
+    """Dead letters, newest first (by id), filtered by reasons, sources, receipt time
+    (``received_from`` inclusive, ``received_to`` exclusive) and sending device: the device
+    of an MQTT topic (``openoms/<utility>/<channel>/<device>/<leaf>``) or the telecontrol unit
+    of an IEC 104 channel (``iec104:<unit>``); ``before_id`` pages."""
+    query = select(DeadLetter)
+    if device_id is not None:
+        query = query.where(
+            or_(
+                DeadLetter.channel.like(f"openoms/%/%/{_like_literal(device_id)}/%", escape="\\"),
+                DeadLetter.channel == f"iec104:{device_id}",
+            )
+        )
+    if reasons:
+        query = query.where(DeadLetter.reason.in_(sorted(reasons)))
+    if sources:
+        query = query.where(DeadLetter.source.in_(sorted(sources)))
+    if received_from is not None:
+        query = query.where(DeadLetter.received_at >= received_from)
+    if received_to is not None:
+        query = query.where(DeadLetter.received_at < received_to)
+    if before_id is not None:
+        query = query.where(DeadLetter.id < before_id)
+    query = query.order_by(DeadLetter.id.desc()).limit(limit)
+    return [
+        DeadLetterRecord(
+            id=row.id,
+            received_at=row.received_at,
+            source=row.source,
+            channel=row.channel,
+            reason=row.reason,
+            detail=row.detail,
+            raw=bytes(row.raw),
+        )
+        for row in session.scalars(query)
+    ]

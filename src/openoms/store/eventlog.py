@@ -56,10 +56,12 @@ __all__ = [
     "CHUNK_ROWS",
     "AppendResult",
     "EventNotFoundError",
+    "LoggedEvent",
     "append_events",
     "event_counts",
     "last_device_time",
     "last_device_times",
+    "list_events",
     "mark_processed",
     "processed_events",
     "received_at",
@@ -387,3 +389,54 @@ def event_counts(session: Session) -> dict[str, int]:
     """Logged events by kind."""
     query = select(EventRow.kind, func.count()).group_by(EventRow.kind)
     return {str(key): int(count) for key, count in session.execute(query).all()}
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event as the log holds it: its id, when it was received and what came of it."""
+
+    id: int
+    event: Event
+    received_at: datetime
+    processed_at: datetime | None
+    outcome: str | None
+
+
+def list_events(
+    session: Session,
+    *,
+    device_id: str | None = None,
+    kinds: Collection[EventKind] = (),
+    sources: Collection[EventSource] = (),
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[LoggedEvent]:
+    """Logged events, newest first (by log id, the order they were stored), filtered by
+    device, kinds, sources and receipt time (``received_from`` inclusive, ``received_to``
+    exclusive); ``before_id`` pages: only events with a smaller id."""
+    query = select(*_EVENT_COLUMNS, EventRow.received_at, EventRow.processed_at, EventRow.outcome)
+    if device_id is not None:
+        query = query.where(EventRow.device_id == device_id)
+    if kinds:
+        query = query.where(EventRow.kind.in_(sorted(EventKind(k).value for k in kinds)))
+    if sources:
+        query = query.where(EventRow.source.in_(sorted(EventSource(s).value for s in sources)))
+    if received_from is not None:
+        query = query.where(EventRow.received_at >= received_from)
+    if received_to is not None:
+        query = query.where(EventRow.received_at < received_to)
+    if before_id is not None:
+        query = query.where(EventRow.id < before_id)
+    query = query.order_by(EventRow.id.desc()).limit(limit)
+    return [
+        LoggedEvent(
+            id=row.id,
+            event=_event(row),
+            received_at=row.received_at,
+            processed_at=row.processed_at,
+            outcome=row.outcome,
+        )
+        for row in session.execute(query)
+    ]

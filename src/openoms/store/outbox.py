@@ -4,7 +4,11 @@ A message is enqueued with a dedupe key (enqueueing the same alert twice is a no
 worker claims due rows, committing ``sending`` *before* it submits; the submit's answer
 moves the row to ``sent`` (with the carrier's message id and the hand-over time) or back
 to ``queued`` with exponential back-off, or to ``failed``. Delivery receipts move ``sent``
-to ``delivered`` (or ``failed``). The states and the table of allowed changes are in
+to ``delivered`` (or ``failed``): each PDU of a sent message (the whole text, or each segment
+of a concatenated one) is an ``outbox_parts`` row with its SMSC message id, and the message is
+``delivered`` when every part's receipt says DELIVRD, ``failed`` as soon as one part's says it
+failed. Receipt ids match whether the SMSC wrote them in hex or decimal (:func:`id_keys`).
+The states and the table of allowed changes are in
 :mod:`openoms.contacts.messages`; every change of a row is checked against it here.
 
 The one window that no protocol closes: a crash, or a lost connection, after the
@@ -17,6 +21,8 @@ Repositories never read the clock: ``now`` comes in as an argument.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -34,7 +40,7 @@ from openoms.contacts.messages import (
 )
 from openoms.contacts.phone import BadPhoneError, mask_phone, normalize_phone
 from openoms.errors import InputError
-from openoms.store.tables import OutboxMessage
+from openoms.store.tables import OutboxMessage, OutboxPart
 
 __all__ = [
     "EnqueueResult",
@@ -47,14 +53,17 @@ __all__ = [
     "enqueue",
     "get_message",
     "handover_latencies",
+    "id_keys",
     "list_messages",
     "mark_attempt_failed",
     "mark_sent",
     "mark_unconfirmed",
+    "message_states_by_outage",
     "next_due_at",
     "record_receipt",
     "recover_interrupted",
     "requeue_unconfirmed",
+    "retry_now",
     "transition",
 ]
 
@@ -75,6 +84,33 @@ _RECEIPT_STATES: Final[dict[str, MessageState]] = {
     "DELETED": _S.FAILED,
 }
 """Final ``stat:`` values of an SMPP 3.4 delivery receipt (appendix B); others change nothing."""
+
+
+_HEX: Final = re.compile(r"[0-9a-fA-F]+")
+
+
+def normalize_id(message_id: str) -> str:
+    """An SMSC message id compared without case, blanks and leading zeros."""
+    return message_id.strip().lower().lstrip("0") or "0"
+
+
+def id_keys(message_id: str) -> tuple[str, ...]:
+    """The normalised forms a receipt's ``message_id`` may have had in the ``submit_sm_resp``:
+    itself, and if it is decimal its hex form, if it is hex its decimal form (SMSCs answer
+    the submit in one and write the receipt in the other).
+
+    >>> id_keys("6699")
+    ('6699', '1a2b', '26265')
+    >>> id_keys("1A2B")
+    ('1a2b', '6699')
+    """
+    raw = message_id.strip()
+    keys = [normalize_id(raw)]
+    if raw.isascii() and raw.isdecimal():
+        keys.append(normalize_id(format(int(raw), "x")))
+    if _HEX.fullmatch(raw):
+        keys.append(normalize_id(str(int(raw, 16))))
+    return tuple(dict.fromkeys(keys))
 
 
 class OutboxTransitionError(MessageTransitionError):
@@ -261,14 +297,28 @@ def claim_due(session: Session, *, now: datetime, limit: int = 10) -> list[Outbo
 
 
 def mark_sent(
-    session: Session, message_id: int, *, smsc_message_id: str, handed_at: datetime
+    session: Session,
+    message_id: int,
+    *,
+    smsc_message_id: str | Sequence[str],
+    handed_at: datetime,
 ) -> None:
-    """The SMSC accepted the message (``submit_sm_resp`` OK) at ``handed_at``."""
+    """The SMSC accepted the message (``submit_sm_resp`` OK) at ``handed_at``: its message
+    id, or the ids of its segments in order (the row keeps the first; each is a part)."""
+    ids = [smsc_message_id] if isinstance(smsc_message_id, str) else list(smsc_message_id)
+    if not ids:
+        raise InputError(f"outbox message {message_id}: sent without an SMSC message id")
     row = _row(session, message_id)
     _move(row, _S.SENT)
-    row.smsc_message_id = smsc_message_id
+    row.smsc_message_id = ids[0]
     row.handed_at = handed_at
     row.last_error = None
+    for seq, smsc_id in enumerate(ids, start=1):
+        session.add(
+            OutboxPart(
+                outbox_id=row.id, seq=seq, smsc_message_id=smsc_id, id_key=normalize_id(smsc_id)
+            )
+        )
 
 
 def mark_attempt_failed(
@@ -319,11 +369,41 @@ def recover_interrupted(session: Session) -> list[int]:
     return [row.id for row in rows]
 
 
+def retry_now(session: Session, *, now: datetime) -> list[int]:
+    """Queued rows waiting for their back-off become due at ``now`` (a session to the SMSC
+    was just bound: what failed for want of one goes at once)."""
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == _S.QUEUED.value, OutboxMessage.next_attempt_at > now)
+        .with_for_update()
+    ).all()
+    for row in rows:
+        row.next_attempt_at = now
+    return [row.id for row in rows]
+
+
 def requeue_unconfirmed(session: Session, message_id: int, *, now: datetime) -> None:
     """A dispatcher decided to send an unconfirmed message again (a duplicate is possible)."""
     row = _row(session, message_id)
     _move(row, _S.QUEUED)
     row.next_attempt_at = now
+
+
+def _part_of_receipt(session: Session, smsc_message_id: str) -> OutboxPart | None:
+    """The part a receipt's id names: the same id first, then its hex / decimal forms; among
+    equals the newest."""
+    keys = id_keys(smsc_message_id)
+    parts = session.scalars(
+        select(OutboxPart)
+        .where(OutboxPart.id_key.in_(keys))
+        .order_by(OutboxPart.id.desc())
+        .with_for_update()
+    ).all()
+    for key in keys:
+        for part in parts:
+            if part.id_key == key:
+                return part
+    return None
 
 
 def record_receipt(
@@ -336,15 +416,25 @@ def record_receipt(
 ) -> int | None:
     """Apply a delivery receipt; returns the outbox id it matched, or ``None``.
 
-    Matched by the SMSC message id. A receipt whose id the outbox never learnt (the answer
-    to the submit was lost) matches an ``unconfirmed`` row of the same recipient when there
-    is exactly one. Receipts for a final state, and repeats, change nothing.
+    Matched by the SMSC message id of one of the message's parts, as written or in its hex /
+    decimal form (:func:`id_keys`). A message is ``delivered`` when every part's receipt is
+    DELIVRD (at the last one's time), ``failed`` when any part's is UNDELIV / REJECTD /
+    EXPIRED / DELETED. A receipt whose id the outbox never learnt (the answer to the submit
+    was lost) matches an ``unconfirmed`` row of the same recipient when there is exactly one.
+    Receipts for a final state, and repeats, change nothing.
     """
-    row = session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.smsc_message_id == smsc_message_id)
-        .with_for_update()
-    ).one_or_none()
+    part = _part_of_receipt(session, smsc_message_id)
+    row: OutboxMessage | None = None
+    if part is not None:
+        part.stat = stat.upper()
+        part.done_at = done_at
+        row = session.get(OutboxMessage, part.outbox_id, with_for_update=True)
+    if row is None:
+        row = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.smsc_message_id == smsc_message_id)
+            .with_for_update()
+        ).one_or_none()
     if row is None:
         try:
             number = normalize_phone(recipient)
@@ -363,13 +453,19 @@ def record_receipt(
         row = candidates[0]
         row.smsc_message_id = smsc_message_id
     new = _RECEIPT_STATES.get(stat.upper())
+    if new is _S.DELIVERED and part is not None:
+        session.flush()
+        stats = session.scalars(select(OutboxPart.stat).where(OutboxPart.outbox_id == row.id)).all()
+        if any(s != "DELIVRD" for s in stats):
+            new = None  # delivered when the last part is
     current = MessageState(row.state)
     if new is not None and new in MESSAGE_TRANSITIONS[current]:
         _move(row, new)
         if new is _S.DELIVERED:
             row.delivered_at = done_at
         else:
-            row.last_error = f"delivery receipt: {stat}"
+            segment = f" (segment {part.seq})" if part is not None and part.seq > 1 else ""
+            row.last_error = f"delivery receipt{segment}: {stat}"
     return row.id
 
 
@@ -398,6 +494,24 @@ def list_messages(
     if state is not None:
         query = query.where(OutboxMessage.state == state.value)
     return [_item(row) for row in session.scalars(query)]
+
+
+def message_states_by_outage(
+    session: Session, outage_ids: Sequence[int], *, kind: str = "crew_alert"
+) -> dict[int, list[tuple[MessageState, datetime | None]]]:
+    """Per outage: the state and hand-over time of each of its messages of ``kind``."""
+    out: dict[int, list[tuple[MessageState, datetime | None]]] = {i: [] for i in outage_ids}
+    if not outage_ids:
+        return out
+    rows = session.execute(
+        select(OutboxMessage.outage_id, OutboxMessage.state, OutboxMessage.handed_at)
+        .where(OutboxMessage.outage_id.in_(sorted(set(outage_ids))), OutboxMessage.kind == kind)
+        .order_by(OutboxMessage.id)
+    ).all()
+    for outage_id, state, handed_at in rows:
+        if outage_id is not None:
+            out[outage_id].append((MessageState(state), handed_at))
+    return out
 
 
 def handover_latencies(session: Session, outage_id: int) -> dict[int, timedelta]:

@@ -9,7 +9,8 @@ tables are declared per capability, on the one :class:`Base` of :mod:`.tables_ba
 - :mod:`.tables_faults`: fault events;
 - :mod:`.tables_notify`: the outbox and the duty roster;
 - :mod:`.tables_access`: API tokens and the audit log;
-- :mod:`.tables_history`: imported reliability history.
+- :mod:`.tables_history`: imported reliability history;
+- :mod:`.tables_telemetry`: telemetry, the latest value and sampled history per point.
 
 This module gathers them: import every table from here, so that ``Base.metadata`` holds the
 whole schema (Alembic and the tests read it). Every change to a table comes with an Alembic
@@ -31,7 +32,7 @@ from openoms.store.tables_history import (
     ReliabilityImport,
     ReliabilityUnit,
 )
-from openoms.store.tables_notify import DutyShift, OutboxMessage
+from openoms.store.tables_notify import DutyShift, OutboxMessage, OutboxPart
 from openoms.store.tables_outages import (
     NetworkVersion,
     Outage,
@@ -39,6 +40,7 @@ from openoms.store.tables_outages import (
     OutageStep,
     OutageTransition,
 )
+from openoms.store.tables_telemetry import TelemetryHistoryRow, TelemetryLatest
 
 __all__ = [
     "NAMING",
@@ -55,9 +57,12 @@ __all__ = [
     "OutageStep",
     "OutageTransition",
     "OutboxMessage",
+    "OutboxPart",
     "ReliabilityHistoryRow",
     "ReliabilityImport",
     "ReliabilityUnit",
+    "TelemetryHistoryRow",
+    "TelemetryLatest",
     "UTCDateTime",
 ]
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from openoms.store.tables_base import Base
 
-__all__ = ["DutyShift", "OutboxMessage"]
+__all__ = ["DutyShift", "OutboxMessage", "OutboxPart"]
 
 
 class OutboxMessage(Base):
@@ -42,6 +42,21 @@ class OutboxMessage(Base):
 
     # The worker's query: due rows of a state, oldest first.
     __table_args__ = (Index("ix_outbox_messages_due", "state", "next_attempt_at"),)
+
+
+class OutboxPart(Base):
+    """One PDU of a sent outbox message: the whole text, or one segment of a concatenated
+    one, with the SMSC's message id and its delivery receipt (migration 0007)."""
+
+    __tablename__ = "outbox_parts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # 1-based
+    smsc_message_id: Mapped[str] = mapped_column(String(64))  # as the SMSC wrote it
+    id_key: Mapped[str] = mapped_column(String(64), index=True)  # smpp_pdus.normalize_id
+    stat: Mapped[str | None] = mapped_column(String(16))  # the receipt's stat, when one came
+    done_at: Mapped[datetime | None]
 
 
 class DutyShift(Base):

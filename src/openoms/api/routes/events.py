@@ -11,6 +11,12 @@ check_crew_status_allowed`: a crew reports its arrival and its repairs, never a 
 or a merge). The sender (the token's name and role) is logged with each event; the event
 processor checks again, as that sender, when it acts. The intake writes on the API's own
 connection pool. A batch holds at most ``http_max_batch_events`` events (else ``413``).
+
+Integrators read the event log (``GET /events``) and the dead letters (``GET /dead-letters``,
+with why each message was refused and its raw bytes) without SQL: filtered by device, kind or
+reason, source and receipt time, newest first, paged by a cursor (the id to continue below),
+which stays right while new rows arrive. Reading is the dispatcher's (and admin's): payloads
+hold trouble calls and raw device data.
 """
 
 from __future__ import annotations
@@ -18,25 +24,32 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import JsonValue, ValidationError
 from sqlalchemy.orm import Session
 
-from openoms.api.auth import EventSender, ForbiddenError, User
+from openoms.api.auth import EventReader, EventSender, ForbiddenError, User
 from openoms.api.deps import ContextDep, SessionDep
 from openoms.api.event_schemas import (
     EVENT_ADAPTER,
     CrewStatusIn,
+    DeadLetterOut,
+    DeadLetterPage,
     EventBatchIn,
     EventIn,
+    EventOut,
+    EventPage,
     IntakeOut,
     RejectedEvent,
     to_event,
 )
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
+from openoms.api.schemas import Name, UtcTime
 from openoms.errors import InputError, TooLargeError
 from openoms.events import Event, EventKind, EventSource, Sender
 from openoms.ingest.intake import IntakeResult
@@ -44,14 +57,14 @@ from openoms.ingest.payloads import RejectReason
 from openoms.outages.lifecycle import OutageState
 from openoms.service.context import ServiceContext
 from openoms.service.outages import Principal, check_crew_status_allowed
+from openoms.store import deadletters, eventlog
 from openoms.store.audit import record_audit
 from openoms.store.tokens import Role
 
-__all__ = ["CREW_EVENT_KINDS", "router"]
+__all__ = ["CREW_EVENT_KINDS", "check_period", "router"]
 
-router = APIRouter(
-    prefix=f"{API_PREFIX}/events", tags=["events"], responses=problem_responses(401, 403, 422)
-)
+# Under the API prefix itself: the event log at /events, the dead letters at /dead-letters.
+router = APIRouter(prefix=API_PREFIX, tags=["events"], responses=problem_responses(401, 403, 422))
 
 CREW_EVENT_KINDS: Final = frozenset({EventKind.CREW_STATUS})
 """What a crew may post; a dispatcher (and admin) may post every kind."""
@@ -104,7 +117,7 @@ BatchCap = Annotated[None, Depends(_batch_cap)]
 
 
 @router.post(
-    "",
+    "/events",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Post one event (stored in the event log, then acted on)",
 )
@@ -120,7 +133,7 @@ def post_event(
 
 
 @router.post(
-    "/batch",
+    "/events/batch",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Post up to 1000 events; each is accepted or rejected on its own",
     responses=problem_responses(413),
@@ -253,4 +266,107 @@ def _audit(
             "duplicates": out.duplicates,
             "rejected": len(out.rejected),
         },
+    )
+
+
+# -- reading -------------------------------------------------------------------------------
+Limit = Annotated[int, Query(ge=1, le=500, description="Rows per page.")]
+Cursor = Annotated[
+    int | None,
+    Query(ge=1, le=2**63 - 1, description="`next_cursor` of the previous page: older rows."),
+]
+ReceivedFrom = Annotated[
+    UtcTime | None, Query(alias="from", description="Received at or after (with offset).")
+]
+ReceivedTo = Annotated[UtcTime | None, Query(alias="to", description="Received before.")]
+
+
+def check_period(
+    start: datetime | None, end: datetime | None, *, names: tuple[str, str] = ("from", "to")
+) -> None:
+    """422 naming the end parameter when the period is empty (its end not after its start)."""
+    if start is not None and end is not None and end <= start:
+        first, last = names
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", last),
+                    "msg": f"must be after {first!r} (the period is [{first}, {last}))",
+                    "type": "value_error",
+                }
+            ]
+        )
+
+
+@router.get(
+    "/events",
+    summary="The event log, newest first, filtered and paged",
+    responses=problem_responses(422),
+)
+def list_events(
+    *,
+    session: SessionDep,
+    _user: EventReader,
+    device: Annotated[Name | None, Query(description="The sending device's id.")] = None,
+    kind: Annotated[list[EventKind] | None, Query(description="Any of these kinds.")] = None,
+    source: Annotated[list[EventSource] | None, Query(description="Any of these.")] = None,
+    received_from: ReceivedFrom = None,
+    received_to: ReceivedTo = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> EventPage:
+    check_period(received_from, received_to)
+    logged = eventlog.list_events(
+        session,
+        device_id=device,
+        kinds=kind or (),
+        sources=source or (),
+        received_from=received_from,
+        received_to=received_to,
+        before_id=cursor,
+        limit=limit + 1,  # one more: is there a next page?
+    )
+    page = logged[:limit]
+    more = len(logged) > limit
+    return EventPage(
+        items=[EventOut.from_domain(e) for e in page], next_cursor=page[-1].id if more else None
+    )
+
+
+@router.get(
+    "/dead-letters",
+    summary="Messages refused by the intake, with why and their raw bytes, newest first",
+    responses=problem_responses(422),
+)
+def list_dead_letters(
+    *,
+    session: SessionDep,
+    _user: EventReader,
+    device: Annotated[
+        Name | None,
+        Query(description="The sending device: of the MQTT topic, or the IEC 104 unit."),
+    ] = None,
+    reason: Annotated[list[RejectReason] | None, Query(description="Any of these.")] = None,
+    source: Annotated[list[EventSource] | None, Query(description="Any of these.")] = None,
+    received_from: ReceivedFrom = None,
+    received_to: ReceivedTo = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> DeadLetterPage:
+    check_period(received_from, received_to)
+    letters = deadletters.list_dead_letters(
+        session,
+        device_id=device,
+        reasons=[r.value for r in reason or ()],
+        sources=[s.value for s in source or ()],
+        received_from=received_from,
+        received_to=received_to,
+        before_id=cursor,
+        limit=limit + 1,
+    )
+    page = letters[:limit]
+    more = len(letters) > limit
+    return DeadLetterPage(
+        items=[DeadLetterOut.from_domain(d) for d in page],
+        next_cursor=page[-1].id if more else None,
     )

@@ -4,7 +4,9 @@ A fault event groups the indicator / FTU reports of one fault on one feeder
 (:mod:`openoms.service.faults`); its ``location`` is the locator's answer: ranked candidate
 sections with posteriors, ties, the region the crew is sent to, suspected faulty detectors,
 fault time, type and phases. ``alerts`` are the crew SMS of its outage, with the phone
-masked and the time from the last report needed to the hand-over to the SMSC.
+masked and the time from the last report needed to the hand-over to the SMSC; ``alert_state``
+is what became of them (``service.crew_alert.shown_alert_states``), not only that they were
+queued.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from openoms.api.deps import ContextDep, SessionDep
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
 from openoms.contacts.messages import MessageState
-from openoms.faults.lifecycle import AlertState, FaultEventState, FaultTrigger
+from openoms.faults.lifecycle import FaultEventState, FaultTrigger, ShownAlertState
+from openoms.service.context import ServiceContext
+from openoms.service.crew_alert import shown_alert_states
 from openoms.service.fault_history import confirm_fault_event
+from openoms.service.fault_view import fault_view
 from openoms.service.outages import Principal
 from openoms.store import faults as store
 from openoms.store import outbox
@@ -63,8 +68,10 @@ class FaultOut(BaseModel):
     located_zone: str | None
     confirmed_zone: str | None
     fault_type: str | None
-    alert_state: AlertState = Field(
-        description="none until decided, then sent / no_contact / no_outage / skipped"
+    alert_state: ShownAlertState = Field(
+        description="none until decided; no_contact / no_outage / skipped; or what became of "
+        "the crew SMS: queued (not yet accepted by the SMSC), sent (accepted, no receipt yet), "
+        "delivered, failed, unconfirmed (no receipt in time, or the submit's answer was lost)"
     )
     alerted_at: datetime | None
     advisory: dict[str, Any] | None = Field(description="Patrol advisory (zh / en), if any.")
@@ -80,31 +87,107 @@ class ConfirmationIn(BaseModel):
     )
 
 
+class PlaceOut(BaseModel):
+    id: str
+    name: str = Field(description="From the network data (the id when it has none).")
+    kind: str = Field(description="switch, detector (on a section) or node (a pole)")
+    line_end: bool = Field(description="The line ends here (its last pole or switch).")
+    open: bool = Field(description="An open switch (a tie) where the line ends.")
+
+
+class StretchOut(BaseModel):
+    zones: list[str]
+    start: PlaceOut = Field(description="Where it starts (its branch included).")
+    ends: list[PlaceOut] = Field(
+        description="Every branch's end, depth first: a boundary device (the stretch stops "
+        "above it) or a line end."
+    )
+    length_km: float
+    probability: float = Field(description="The posterior mass of its zones.")
+
+
+class SuspectOut(BaseModel):
+    detector: str
+    name: str
+    expected: str
+    observed: str
+
+
+class WhereOut(BaseModel):
+    """The location in words, as the crew SMS says it (docs/faults.md, "What the dispatcher
+    and the crew read")."""
+
+    answer: str = Field(
+        description="no_evidence (no report tells the sections apart: the feeder, not a "
+        "section), section (the best zone holds the target mass) or region"
+    )
+    feeder: str
+    feeder_name: str
+    probability: float = Field(description="The mass the region (or section) holds.")
+    target: float = Field(description="The mass the region was grown to (region_mass).")
+    reaches_target: bool
+    region: list[StretchOut] = Field(description="Where the crew is sent, piece by piece.")
+    ties: list[StretchOut] = Field(description="Each tied most likely zone (empty: no tie).")
+    contradictions: list[SuspectOut] = Field(
+        description="Detectors that contradict every tied most likely zone."
+    )
+    fault_time_local: datetime | None = Field(
+        description="The fault time in the utility's zone (settings.timezone), with offset."
+    )
+    fault_type_name: dict[str, str] = Field(description="zh / en")
+    text: dict[str, str] = Field(description="Where to go, zh / en (the SMS's words).")
+    summary: dict[str, str] = Field(description="The feeder and where to go, zh / en.")
+
+
 class FaultDetail(FaultOut):
     location: dict[str, Any] | None = Field(description="The locator's full answer.")
+    where: WhereOut | None = Field(
+        description="The location with the network's names: region or section with its "
+        "probability, ties, suspected detectors, local time; null before it is located."
+    )
     alerts: list[AlertOut]
 
 
-def _out(record: store.FaultEventRecord) -> dict[str, Any]:
-    return {
-        name: getattr(record, name) for name in FaultOut.model_fields if name not in {"advisory"}
-    } | {"advisory": dict(record.advisory) if record.advisory else None}
+def _out(
+    session: SessionDep, context: ServiceContext, records: list[store.FaultEventRecord]
+) -> list[dict[str, Any]]:
+    shown = shown_alert_states(
+        session,
+        records,
+        now=context.clock(),
+        receipt_timeout_s=context.settings.sms_receipt_timeout_s,
+    )
+    return [
+        {
+            name: getattr(record, name)
+            for name in FaultOut.model_fields
+            if name not in {"advisory", "alert_state"}
+        }
+        | {
+            "advisory": dict(record.advisory) if record.advisory else None,
+            "alert_state": shown[record.id],
+        }
+        for record in records
+    ]
 
 
 @router.get("", summary="Fault events, newest first", responses=problem_responses(422))
 def list_faults(
     *,
     session: SessionDep,
+    context: ContextDep,
     _user: Reader,
     outage_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[FaultOut]:
     records = store.list_fault_events(session, limit=limit, outage_id=outage_id)
-    return [FaultOut(**_out(r)) for r in records]
+    return [FaultOut(**out) for out in _out(session, context, records)]
 
 
 @router.get("/{fault_id}", summary="One fault event", responses=problem_responses(404, 422))
-def get_fault(*, session: SessionDep, _user: Reader, fault_id: FaultId) -> FaultDetail:
+def get_fault(
+    *, session: SessionDep, context: ContextDep, _user: Reader, fault_id: FaultId
+) -> FaultDetail:
     record = store.get_fault_event(session, fault_id)
     alerts: list[AlertOut] = []
     if record.outage_id is not None:
@@ -123,7 +206,10 @@ def get_fault(*, session: SessionDep, _user: Reader, fault_id: FaultId) -> Fault
                 )
             )
     location = dict(record.location) if record.location else None
-    return FaultDetail(**_out(record), location=location, alerts=alerts)
+    view = fault_view(context.network, record)
+    where = WhereOut(**view.as_dict(context.settings.timezone)) if view is not None else None
+    (out,) = _out(session, context, [record])
+    return FaultDetail(**out, location=location, where=where, alerts=alerts)
 
 
 @router.post(
@@ -144,4 +230,5 @@ def confirm_fault(
     confirmed = confirm_fault_event(
         context, session, Principal(user.name, user.role), fault_id, zone=body.zone
     )
-    return FaultOut(**_out(confirmed))
+    (out,) = _out(session, context, [confirmed])
+    return FaultOut(**out)

@@ -126,6 +126,8 @@ def _place_node_and_edge(net: Network, kind: ElementKind, i: int) -> tuple[int |
             node = int(ta.node[i])
         case ElementKind.HV_CUSTOMER:
             node = int(hv.node[i])
+        case ElementKind.GENERATOR:
+            node = int(net.generators.node[i])
         case ElementKind.SENSITIVE_CUSTOMER:
             supplier = int(sc.transformer_area[i])
             node = int(ta.node[supplier]) if supplier >= 0 else int(hv.node[sc.hv_customer[i]])

@@ -49,6 +49,8 @@ def emit(county: County) -> RawNetwork:
                 "name": name,
                 "busbar_node": county.node_id[busbar],
                 "voltage_kv": 10.0,
+                # rural overhead feeders, capacitive current above 10 A: arc-suppression coil
+                "neutral_earthing": "petersen_coil",
             }
             for sub_id, name, busbar in zip(
                 county.sub_ids, county.sub_names, county.sub_busbars, strict=True
@@ -104,6 +106,7 @@ def emit(county: County) -> RawNetwork:
     fill("transformer_areas", county.areas)
     fill("hv_customers", county.hv)
     fill("sensitive_customers", county.sensitive)
+    fill("generators", [])  # the sample county declares no distributed generation
     return raw
 
 

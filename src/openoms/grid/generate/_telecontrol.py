@@ -15,6 +15,10 @@ The IOA layout is the usual one of Chinese distribution terminals: remote signal
 - substation RTU: for its k-th feeder breaker (k = 0, 1, …) the IOAs 1 + 5k … 5 + 5k are
   ``switch_closed`` (double point), ``protection_trip``, ``lockout``, ``reclose_success``,
   ``reclose_failure`` of that breaker.
+
+Clocks: a substation RTU keeps Beijing time (``Asia/Shanghai``, from the station's GPS clock)
+and is owned by the main SCADA master, so OpenOMS never clock-syncs it (``clock_sync`` false);
+the FTU / DTU sites keep UTC and are synchronised by OpenOMS at every connection.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ __all__ = ["FIRST_PORT", "MEASURED_IOA", "add_telecontrol"]
 FIRST_PORT: Final = 24040
 MEASURED_IOA: Final = 16385  # 0x4001: the first measured value
 _HOST: Final = "127.0.0.1"
+_STATION_CLOCK: Final = "Asia/Shanghai"
 _BREAKER_POINTS: Final = ("protection_trip", "lockout", "reclose_success", "reclose_failure")
 _SINGLE, _DOUBLE, _FLOAT = (
     TelecontrolAsduType.SINGLE.value,
@@ -44,7 +49,7 @@ def add_telecontrol(raw: RawNetwork, source: str) -> None:
     units: list[dict[str, Any]] = []
     points: list[dict[str, Any]] = []
 
-    def unit(unit_id: str, name: str) -> str:
+    def unit(unit_id: str, name: str, *, station: bool = False) -> str:
         units.append(
             {
                 "id": unit_id,
@@ -52,6 +57,10 @@ def add_telecontrol(raw: RawNetwork, source: str) -> None:
                 "host": _HOST,
                 "port": FIRST_PORT + len(units),
                 "common_address": len(units) + 1,
+                # a substation RTU keeps Beijing time from the station's GPS clock and belongs
+                # to the main SCADA master (never re-synced by OpenOMS); FTUs / DTUs are ours
+                "clock": _STATION_CLOCK if station else "UTC",
+                "clock_sync": not station,
             }
         )
         return unit_id
@@ -75,7 +84,7 @@ def add_telecontrol(raw: RawNetwork, source: str) -> None:
         if d["kind"] == relay and (sub_id := substation_of.get(d["branch"])) is not None:
             breakers_of.setdefault(sub_id, []).append(d["branch"])
     for sub in raw.table("substations").rows:
-        rtu = unit(f"TU-{sub['id']}", f"{sub['name']}远动装置")
+        rtu = unit(f"TU-{sub['id']}", f"{sub['name']}远动装置", station=True)
         for k, breaker in enumerate(breakers_of.get(sub["id"], [])):
             point(rtu, 1 + 5 * k, _DOUBLE, breaker, "switch_closed")
             for j, name in enumerate(_BREAKER_POINTS):
