@@ -213,6 +213,31 @@ def test_a_successful_reclose_is_transient_with_a_patrol_advisory_and_no_sms(rig
     assert record.id == fault.outage_id
 
 
+def test_a_lockout_after_a_successful_reclose_still_alerts_the_crew(rig: Rig) -> None:
+    # trip → reclose succeeds (transient: advisory, no SMS) → the fault comes back 20 s later
+    # and the breaker locks out, inside fault_lockout_window_s (60 s) of the first trip: the
+    # same fault event, now permanent, so the crew on duty gets the SMS after all
+    rig.clock.now = _at(3 * 3600)  # 11:00 Beijing time: the day shift
+    trip = Event(EventKind.BREAKER_TRIP, EventSource.MQTT, "CB1", _at(0.2), {"lockout": False})
+    reclose = Event(EventKind.BREAKER_RECLOSE, EventSource.MQTT, "CB1", _at(1.5), {"success": True})
+    rig.feed(_alarm("D1", 0.05, IND), _alarm("D2", 0.06), trip, reclose, received=_at(10790))
+    rig.later(1)
+    [fault] = _fault_events(rig)
+    assert fault.alert_state == "skipped"
+    assert _messages(rig) == []
+    rig.feed(_lockout(20.0), received=rig.clock.now)
+    rig.later(1)
+    [fault] = _fault_events(rig)
+    assert (fault.lockout, fault.alert_state) == (True, "sent")
+    [message] = _messages(rig)
+    assert message.recipient_name == "王师傅"
+    with rig.context.sessions() as session:
+        record = outages.get_outage(session, fault.outage_id)
+    assert not record.momentary
+    rig.later(1)
+    assert len(_messages(rig)) == 1  # once
+
+
 def test_an_earth_fault_without_a_trip_raises_an_advisory(rig: Rig) -> None:
     earth: dict[str, Any] = {
         "earth_fault": True,

@@ -98,9 +98,12 @@ ALERT_TRANSITIONS: Final[Mapping[AlertState, frozenset[AlertState]]] = {
     _A.SENT: frozenset(),
     _A.NO_CONTACT: frozenset(),
     _A.NO_OUTAGE: frozenset(),
-    _A.SKIPPED: frozenset(),
+    # a lockout after the transient (the fault came back within the lockout window): the
+    # crew is alerted after all
+    _A.SKIPPED: frozenset({_A.SENT, _A.NO_CONTACT, _A.NO_OUTAGE}),
 }
-"""Allowed next alert states; ``none`` is where every event starts, the others are final."""
+"""Allowed next alert states; ``none`` is where every event starts; ``skipped`` (a
+transient) may still become an alert when a lockout follows; the others are final."""
 
 TRIGGER_TRANSITIONS: Final[Mapping[FaultTrigger, frozenset[FaultTrigger]]] = {
     _T.ALARM: frozenset({_T.TRIP}),

@@ -304,9 +304,10 @@ class FaultTracker:
         self.maybe_open = bool(still_open)
         for record in still_open:
             settled = now - record.last_report_at >= quiet
+            relapsed = record.alert_state is AlertState.SKIPPED and bool(record.lockout)
             if (
                 settled
-                and record.alert_state is AlertState.NONE
+                and (record.alert_state is AlertState.NONE or relapsed)
                 and record.located_zone is not None
             ):
                 changed += self._settle(session, record)
@@ -355,7 +356,7 @@ class FaultTracker:
         location = self.relocate(session, record.id)
         if location is None:
             return 0
-        if record.reclosed:  # transient: patrol, no crew alert
+        if record.reclosed and not record.lockout:  # transient: patrol, no crew alert
             store.update_fault_event(
                 session,
                 record.id,
