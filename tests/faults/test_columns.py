@@ -240,6 +240,31 @@ def test_grouped_reports_by_hand() -> None:
     assert locator.locate(feeder, group.observations) == locator.locate(feeder, as_objects)
 
 
+def test_phases_without_the_flag_of_the_mode_are_no_alarm_and_locate() -> None:
+    """A short-circuit report during an earth fault, and a firmware that fills the phase
+    lists without raising a flag: heard as "no alarm" without phases (the locator refuses
+    phases on a non-alarm), so the fault still locates instead of the whole event failing."""
+    network, locator = _county()
+    feeder = network.feeders.id[0]
+    detectors = feeder_detectors(network, locator.zones_of_feeder(feeder))
+    relays = {d for d in detectors if network.detectors.kind[network.locate(d)[1]] == "relay"}
+    first, second, third = [d for d in detectors if d not in relays][:3]
+    rows: list[tuple[str, datetime, dict[str, Any]]] = [
+        (first, T0, {"earth_fault": True, "earth_fault_phases": ["C"]}),
+        (second, T0, {"short_circuit": True, "fault_phases": ["A", "B"]}),
+        (third, T0, {"fault_phases": ["A"], "loss_of_voltage_phases": ["B"]}),
+    ]
+    group = group_observations(network, detectors, rows, mode=FaultMode.EARTH_FAULT)
+    said = {o.detector: o for o in group.observations}
+    assert said[first] == Observation(
+        first, Status.ALARM, device_time=T0, earth_fault=True, earth_fault_phases=("C",)
+    )
+    assert said[second] == Observation(second, Status.NO_ALARM, device_time=None)
+    assert said[third] == Observation(third, Status.NO_ALARM, device_time=None)
+    location = locator.locate(feeder, group.observations)
+    assert location.best
+
+
 @settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), plain=st.integers(0, 5))
 def test_column_summaries_are_the_object_ones(seed: int, n: int, plain: int) -> None:

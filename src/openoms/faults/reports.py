@@ -203,14 +203,18 @@ def group_observations(
     for i in sorted(heard):
         detector = detectors[i]
         heard_i = said[detector]
+        alarm = heard_i.alarm
+        # phases belong to an alarm: a report that lists phases without raising the flag of
+        # this fault's mode (a short-circuit report during an earth fault, a firmware that
+        # always fills the phase list) is heard as "no alarm", its phases not used
         detail[i] = Observation(
             detector=detector,
-            status=Status.ALARM if heard_i.alarm else Status.NO_ALARM,
+            status=Status.ALARM if alarm else Status.NO_ALARM,
             device_time=heard_i.time,
-            fault_phases=_sorted(heard_i.fault_phases),
-            earth_fault=chosen is FaultMode.EARTH_FAULT and heard_i.alarm,
-            earth_fault_phases=_sorted(heard_i.earth_phases),
-            loss_of_voltage_phases=_sorted(heard_i.lost_phases),
+            fault_phases=_sorted(heard_i.fault_phases) if alarm else (),
+            earth_fault=chosen is FaultMode.EARTH_FAULT and alarm,
+            earth_fault_phases=_sorted(heard_i.earth_phases) if alarm else (),
+            loss_of_voltage_phases=_sorted(heard_i.lost_phases) if alarm else (),
             direction=heard_i.direction,
             permanent=heard_i.permanent,
         )
