@@ -27,6 +27,7 @@ from openoms.i18n import Lang
 if TYPE_CHECKING:  # the locator and its numba kernels load when a fault is located
     from openoms.faults.recorded import ReplayResult
     from openoms.grid.model import Network
+    from openoms.grid.topology import Topology
 
 __all__ = ["locate_command"]
 
@@ -67,6 +68,7 @@ def run_locate(
     max_faults: int,
     map_path: Path | None = None,
     timezone: str = "Asia/Shanghai",
+    topology: Topology | None = None,
 ) -> str:
     from openoms.faults.recorded import locate_recorded  # noqa: PLC0415
     from openoms.ingest.replay import read_messages  # noqa: PLC0415
@@ -79,6 +81,7 @@ def run_locate(
         assume_terminals_online=online_terminals,
         feeder=feeder,
         max_faults=max_faults,
+        topology=topology,
     )
     if map_path is not None:
         from openoms.viz.fault_map import draw_fault_map  # noqa: PLC0415  (matplotlib)
@@ -145,7 +148,7 @@ def locate_command(  # click passes options by name
 
     text_encoding(reports)  # a file that is not text fails before the network is read
     zone = _checked_timezone(timezone, options.lang)
-    network = options.checked(path)
+    network, topology = options.indexed(path)
     compile_notice(options.lang, ("topology", "faults"), quiet=options.as_json)
     click.echo(
         run_locate(
@@ -158,5 +161,6 @@ def locate_command(  # click passes options by name
             max_faults=max_faults,
             map_path=map_path,
             timezone=zone,
+            topology=topology,
         )
     )

@@ -85,10 +85,13 @@ def locate_recorded(
     before_s: float = 2.0,
     after_s: float = 5.0,
     max_faults: int = 1,
+    topology: Topology | None = None,
 ) -> ReplayResult:
     """Locate the fault the recorded ``events`` show, on ``network`` as its present states
-    say it was operated."""
-    topology = Topology.build(network.graph_arrays(), network.closed_edges())
+    say it was operated. ``topology``: the index of those states when the caller has it
+    (a network snapshot holds one), else built here."""
+    if topology is None:
+        topology = Topology.build(network.graph_arrays(), network.closed_edges())
     locator = FaultLocator(network, topology)
     trips = [e for e in events if e.kind is EventKind.BREAKER_TRIP and e.device_id in network]
     reclosed: bool | None = None
