@@ -29,7 +29,7 @@ LAYERS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("storage", ("store",)),
     ("adapters", ("ingest", "notify", "viz")),
     ("workflows", ("service",)),
-    ("http", ("api",)),
+    ("http", ("api", "web")),
     ("composition root", ("server",)),
     ("commands", ("cli", "samples.demo")),
 )

@@ -56,3 +56,38 @@ def test_bad_settings_are_named(
         config.write_text(file_text, encoding="utf-8")
     with pytest.raises(SettingsError, match=message):
         load_settings(config, environ=environ)
+
+
+def test_flisr_modes_default_and_per_feeder(tmp_path: Path) -> None:
+    config = tmp_path / "openoms.toml"
+    config.write_text(
+        'flisr_mode = "disabled"\nflisr_modes = { "CG-F01" = "advisory" }\n', encoding="utf-8"
+    )
+    settings = load_settings(config, environ={})
+    assert settings.flisr_mode_of("CG-F01") == "advisory"
+    assert settings.flisr_mode_of("BS-F05") == "disabled"
+    assert load_settings(environ={}).flisr_mode_of("BS-F05") == "advisory"  # the default
+    from_env = load_settings(environ={"OPENOMS_FLISR_MODES": "CG-F01=disabled, BS-F05=advisory"})
+    assert from_env.flisr_modes == {"CG-F01": "disabled", "BS-F05": "advisory"}
+
+
+@pytest.mark.parametrize("mode", ["automatic", "restore_only"])
+def test_flisr_modes_that_would_send_commands_are_refused_saying_why(
+    tmp_path: Path, mode: str
+) -> None:
+    config = tmp_path / "openoms.toml"
+    config.write_text(f'flisr_modes = {{ "CG-F01" = "{mode}" }}\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(config, environ={})
+    message = str(raised.value)
+    assert "flisr_modes.CG-F01" in message
+    assert "does not send IEC 104 switching commands yet" in message
+    with pytest.raises(SettingsError, match="use 'advisory'"):
+        load_settings(environ={"OPENOMS_FLISR_MODE": mode})
+
+
+def test_a_flisr_mode_not_known_and_a_malformed_table_are_named() -> None:
+    with pytest.raises(SettingsError, match=r"flisr_mode: .*one of disabled, advisory"):
+        load_settings(environ={"OPENOMS_FLISR_MODE": "auto"})
+    with pytest.raises(SettingsError, match="FEEDER=MODE"):
+        load_settings(environ={"OPENOMS_FLISR_MODES": "CG-F01"})

@@ -25,12 +25,19 @@ from typing import Final
 ROOT: Final = Path(__file__).resolve().parents[1]
 VENDOR: Final = ROOT / "src" / "openoms" / "api" / "static" / "vendor"
 
-# name → (version, licence, files to copy besides the licence files)
+# name → (version, licence, files to copy besides the licence files; a pattern with * is a
+# glob in the package). Paths inside the package are kept (Leaflet's CSS finds its images
+# relative to itself).
 MANIFEST: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
     "swagger-ui-dist": (
         "5.35.0",
         "Apache-2.0",
         ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"),
+    ),
+    "leaflet": (
+        "1.9.4",
+        "BSD-2-Clause",
+        ("dist/leaflet.js", "dist/leaflet.css", "dist/images/*"),
     ),
 }
 LICENCE_FILES: Final = ("LICENSE", "LICENSE.md", "NOTICE", "swagger-ui-bundle.js.LICENSE.txt")
@@ -55,8 +62,14 @@ def vendor(name: str, version: str, licence: str, files: tuple[str, ...]) -> dic
         target = VENDOR / name
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
-        copied = list(files) + [f for f in LICENCE_FILES if (package / f).exists()]
+        listed = [
+            path.relative_to(package).as_posix()
+            for pattern in files
+            for path in (sorted(package.glob(pattern)) if "*" in pattern else [package / pattern])
+        ]
+        copied = listed + [f for f in LICENCE_FILES if (package / f).exists()]
         for file in copied:
+            (target / file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(package / file, target / file)
         return {
             "version": version,

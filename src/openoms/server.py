@@ -28,6 +28,7 @@ from openoms.service.context import ServiceContext
 from openoms.service.runtime import Service, build_context
 from openoms.service.warmup import compile_with_progress
 from openoms.settings import Settings
+from openoms.web import install_public_pages
 
 __all__ = [
     "RunningServer",
@@ -47,8 +48,10 @@ def free_port() -> int:
 
 
 def build_app(service: Service) -> FastAPI:
-    """The HTTP app over a built service."""
-    return create_app(service.context, mqtt_status=lambda: service.mqtt_connected)
+    """The HTTP app over a built service: the API and the public pages."""
+    app = create_app(service.context, mqtt_status=lambda: service.mqtt_connected)
+    install_public_pages(app)
+    return app
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,8 @@ def serve_forever(
 
 def served_urls(host: str, port: int) -> list[str]:
     """What ``openoms serve`` prints once it accepts requests: where to point a browser, an
-    integrator and a monitoring system, then ``ready`` (a line scripts may wait for)."""
+    integrator and a monitoring system, and the public outage page, then ``ready`` (a line
+    scripts may wait for)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
     lines = [
@@ -133,6 +137,7 @@ def served_urls(host: str, port: int) -> list[str]:
         f"OpenAPI 接口描述       {base}/api/v1/openapi.json",
         f"health 健康检查        {base}/api/v1/health",
         f"metrics 监控指标       {base}/api/v1/metrics",
+        f"public page 停电信息   {base}/",
     ]
     if shown != host:
         lines.append(f"listening on every interface (所有网络接口), port {port}")

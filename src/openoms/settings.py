@@ -26,7 +26,13 @@ from pydantic import (
 
 from openoms.errors import InputError
 
-__all__ = ["Settings", "SettingsError", "load_settings", "mask_url_password"]
+__all__ = [
+    "FLISR_MODES",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "mask_url_password",
+]
 
 _PREFIX = "OPENOMS_"
 
@@ -44,6 +50,26 @@ def _smpp_npi(value: int) -> int:
 _SMPP_NPIS: Final = frozenset({0, 1, 3, 4, 6, 8, 9, 10, 14, 18})
 SmppNpi = Annotated[int, AfterValidator(_smpp_npi)]
 """An SMPP 3.4 numbering plan indicator (§5.2.6): 0 unknown, 1 ISDN (E.164), 8 national, …"""
+
+FLISR_MODES: Final = ("disabled", "advisory", "automatic", "restore_only")
+FLISR_NOT_BUILT: Final = frozenset({"automatic", "restore_only"})
+
+
+def _flisr_mode(value: str) -> str:
+    if value in FLISR_NOT_BUILT:
+        raise ValueError(
+            f"FLISR mode {value!r} is not available: OpenOMS does not send IEC 104 switching "
+            "commands yet, so it cannot execute a plan by itself; use 'advisory' (a dispatcher "
+            "approves each plan and the switching is done and recorded as today) or 'disabled'"
+        )
+    if value not in FLISR_MODES:
+        raise ValueError(f"a FLISR mode is one of {', '.join(FLISR_MODES)}")
+    return value
+
+
+FlisrMode = Annotated[str, AfterValidator(_flisr_mode)]
+"""A feeder's FLISR mode: ``disabled`` or ``advisory`` (``automatic`` and ``restore_only`` are
+named and refused until OpenOMS sends switching commands)."""
 
 
 class Settings(BaseModel):
@@ -167,6 +193,14 @@ class Settings(BaseModel):
         description="Base URL of the public site; the SMS links to <base>/outages/<id>.",
     )
     sms_lang: Literal["zh", "en"] = Field(default="zh", description="Language of the crew SMS.")
+    public_map_tiles_url: str | None = Field(
+        default=None,
+        description="Tile URL template of the public page's map background "
+        "(https://…/{z}/{x}/{y}.png); none: the network is drawn on a plain background.",
+    )
+    public_map_tiles_attribution: str = Field(
+        default="", description="Attribution the tile server's licence asks for (plain text)."
+    )
     # Fault location (docs/faults.md): the grouping window around the trip, by device time.
     fault_window_before_s: float = Field(
         default=2.0, ge=0, description="Reports this long before the trip belong to the fault."
@@ -192,6 +226,17 @@ class Settings(BaseModel):
         ge=1,
         le=5,
         description="Look for up to this many simultaneous faults per feeder (tree DP).",
+    )
+    # FLISR (docs/restoration.md, "In the running service"): what the service does after a
+    # permanent fault, for every feeder and per feeder.
+    flisr_mode: FlisrMode = Field(
+        default="advisory",
+        description="disabled: no plan; advisory: a restoration plan for the dispatcher to "
+        "approve. automatic / restore_only are refused (no IEC 104 commands are sent yet).",
+    )
+    flisr_modes: dict[str, FlisrMode] = Field(
+        default_factory=dict,
+        description='Per-feeder FLISR mode overriding flisr_mode, e.g. {"CG-F01" = "disabled"}.',
     )
     heartbeat_indicator_s: float = Field(
         default=3600.0, gt=0, description="An indicator heard from this recently is online."
@@ -277,6 +322,21 @@ class Settings(BaseModel):
         """``1,2,3`` (an environment variable) as the list [1, 2, 3]."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def flisr_mode_of(self, feeder_id: str) -> str:
+        """The FLISR mode of ``feeder_id``: its own in ``flisr_modes``, else ``flisr_mode``."""
+        return self.flisr_modes.get(feeder_id, self.flisr_mode)
+
+    @field_validator("flisr_modes", mode="before")
+    @classmethod
+    def _feeder_modes(cls, value: Any) -> Any:
+        """``CG-F01=advisory,BS-F05=disabled`` (an environment variable) as a table."""
+        if isinstance(value, str):
+            pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("per-feeder modes are written FEEDER=MODE,FEEDER=MODE")
+            return {feeder.strip(): mode.strip() for feeder, mode in pairs}
         return value
 
     @property

@@ -13,9 +13,14 @@ import httpx
 from sqlalchemy import select
 
 from openoms.faults.lifecycle import FaultTrigger
+from openoms.outages.lifecycle import OPEN_STATES, OutageState
 from openoms.outages.records import OutageKind
+from openoms.service import restoration
+from openoms.service.outages import Principal
+from openoms.store import outages
+from openoms.store import restoration_plans as plans
 from openoms.store.audit import list_audit
-from openoms.store.faults import create_fault_event
+from openoms.store.faults import create_fault_event, update_fault_event
 from openoms.store.tables import ApiToken
 from openoms.store.tokens import Role, create_token, list_tokens
 from tests.api.conftest import Api, operations
@@ -48,6 +53,42 @@ def _fault_event(api: Api) -> dict[str, Any]:
             lockout=True,
         )
     return {"id": fault_id}
+
+
+def _restoration_plan(api: Api) -> dict[str, Any]:
+    """A fault outage on F1 located in zone D2 with its restoration plan (revision 1); the
+    outages of earlier cases are cancelled first (their approved plans would conflict)."""
+    outage_id = api.fault_outage("K1")
+    now = api.clock.now
+    with api.context.sessions.begin() as session:
+        for other in outages.list_outages(session, limit=500):
+            planned = plans.find_plan(session, other.id) is not None
+            if other.id != outage_id and planned and other.state in OPEN_STATES:
+                outages.transition_outage(
+                    session, other.id, OutageState.CANCELLED, at=now, actor="tests"
+                )
+        fault_id = create_fault_event(
+            session,
+            feeder_id="F1",
+            trigger=FaultTrigger.TRIP,
+            t0=now,
+            open_edges=(),
+            received_at=now,
+            now=now,
+            breaker="CB1",
+            lockout=True,
+        )
+        update_fault_event(
+            session,
+            fault_id,
+            now=now,
+            outage_id=outage_id,
+            location={"best": ["D2"], "ties": ["D2"]},
+            located_zone="D2",
+        )
+        who = Principal("tests", Role.DISPATCHER)
+        restoration.recompute(api.context, session, who, outage_id)
+    return {"id": outage_id}
 
 
 def _planned(api: Api) -> dict[str, Any]:
@@ -95,6 +136,20 @@ CASES = [
         _fault_event,
     ),
     Case("GET", "/api/v1/outages/{id}", ALL, setup=_fault),
+    Case("GET", "/api/v1/outages/{id}/restoration-plan", ALL, setup=_restoration_plan),
+    Case(
+        "POST",
+        "/api/v1/outages/{id}/restoration-plan/approve",
+        frozenset({A, D}),
+        body=lambda _: {"revision": 1},
+        setup=_restoration_plan,
+    ),
+    Case(
+        "POST",
+        "/api/v1/outages/{id}/restoration-plan/recompute",
+        frozenset({A, D}),
+        setup=_restoration_plan,
+    ),
     Case("GET", "/api/v1/reliability?from=2024-05-01&to=2024-07-01&by=feeder", ALL),
     Case("POST", "/api/v1/outages", frozenset({A, D, P}), 201, lambda _: PLANNED, note="planned"),
     Case(

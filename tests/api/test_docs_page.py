@@ -29,7 +29,8 @@ def test_vendored_files_are_the_npm_release_with_their_licence(name: str) -> Non
     for file, digest in files.items():
         data = (VENDOR / name / file).read_bytes()
         assert hashlib.sha256(data).hexdigest() == digest, f"{name}/{file} differs from npm"
-    on_disk = {path.name for path in (VENDOR / name).iterdir()}
+    folder = VENDOR / name
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert on_disk == set(files), f"{name}: files not in the manifest: {on_disk - set(files)}"
 
 

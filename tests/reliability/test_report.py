@@ -180,6 +180,25 @@ def test_the_bundled_font_has_every_chinese_character_of_the_charts() -> None:
     assert (FONT_PATH.parent / "LICENSE").is_file()
 
 
+def test_no_character_of_the_bundled_font_is_drawn_blank() -> None:
+    """WenQuanYi Micro Hei maps a few characters (Ⅴ, Ⅹ, ℃, ǎ …) to empty outlines, which would
+    draw 城关Ⅴ线 as 城关 线: they are taken out of the subset's character map, so matplotlib
+    falls back to DejaVu Sans (shipped with matplotlib), which draws them."""
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    font = TTFont(FONT_PATH)
+    glyphs = font["glyf"]
+    blank = sorted(
+        chr(code)
+        for code, name in font.getBestCmap().items()
+        if glyphs[name].numberOfContours == 0 and not chr(code).isspace()
+    )
+    assert blank == []
+    fallback = TTFont(font_manager.findfont("DejaVu Sans")).getBestCmap()
+    assert all(ord(c) in fallback for c in "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ℃ǎ")
+
+
 def test_the_monthly_trend_adds_up_to_the_period(
     results: tuple[ReliabilityResult, ReliabilityResult],
 ) -> None:

@@ -274,7 +274,7 @@ def test_a_transient_fault_needs_no_switching() -> None:
     assert transient.customers_out == transient.scenarios == 0
     assert len(transient.dark_nodes) == 0
     assert [line.text for line in switching_order(transient, Lang.ZH)] == [
-        "s1 无停电（瞬时故障已由重合闸消除），无需倒闸操作"
+        "s1段（s1） 无停电（瞬时故障已由重合闸消除），无需倒闸操作"  # the section by name
     ]
     permanent = planning.plan(topology, edges(net, "s1"), tripped=edges(net, "CB1"))
     assert steps(permanent) == [("open K1", "isolate"), ("close T1", "restore_tie")]

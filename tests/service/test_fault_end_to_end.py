@@ -36,7 +36,7 @@ from openoms.service.crew_alert import grid_cell_of_zone
 from openoms.service.runtime import Service, build_context
 from openoms.settings import Settings
 from openoms.store import faults as fault_store
-from openoms.store import outages, outbox, roster
+from openoms.store import outages, outbox, restoration_plans, roster
 from openoms.store.tables import EventRow
 
 pytestmark = [pytest.mark.slow, pytest.mark.mqtt]
@@ -203,3 +203,22 @@ def test_fault_reports_become_a_located_outage_and_one_crew_sms_within_2_s(
         assert all(latency.total_seconds() < 2.0 for latency in latencies.values())
     time.sleep(1.0)
     assert len(smsc.messages) == 1  # and no second one
+
+    # FLISR, advisory (the default mode): after the SMS, the plan is on the outage: open the
+    # recloser above the branch (柏山Ⅴ线#116重合器, remote), re-close the breaker; the
+    # nursing home is among those restored.
+    outage_id = event.outage_id
+
+    def planned() -> bool:
+        with context.sessions() as session:
+            return restoration_plans.find_plan(session, outage_id) is not None
+
+    _wait(planned, 10, "the restoration plan")
+    with context.sessions() as session:
+        plan = restoration_plans.get_plan(session, outage_id)
+    assert plan["zones"] == [ZONE]
+    assert [(s["operation"], s["device"], s["remote"]) for s in plan["steps"]] == [
+        ("open", "BS-F05-K03", True),
+        ("close", "BS-F05-K01", True),
+    ]
+    assert "桃庄镇敬老院" in {s["name"] for s in plan["restored"]["sensitive_customers"]}

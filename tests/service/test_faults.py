@@ -231,6 +231,7 @@ def test_a_lockout_after_a_successful_reclose_still_alerts_the_crew(rig: Rig) ->
     assert (fault.lockout, fault.alert_state) == (True, "sent")
     [message] = _messages(rig)
     assert message.recipient_name == "王师傅"
+    assert fault.outage_id is not None
     with rig.context.sessions() as session:
         record = outages.get_outage(session, fault.outage_id)
     assert not record.momentary

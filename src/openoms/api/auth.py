@@ -30,6 +30,7 @@ __all__ = [
     "EventSender",
     "ForbiddenError",
     "OutageCreator",
+    "PlanApprover",
     "Reader",
     "StepWriter",
     "TransitionWriter",
@@ -126,5 +127,7 @@ EventSender = Annotated[User, Depends(require(Role.DISPATCHER, Role.CREW))]
 EventReader = Annotated[User, Depends(require(Role.DISPATCHER))]
 """Reading the event log, the dead letters (raw device payloads, trouble calls) and
 telemetry: the control room's."""
+PlanApprover = Annotated[User, Depends(require(Role.DISPATCHER))]
+"""Approving and recomputing restoration plans: dispatchers (and administrators) only."""
 Admin = Annotated[User, Depends(require())]
 """Token management."""

@@ -25,6 +25,7 @@ __all__ = [
     "OutageIn",
     "OutageOut",
     "OutagePage",
+    "PlanBriefOut",
     "PublicOutage",
     "PublicOutageList",
     "RestorationHow",
@@ -141,18 +142,32 @@ class OutageOut(BaseModel):
         return cls(**cls.fields_of(record))
 
 
+class PlanBriefOut(BaseModel):
+    revision: int
+    approved_by: str | None
+    approved_at: datetime | None
+    steps: int
+    customers_restored: int
+
+
 class OutageDetail(OutageOut):
     areas: list[AreaOut]
     steps: list[StepOut]
     history: list[StateChangeOut]
+    restoration_plan: PlanBriefOut | None = Field(
+        default=None,
+        description="The FLISR plan in brief (GET …/restoration-plan for all of it), or null.",
+    )
 
     @classmethod
     def from_domain(cls, record: OutageRecord) -> OutageDetail:
+        plan = record.restoration_plan
         return cls(
             **cls.fields_of(record),
             areas=[AreaOut.from_domain(a) for a in record.areas],
             steps=[StepOut.from_domain(s) for s in record.steps],
             history=[StateChangeOut.from_domain(h) for h in record.history],
+            restoration_plan=None if plan is None else PlanBriefOut.model_validate(plan),
         )
 
 

@@ -37,6 +37,7 @@ from openoms.grid.topology import TopologyError
 from openoms.outages.lifecycle import TRANSITIONS, IllegalTransitionError
 from openoms.store.faults import FaultEventNotFoundError
 from openoms.store.outages import AreaRestorationError, OutageNotFoundError
+from openoms.store.restoration_plans import PlanConflictError, PlanNotFoundError
 from openoms.store.tokens import TokenNotFoundError
 
 __all__ = [
@@ -93,6 +94,11 @@ def _transition(exc: Exception) -> dict[str, Any]:
     }
 
 
+def _plan_conflict(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, PlanConflictError)
+    return {"outage_id": exc.outage_id, "reason": exc.reason, **exc.details}
+
+
 def _fault(exc: Exception) -> dict[str, Any]:
     assert isinstance(exc, FaultEventNotFoundError)
     return {"fault_id": exc.fault_id}
@@ -142,6 +148,12 @@ PROBLEM_TYPES: Final[Mapping[type[Exception], ProblemType]] = {
         409, "illegal-transition", "Transition not allowed", _transition
     ),
     AreaRestorationError: ProblemType(422, "areas-not-off", "Areas not off in this outage", _areas),
+    PlanNotFoundError: ProblemType(
+        404, "restoration-plan-not-found", "No restoration plan for this outage", _outage
+    ),
+    PlanConflictError: ProblemType(
+        409, "restoration-plan-conflict", "Restoration plan not approvable", _plan_conflict
+    ),
     TopologyError: ProblemType(
         422, "topology-query", "No answer in the network's topology", _topology
     ),

@@ -4,6 +4,7 @@
 openoms reliability [--from 2024-01-01 --to 2025-01-01] [--by feeder] [--json] [--report DIR]
 openoms reliability import history.csv [--base units.csv] [--network sample:county]
 openoms reliability imports
+openoms reliability predict NETWORK [--json] [--report DIR]
 ```
 
 The database and settings are the service's (``--config``); the network is ``--network``, else
@@ -23,11 +24,14 @@ from typing import Any
 import click
 
 from openoms.cli._common import (
+    BadValue,
+    NetworkOptions,
     config_option,
     encoding_option,
     json_option_with,
     lang_of,
     lang_option_with,
+    network_options,
     say,
     settings_of,
     writing,
@@ -405,3 +409,217 @@ def delete_import_command(import_id: int, config: Path | None) -> None:
     with database(settings_of(config)) as sessions, sessions.begin() as session:
         info = history.delete_import(session, import_id)
     click.echo(f"deleted import {info.id}: {info.source}, {info.rows:,} rows")
+
+
+@reliability_group.command("predict")
+@click.argument("path")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write a PNG chart (SAIDI per feeder, largest contributors) into this folder.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many of the largest contributors to list.",
+)
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A class default, e.g. --set overhead_per_km=0.08 --set manual_switching_h=1.5 "
+    "(the names of docs/reliability.md, 'Inputs and defaults').",
+)
+@click.option(
+    "--base",
+    type=click.Choice(["customers", "units"]),
+    default="customers",
+    show_default=True,
+    help="Weigh by LV customers (IEEE 1366) or count users (transformer areas, HV customers).",
+)
+@click.option(
+    "--overrides",
+    "overrides_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV id,failure_rate,repair_h,switching_h: one element's own figures (empty: default).",
+)
+@network_options
+def predict_command(
+    path: str,
+    *,
+    report_dir: Path | None,
+    top: int,
+    assignments: tuple[str, ...],
+    base: str,
+    overrides_path: Path | None,
+    options: NetworkOptions,
+) -> None:
+    """Predicted reliability of a network from its structure (RELRAD): λ, r, U per load
+    point; SAIFI, SAIDI, CAIDI, ASAI, EENS per feeder; the components that matter most
+    (预测供电可靠性).
+
+    Failure rates, repair and switching times are the defaults of docs/reliability.md
+    ("Predictive reliability") unless --overrides gives an element's own."""
+    from openoms.reliability.predict import predict  # noqa: PLC0415
+
+    lang = options.lang
+    overrides = _read_overrides(overrides_path, lang) if overrides_path is not None else {}
+    network = options.checked(path)
+    prediction = predict(network, _predict_settings(assignments, base, lang), overrides, top=top)
+    names = {fid: network.feeders.name[i] or fid for i, fid in enumerate(network.feeders.id)}
+    out = prediction.as_dict(top=top)
+    if report_dir is not None:
+        from openoms.viz.predict_chart import write_predict_chart  # noqa: PLC0415
+
+        with writing(report_dir, "the chart"):
+            out["report"] = str(
+                write_predict_chart(prediction, report_dir, lang=lang, feeder_names=names)
+            )
+    if options.as_json:
+        out["load_points"] = list(prediction.load_point_rows())
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    click.echo(_predict_text(out, names, lang))
+
+
+def _predict_settings(assignments: tuple[str, ...], base: str, lang: Lang) -> Any:
+    """``PredictSettings`` with the ``--set NAME=VALUE`` class defaults and ``--base``."""
+    from dataclasses import fields  # noqa: PLC0415
+
+    from openoms.reliability.predict import PredictSettings  # noqa: PLC0415
+
+    names = {f.name for f in fields(PredictSettings)} - {"base"}
+    values: dict[str, Any] = {"base": base}
+    for item in assignments:
+        name, _, text = item.partition("=")
+        name = name.strip()
+        if name not in names:
+            known = ", ".join(sorted(names))
+            raise BadValue(
+                lang,
+                "--set",
+                f"未知名称 {name!r}（可用：{known}）",
+                f"unknown name {name!r} (known: {known})",
+            )
+        try:
+            values[name] = float(text)
+        except ValueError:
+            raise BadValue(
+                lang, "--set", f"{name} 的值不是数：{text!r}", f"{name}: not a number: {text!r}"
+            ) from None
+    try:
+        return PredictSettings(**values)
+    except ValueError as exc:
+        raise BadValue(lang, "--set", f"取值无效：{exc}", str(exc)) from None
+
+
+def _read_overrides(path: Path, lang: Lang) -> dict[str, Any]:
+    """The ``--overrides`` CSV as ``{id: Override}``; a bad row stops with its number."""
+    import csv  # noqa: PLC0415
+
+    from openoms.reliability.predict import Override  # noqa: PLC0415
+
+    def number(row: dict[str, str | None], key: str, line: int) -> float | None:
+        text = (row.get(key) or "").strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not (value >= 0 and value != float("inf")):
+            raise BadValue(
+                lang,
+                "--overrides",
+                f"第 {line} 行 {key} 不是非负数：{text!r}",
+                f"row {line}: {key} is not a number ≥ 0: {text!r}",
+            )
+        return value
+
+    out: dict[str, Any] = {}
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        for line, row in enumerate(csv.DictReader(file), start=2):
+            element = (row.get("id") or "").strip()
+            if not element:
+                raise BadValue(lang, "--overrides", f"第 {line} 行缺少 id", f"row {line}: no id")
+            out[element] = Override(
+                number(row, "failure_rate", line),
+                number(row, "repair_h", line),
+                number(row, "switching_h", line),
+            )
+    return out
+
+
+def _predict_text(out: dict[str, Any], names: dict[str, str], lang: Lang) -> str:
+    def num(value: Any, digits: int) -> str:
+        return "—" if value is None else f"{value:,.{digits}f}"
+
+    base = out["settings"]["base"]
+    lines = [
+        say(
+            lang,
+            "预测供电可靠性（RELRAD 解析法，正常运行方式；"
+            + ("按低压用户计）" if base == "customers" else "按用户计）"),
+            "Predicted reliability (RELRAD, normal switch state; "
+            + ("per LV customer)" if base == "customers" else "per user)"),
+        ),
+        say(
+            lang,
+            "线路 | 负荷点 | 用户 | SAIFI 次/年 | SAIDI 小时/年 | CAIDI 小时 | ASAI | "
+            "缺供电量 kWh/年",
+            "feeder | load points | customers | SAIFI /yr | SAIDI h/yr | CAIDI h | ASAI | "
+            "EENS kWh/yr",
+        ),
+    ]
+    system = dict(out["system"], name=say(lang, "全系统", "system"))
+    for row in [*out["feeders"], system]:
+        lines.append(
+            f"  {row['name']} | {row['load_points']} | {row['customers']:,.0f} | "
+            f"{num(row['saifi'], 4)} | {num(row['saidi_h'], 4)} | {num(row['caidi_h'], 3)} | "
+            f"{num(row['asai'], 6)} | {num(row['eens_kwh'], 1)}"
+        )
+    lines.append(
+        say(
+            lang,
+            "贡献最大的元件 | 线路 | 故障率 次/年 | 停电时户数/年 | 占比",
+            "largest contributors | feeder | λ /yr | customer-hours/yr | share",
+        )
+    )
+    for c in out["top_contributors"]:
+        lines.append(
+            f"  {c['name']} ({c['id']}) | {names.get(c['feeder'], c['feeder'])} | "
+            f"{c['failure_rate']:.4f} | {c['customer_hours']:,.1f} | {100 * c['share']:.1f} %"
+        )
+    if out["unsupplied_load_points"]:
+        n = len(out["unsupplied_load_points"])
+        lines.append(
+            say(
+                lang,
+                f"! {n} 个负荷点正常方式下无线路供电，未计入",
+                f"! {n} load points on no feeder",
+            )
+        )
+    from openoms.reliability.predict import PredictSettings  # noqa: PLC0415
+
+    default = asdict(PredictSettings())
+    changed = [f"{k}={v:g}" for k, v in out["settings"].items() if k != "base" and v != default[k]]
+    if changed:
+        lines.append(say(lang, "本次设定：", "settings of this run: ") + ", ".join(changed))
+    lines.append(
+        say(
+            lang,
+            "其余故障率、修复与操作时间为默认假设值（见 docs/reliability.md），"
+            "联络线转供容量未校核。",
+            "Other rates and times are assumed defaults (docs/reliability.md); tie transfer "
+            "capacity is not checked.",
+        )
+    )
+    if "report" in out:
+        lines.append(say(lang, f"图表：{out['report']}", f"chart: {out['report']}"))
+    return "\n".join(lines)

@@ -78,6 +78,9 @@ class OutageRecord:
     areas: tuple[AreaOff, ...] = ()
     steps: tuple[RestorationStep, ...] = ()
     history: tuple[StateChange, ...] = field(default=())
+    # the FLISR restoration plan in brief: revision, approved_by, approved_at (ISO 8601),
+    # steps, customers_restored; None without a plan (the whole plan: service.restoration)
+    restoration_plan: dict[str, Any] | None = None
 
     @property
     def customers_off(self) -> int:

@@ -8,7 +8,7 @@ states with power-grid-model; :func:`switching_order` renders a plan as a switch
 
 from __future__ import annotations
 
-from openoms.restoration.order import OrderLine, render, switching_order
+from openoms.restoration.order import OrderLine, render, step_checks, switching_order
 from openoms.restoration.planner import (
     Candidate,
     Island,
@@ -41,5 +41,6 @@ __all__ = [
     "Violation",
     "ViolationKind",
     "render",
+    "step_checks",
     "switching_order",
 ]

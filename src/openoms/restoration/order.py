@@ -13,7 +13,7 @@ from openoms.grid.model import Network
 from openoms.i18n import Lang, join_list
 from openoms.restoration.planner import RestorationPlan, Step, StepAction
 
-__all__ = ["OrderLine", "render", "switching_order"]
+__all__ = ["OrderLine", "render", "step_checks", "switching_order"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +46,8 @@ def _switch_en(network: Network, edge: int) -> str:
 
 def _region(plan: RestorationPlan, lang: Lang) -> str:
     net = plan.network
-    ids = [net.edge_id(e) for e in plan.region]
-    return join_list(ids, lang)
+    named = _switch if lang is Lang.ZH else _switch_en
+    return join_list([named(net, e) for e in plan.region], lang)
 
 
 def _step_text(plan: RestorationPlan, step: Step, lang: Lang) -> str:
@@ -113,6 +113,11 @@ def _check_text(plan: RestorationPlan, index: int, lang: Lang) -> str:
         f"{check.max_loading:.0%} "
         f"({check.max_loading_element})"
     )
+
+
+def step_checks(plan: RestorationPlan, lang: Lang = Lang.ZH) -> list[str]:
+    """The check after each step of the plan (as in the switching order), one per step."""
+    return [_check_text(plan, i, lang) for i in range(len(plan.steps))]
 
 
 def switching_order(plan: RestorationPlan, lang: Lang = Lang.ZH) -> list[OrderLine]:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openoms.grid.model import Network
 from openoms.outages.impact import ImpactAnalyser
+from openoms.service.planner_cache import PlannerCache
 from openoms.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ class ServiceContext:
     lock: threading.RLock = field(default_factory=threading.RLock)
     http_database: Database | None = None  # the API's pool; None: ``engine`` / ``sessions``
     ingest_engine: Engine | None = None  # the intake's pool, disposed with the rest
+    # the FLISR planner of ``network`` (built on first use; hold ``lock`` while planning: it
+    # previews candidates on the live topology)
+    planners: PlannerCache = field(default_factory=PlannerCache)
 
     @property
     def http(self) -> Database:

@@ -65,6 +65,10 @@ class FaultTracker:
         # nothing is going on (True at start: events may be open from before a restart).
         self.maybe_open = True
         self._calibrated_on = -1  # how many confirmed fault events the rates come from
+        # Fault events whose restoration plan is due (a located lockout once reports went
+        # quiet, and again at the final location); the processor plans them after the tick.
+        self.plans_due: set[int] = set()
+        self._planned: set[int] = set()
 
     @property
     def device_rates(self) -> dict[str, DeviceRates]:
@@ -311,11 +315,18 @@ class FaultTracker:
                 and record.located_zone is not None
             ):
                 changed += self._settle(session, record)
+            permanent = bool(record.lockout) and record.outage_id is not None
+            if settled and permanent and record.located_zone and record.id not in self._planned:
+                self._planned.add(record.id)
+                self.plans_due.add(record.id)
             if now - record.created_at >= final:
                 location = self.relocate(session, record.id)
                 store.update_fault_event(session, record.id, now=now, state=FaultEventState.FINAL)
                 changed += 1
                 fresh = store.get_fault_event(session, record.id)
+                if fresh.lockout and fresh.outage_id is not None:
+                    self.plans_due.add(record.id)  # planned again if the zones moved
+                self._planned.discard(record.id)
                 moved = (
                     location is not None
                     and fresh.alerted_zone is not None

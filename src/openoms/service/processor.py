@@ -17,6 +17,10 @@ What each event does (see also :mod:`.faults`, the fault workflow it drives):
 - trouble call → attached to the open outage that has the caller's transformer area off, else a
   new customer-side outage record to be checked;
 - crew status → the outage's crew and lifecycle state.
+
+After the fault workflow's tick, the restoration plans that are due (a located lockout whose
+reports went quiet, again at the final location) are made on advisory feeders and stored on
+the outage (:mod:`.restoration`), each in its own transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from openoms.outages.lifecycle import OutageState
 from openoms.outages.records import AreaOff, ElementKindOff, OutageKind
 from openoms.outages.summary import areas_of, outage_summary
 from openoms.service import outages as workflows
+from openoms.service import restoration
 from openoms.service.context import ServiceContext
 from openoms.service.faults import AlertSender, FaultTracker
 from openoms.store import eventlog, outages
@@ -84,7 +89,33 @@ class EventProcessor:
         flush = getattr(self.faults.send_alert, "flush_wake", None)
         if flush is not None:
             flush()  # the outbox worker sees the committed messages now
+        self._plan_due()
         return changed
+
+    def _plan_due(self) -> None:
+        """The restoration plans that are due (after the crew SMS: never in its way), each in
+        its own transaction; a failure is logged and the fault workflow goes on."""
+        due = sorted(self.faults.plans_due)
+        self.faults.plans_due.clear()
+        for fault_id in due:
+            try:
+                with self.context.sessions.begin() as session:
+                    stored = restoration.plan_fault(
+                        self.context, session, fault_id, self.faults.locating.zone
+                    )
+                if stored is not None:
+                    log.info(
+                        "fault %s: restoration plan for outage %s (revision %s): %s of %s "
+                        "customers restored in %s steps",
+                        fault_id,
+                        stored["outage_id"],
+                        stored["revision"],
+                        stored["customers_restored"],
+                        stored["customers_out"],
+                        len(stored["steps"]),
+                    )
+            except Exception:
+                log.exception("fault %s: no restoration plan; the outage goes on", fault_id)
 
     # -- the loop -----------------------------------------------------------------------
     def process_pending(self, *, limit: int = 500) -> int:

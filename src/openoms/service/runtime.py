@@ -30,7 +30,7 @@ from openoms.samples import network_path
 from openoms.service.context import Database, ServiceContext, utc_now
 from openoms.service.crew_alert import CrewAlerter
 from openoms.service.processor import EventProcessor
-from openoms.settings import Settings
+from openoms.settings import Settings, SettingsError
 from openoms.store import db, networks
 
 __all__ = ["Service", "Subscriber", "Worker", "build_context", "pool_settings"]
@@ -83,6 +83,13 @@ def build_context(
     if result.network is None:
         raise InvalidNetworkError(raw.name, result.problems)
     network = result.network
+    unknown = sorted(set(settings.flisr_modes) - set(network.feeders.id))
+    if unknown:
+        engine.dispose()
+        raise SettingsError(
+            f"flisr_modes names feeders the network {raw.name!r} does not have: "
+            f"{', '.join(unknown)}"
+        )
     analyser = ImpactAnalyser(network)
     ingest_engine = db.make_engine(url, pool_settings(settings, "ingest"))
     intake = Intake(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, selectinload
@@ -108,7 +108,21 @@ def record_of(row: Outage) -> OutageRecord:
         areas=tuple(_area(a) for a in row.areas),
         steps=tuple(step_of(s) for s in row.steps),
         history=tuple(_change(t) for t in row.transitions),
+        restoration_plan=_plan_brief(row.restoration_plan),
     )
+
+
+def _plan_brief(plan: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The restoration plan of an outage in brief (the record lists it, not the plan)."""
+    if not plan:
+        return None
+    return {
+        "revision": plan.get("revision"),
+        "approved_by": plan.get("approved_by"),
+        "approved_at": plan.get("approved_at"),
+        "steps": len(plan.get("steps", ())),
+        "customers_restored": plan.get("customers_restored"),
+    }
 
 
 def _with_children(query: Select[Outage]) -> Select[Outage]:

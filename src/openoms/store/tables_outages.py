@@ -71,6 +71,8 @@ class Outage(Base):
     closed_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("outages.id"))
     summary: Mapped[dict[str, Any]]  # counts and the dispatcher's sentence in zh and en
+    # the FLISR restoration plan proposed for it, with its approval (service.restoration)
+    restoration_plan: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -190,7 +190,8 @@ def _charts(
 
     if FONT_FAMILY not in {f.name for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(str(FONT_PATH))
-    plt.rcParams["font.sans-serif"] = [FONT_FAMILY, "DejaVu Sans"]
+    # a family list, not font.sans-serif: matplotlib falls back glyph by glyph only along it
+    plt.rcParams["font.family"] = [FONT_FAMILY, "DejaVu Sans"]
     plt.rcParams["axes.unicode_minus"] = False
 
     def t(key: str) -> str:

@@ -11,7 +11,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from openoms.api.auth import OutageCreator, Reader, StepWriter, TransitionWriter, User
+from openoms.api.auth import (
+    OutageCreator,
+    PlanApprover,
+    Reader,
+    StepWriter,
+    TransitionWriter,
+    User,
+)
 from openoms.api.deps import ContextDep, SessionDep
 from openoms.api.outage_schemas import (
     OutageDetail,
@@ -22,12 +29,14 @@ from openoms.api.outage_schemas import (
     StepOut,
     TransitionIn,
 )
+from openoms.api.plan_schemas import ApproveIn, RestorationPlanOut
 from openoms.api.problems import problem_responses
 from openoms.api.routes import API_PREFIX
 from openoms.api.schemas import Name, UtcTime
 from openoms.outages.lifecycle import OutageState
 from openoms.outages.records import OutageKind
 from openoms.service import outages as workflows
+from openoms.service import restoration
 from openoms.store import outages as store
 
 __all__ = ["router"]
@@ -140,6 +149,47 @@ def add_restoration_step(
         now=now,
     )
     return StepOut.from_domain(step)
+
+
+@router.get(
+    "/{outage_id}/restoration-plan",
+    summary="The restoration plan (FLISR, advisory) proposed for the outage",
+    responses=problem_responses(404, 422),
+)
+def get_restoration_plan(
+    context: ContextDep, session: SessionDep, _user: Reader, outage_id: OutageId
+) -> RestorationPlanOut:
+    return RestorationPlanOut.model_validate(restoration.plan_view(context, session, outage_id))
+
+
+@router.post(
+    "/{outage_id}/restoration-plan/approve",
+    summary="Approve the restoration plan (a dispatcher); the switching stays manual",
+    responses=problem_responses(404, 409, 422),
+)
+def approve_restoration_plan(
+    context: ContextDep,
+    session: SessionDep,
+    user: PlanApprover,
+    outage_id: OutageId,
+    body: ApproveIn,
+) -> RestorationPlanOut:
+    plan = restoration.approve(
+        context, session, _principal(user), outage_id, revision=body.revision
+    )
+    return RestorationPlanOut.model_validate(plan)
+
+
+@router.post(
+    "/{outage_id}/restoration-plan/recompute",
+    summary="Plan again from the live switch states (the next revision)",
+    responses=problem_responses(404, 409, 422),
+)
+def recompute_restoration_plan(
+    context: ContextDep, session: SessionDep, user: PlanApprover, outage_id: OutageId
+) -> RestorationPlanOut:
+    plan = restoration.recompute(context, session, _principal(user), outage_id)
+    return RestorationPlanOut.model_validate(plan)
 
 
 def _principal(user: User) -> workflows.Principal:

@@ -1,0 +1,558 @@
+"""The public outage pages and their GeoJSON feed (no login, no personal data).
+
+- ``/``: current and planned outages by township and village, customers off, cause (a fixed
+  category), the crew's stage, started and expected-back times, a map; refreshes itself.
+- ``/outages/{id}``: one outage, the link at the end of the crew SMS
+  (:func:`openoms.notify.sms.outage_url`); an unknown or private id answers a 404 page.
+- ``/public/outages.geojson``: the outages of ``/`` as a GeoJSON FeatureCollection.
+
+``?lang=en`` switches to English (zh-CN otherwise); times are shown in ``settings.timezone``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Final
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session
+
+from openoms.api.deps import ContextDep, SessionDep
+from openoms.api.docs_page import STATIC_PREFIX
+from openoms.api.routes.public import PUBLIC_KINDS
+from openoms.grid.model import Network
+from openoms.i18n import Lang
+from openoms.notify.sms import outage_url
+from openoms.outages.lifecycle import OPEN_STATES, OutageState
+from openoms.outages.records import OutageRecord
+from openoms.service.context import ServiceContext
+from openoms.store import outages as store
+from openoms.store.outages import OutageNotFoundError
+from openoms.web.html import Html, join, render
+from openoms.web.texts import CAUSE_NAMES, CREW_NAMES, KIND_NAMES, TEXTS
+from openoms.web.view import CREW_STAGES, PublicView, by_township, public_view
+
+__all__ = ["FEED_PATH", "WEB_STATIC_PREFIX", "install_public_pages", "router"]
+
+WEB_STATIC_DIR: Final = Path(__file__).parent / "static"
+WEB_STATIC_PREFIX: Final = "/web"
+FEED_PATH: Final = "/public/outages.geojson"
+LEAFLET: Final = f"{STATIC_PREFIX}/vendor/leaflet/dist"
+REFRESH_S: Final = 60
+_PAGE: Final = 500
+_MAX_LISTED: Final = 5000
+_ID: Final = re.compile(r"[1-9][0-9]{0,9}")
+_LANG_TAGS: Final = {Lang.ZH: "zh-CN", Lang.EN: "en"}
+
+router = APIRouter()
+
+LangQuery = Annotated[
+    str | None, Query(description="zh (default) or en: the language of texts; others: zh.")
+]
+AreaQuery = Annotated[
+    str | None,
+    Query(description="Only outages in a township or village whose name contains this."),
+]
+_AREA_CHARS: Final = 100
+
+
+def install_public_pages(app: FastAPI) -> None:
+    """Add the public pages and the feed to ``app`` (an app of :func:`openoms.api.create_app`,
+    whose ``/static`` serves the vendored map library)."""
+    app.mount(WEB_STATIC_PREFIX, StaticFiles(directory=WEB_STATIC_DIR), name="web")
+    app.include_router(router)
+
+
+def _lang(value: str | None) -> Lang:
+    return Lang.EN if value is not None and value.strip().lower().startswith("en") else Lang.ZH
+
+
+def _t(key: str, lang: Lang, **values: object) -> str:
+    text = TEXTS[key][lang]
+    return text.format(**values) if values else text
+
+
+def _records(session: Session) -> list[OutageRecord]:
+    records: list[OutageRecord] = []
+    while len(records) < _MAX_LISTED:
+        page = store.list_outages(
+            session, states=OPEN_STATES, kinds=PUBLIC_KINDS, limit=_PAGE, offset=len(records)
+        )
+        records += page
+        if len(page) < _PAGE:
+            break
+    return records
+
+
+def _area(value: str | None) -> str | None:
+    """The place asked for, trimmed; ``None`` for none."""
+    area = (value or "").strip()[:_AREA_CHARS]
+    return area or None
+
+
+def _views(context: ServiceContext, session: Session, area: str | None = None) -> list[PublicView]:
+    """Current outages, then planned ones by start; only those in a township or village
+    whose name contains ``area`` when given (never matched against anything else)."""
+    now = context.clock()
+    needle = area.casefold() if area else None
+    current: list[PublicView] = []
+    upcoming: list[PublicView] = []
+    for record in _records(session):
+        view = public_view(record, context.network, now)
+        places = (*view.outage.townships, *view.outage.villages)
+        if needle and not any(needle in place.casefold() for place in places):
+            continue
+        (upcoming if view.upcoming else current).append(view)
+    upcoming.sort(key=lambda v: v.outage.started_at)
+    return current + upcoming
+
+
+class _Clock:
+    """Times as people here read them: the utility's zone, to the minute."""
+
+    def __init__(self, zone: str) -> None:
+        self.zone_name = zone
+        self.zone = ZoneInfo(zone)
+
+    def __call__(self, at: datetime | None) -> Html:
+        if at is None:
+            return Html("")
+        local = at.astimezone(self.zone)
+        return render(
+            '<time datetime="$iso">$shown</time>',
+            iso=local.isoformat(timespec="minutes"),
+            shown=local.strftime("%Y-%m-%d %H:%M"),
+        )
+
+
+# -- page pieces -------------------------------------------------------------------------
+
+_DOCUMENT: Final = """<!doctype html>
+<html lang="$lang_tag">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title</title>
+<link rel="stylesheet" href="$leaflet/leaflet.css">
+<link rel="stylesheet" href="$web/public.css">
+<noscript><meta http-equiv="refresh" content="$refresh"></noscript>
+</head>
+<body>
+<a class="skip" href="#main">$skip</a>
+<header class="top">
+<h1>$heading</h1>
+<nav aria-label="$lang_nav">
+<a href="$other_href" hreflang="$other_tag" lang="$other_tag">$other</a>
+</nav>
+</header>
+<main id="main" tabindex="-1">
+$content
+</main>
+<footer>
+<p>$privacy</p>
+<p><a href="$feed">$feed_name</a></p>
+</footer>
+<script src="$leaflet/leaflet.js"></script>
+<script src="$web/public.js"></script>
+</body>
+</html>
+"""
+
+
+def _document(
+    lang: Lang,
+    *,
+    title: str,
+    heading: str,
+    content: Html,
+    path: str,
+    status: int = 200,
+    keep: str = "",
+) -> HTMLResponse:
+    """The page around ``content``; ``keep`` is query text the language switch keeps."""
+    other = Lang.ZH if lang is Lang.EN else Lang.EN
+    switch = "&".join(q for q in ("lang=en" if other is Lang.EN else "", keep) if q)
+    page = render(
+        _DOCUMENT,
+        lang_tag=_LANG_TAGS[lang],
+        title=title,
+        heading=heading,
+        leaflet=LEAFLET,
+        web=WEB_STATIC_PREFIX,
+        refresh=REFRESH_S,
+        skip=_t("skip", lang),
+        lang_nav=_t("other_lang_label", lang),
+        other_href=path + (f"?{switch}" if switch else ""),
+        other_tag=_LANG_TAGS[other],
+        other=_t("other_lang", lang),
+        content=content,
+        privacy=_t("privacy", lang),
+        feed=FEED_PATH + ("?lang=en" if lang is Lang.EN else ""),
+        feed_name=_t("feed", lang),
+    )
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-cache"})
+
+
+def _query(lang: Lang, area: str | None = None) -> str:
+    """The query string that keeps the language (and the place asked for)."""
+    params = {"lang": "en"} if lang is Lang.EN else {}
+    if area:
+        params["area"] = area
+    return f"?{urlencode(params)}" if params else ""
+
+
+def _status(view: PublicView, lang: Lang) -> str:
+    state = view.outage.status
+    if view.upcoming:
+        return _t("scheduled", lang)
+    if state in OPEN_STATES:
+        return _t("ongoing", lang)
+    if state is OutageState.CANCELLED:
+        return {Lang.ZH: "已取消", Lang.EN: "Cancelled"}[lang]
+    if state is OutageState.MERGED:
+        return {Lang.ZH: "已并入其他停电事件", Lang.EN: "Merged into another outage"}[lang]
+    return _t("over", lang)
+
+
+def _crew(view: PublicView, lang: Lang) -> Html:
+    """The crew's progress as an ordered list of the four stages, the present one marked."""
+    if view.crew is None:
+        return render("$text", text=_t("no_crew", lang))
+    now = CREW_STAGES.index(view.crew)
+    steps = [
+        render(
+            '<li class="$css"$current>$name</li>',
+            css="done" if i < now else "now" if i == now else "todo",
+            current=Html(' aria-current="step"') if i == now else Html(""),
+            name=CREW_NAMES[stage][lang],
+        )
+        for i, stage in enumerate(CREW_STAGES)
+    ]
+    return render('<ol class="stages">$steps</ol>', steps=join(steps))
+
+
+def _card(view: PublicView, lang: Lang, clock: _Clock, *, level: int, link: bool) -> Html:
+    o = view.outage
+    places = "、".join(view.places) if lang is Lang.ZH else ", ".join(view.places)
+    places = places or _t("township_unknown", lang)
+    title = (
+        render('<a href="/outages/$id$q">$places</a>', id=o.id, q=_query(lang), places=places)
+        if link
+        else render("$places", places=places)
+    )
+    rows: list[tuple[str, Html | str]] = []
+    if o.townships:
+        rows.append((_t("areas", lang), " / ".join([*o.townships, *o.villages])))
+    rows.append((_t("status", lang), _status(view, lang)))
+    rows.append((_t("customers", lang), str(o.customers_off)))
+    if o.customers_restored:
+        rows.append((_t("restored_customers", lang), str(o.customers_restored)))
+    rows.append((_t("starts" if view.upcoming else "started", lang), clock(o.started_at)))
+    if o.restored_at is not None:
+        rows.append((_t("restored_at", lang), clock(o.restored_at)))
+    else:
+        estimate = clock(o.estimated_restoration_at) or _t("not_known", lang)
+        rows.append((_t("estimate", lang), estimate))
+    cause = CAUSE_NAMES[view.cause][lang] if view.cause else _t("cause_unknown", lang)
+    rows.append((_t("cause", lang), cause))
+    if not view.upcoming and o.status in OPEN_STATES:
+        rows.append((_t("crew", lang), _crew(view, lang)))
+    return render(
+        '<article class="outage $kind" id="outage-$id" aria-labelledby="outage-$id-h">'
+        '<h$level id="outage-$id-h">$title <span class="badge">$kind_name</span></h$level>'
+        "<dl>$rows</dl></article>",
+        kind=o.kind,
+        id=o.id,
+        level=level,
+        title=title,
+        kind_name=KIND_NAMES[o.kind][lang],
+        rows=join(render("<div><dt>$k</dt><dd>$v</dd></div>", k=k, v=v) for k, v in rows),
+    )
+
+
+def _search(lang: Lang, area: str | None) -> Html:
+    return render(
+        '<form class="search" role="search" action="/" method="get">'
+        '<label for="area">$label</label><span class="search-row">'
+        '<input id="area" name="area" type="search" value="$area" maxlength="$max">'
+        '$lang_field<button type="submit">$button</button></span></form>',
+        label=_t("search_label", lang),
+        area=area or "",
+        max=_AREA_CHARS,
+        lang_field=(
+            Html('<input type="hidden" name="lang" value="en">') if lang is Lang.EN else Html("")
+        ),
+        button=_t("search_button", lang),
+    )
+
+
+def _map(
+    context: ServiceContext, lang: Lang, *, outage_id: int | None = None, area: str | None = None
+) -> Html:
+    lon, lat = _centre(context.network)
+    settings = context.settings
+    return render(
+        '<section class="map" aria-labelledby="map-h"><h2 id="map-h" class="sr-only">$name</h2>'
+        '<div id="map" role="region" aria-label="$name" data-feed="$feed" data-outage="$outage"'
+        ' data-lon="$lon" data-lat="$lat" data-tiles="$tiles" data-attribution="$attribution">'
+        '</div><p class="note">$note</p></section>',
+        name=_t("map", lang),
+        feed=FEED_PATH + _query(lang, area),
+        outage="" if outage_id is None else outage_id,
+        lon=lon,
+        lat=lat,
+        tiles=settings.public_map_tiles_url or "",
+        attribution=settings.public_map_tiles_attribution,
+        note=_t("map_note", lang),
+    )
+
+
+_CENTRES: dict[int, tuple[Network, tuple[float, float]]] = {}
+
+
+def _centre(network: Network) -> tuple[float, float]:
+    """The middle of the network's known node positions (where the map opens when nothing
+    is off), as (lon, lat)."""
+    found = _CENTRES.get(id(network))
+    if found is not None and found[0] is network:
+        return found[1]
+    lon = network.nodes.lon_deg[np.isfinite(network.nodes.lon_deg)]
+    lat = network.nodes.lat_deg[np.isfinite(network.nodes.lat_deg)]
+    centre = (
+        (round(float(lon.min() + lon.max()) / 2, 5), round(float(lat.min() + lat.max()) / 2, 5))
+        if lon.size and lat.size
+        else (0.0, 0.0)
+    )
+    _CENTRES.clear()  # one network at a time: the service's
+    _CENTRES[id(network)] = (network, centre)
+    return centre
+
+
+def _refreshed(context: ServiceContext, lang: Lang, clock: _Clock) -> Html:
+    return render(
+        '<p id="refreshed" aria-live="polite">$label$colon$at</p><p class="note">$auto</p>',
+        label=_t("refreshed", lang),
+        colon="：" if lang is Lang.ZH else ": ",
+        at=clock(context.clock()),
+        auto=_t("auto_refresh", lang, zone=clock.zone_name),
+    )
+
+
+def _grouped(views: list[PublicView], lang: Lang, clock: _Clock, empty: str) -> Html:
+    if not views:
+        return render('<p class="empty">$text</p>', text=empty)
+    return join(
+        render(
+            '<h3>$township</h3><ul class="cards">$cards</ul>',
+            township=township or _t("township_unknown", lang),
+            cards=join(
+                render("<li>$card</li>", card=_card(v, lang, clock, level=4, link=True))
+                for v in group
+            ),
+        )
+        for township, group in by_township(views)
+    )
+
+
+# -- routes --------------------------------------------------------------------------------
+
+
+@router.get("/", include_in_schema=False)
+def public_index(
+    context: ContextDep,
+    session: SessionDep,
+    lang: LangQuery = None,
+    area: AreaQuery = None,
+) -> HTMLResponse:
+    language = _lang(lang)
+    place = _area(area)
+    clock = _Clock(context.settings.timezone)
+    views = _views(context, session, place)
+    current = [v for v in views if not v.upcoming]
+    upcoming = [v for v in views if v.upcoming]
+    customers = sum(v.outage.customers_off for v in current)
+    total = (
+        render(
+            '$text <a href="/$q">$all</a>',
+            text=_t(
+                "filtered",
+                language,
+                area=place,
+                outages=len(current),
+                customers=customers,
+                planned=len(upcoming),
+            ),
+            q=_query(language),
+            all=_t("show_all", language),
+        )
+        if place
+        else _t("total", language, customers=customers, outages=len(current))
+    )
+    content = render(
+        '<p class="summary">$total</p>$refreshed$search$map<div id="outages">'
+        '<section aria-labelledby="current-h"><h2 id="current-h">$current_h</h2>$current'
+        "</section>"
+        '<section aria-labelledby="upcoming-h"><h2 id="upcoming-h">$upcoming_h</h2>$upcoming'
+        "</section></div>",
+        total=total,
+        refreshed=_refreshed(context, language, clock),
+        search=_search(language, place),
+        map=_map(context, language, area=place),
+        current_h=_t("current", language),
+        current=_grouped(current, language, clock, _t("none_current", language)),
+        upcoming_h=_t("upcoming", language),
+        upcoming=_grouped(upcoming, language, clock, _t("none_upcoming", language)),
+    )
+    title = _t("title", language)
+    return _document(
+        language,
+        title=title,
+        heading=title,
+        content=content,
+        path="/",
+        keep=f"area={quote(place)}" if place else "",
+    )
+
+
+@router.get("/outages/{outage_id}", include_in_schema=False)
+def public_outage_page(
+    context: ContextDep, session: SessionDep, outage_id: str, lang: LangQuery = None
+) -> HTMLResponse:
+    language = _lang(lang)
+    record = _public_record(session, outage_id)
+    if record is None:
+        return _not_found(language, f"/outages/{outage_id}")
+    clock = _Clock(context.settings.timezone)
+    view = public_view(record, context.network, context.clock())
+    content = render(
+        '$refreshed$map<div id="outages">$card</div><p><a href="/$q">$back</a></p>',
+        refreshed=_refreshed(context, language, clock),
+        map=_map(context, language, outage_id=record.id),
+        card=_card(view, language, clock, level=2, link=False),
+        q=_query(language),
+        back=_t("back", language),
+    )
+    heading = _t("outage", language, id=record.id)
+    return _document(
+        language,
+        title=f"{heading} · {_t('title', language)}",
+        heading=heading,
+        content=content,
+        path=f"/outages/{record.id}",
+    )
+
+
+def _public_record(session: Session, outage_id: str) -> OutageRecord | None:
+    if not _ID.fullmatch(outage_id) or int(outage_id) > 2**31 - 1:
+        return None
+    try:
+        record = store.get_outage(session, int(outage_id))
+    except OutageNotFoundError:
+        return None
+    return record if record.kind in PUBLIC_KINDS else None  # private records do not exist
+
+
+def _not_found(lang: Lang, path: str) -> HTMLResponse:
+    title = _t("not_found_title", lang)
+    content = render(
+        '<p class="empty">$text</p><p><a href="/$q">$back</a></p>',
+        text=_t("not_found", lang),
+        q=_query(lang),
+        back=_t("back", lang),
+    )
+    return _document(
+        lang,
+        title=f"{title} · {_t('title', lang)}",
+        heading=title,
+        content=content,
+        path=path,
+        status=404,
+    )
+
+
+def _utc(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _geometry(view: PublicView) -> dict[str, Any] | None:
+    """The transformer areas off (MultiPoint) and the lines between them (MultiLineString),
+    longitude first; ``None`` when the network has no position for any of them."""
+    if not view.positions and not view.lines:
+        return None
+    return {
+        "type": "GeometryCollection",
+        "geometries": [
+            {"type": "MultiPoint", "coordinates": [list(p) for p in view.positions]},
+            {
+                "type": "MultiLineString",
+                "coordinates": [[list(p) for p in line] for line in view.lines],
+            },
+        ],
+    }
+
+
+@router.get(
+    FEED_PATH,
+    tags=["public"],
+    summary="The public outages as GeoJSON (RFC 7946) for media and other apps",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def public_outages_geojson(
+    context: ContextDep, session: SessionDep, lang: LangQuery = None, area: AreaQuery = None
+) -> JSONResponse:
+    """Every current and planned public outage as a Feature: a GeometryCollection of the
+    transformer areas off (MultiPoint) and the lines off (MultiLineString), ``null`` when the
+    network has no position for them, and the same places, counts, cause category, crew
+    stage and times as the page. Times are UTC (RFC 3339)."""
+    language = _lang(lang)
+    base = context.settings.public_base_url
+    features: list[dict[str, Any]] = []
+    for view in _views(context, session, _area(area)):
+        o = view.outage
+        features.append(
+            {
+                "type": "Feature",
+                "id": o.id,
+                "geometry": _geometry(view),
+                "properties": {
+                    "id": o.id,
+                    "url": outage_url(base, o.id),
+                    "kind": o.kind,
+                    "kind_name": KIND_NAMES[o.kind][language],
+                    "status": o.status.value,
+                    "upcoming": view.upcoming,
+                    "townships": o.townships,
+                    "villages": o.villages,
+                    "places": view.places,
+                    "customers_off": o.customers_off,
+                    "customers_restored": o.customers_restored,
+                    "transformer_areas_off": o.transformer_areas_off,
+                    "cause": view.cause,
+                    "cause_name": CAUSE_NAMES[view.cause][language] if view.cause else None,
+                    "crew": view.crew,
+                    "crew_name": CREW_NAMES[view.crew][language] if view.crew else None,
+                    "started_at": _utc(o.started_at),
+                    "estimated_restoration_at": _utc(o.estimated_restoration_at),
+                    "restored_at": _utc(o.restored_at),
+                },
+            }
+        )
+    body = {
+        "type": "FeatureCollection",
+        "generated_at": _utc(context.clock()),
+        "lang": language.value,
+        "features": features,
+    }
+    return JSONResponse(
+        body,
+        media_type="application/geo+json",
+        headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
+    )
