@@ -28,6 +28,7 @@ from openoms.errors import InputError
 
 __all__ = [
     "FLISR_MODES",
+    "STATUTORY_NOTICE_DAYS",
     "Settings",
     "SettingsError",
     "load_settings",
@@ -35,6 +36,10 @@ __all__ = [
 ]
 
 _PREFIX = "OPENOMS_"
+
+
+STATUTORY_NOTICE_DAYS: Final = 7
+"""The statutory notice of a planned outage, in days: ``planned_notice_days`` is never less."""
 
 
 class SettingsError(InputError):
@@ -106,6 +111,16 @@ class Settings(BaseModel):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     timezone: str = "Asia/Shanghai"
+    # Notice lead time of planned outages (docs/api.md, outages/planned.py).
+    planned_notice_days: int = Field(
+        default=8,
+        description="Days of notice before a planned outage (utility rule; statutory min 7).",
+    )
+    temporary_notice_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Hours of notice to important users before temporary maintenance.",
+    )
     sustained_threshold_min: float = Field(
         default=5.0, description="Interruptions longer than this are sustained (IEEE 1366)."
     )
@@ -327,6 +342,17 @@ class Settings(BaseModel):
     def flisr_mode_of(self, feeder_id: str) -> str:
         """The FLISR mode of ``feeder_id``: its own in ``flisr_modes``, else ``flisr_mode``."""
         return self.flisr_modes.get(feeder_id, self.flisr_mode)
+
+    @field_validator("planned_notice_days")
+    @classmethod
+    def _statutory_notice(cls, value: int) -> int:
+        """Never below the statutory 7 days of notice."""
+        if value < STATUTORY_NOTICE_DAYS:
+            raise ValueError(
+                f"planned_notice_days is {value}, below the statutory minimum of "
+                f"{STATUTORY_NOTICE_DAYS} days of notice before a planned outage"
+            )
+        return value
 
     @field_validator("flisr_modes", mode="before")
     @classmethod
