@@ -49,7 +49,11 @@ def free_port() -> int:
 
 def build_app(service: Service) -> FastAPI:
     """The HTTP app over a built service: the API and the public pages."""
-    app = create_app(service.context, mqtt_status=lambda: service.mqtt_connected)
+    app = create_app(
+        service.context,
+        mqtt_status=lambda: service.mqtt_connected,
+        iec104_status=service.iec104_status,
+    )
     install_public_pages(app)
     return app
 

@@ -25,8 +25,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from prometheus_client import generate_latest
 from sqlalchemy import select
 
+from openoms.api.metrics import ApiMetrics
 from openoms.faults.locator import FaultLocator
 from openoms.grid.topology import Topology
 from openoms.ingest.iec104_sim import SimulatedOutstation
@@ -222,3 +224,16 @@ def test_fault_reports_become_a_located_outage_and_one_crew_sms_within_2_s(
         ("close", "BS-F05-K01", True),
     ]
     assert "桃庄镇敬老院" in {s["name"] for s in plan["restored"]["sensitive_customers"]}
+
+    # the IEC 104 links as the service's /metrics shows them (the real master's status)
+    scrape = generate_latest(ApiMetrics(context, service.iec104_status).registry).decode()
+    for unit_id in service.iec104_status():
+        assert f'openoms_iec104_connected{{unit="{unit_id}"}} 1.0' in scrape
+        assert f'openoms_iec104_clock_skew_total{{unit="{unit_id}"}} 0.0' in scrape
+    interrogations = [
+        float(line.rsplit(" ", 1)[1])
+        for line in scrape.splitlines()
+        if line.startswith("openoms_iec104_interrogations_total{")
+    ]
+    assert interrogations
+    assert all(n >= 1 for n in interrogations)

@@ -8,7 +8,7 @@ app = create_app(context)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -32,6 +32,7 @@ from openoms.api.routes import (
     telemetry,
     tokens,
 )
+from openoms.ingest.iec104 import UnitStatus
 from openoms.service.context import ServiceContext
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -61,7 +62,10 @@ _TAGS: Final = [
 
 
 def create_app(
-    context: ServiceContext, *, mqtt_status: Callable[[], bool | None] | None = None
+    context: ServiceContext,
+    *,
+    mqtt_status: Callable[[], bool | None] | None = None,
+    iec104_status: Callable[[], Mapping[str, UnitStatus]] | None = None,
 ) -> FastAPI:
     """The API of one running OpenOMS, served under ``/api/v1``.
 
@@ -88,7 +92,7 @@ def create_app(
         docs_url=None,  # served from inside the package below (works without internet)
         redoc_url=None,
     )
-    metrics = ApiMetrics(context)
+    metrics = ApiMetrics(context, iec104_status)
     app.state.context = context
     app.state.metrics = metrics
     app.state.mqtt_status = mqtt_status

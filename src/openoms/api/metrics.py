@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
 import prometheus_client
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from openoms.ingest.iec104 import UnitStatus
 from openoms.ingest.intake import Intake
 from openoms.outages.lifecycle import OPEN_STATES, OutageState
 from openoms.service.context import ServiceContext
@@ -142,10 +143,66 @@ class _IntakeCollector(Collector):
         yield from (events, rejected, ignored, telemetry)
 
 
-class ApiMetrics:
-    """The registry of one app and the metrics counted in this process."""
+class _Iec104Collector(Collector):
+    """The IEC 104 master's links, per telecontrol unit (read at each scrape)."""
 
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, status: Callable[[], Mapping[str, UnitStatus]]) -> None:
+        self._status = status
+
+    @staticmethod
+    def _families() -> tuple[
+        GaugeMetricFamily,
+        CounterMetricFamily,
+        CounterMetricFamily,
+        CounterMetricFamily,
+        CounterMetricFamily,
+    ]:
+        labels = ["unit"]
+        return (
+            GaugeMetricFamily(
+                "openoms_iec104_connected", "1 while the link to the unit is up.", labels=labels
+            ),
+            CounterMetricFamily(
+                "openoms_iec104_connections", "Successful connections since start.", labels=labels
+            ),
+            CounterMetricFamily(
+                "openoms_iec104_interrogations",
+                "General interrogation answers written.",
+                labels=labels,
+            ),
+            CounterMetricFamily(
+                "openoms_iec104_events", "Events handed to the intake.", labels=labels
+            ),
+            CounterMetricFamily(
+                "openoms_iec104_clock_skew",
+                "Time tags refused as clock_skew (the unit's clock far ahead).",
+                labels=labels,
+            ),
+        )
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        connected, connections, interrogations, events, skews = self._families()
+        for unit, status in sorted(self._status().items()):
+            connected.add_metric([unit], 1.0 if status.connected else 0.0)
+            connections.add_metric([unit], status.connections)
+            interrogations.add_metric([unit], status.interrogations)
+            events.add_metric([unit], status.events)
+            skews.add_metric([unit], status.clock_skews)
+        yield from (connected, connections, interrogations, events, skews)
+
+
+class ApiMetrics:
+    """The registry of one app and the metrics counted in this process; ``iec104_status``:
+    the IEC 104 master's links (``Service.iec104_status``), when the service runs one."""
+
+    def __init__(
+        self,
+        context: ServiceContext,
+        iec104_status: Callable[[], Mapping[str, UnitStatus]] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = prometheus_client.Counter(
             "openoms_http_requests",
@@ -161,6 +218,8 @@ class ApiMetrics:
         )
         self.registry.register(_DatabaseCollector(context))
         self.registry.register(_IntakeCollector(context.intake))
+        if iec104_status is not None:
+            self.registry.register(_Iec104Collector(iec104_status))
 
 
 class MetricsMiddleware:

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from openoms.grid.load import check_raw, read_network_records
 from openoms.grid.problems import InvalidNetworkError
-from openoms.ingest.iec104 import Iec104Master
+from openoms.ingest.iec104 import Iec104Master, UnitStatus
 from openoms.ingest.intake import Intake
 from openoms.ingest.mqtt import MqttSubscriber
 from openoms.notify.smpp import SmppSender, sender_from_settings
@@ -145,6 +145,7 @@ class Service:
         self._threads: list[threading.Thread] = []
         self._workers: list[Worker] = []
         self._mqtt: Subscriber | None = None
+        self._iec104: Iec104Master | None = None
         self._outbox: OutboxWorker | None = None
         self._sender: SmppSender | None = None
         self.alerter = CrewAlerter(context, wake=self._wake_outbox)
@@ -183,6 +184,7 @@ class Service:
                 units=settings.iec104_units,
             )
             master.start()
+            self._iec104 = master
             self._workers.append(master)
 
     def _start_outbox(self, host: str) -> None:
@@ -204,6 +206,10 @@ class Service:
             self._outbox.stop()
         if self._sender is not None:
             self._sender.close()
+
+    def iec104_status(self) -> dict[str, UnitStatus]:
+        """The IEC 104 master's link per unit (empty without a master), for the metrics."""
+        return {} if self._iec104 is None else self._iec104.status()
 
     @property
     def mqtt_connected(self) -> bool | None:
