@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -220,11 +221,24 @@ def network_of(size: str) -> Network:
     return result.network
 
 
+def cli_seconds() -> float:
+    """Wall time of the command a planner runs, in a fresh process: once to build the
+    network snapshot, then the measured run."""
+    openoms = str(Path(sys.executable).with_name("openoms"))
+    command = [openoms, "reliability", "predict", "sample:county"]
+    subprocess.run([*command, "--json"], check=True, capture_output=True)
+    t0 = time.perf_counter()
+    subprocess.run([*command, "--json"], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
 def bench(size: str, repeat: int) -> dict[str, Any]:
     say(f"{size}: loading")
     network = network_of(size)
     settings = PredictSettings(switch=0.002)  # switches fail too: every rule is exercised
-    predict(network, settings)  # first call: imports, caches
+    t0 = time.perf_counter()
+    predict(network, settings)  # the first call in the process (what a user waits for)
+    first_ms = 1e3 * (time.perf_counter() - t0)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -246,10 +260,12 @@ def bench(size: str, repeat: int) -> dict[str, Any]:
         "load_points": int(ok.sum()),
         "feeders": len(network.feeders.id),
         "switches": len(network.switches.id),
+        "vectorised_ms_first_call": first_ms,
         "vectorised_ms_median": 1e3 * median(times),
         "vectorised_ms_max": 1e3 * max(times),
         "naive_s": naive_s,
         "ratio_naive_over_vectorised": naive_s / median(times),
+        "ratio_naive_over_first_call": naive_s / (first_ms / 1e3),
         "same_results": same,
         "system_saifi": fast.system.saifi,
         "system_saidi_h": fast.system.saidi_h,
@@ -263,17 +279,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     load_before = os.getloadavg()[0]
+    cli_s = cli_seconds()
     rows = [bench(size, args.repeat) for size in args.sizes.split(",")]
     load_after = os.getloadavg()[0]
     print(
-        f"{'network':8} {'nodes':>8} {'LPs':>6} {'vectorised ms':>14} {'loop s':>8} "
-        f"{'ratio':>8} same"
+        "`openoms reliability predict sample:county --json`, a fresh process (snapshot "
+        f"cached): {cli_s:.2f} s wall"
+    )
+    print(
+        f"{'network':8} {'nodes':>8} {'LPs':>6} {'first call ms':>14} {'median ms':>10} "
+        f"{'loop s':>8} {'ratio (first)':>14} same"
     )
     for r in rows:
         print(
             f"{r['network']:8} {r['nodes']:>8,} {r['load_points']:>6,} "
-            f"{r['vectorised_ms_median']:>14.1f} {r['naive_s']:>8.2f} "
-            f"{r['ratio_naive_over_vectorised']:>7.0f}× {r['same_results']}"
+            f"{r['vectorised_ms_first_call']:>14.1f} {r['vectorised_ms_median']:>10.1f} "
+            f"{r['naive_s']:>8.2f} {r['ratio_naive_over_first_call']:>13.0f}× "
+            f"{r['same_results']}"
         )
     targets = {f"{r['network']}: same λ and U as the loop": r["same_results"] for r in rows}
     for r in rows:
@@ -288,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/reliability_predict.py " + " ".join(argv or sys.argv[1:]),
         "machine": machine(load_before, load_after),
         "versions": versions("openoms", "numpy", "networkx"),
+        "cli_sample_county_s": cli_s,
         "results": rows,
         "targets": targets,
     }
