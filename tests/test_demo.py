@@ -49,4 +49,14 @@ def test_openoms_demo_runs_the_main_job(tmp_path: Path) -> None:
     assert all(a["restored_at"] for a in permanent["areas"])
     assert "桃庄镇敬老院" in permanent["summary"]["zh"]
     assert by_kind[("fault", True)]["state"] == "restored"
-    assert by_kind[("customer", False)]["state"] == "detected"
+    # the 15:20 lone call: screened as customer-side, one customer counted (not its area's 48)
+    customer = by_kind[("customer", False)]
+    assert customer["state"] == "detected"
+    assert [a["customers"] for a in customer["areas"]] == [1]
+    # the 16:40 calls under a lateral fuse: one predicted device, re-fused at 17:30
+    [fuse] = [r for r in records if r["kind"] == "fault" and "prediction" in r["summary"]]
+    assert (fuse["kind"], fuse["operated_device"], fuse["state"]) == (
+        "fault",
+        "CG-F05-K26",
+        "restored",
+    )

@@ -29,10 +29,12 @@ from openoms.errors import InputError
 __all__ = [
     "FLISR_MODES",
     "STATUTORY_NOTICE_DAYS",
+    "NoticeRobot",
     "Settings",
     "SettingsError",
     "load_settings",
     "mask_url_password",
+    "parse_quiet_hours",
 ]
 
 _PREFIX = "OPENOMS_"
@@ -40,6 +42,16 @@ _PREFIX = "OPENOMS_"
 
 STATUTORY_NOTICE_DAYS: Final = 7
 """The statutory notice of a planned outage, in days: ``planned_notice_days`` is never less."""
+
+
+# Automation placement (docs/reliability.md, "Where automation pays off"): the cost of one
+# change of each kind, installed, in 10k CNY (万元). PLACEHOLDERS: a utility sets its own.
+_AUTOMATION_COSTS: dict[str, float] = {
+    "remote_switch": 3.5,  # FTU retrofit of an existing manual switch
+    "new_ftu_switch": 8.0,  # a new load-break switch with its FTU on a section
+    "recloser": 6.0,  # a fuse or sectionaliser replaced by a recloser
+    "tie": 30.0,  # a normally-open remote tie with the line to it
+}
 
 
 class SettingsError(InputError):
@@ -75,6 +87,32 @@ def _flisr_mode(value: str) -> str:
 FlisrMode = Annotated[str, AfterValidator(_flisr_mode)]
 """A feeder's FLISR mode: ``disabled`` or ``advisory`` (``automatic`` and ``restore_only`` are
 named and refused until OpenOMS sends switching commands)."""
+
+
+class NoticeRobot(BaseModel):
+    """A group robot that gets every notice (docs/notices.md): WeChat Work, DingTalk or
+    Feishu, by its webhook URL and, for DingTalk / Feishu, its signing secret."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: Literal["wecom", "dingtalk", "feishu"]
+    url: str = Field(pattern=r"^https?://")
+    secret: str = ""
+    lang: Literal["zh-CN", "en"] = "zh-CN"
+
+
+def parse_quiet_hours(value: str) -> tuple[int, int] | None:
+    """``"22:00-07:00"`` → (1320, 420) minutes of the local day; empty → None."""
+    if not value.strip():
+        return None
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    if match is None:
+        raise ValueError("quiet hours are written HH:MM-HH:MM, e.g. 22:00-07:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError(f"{value!r}: hours are 0-23 and minutes 0-59")
+    return h1 * 60 + m1, h2 * 60 + m2
 
 
 class Settings(BaseModel):
@@ -121,8 +159,42 @@ class Settings(BaseModel):
         gt=0,
         description="Hours of notice to important users before temporary maintenance.",
     )
+    # Temporary supply the planner may offer instead of an outage (outages/planned.py).
+    mobile_generators: int = Field(
+        default=1, ge=0, description="Mobile generators available for one planned outage."
+    )
+    mobile_generator_kw: float = Field(
+        default=400.0, gt=0, description="Rating of one mobile generator, kW."
+    )
+    planned_start_slack_min: float = Field(
+        default=120.0,
+        ge=0,
+        description="How long before its window a planned outage's switching may start it.",
+    )
     sustained_threshold_min: float = Field(
         default=5.0, description="Interruptions longer than this are sustained (IEEE 1366)."
+    )
+    # Trouble-call analysis (docs/calls.md): the roll-up's model and the call groups.
+    call_caller_rate: float = Field(
+        default=0.10, gt=0, lt=1, description="q: the share of off customers who call."
+    )
+    call_false_rate: float = Field(
+        default=0.001, gt=0, lt=1, description="ε: the share of on customers who call anyway."
+    )
+    call_outage_penalty: float = Field(
+        default=2.302585,
+        ge=0,
+        description="λ: what each predicted device must explain beyond its silent customers "
+        "(ln 10: prior odds 1:10 for one more device open).",
+    )
+    call_window_min: float = Field(
+        default=30.0, gt=0, description="A call group spans this long from its first call."
+    )
+    call_probable_min: float = Field(
+        default=15.0, gt=0, description="A prediction unconfirmed this long becomes probable."
+    )
+    call_probable_calls: int = Field(
+        default=5, ge=1, description="A prediction explaining this many calls is probable."
     )
     # Reliability statistics (docs/reliability.md); each also a CLI option and API parameter.
     reliability_sustained_operator: Literal[">", ">="] = Field(
@@ -154,6 +226,12 @@ class Settings(BaseModel):
     )
     reliability_target_rs1_pct: float | None = Field(
         default=None, ge=0, le=100, description="Report: the RS-1 target (%)."
+    )
+    # Automation placement: costs per kind, 10k CNY (万元), placeholders (_AUTOMATION_COSTS).
+    reliability_automation_costs: dict[str, float] = Field(
+        default_factory=lambda: dict(_AUTOMATION_COSTS),
+        description="Cost per candidate kind in 10k CNY (万元); placeholder defaults. A "
+        "table naming some kinds keeps the defaults of the others.",
     )
     smpp_host: str | None = Field(
         default=None, description="The carrier's SMSC (SMPP 3.4); empty: no crew SMS."
@@ -330,6 +408,54 @@ class Settings(BaseModel):
     db_busy_timeout_s: float = Field(
         default=10.0, ge=0, le=600, description="SQLite: longest wait for the write lock."
     )
+    # Customer notices (docs/notices.md): channels, signature, quiet hours, rate limits.
+    notice_signature_zh: str = Field(
+        default="供电公司", description="Signature of notices in Chinese (the SMS 【…】 too)."
+    )
+    notice_signature_en: str = Field(
+        default="Power Supply Company", description="Signature of notices in English."
+    )
+    notice_hotline: str = Field(default="95598", description="Service hotline named in notices.")
+    notice_quiet_hours: str = Field(
+        default="22:00-07:00",
+        description="Local hours (HH:MM-HH:MM) in which notice SMS to customers wait, except "
+        "to sensitive customers; empty: no quiet hours.",
+    )
+    notice_hold_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=86400,
+        description="Planned / temporary notices wait this long before they go, so that "
+        "bookings saved together merge into one message (fault notices go at once).",
+    )
+    notice_sms_per_minute: int = Field(
+        default=300, ge=1, description="Most notice SMS handed to the outbox per minute."
+    )
+    notice_email_per_minute: int = Field(
+        default=300, ge=1, description="Most notice e-mails sent per minute."
+    )
+    notice_robot_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Most messages per minute to each kind of group robot (WeCom allows 20).",
+    )
+    notice_max_attempts: int = Field(
+        default=6, ge=1, le=50, description="Attempts per notice delivery before it fails."
+    )
+    notice_media_langs: list[Literal["zh-CN", "en"]] = Field(
+        default=["zh-CN"], description="Languages of the Weibo / TV / radio texts of the feed."
+    )
+    notice_robots: list[NoticeRobot] = Field(
+        default_factory=list,
+        description="Group robots that get each notice: [[notice_robots]] tables with name, "
+        "kind (wecom / dingtalk / feishu), url, secret, lang.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server; empty: no e-mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = Field(default="openoms@localhost", description="From of notice e-mails.")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the server.")
+    smtp_username: str = Field(default="", description="SMTP login; empty: none.")
+    smtp_password: str = Field(default="", description="SMTP password.")
 
     @field_validator("reliability_cemi", mode="before")
     @classmethod
@@ -337,6 +463,25 @@ class Settings(BaseModel):
         """``1,2,3`` (an environment variable) as the list [1, 2, 3]."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("reliability_automation_costs")
+    @classmethod
+    def _automation_costs(cls, value: dict[str, float]) -> dict[str, float]:
+        """Known kinds (reliability/placement.py KINDS), each a cost > 0; the defaults of
+        the kinds not named."""
+        for kind, cost in value.items():
+            if kind not in _AUTOMATION_COSTS:
+                known = ", ".join(_AUTOMATION_COSTS)
+                raise ValueError(f"unknown kind {kind!r} (known: {known})")
+            if not cost > 0 or cost == float("inf"):
+                raise ValueError(f"{kind}: the cost must be a number > 0, got {cost!r}")
+        return {**_AUTOMATION_COSTS, **value}
+
+    @field_validator("notice_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
         return value
 
     def flisr_mode_of(self, feeder_id: str) -> str:

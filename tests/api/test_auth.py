@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,8 +15,9 @@ from sqlalchemy import select
 
 from openoms.faults.lifecycle import FaultTrigger
 from openoms.outages.lifecycle import OPEN_STATES, OutageState
+from openoms.outages.planned import WorkType
 from openoms.outages.records import OutageKind
-from openoms.service import restoration
+from openoms.service import planned, restoration
 from openoms.service.outages import Principal
 from openoms.store import outages
 from openoms.store import restoration_plans as plans
@@ -24,6 +26,7 @@ from openoms.store.faults import create_fault_event, update_fault_event
 from openoms.store.tables import ApiToken
 from openoms.store.tokens import Role, create_token, list_tokens
 from tests.api.conftest import Api, operations
+from tests.api.test_notices import NOTICE_CASE_ARGS
 
 ALL = frozenset(Role)
 A, D, C, P = Role.ADMIN, Role.DISPATCHER, Role.CREW, Role.PLANNER
@@ -91,8 +94,43 @@ def _restoration_plan(api: Api) -> dict[str, Any]:
     return {"id": outage_id}
 
 
+def _prediction(api: Api) -> dict[str, Any]:
+    """A fault outage predicted from trouble calls (service/calls.py records it so)."""
+    summary = {"en": "K1 predicted", "prediction": {"device": "K1", "status": "predicted"}}
+    return {"id": api.fault_outage("K1", summary=summary)}
+
+
 def _planned(api: Api) -> dict[str, Any]:
     return {"id": api.fault_outage("K1", kind=OutageKind.PLANNED)}
+
+
+def _booking(api: Api) -> dict[str, Any]:
+    with api.context.sessions.begin() as session:
+        work = planned.book_work(
+            api.context,
+            session,
+            Principal("planner-1", Role.PLANNER),
+            work_type=WorkType.MAINTENANCE,
+            reason="replace pole 17",
+            starts_at=datetime(2024, 6, 10, tzinfo=UTC),
+            ends_at=datetime(2024, 6, 10, 6, tzinfo=UTC),
+            work_on=["s2"],
+            now=api.clock.now,
+        )
+    return {"id": work.id}
+
+
+def _approved(api: Api) -> dict[str, Any]:
+    found = _booking(api)
+    with api.context.sessions.begin() as session:
+        planned.approve_work(
+            api.context,
+            session,
+            Principal("planner-1", Role.PLANNER),
+            found["id"],
+            now=api.clock.now,
+        )
+    return found
 
 
 def _spare_token(api: Api) -> dict[str, Any]:
@@ -119,7 +157,13 @@ class Case:
         return f"{self.method} {self.path} {self.note}".strip()
 
 
-PLANNED = {"open": ["K1"], "starts_at": "2024-06-09T00:00:00+08:00"}
+FAULT = {"kind": "fault", "open": ["K1"], "starts_at": "2024-06-01T07:00:00+08:00"}
+PLANNED = {
+    "work_on": ["s2"],
+    "reason": "replace pole 17",
+    "starts_at": "2024-06-10T08:00:00+08:00",
+    "ends_at": "2024-06-10T14:00:00+08:00",
+}
 CASES = [
     Case("GET", "/api/v1/grid/feeders", ALL),
     Case("GET", "/api/v1/grid/devices/{id}", ALL, setup=lambda _: {"id": "K1"}),
@@ -151,14 +195,35 @@ CASES = [
         setup=_restoration_plan,
     ),
     Case("GET", "/api/v1/reliability?from=2024-05-01&to=2024-07-01&by=feeder", ALL),
-    Case("POST", "/api/v1/outages", frozenset({A, D, P}), 201, lambda _: PLANNED, note="planned"),
+    Case("POST", "/api/v1/outages", frozenset({A, D}), 201, lambda _: FAULT, note="fault"),
+    Case("POST", "/api/v1/planned-outages", frozenset({A, D, P}), 201, lambda _: PLANNED),
+    Case("POST", "/api/v1/planned-outages/preview", frozenset({A, D, P}), 200, lambda _: PLANNED),
+    Case("GET", "/api/v1/planned-outages", ALL),
+    Case("GET", "/api/v1/planned-outages/{id}", ALL, setup=_booking),
+    Case("GET", "/api/v1/planned-outages/{id}/notice", ALL, setup=_booking),
     Case(
         "POST",
-        "/api/v1/outages",
-        frozenset({A, D}),
-        201,
-        lambda _: {**PLANNED, "kind": "fault"},
-        note="fault",
+        "/api/v1/planned-outages/{id}/approve",
+        frozenset({A, D, P}),
+        body=lambda _: {},
+        setup=_booking,
+    ),
+    Case(
+        "POST",
+        "/api/v1/planned-outages/{id}/postpone",
+        frozenset({A, D, P}),
+        body=lambda _: {
+            "starts_at": "2024-06-12T08:00:00+08:00",
+            "ends_at": "2024-06-12T14:00:00+08:00",
+        },
+        setup=_approved,
+    ),
+    Case(
+        "POST",
+        "/api/v1/planned-outages/{id}/cancel",
+        frozenset({A, D, P}),
+        body=lambda _: {},
+        setup=_booking,
     ),
     Case(
         "POST",
@@ -191,6 +256,13 @@ CASES = [
         body=lambda _: {"to": "cancelled"},
         setup=_fault,
         note="fault outage cancelled",
+    ),
+    Case(
+        "POST",
+        "/api/v1/outages/{id}/confirm-prediction",
+        frozenset({A, D}),
+        setup=_prediction,
+        note="a trouble-call prediction confirmed",
     ),
     Case(
         "POST",
@@ -242,6 +314,7 @@ CASES = [
     Case("POST", "/api/v1/tokens", frozenset({A}), 201, lambda _: {"name": "n", "role": "crew"}),
     Case("GET", "/api/v1/tokens", frozenset({A})),
     Case("DELETE", "/api/v1/tokens/{id}", frozenset({A}), setup=_spare_token),
+    *(Case(**kw) for kw in NOTICE_CASE_ARGS),
 ]
 ANONYMOUS_OK = [
     "/api/v1/health",
@@ -337,8 +410,14 @@ def test_every_write_leaves_an_audit_entry_naming_the_caller(api: Api) -> None:
         (
             "outage.create",
             "outage",
+            Role.DISPATCHER,
+            lambda: api.post("/api/v1/outages", role=Role.DISPATCHER, json=FAULT),
+        ),
+        (
+            "planned.create",
+            "planned_work",
             Role.PLANNER,
-            lambda: api.post("/api/v1/outages", role=Role.PLANNER, json=PLANNED),
+            lambda: api.post("/api/v1/planned-outages", role=Role.PLANNER, json=PLANNED),
         ),
         (
             "event.post",

@@ -20,11 +20,19 @@ NOT_IMPORTED: Final = (
 )
 
 _SMSC = "a failure of the SMS centre's link, raised and handled in the outbox worker's thread"
+_CHANNEL: Final = (
+    "a notice channel (SMTP server, group robot webhook) that failed: raised and handled in "
+    "the notice worker, never in a request; its message may name server addresses"
+)
 SERVER_SIDE: Final[dict[str, str]] = {
     "openoms.notify.smpp.SmppError": _SMSC,
     "openoms.notify.smpp.SmppUnavailableError": _SMSC,
     "openoms.notify.smpp.SmppRejectedError": _SMSC,
     "openoms.notify.smpp.SmppOutcomeUnknownError": _SMSC,
+    "openoms.notify.channels.ChannelError": _CHANNEL,
+    "openoms.notify.channels.ChannelUnavailableError": _CHANNEL,
+    "openoms.notify.channels.ChannelRejectedError": _CHANNEL,
+    "openoms.notify.channels.ChannelOutcomeUnknownError": _CHANNEL,
     "openoms.store.db.MigrationError": "the database could not be migrated: the operator's "
     "problem, at start-up or in `openoms db upgrade`; its message may name the database",
     "openoms.grid.snapshot.SnapshotError": "a network snapshot (a cache file on the server's "

@@ -1,18 +1,46 @@
-"""The public pages: outages by area with places, counts and estimates, and never any
-customer's name, phone number or account id, wherever those were put."""
+"""The public pages: outages now and planned outages booked, by area, with places, counts and
+estimates, and never any customer's name, phone number or account id, wherever those were
+put. Planned outages are bookings (draft → approved → notified → in progress): a draft or a
+cancelled booking never shows; the outage record of the work, made by its switching, shows
+as an outage now with the planned end as its estimate."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
+import httpx
+
+from openoms.api.routes.public import public_planned
+from openoms.grid import network_from_raw
 from openoms.outages.lifecycle import OutageState
+from openoms.outages.planned import PlannedState, WorkType
 from openoms.outages.records import OutageKind
+from openoms.service import planned as planned_workflow
+from openoms.service.outages import Principal
 from openoms.service.processor import EventProcessor
 from openoms.store import outages
+from openoms.store import planned as planned_store
 from openoms.store.tokens import Role
 from tests.api.conftest import Api, operations
+from tests.grid.small import small_raw, small_rows
 
 D = Role.DISPATCHER
+PLANNER = Principal("planner-1", Role.PLANNER)
+
+# 10 June 00:00 to 06:00 UTC (08:00 to 14:00 in Beijing): 8 days 16 h after the test clock's
+# 1 June 08:00 UTC, so the booking keeps the 8-day notice.
+STARTS = datetime(2024, 6, 10, 0, 0, tzinfo=UTC)
+ENDS = datetime(2024, 6, 10, 6, 0, tzinfo=UTC)
+
+# How a booking gets to each state (from its draft), as the workflow moves it.
+PATHS: dict[PlannedState, tuple[PlannedState, ...]] = {
+    PlannedState.DRAFT: (),
+    PlannedState.APPROVED: (PlannedState.APPROVED,),
+    PlannedState.NOTIFIED: (PlannedState.APPROVED, PlannedState.NOTIFIED),
+    PlannedState.CANCELLED: (PlannedState.CANCELLED,),
+}
 
 # Personal data put everywhere a record can hold free text.
 PRIVATE = [
@@ -28,8 +56,84 @@ PRIVATE = [
 ]
 
 
-def _private_outage_data(api: Api) -> list[int]:
-    """Outages whose every free-text field holds personal data, through the API and the store."""
+def book_planned(
+    api: Api,
+    *opened: str,
+    state: PlannedState = PlannedState.NOTIFIED,
+    reason: str = "更换 17 号杆",
+    crews: tuple[str, ...] = (),
+    starts_at: datetime = STARTS,
+    ends_at: datetime = ENDS,
+    work_type: WorkType = WorkType.MAINTENANCE,
+) -> int:
+    """Planned work opening ``opened`` (default CB3: TA5 in 张营, 30 customers), booked by
+    the workflow (:func:`openoms.service.planned.book_work`: impact, summary, notice rule)
+    and moved to ``state`` in the store, as approval and the notice would (the notice engine
+    is not under test here)."""
+    with api.context.sessions.begin() as session:
+        work = planned_workflow.book_work(
+            api.context,
+            session,
+            PLANNER,
+            work_type=work_type,
+            reason=reason,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            opened=list(opened or ("CB3",)),
+            crews=crews,
+            now=api.clock.now,
+        )
+        for target in PATHS[state]:
+            planned_store.transition_work(
+                session, work.id, target, at=api.clock.now, actor="planner-1", role="planner"
+            )
+    return work.id
+
+
+def postpone_planned(api: Api, work_id: int, starts_at: datetime, ends_at: datetime) -> None:
+    with api.context.sessions.begin() as session:
+        planned_store.transition_work(
+            session,
+            work_id,
+            PlannedState.POSTPONED,
+            at=api.clock.now,
+            actor="planner-1",
+            role="planner",
+            window=(starts_at, ends_at),
+        )
+
+
+def switch(api: Api, device: str, *, closed: bool) -> None:
+    """A switch position reported by the SCADA five seconds ago, and processed."""
+    event = {
+        "kind": "switch_position",
+        "device_id": device,
+        "device_time": (api.clock.now - timedelta(seconds=5)).isoformat(),
+        "payload": {"closed": closed},
+    }
+    response = api.post("/api/v1/events", role=D, json=event)
+    assert response.status_code == 202, response.text
+    EventProcessor(api.context).process_pending()
+
+
+def start_planned(api: Api, work_id: int, *, after: timedelta = timedelta(minutes=5)) -> int:
+    """The work's switching begins ``after`` its start: the clock is moved there and its
+    first switch opens; returns the outage record the processor made."""
+    with api.context.sessions() as session:
+        work = planned_store.get_work(session, work_id)
+    api.clock.now = work.starts_at + after
+    switch(api, work.opened[0], closed=False)
+    with api.context.sessions() as session:
+        started = planned_store.get_work(session, work_id)
+    assert started.state is PlannedState.IN_PROGRESS, started
+    assert started.outage_id is not None
+    return started.outage_id
+
+
+def _private_outage_data(api: Api) -> tuple[list[int], list[int]]:
+    """Outages and bookings whose every free-text field holds personal data, through the API,
+    the workflow and the store: outage ids, then booking ids (notified on CB1, which puts
+    off HV1 and the nursing home; a draft and a cancelled one on FU1)."""
     calls = [
         {
             "kind": "trouble_call",
@@ -77,37 +181,47 @@ def _private_outage_data(api: Api) -> list[int]:
             operations=[{"by": "张秀英", "phone": "13912345678"}],
             actor="Wang Xiaoming",
         )
-    planned = api.post(
-        "/api/v1/outages",
-        role=Role.PLANNER,
-        json={
-            "open": ["FU1"],
-            "starts_at": "2024-06-08T00:00:00Z",
-            "ends_at": "2024-06-08T06:00:00Z",
-            "note": "asked by 张秀英, ACCT-7700123, 13912345678",
-        },
-    )
-    assert planned.status_code == 201
+    reason, crews = "asked by 张秀英, ACCT-7700123, 13912345678", ("Wang Xiaoming 13912345678",)
+    planned = book_planned(api, "CB1", reason=reason, crews=crews)
     with api.context.sessions() as session:
-        return [o.id for o in outages.list_outages(session)]
+        summary = json.dumps(planned_store.get_work(session, planned).summary, ensure_ascii=False)
+    assert all(name in summary for name in ("水泥厂", "HV1", "李村敬老院"))  # the booking has them
+    hidden = [
+        book_planned(api, "FU1", state=state, reason=reason, crews=crews)
+        for state in (PlannedState.DRAFT, PlannedState.CANCELLED)
+    ]
+    with api.context.sessions() as session:
+        return [o.id for o in outages.list_outages(session)], [planned, *hidden]
 
 
 def test_no_public_response_holds_personal_data(api: Api) -> None:
-    outage_ids = _private_outage_data(api)
-    assert len(outage_ids) == 3  # fault, customer (from TA5's call), planned
+    outage_ids, planned_ids = _private_outage_data(api)
+    assert len(outage_ids) == 2  # customer (from TA5's call), fault
     public = {operation for operation, tags in operations(api.app).items() if "public" in tags}
     assert public == {
         ("GET", "/api/v1/public/outages"),
         ("GET", "/api/v1/public/outages/{outage_id}"),
+        ("GET", "/api/v1/public/planned/{planned_id}"),
     }
-    responses = [api.get("/api/v1/public/outages")]
-    responses += [
-        api.get("/api/v1/public/outages", params={"area": area})
-        for area in ("李村", "张营", "王庄", "城关", "nowhere")
-    ]
-    responses += [api.get(f"/api/v1/public/outages/{i}") for i in [*outage_ids, 999]]
-    assert [r.status_code for r in responses[-4:]] == [200, 404, 200, 404]  # customer: private
-    for response in responses:
+
+    def everything() -> list[httpx.Response]:
+        responses = [api.get("/api/v1/public/outages")]
+        responses += [
+            api.get("/api/v1/public/outages", params={"area": area})
+            for area in ("李村", "张营", "王庄", "城关", "nowhere")
+        ]
+        responses += [api.get(f"/api/v1/public/outages/{i}") for i in [*outage_ids, 999]]
+        responses += [api.get(f"/api/v1/public/planned/{i}") for i in [*planned_ids, 999]]
+        return responses
+
+    before = everything()
+    # outages newest first: customer (private), fault, unknown; bookings: notified, draft,
+    # cancelled, unknown
+    assert [r.status_code for r in before[-7:]] == [404, 200, 404, 200, 404, 404, 404]
+    outage_id = start_planned(api, planned_ids[0])  # the work begins: its outage record shows
+    after = everything()
+    assert api.get(f"/api/v1/public/outages/{outage_id}").status_code == 200
+    for response in [*before, *after, api.get(f"/api/v1/public/outages/{outage_id}")]:
         shown = response.text + json.dumps(response.json(), ensure_ascii=False)
         shown += str(response.headers)
         for secret in PRIVATE:
@@ -118,24 +232,16 @@ def test_no_public_response_holds_personal_data(api: Api) -> None:
         assert (found["current"], found["upcoming"]) == ([], []), secret
 
 
-def test_outages_by_area_with_places_counts_and_estimates(api: Api) -> None:
+def test_outages_now_and_planned_bookings_by_area_with_places_counts_and_windows(
+    api: Api,
+) -> None:
     fault = api.fault_outage("K1")
     api.fault_outage("FU1", kind=OutageKind.CUSTOMER)
-    planned = api.post(
-        "/api/v1/outages",
-        role=Role.PLANNER,
-        json={
-            "open": ["CB3"],
-            "starts_at": "2024-06-08T00:00:00Z",
-            "ends_at": "2024-06-08T06:00:00Z",
-        },
-    ).json()["id"]
+    planned = book_planned(api)  # CB3: TA5, 张营, 30 customers, on 乙Ⅰ线
 
     everything = api.get("/api/v1/public/outages").json()
     assert [o["id"] for o in everything["current"]] == [fault]
-    assert [o["id"] for o in everything["upcoming"]] == [planned]
-    now = everything["current"][0]
-    assert now == {
+    assert everything["current"][0] == {
         "id": fault,
         "kind": "fault",
         "status": "detected",
@@ -146,22 +252,62 @@ def test_outages_by_area_with_places_counts_and_estimates(api: Api) -> None:
         "streets": [],
         "townships": [],
         "transformer_areas_off": 1,
-        "customers_off": 36,
+        "customers_off": 36,  # TA2's 35 and HV1
         "customers_restored": 0,
+        "planned_id": None,
     }
-    assert everything["customers_off"] == 36
-    assert everything["upcoming"][0]["estimated_restoration_at"] == "2024-06-08T06:00:00Z"
-    assert everything["upcoming"][0]["villages"] == ["张营"]
+    assert everything["customers_off"] == 36  # the planned outage has not begun
+    assert everything["upcoming"] == [
+        {
+            "id": planned,
+            "kind": "planned",
+            "state": "notified",
+            "starts_at": "2024-06-10T00:00:00Z",
+            "ends_at": "2024-06-10T06:00:00Z",
+            "work_type": "maintenance",
+            "work_type_name": {"zh": "计划检修", "en": "planned maintenance"},
+            "line": "乙Ⅰ线",
+            "villages": ["张营"],
+            "streets": [],
+            "townships": [],
+            "transformer_areas": 1,
+            "customers": 30,
+            "outage_id": None,
+        }
+    ]
+    assert api.get(f"/api/v1/public/planned/{planned}").json() == everything["upcoming"][0]
 
     li = api.get("/api/v1/public/outages", params={"area": "李"}).json()
     assert ([o["id"] for o in li["current"]], li["upcoming"]) == ([fault], [])
+    zhang = api.get("/api/v1/public/outages", params={"area": "张营"}).json()
+    assert (zhang["current"], [p["id"] for p in zhang["upcoming"]]) == ([], [planned])
     assert api.get("/api/v1/public/outages", params={"area": "王庄"}).json()["current"] == []
 
-    api.clock.advance(days=7, hours=1)  # the planned outage has begun
-    assert [o["id"] for o in api.get("/api/v1/public/outages").json()["current"]] == [
-        planned,
-        fault,
-    ]
+    # The start of the window alone starts nothing: the switching does.
+    api.clock.now = STARTS + timedelta(minutes=1)
+    assert [p["id"] for p in api.get("/api/v1/public/outages").json()["upcoming"]] == [planned]
+    record = start_planned(api, planned)  # CB3 opened at 00:04:55 UTC
+    now = api.get("/api/v1/public/outages").json()
+    assert [o["id"] for o in now["current"]] == [record, fault]  # newest first
+    assert now["upcoming"] == []
+    assert now["customers_off"] == 36 + 30
+    assert now["current"][0] | {"id": 0} == {
+        "id": 0,
+        "kind": "planned",
+        "status": "detected",
+        "started_at": "2024-06-10T00:04:55Z",
+        "restored_at": None,
+        "estimated_restoration_at": "2024-06-10T06:00:00Z",  # the booking's end
+        "villages": ["张营"],
+        "streets": [],
+        "townships": [],
+        "transformer_areas_off": 1,
+        "customers_off": 30,
+        "customers_restored": 0,
+        "planned_id": planned,
+    }
+    booking = api.get(f"/api/v1/public/planned/{planned}").json()
+    assert (booking["state"], booking["outage_id"]) == ("in_progress", record)
 
     with api.context.sessions.begin() as session:
         outages.add_restoration_step(
@@ -174,11 +320,117 @@ def test_outages_by_area_with_places_counts_and_estimates(api: Api) -> None:
         36,
     )
     assert restored["villages"] == ["李村"]  # where it was
-    assert api.get("/api/v1/public/outages").json()["current"][0]["id"] == planned
+    assert [o["id"] for o in api.get("/api/v1/public/outages").json()["current"]] == [record]
+
+    api.clock.advance(hours=5)
+    switch(api, "CB3", closed=True)  # the work is done: supply back, the booking completed
+    done = api.get(f"/api/v1/public/planned/{planned}").json()
+    assert (done["state"], done["outage_id"]) == ("completed", record)
+    assert api.get(f"/api/v1/public/outages/{record}").json()["planned_id"] == planned
+    assert api.get("/api/v1/public/outages").json()["current"] == []
     assert api.get("/api/v1/public/outages/999").status_code == 404
+    assert api.get("/api/v1/public/planned/999").status_code == 404
+
+
+def test_drafts_and_cancelled_bookings_are_never_public(api: Api) -> None:
+    draft = book_planned(api, "CB3", state=PlannedState.DRAFT)
+    cancelled = book_planned(api, "CB3", state=PlannedState.CANCELLED)
+    approved = book_planned(api, "FU1", state=PlannedState.APPROVED)  # TA3, 李村
+    notified_then_cancelled = book_planned(api, "CB2")  # TA4, 城关
+    with api.context.sessions.begin() as session:
+        planned_store.transition_work(
+            session,
+            notified_then_cancelled,
+            PlannedState.CANCELLED,
+            at=api.clock.now,
+            actor="p",
+            role="planner",
+        )
+    listed = api.get("/api/v1/public/outages").json()
+    assert [(p["id"], p["state"]) for p in listed["upcoming"]] == [(approved, "approved")]
+    for hidden in (draft, cancelled, notified_then_cancelled):
+        response = api.get(f"/api/v1/public/planned/{hidden}")
+        assert response.status_code == 404
+        assert response.json() == api.get("/api/v1/public/planned/999").json() | {
+            "detail": f"no planned outage with id {hidden}",
+            "instance": f"/api/v1/public/planned/{hidden}",
+            "planned_outage_id": hidden,
+        }  # the same answer as for an id that does not exist
+    for area in ("张营", "城关"):
+        assert api.get("/api/v1/public/outages", params={"area": area}).json()["upcoming"] == []
+    # Their switching starts nothing either: opening CB3 in the draft's window is a fault.
+    api.clock.now = STARTS + timedelta(minutes=5)
+    switch(api, "CB3", closed=False)
+    [now] = api.get("/api/v1/public/outages").json()["current"]
+    assert (now["kind"], now["planned_id"]) == ("fault", None)
+
+
+def test_a_postponed_booking_says_so_and_shows_its_new_window(api: Api) -> None:
+    early = book_planned(api, "FU1")  # 10 June
+    later = book_planned(
+        api,
+        "CB3",
+        starts_at=STARTS + timedelta(days=1),
+        ends_at=ENDS + timedelta(days=1),
+        work_type=WorkType.CONSTRUCTION,
+    )
+    # The 10 June work is put off to 12 June, 02:00 to 09:00 UTC: after the other one.
+    new = (datetime(2024, 6, 12, 2, tzinfo=UTC), datetime(2024, 6, 12, 9, tzinfo=UTC))
+    postpone_planned(api, early, *new)
+    upcoming = api.get("/api/v1/public/outages").json()["upcoming"]
+    assert [(p["id"], p["state"]) for p in upcoming] == [(later, "notified"), (early, "postponed")]
+    assert (upcoming[1]["starts_at"], upcoming[1]["ends_at"]) == (
+        "2024-06-12T02:00:00Z",
+        "2024-06-12T09:00:00Z",
+    )
+    assert upcoming[0]["work_type_name"] == {"zh": "工程施工", "en": "construction work"}
+    # A booking whose window passed without its switching is no longer to come.
+    api.clock.now = ENDS + timedelta(days=1)
+    assert [p["id"] for p in api.get("/api/v1/public/outages").json()["upcoming"]] == [early]
+
+
+def test_a_booking_names_its_townships_from_the_network(api: Api) -> None:
+    """Places come from the network's transformer areas and HV customers (their townships
+    too); an area the network no longer has falls back to the booking's own villages."""
+    rows = small_rows()
+    for ta in rows["transformer_areas"]:
+        ta["township"] = "城关镇" if ta["id"] in ("TA2", "TA3") else "柏山镇"
+    rows["hv_customers"][0] |= {"township": "城关镇", "street": "建设路"}
+    network = network_from_raw(small_raw(rows))
+    work = book_planned(api, "CB1")  # TA1 王庄村, TA2 and TA3 李村, HV1
+    with api.context.sessions() as session:
+        booked = planned_store.get_work(session, work)
+    assert sorted(booked.element_ids) == ["HV1", "TA1", "TA2", "TA3"]
+    shown = public_planned(booked, network)
+    assert (shown.villages, shown.streets, shown.townships) == (
+        ["李村", "王庄村"],
+        ["建设路"],  # the HV customer's street: a place, not its name or id
+        ["城关镇", "柏山镇"],
+    )
+    assert (shown.transformer_areas, shown.customers) == (3, 40 + 35 + 20 + 1)
+    gone = replace(booked, element_ids=("TA9", "TA1"))  # TA9: no longer in the network
+    fallback = public_planned(gone, network)
+    assert fallback.villages == ["李村", "王庄村"]  # TA1's, and the booking's own list
+    assert fallback.townships == ["柏山镇"]
 
 
 def test_public_pages_need_no_token_but_accept_one(api: Api) -> None:
-    assert api.get("/api/v1/public/outages").status_code == 200
-    assert api.get("/api/v1/public/outages", role=Role.VIEWER).status_code == 200
+    planned = book_planned(api)
+    for path in ("/api/v1/public/outages", f"/api/v1/public/planned/{planned}"):
+        assert api.get(path).status_code == 200
+        assert api.get(path, role=Role.VIEWER).status_code == 200
     assert api.get("/api/v1/public/outages", params={"area": "x" * 101}).status_code == 422
+    assert api.get("/api/v1/public/planned/0").status_code == 422
+
+
+def test_a_planned_record_dated_ahead_is_not_shown_before_it_begins(api: Api) -> None:
+    """A planned outage recorded ahead as an outage record (before bookings existed) is
+    neither now nor to come until its start; then it is an outage now."""
+    ahead = api.fault_outage(
+        "CB3", kind=OutageKind.PLANNED, started_at=api.clock.now + timedelta(days=2)
+    )
+    listed = api.get("/api/v1/public/outages").json()
+    assert (listed["current"], listed["upcoming"]) == ([], [])
+    api.clock.advance(days=2, minutes=1)
+    [now] = api.get("/api/v1/public/outages").json()["current"]
+    assert (now["id"], now["kind"], now["planned_id"]) == (ahead, "planned", None)

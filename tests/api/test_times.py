@@ -17,7 +17,12 @@ from tests.api.conftest import Api
 
 NOT_TIMES: list[Any] = [-1, 0, 1717228800, 1717228800.5, True, "1717228800", "2024-06-09"]
 NAIVE = "2024-06-09T08:00:00"
-BOOKING = {"open": ["K1"], "starts_at": "2024-06-09T08:00:00+08:00"}
+BOOKING = {
+    "work_on": ["s2"],
+    "reason": "pole 17",
+    "starts_at": "2024-06-10T08:00:00+08:00",
+    "ends_at": "2024-06-10T14:00:00+08:00",
+}
 
 
 def _refused(response: Any, field: str) -> None:
@@ -33,19 +38,23 @@ def _outages(api: Api) -> list[Any]:
 
 
 @pytest.mark.parametrize("value", [*NOT_TIMES, NAIVE])
-def test_an_outage_booking_refuses_a_time_that_is_not_iso_8601_with_offset(
+def test_a_planned_booking_refuses_a_time_that_is_not_iso_8601_with_offset(
     api: Api, value: Any
 ) -> None:
     for field in ("starts_at", "ends_at"):
         body = BOOKING | {field: value}
-        _refused(api.post("/api/v1/outages", role=Role.PLANNER, json=body), field)
+        _refused(api.post("/api/v1/planned-outages", role=Role.PLANNER, json=body), field)
+    assert api.get("/api/v1/planned-outages", role=Role.VIEWER).json() == []
+    for field in ("starts_at", "ends_at"):  # a manual outage record the same
+        body = {"kind": "fault", "open": ["K1"], "starts_at": "2024-06-01T07:00:00Z", field: value}
+        _refused(api.post("/api/v1/outages", role=Role.DISPATCHER, json=body), field)
     assert _outages(api) == []
 
 
 def test_an_iso_time_still_books(api: Api) -> None:
-    created = api.post("/api/v1/outages", role=Role.PLANNER, json=BOOKING)
+    created = api.post("/api/v1/planned-outages", role=Role.PLANNER, json=BOOKING)
     assert created.status_code == 201, created.text
-    assert created.json()["started_at"] == "2024-06-09T00:00:00Z"
+    assert created.json()["starts_at"] == "2024-06-10T00:00:00Z"
 
 
 @pytest.mark.parametrize("value", [*NOT_TIMES, NAIVE])

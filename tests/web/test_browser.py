@@ -2,8 +2,9 @@
 browser download), against the whole system served on a loopback port with the sample county.
 
 The map draws the areas off from the feed with no tile server, nothing is requested from
-outside the server, the keyboard reaches the content through the skip link, and the
-outage's own page (the SMS link) opens. Screenshots go to the test's temporary folder, or to
+outside the server, the keyboard reaches the content through the skip link, the outage's
+own page (the SMS link) opens, and a planned outage booked ahead opens its own page from
+the map. Screenshots go to the test's temporary folder, or to
 the folder ``OPENOMS_SCREENSHOTS`` names (``OPENOMS_SCREENSHOTS=docs/screenshots`` refreshes
 the pictures docs/public.md shows; a plain test run leaves the tree alone). Without
 ``chromium`` on the PATH the test skips, or fails when ``CI=true`` (.ci/run installs it).
@@ -21,11 +22,14 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from openoms.outages.lifecycle import OutageState
+from openoms.outages.planned import PlannedState, WorkType
 from openoms.outages.records import OutageKind
 from openoms.server import RunningServer, serving
 from openoms.service.outages import Principal, book_outage
+from openoms.service.planned import book_work
 from openoms.settings import Settings
 from openoms.store import outages
+from openoms.store import planned as planned_store
 from openoms.store.tokens import Role
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -45,7 +49,8 @@ def chromium() -> str:
 @pytest.fixture
 def county(chromium: str, tmp_path: Path) -> Iterator[tuple[RunningServer, int, int]]:
     """The system on the sample county (SQLite), with a fault on 柏山Ⅴ线 whose crew is on
-    site and a planned outage tomorrow."""
+    site and planned work in nine days (booked by the workflow, then approved and notified
+    as approval and the notice would move it)."""
     settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'oms.db'}")
     with serving(settings) as running:
         context = running.context
@@ -63,15 +68,21 @@ def county(chromium: str, tmp_path: Path) -> Iterator[tuple[RunningServer, int, 
             outages.update_outage(session, fault, cause="雷击", crew="抢修一班", at=now, actor="d")
             for state in (OutageState.CREW_DISPATCHED, OutageState.CREW_ON_SITE):
                 outages.transition_outage(session, fault, state, at=now, actor="d")
-            planned = book_outage(
+            planned = book_work(
                 context,
                 session,
-                who,
-                kind=OutageKind.PLANNED,
+                Principal("planner", Role.PLANNER),
+                work_type=WorkType.MAINTENANCE,
+                reason="更换 25 号杆",
                 opened=["CG-F02-K25"],
-                starts_at=now + timedelta(days=1),
-                ends_at=now + timedelta(days=1, hours=6),
+                starts_at=now + timedelta(days=9),
+                ends_at=now + timedelta(days=9, hours=6),
+                now=now,
             ).id
+            for target in (PlannedState.APPROVED, PlannedState.NOTIFIED):
+                planned_store.transition_work(
+                    session, planned, target, at=now, actor="planner", role="planner"
+                )
         yield running, fault, planned
 
 
@@ -106,7 +117,8 @@ def test_the_public_pages_in_headless_chromium(
                 "抢修队已到达现场"
             )
             assert "雷击" in page.locator(f"#outage-{fault}").inner_text()
-            assert page.locator(f"#outage-{planned}").count() == 1
+            assert page.locator(f"#planned-{planned}").count() == 1
+            assert "已公告" in page.locator(f"#planned-{planned}").inner_text()
             # Keyboard: the first Tab reaches the skip link, Enter moves to the content.
             page.keyboard.press("Tab")
             assert page.evaluate("document.activeElement.className") == "skip"
@@ -127,6 +139,14 @@ def test_the_public_pages_in_headless_chromium(
             assert wide.title() == "Power outages"
             wide.wait_for_selector("#map path.leaflet-interactive")
             wide.screenshot(path=str(screenshots / "public-outages-en.png"))
+            # A planned outage's line on the map (blue) opens the booking's own page.
+            wide.locator('#map path.leaflet-interactive[stroke="#1f5fa8"]').first.dispatch_event(
+                "click"
+            )
+            wide.wait_for_url(f"{base}/planned/{planned}?lang=en")
+            assert wide.locator("h1").inner_text() == f"Planned outage {planned}"
+            wide.wait_for_selector("#map path.leaflet-interactive")
+            planned_page = wide.content()
 
             # The county's customer data: none of it on the pages or in the feed.
             network = running.context.network
@@ -140,7 +160,7 @@ def test_the_public_pages_in_headless_chromium(
             with running.context.sessions() as session:
                 summary = outages.get_outage(session, fault).summary["zh"]
             assert any(name in summary for name in private)  # the record does name them
-            shown = index + page.content() + wide.content()
+            shown = index + page.content() + wide.content() + planned_page
             shown += wide.request.get(f"{base}/public/outages.geojson").text()
             leaked = sorted(name for name in private if name and name in shown)
             assert leaked == []

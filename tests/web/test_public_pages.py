@@ -1,12 +1,13 @@
 """The public outage pages and their GeoJSON feed: areas, counts, times in the utility's zone,
-the crew's stage and the cause category, zh and en, a 404 page, the crew SMS link, and never
-a customer's name, phone number, account or address."""
+the crew's stage and the cause category, planned outages as booked (their own page, a
+postponed one saying so, never a draft or a cancelled one), zh and en, a 404 page, the crew
+SMS link, and never a customer's name, phone number, account or address."""
 
 from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,31 +19,28 @@ import pytest
 from openoms.api import create_app
 from openoms.grid.model import Network
 from openoms.outages.lifecycle import OutageState
+from openoms.outages.planned import PlannedState, WorkType
 from openoms.outages.records import OutageKind
 from openoms.store import outages
-from openoms.store.tokens import Role
 from openoms.web import install_public_pages
 from openoms.web.view import cause_category
 from tests.api.conftest import Api
 from tests.api.conftest import Clock as ApiClock
-from tests.api.test_public import PRIVATE, _private_outage_data
+from tests.api.test_public import (
+    PRIVATE,
+    _private_outage_data,
+    book_planned,
+    postpone_planned,
+    start_planned,
+    switch,
+)
 from tests.service.test_crew_alert_texts import LOCKOUT, _report, _rig, _settle
 
 
-def _planned(api: Api, device: str = "CB3") -> int:
-    """A planned outage on 8 June, 00:00 to 06:00 UTC (08:00 to 14:00 in Beijing time)."""
-    response = api.post(
-        "/api/v1/outages",
-        role=Role.PLANNER,
-        json={
-            "open": [device],
-            "starts_at": "2024-06-08T00:00:00Z",
-            "ends_at": "2024-06-08T06:00:00Z",
-        },
-    )
-    assert response.status_code == 201, response.text
-    outage_id: int = response.json()["id"]
-    return outage_id
+def _planned(api: Api, device: str = "CB3", **fields: object) -> int:
+    """Planned work booked and notified for 10 June, 00:00 to 06:00 UTC (08:00 to 14:00 in
+    Beijing time); CB3 puts off TA5 (张营, 30 customers) on 乙Ⅰ线."""
+    return book_planned(api, device, **fields)  # type: ignore[arg-type]
 
 
 def _section(html: str, heading_id: str) -> str:
@@ -74,21 +72,25 @@ def test_the_page_lists_outages_now_and_planned_by_area_with_counts_and_local_ti
     assert f'href="/outages/{fault}"' in now
     assert "李村" in now
     assert "张营" not in now
-    assert f'href="/outages/{planned}"' in later
+    assert f'href="/planned/{planned}"' in later
+    assert f'id="planned-{planned}"' in later
     assert "张营" in later
     assert "李村" not in later
     assert f"/outages/{customer}" not in html  # one customer's own fault is private
-    assert "目前共 36 户停电，1 起停电事件。" in html
+    assert "目前共 36 户停电，1 起停电事件。" in html  # the planned outage has not begun
     assert "<dt>停电户数</dt><dd>36</dd>" in now
     # 07:30 UTC is 15:30 in Asia/Shanghai; the refresh is the clock's 08:00 UTC, 16:00 local.
     assert '<time datetime="2024-06-01T15:30+08:00">2024-06-01 15:30</time>' in now
-    assert '<time datetime="2024-06-08T08:00+08:00">2024-06-08 08:00</time>' in later
-    assert '<dt>预计恢复</dt><dd><time datetime="2024-06-08T14:00+08:00">' in later
+    # The booking's window, 10 June 00:00 to 06:00 UTC, is 08:00 to 14:00 local.
+    assert '<dt>计划开始</dt><dd><time datetime="2024-06-10T08:00+08:00">2024-06-10 08:00' in later
+    assert '<dt>计划结束</dt><dd><time datetime="2024-06-10T14:00+08:00">2024-06-10 14:00' in later
     assert '更新时间：<time datetime="2024-06-01T16:00+08:00">2024-06-01 16:00</time>' in html
     assert "Asia/Shanghai" in html
     assert "<dt>停电原因</dt><dd>正在查找</dd>" in now  # no cause yet
-    assert "<dt>停电原因</dt><dd>计划检修</dd>" in later
     assert "<dt>抢修进度</dt><dd>正在安排</dd>" in now  # no crew yet
+    for row in ("线路</dt><dd>乙Ⅰ线", "状态</dt><dd>已公告", "停电户数</dt><dd>30",
+                "停电台区数</dt><dd>1", "工作内容</dt><dd>计划检修"):  # fmt: skip
+        assert f"<dt>{row}</dd>" in later, row
 
     english = _html(web.get("/", params={"lang": "en"}))
     assert '<html lang="en">' in english
@@ -96,7 +98,10 @@ def test_the_page_lists_outages_now_and_planned_by_area_with_counts_and_local_ti
     assert "36 customers are off supply now, in 1 outage(s)." in english
     assert "<dt>Customers off</dt><dd>36</dd>" in english
     assert f'href="/outages/{fault}?lang=en"' in english
-    assert "<dt>Cause</dt><dd>planned maintenance</dd>" in english
+    assert f'href="/planned/{planned}?lang=en"' in english
+    assert "<dt>Work</dt><dd>planned maintenance</dd>" in english
+    assert "<dt>Status</dt><dd>Announced</dd>" in english
+    assert "<dt>Customers affected</dt><dd>30</dd>" in english
     assert "停电户数" not in english
     assert 'href="/" hreflang="zh-CN"' in english  # the way back to Chinese
     assert 'href="/?lang=en" hreflang="en"' in html
@@ -119,11 +124,11 @@ def test_a_village_or_township_search_narrows_the_page_and_the_feed(web: Api) ->
     assert 'id="area" name="area" type="search" value="李"' in html
     assert "“李”：目前 1 起停电，36 户停电；计划停电 0 起。" in html
     assert f'href="/outages/{fault}"' in html
-    assert f'href="/outages/{planned}"' not in html
+    assert f'href="/planned/{planned}"' not in html
     assert 'data-feed="/public/outages.geojson?area=%E6%9D%8E"' in html
     assert 'href="/?lang=en&amp;area=%E6%9D%8E" hreflang="en"' in html  # the switch keeps it
     feed = web.get("/public/outages.geojson", params={"area": "张营"}).json()
-    assert [f["id"] for f in feed["features"]] == [planned]
+    assert [f["id"] for f in feed["features"]] == [f"planned-{planned}"]
     english = _html(web.get("/", params={"area": "张营", "lang": "en"}))
     assert "“张营”: 0 outage(s) now, 0 customers off; 1 planned." in english
     assert '<input type="hidden" name="lang" value="en">' in english
@@ -133,9 +138,10 @@ def test_a_village_or_township_search_narrows_the_page_and_the_feed(web: Api) ->
 
 
 def test_personal_data_finds_nothing(web: Api) -> None:
-    _private_outage_data(web)
-    web.clock.advance(days=7, hours=1)
-    assert len(web.get("/public/outages.geojson").json()["features"]) == 2
+    _, planned = _private_outage_data(web)
+    assert len(web.get("/public/outages.geojson").json()["features"]) == 2  # fault, booking
+    start_planned(web, planned[0])
+    assert len(web.get("/public/outages.geojson").json()["features"]) == 2  # fault, its record
     for secret in PRIVATE:
         feed = web.get("/public/outages.geojson", params={"area": secret}).json()
         assert feed["features"] == [], secret
@@ -254,17 +260,28 @@ def test_a_private_outage_answers_the_same_404_page(web: Api) -> None:
 
 
 def test_no_page_or_feed_holds_personal_data(web: Api) -> None:
-    outage_ids = _private_outage_data(web)
-    assert len(outage_ids) == 3
-    web.clock.advance(days=7, hours=1)  # the planned outage has begun: all on one page
-    shown = [
+    outage_ids, planned_ids = _private_outage_data(web)
+    assert len(outage_ids) == 2  # customer (private), fault
+    paths = [
+        "/",
+        "/public/outages.geojson",
+        *(f"/outages/{i}" for i in outage_ids),
+        *(f"/planned/{i}" for i in planned_ids),  # notified, draft, cancelled
+    ]
+    before = [web.get(path, params=params) for path in paths for params in ({}, {"lang": "en"})]
+    assert [r.status_code for r in before] == [200] * 4 + [404, 404, 200, 200] + [
+        200,
+        200,
+    ] + [404] * 4
+    record = start_planned(web, planned_ids[0])  # the planned outage has begun
+    after = [
         web.get(path, params=params)
-        for path in ["/", "/public/outages.geojson", *(f"/outages/{i}" for i in outage_ids)]
+        for path in [*paths, f"/outages/{record}"]
         for params in ({}, {"lang": "en"})
     ]
-    assert [r.status_code for r in shown] == [200] * 4 + [200, 200, 404, 404, 200, 200]
+    assert [r.status_code for r in after[-2:]] == [200, 200]
     assert len(web.get("/public/outages.geojson").json()["features"]) == 2
-    for response in shown:
+    for response in [*before, *after]:
         text = response.text + str(response.headers)
         for secret in PRIVATE:
             assert secret not in text, (secret, response.url)
@@ -306,7 +323,7 @@ def test_the_feed_is_geojson_of_the_same_outages(web: Api, small_network: Networ
     feed: dict[str, Any] = response.json()
     assert feed["type"] == "FeatureCollection"
     assert feed["generated_at"] == "2024-06-01T08:00:00Z"
-    assert [f["id"] for f in feed["features"]] == [fault, planned]
+    assert [f["id"] for f in feed["features"]] == [fault, f"planned-{planned}"]
     for feature in feed["features"]:
         assert feature["type"] == "Feature"
         geometry = feature["geometry"]
@@ -349,18 +366,48 @@ def test_the_feed_is_geojson_of_the_same_outages(web: Api, small_network: Networ
         "started_at": "2024-06-01T07:30:00Z",
         "estimated_restoration_at": None,
         "restored_at": None,
+        "planned_id": None,
+        "work_type": None,
+        "work_type_name": None,
     }
-    assert later["properties"]["upcoming"] is True
-    assert later["properties"]["villages"] == ["张营"]
-    assert later["properties"]["estimated_restoration_at"] == "2024-06-08T06:00:00Z"
+    assert later["properties"] == {
+        "id": planned,
+        "url": f"http://127.0.0.1:8080/planned/{planned}",
+        "kind": "planned",
+        "kind_name": "计划停电",
+        "status": "notified",
+        "status_name": "已公告",
+        "upcoming": True,
+        "townships": [],
+        "villages": ["张营"],
+        "places": ["张营"],
+        "line": "乙Ⅰ线",
+        "customers_off": 30,
+        "customers_restored": 0,
+        "transformer_areas_off": 1,
+        "cause": "maintenance",
+        "cause_name": "计划检修",
+        "crew": None,
+        "crew_name": None,
+        "started_at": "2024-06-10T00:00:00Z",  # the window, as for the outages now
+        "estimated_restoration_at": "2024-06-10T06:00:00Z",
+        "restored_at": None,
+        "starts_at": "2024-06-10T00:00:00Z",
+        "ends_at": "2024-06-10T06:00:00Z",
+        "planned_id": planned,
+        "work_type": "maintenance",
+        "work_type_name": "计划检修",
+    }
     english = web.get("/public/outages.geojson", params={"lang": "en"}).json()
-    assert english["features"][1]["properties"]["cause_name"] == "planned maintenance"
+    assert english["features"][1]["properties"]["work_type_name"] == "planned maintenance"
+    assert english["features"][1]["properties"]["status_name"] == "Announced"
     assert english["lang"] == "en"
 
 
 def test_the_pages_load_nothing_from_outside_this_server(web: Api) -> None:
     fault = web.fault_outage("K1")
-    for path in ("/", f"/outages/{fault}", "/outages/999"):
+    planned = _planned(web)
+    for path in ("/", f"/outages/{fault}", "/outages/999", f"/planned/{planned}", "/planned/9"):
         html = web.get(path).text
         external = [u for u in re.findall(r"""(?:src|href)=["']([^"']+)""", html) if "//" in u]
         assert external == [], path
@@ -415,3 +462,107 @@ def test_times_follow_the_configured_zone(web: Api) -> None:
     html = web.get(f"/outages/{fault}").text
     assert '<time datetime="2024-06-01T09:00+02:00">2024-06-01 09:00</time>' in html
     assert "Europe/Berlin" in html
+
+
+def test_a_planned_outage_has_its_own_page(web: Api) -> None:
+    planned = _planned(web, work_type=WorkType.CONSTRUCTION)
+    response = web.get(f"/planned/{planned}")
+    assert response.status_code == 200
+    html = _html(response)
+    assert f"<h1>计划停电 {planned}</h1>" in html
+    assert f"<title>计划停电 {planned} · 停电信息</title>" in html
+    assert f'<article class="outage planned notified" id="planned-{planned}"' in html
+    assert "<dt>工作内容</dt><dd>工程施工</dd>" in html
+    assert "<dt>线路</dt><dd>乙Ⅰ线</dd>" in html
+    assert f'data-feature="planned-{planned}"' in html  # the map shows this one only
+    assert f'href="/planned/{planned}?lang=en" hreflang="en"' in html
+    english = _html(web.get(f"/planned/{planned}", params={"lang": "en"}))
+    assert f"<h1>Planned outage {planned}</h1>" in english
+    assert "<dt>Work</dt><dd>construction work</dd>" in english
+    assert "<dt>Ends</dt><dd><time" in english
+
+
+def test_a_postponed_planned_outage_says_so_with_its_new_window(web: Api) -> None:
+    planned = _planned(web)
+    # Put off by two days: 12 June 00:00 to 06:00 UTC, 08:00 to 14:00 local.
+    postpone_planned(
+        web, planned, datetime(2024, 6, 12, tzinfo=UTC), datetime(2024, 6, 12, 6, tzinfo=UTC)
+    )
+    for html in (
+        _section(_html(web.get("/")), "upcoming-h"),
+        _html(web.get(f"/planned/{planned}")),
+    ):
+        assert "<dt>状态</dt><dd>已延期，时间已改为下列新时间</dd>" in html
+        assert '<dt>计划开始</dt><dd><time datetime="2024-06-12T08:00+08:00">' in html
+        assert '<dt>计划结束</dt><dd><time datetime="2024-06-12T14:00+08:00">' in html
+        assert "2024-06-10" not in html  # the old window is gone
+    english = _html(web.get(f"/planned/{planned}", params={"lang": "en"}))
+    assert "<dt>Status</dt><dd>Postponed: the new times are below</dd>" in english
+    [feature] = web.get("/public/outages.geojson").json()["features"]
+    assert (feature["properties"]["status"], feature["properties"]["starts_at"]) == (
+        "postponed",
+        "2024-06-12T00:00:00Z",
+    )
+
+
+@pytest.mark.parametrize("state", [PlannedState.DRAFT, PlannedState.CANCELLED])
+def test_a_draft_or_cancelled_planned_outage_does_not_exist_for_the_public(
+    web: Api, state: PlannedState
+) -> None:
+    hidden = _planned(web, state=state)
+    response = web.get(f"/planned/{hidden}")
+    assert response.status_code == 404
+    assert "没有找到这条停电信息" in _html(response)
+    assert response.text.replace(f"/planned/{hidden}", "/planned/999") == (
+        web.get("/planned/999").text
+    )  # the same page as for an id that does not exist
+    html = _html(web.get("/"))
+    assert "暂无计划停电。" in _section(html, "upcoming-h")
+    assert f"planned-{hidden}" not in html
+    assert web.get("/public/outages.geojson").json()["features"] == []
+    assert web.get("/public/outages.geojson", params={"area": "张营"}).json()["features"] == []
+
+
+@pytest.mark.parametrize("path", ["/planned/0", "/planned/abc", "/planned/-1", "/planned/1e3"])
+def test_an_unknown_planned_outage_answers_the_404_page(web: Api, path: str) -> None:
+    response = web.get(path)
+    assert response.status_code == 404
+    assert "没有找到这条停电信息" in _html(response)
+
+
+def test_planned_work_under_way_shows_as_an_outage_now_until_it_is_done(web: Api) -> None:
+    planned = _planned(web)
+    record = start_planned(web, planned, after=timedelta(minutes=10))  # CB3 opened 00:09:55
+    html = _html(web.get("/"))
+    now = _section(html, "current-h")
+    assert f'href="/outages/{record}"' in now
+    assert "暂无计划停电。" in _section(html, "upcoming-h")
+    assert "目前共 30 户停电，1 起停电事件。" in html
+    assert "<dt>状态</dt><dd>停电中</dd>" in now
+    assert '<dt>停电时间</dt><dd><time datetime="2024-06-10T08:09+08:00">' in now
+    # The expected end is the booking's: 06:00 UTC, 14:00 local.
+    assert '<dt>预计恢复</dt><dd><time datetime="2024-06-10T14:00+08:00">' in now
+    assert "<dt>停电原因</dt><dd>计划检修</dd>" in now
+    assert "<dt>工作内容</dt><dd>计划检修</dd>" in now
+    assert "抢修进度" not in now  # planned work: no repair crew to follow
+    assert f'<a href="/planned/{planned}">查看计划停电 {planned}</a>' in now
+    booking = _html(web.get(f"/planned/{planned}"))
+    assert "<dt>状态</dt><dd>正在停电施工</dd>" in booking
+    assert f'<a href="/outages/{record}">查看停电事件 {record}</a>' in booking
+    assert f'data-feature="{record}"' in booking  # its outage record is on the map
+    [feature] = web.get("/public/outages.geojson").json()["features"]
+    assert (feature["id"], feature["properties"]["planned_id"]) == (record, planned)
+    assert feature["properties"]["estimated_restoration_at"] == "2024-06-10T06:00:00Z"
+
+    web.clock.advance(hours=5)
+    switch(web, "CB3", closed=True)  # supply back: the work is completed
+    assert "<dt>状态</dt><dd>已完成，已恢复供电</dd>" in _html(web.get(f"/planned/{planned}"))
+    assert "<dt>状态</dt><dd>已恢复供电</dd>" in _html(web.get(f"/outages/{record}"))
+    assert web.get("/public/outages.geojson").json()["features"] == []
+
+
+def test_a_construction_record_of_planned_work_is_not_third_party_damage() -> None:
+    """The record of started planned work carries its work type as its cause; "construction"
+    must not read as the external-damage category of a fault."""
+    assert cause_category("construction", OutageKind.PLANNED) == "maintenance"
+    assert cause_category("construction", OutageKind.FAULT) == "external"

@@ -22,10 +22,13 @@ from openoms.api.metrics import ApiMetrics, MetricsMiddleware
 from openoms.api.problems import install_problem_handlers, problems_in_openapi
 from openoms.api.routes import (
     API_PREFIX,
+    calls,
     events,
     faults,
     grid,
+    notices,
     outages,
+    planned,
     public,
     reliability,
     system,
@@ -54,6 +57,7 @@ _TAGS: Final = [
     {"name": "events", "description": "Indicator, switch, call and crew events into the log."},
     {"name": "telemetry", "description": "Measured values: latest and sampled history."},
     {"name": "grid", "description": "The network and its present switch state."},
+    {"name": "notices", "description": "Customer notices, their deliveries, the media feed."},
     {"name": "public", "description": "What the public may see: no personal data, no token."},
     {"name": "reliability", "description": "Reliability indices (IEEE 1366, DL/T 836)."},
     {"name": "tokens", "description": "API tokens (admin)."},
@@ -101,7 +105,20 @@ def create_app(
     app.add_middleware(LimitsMiddleware, limits=limits, registry=metrics.registry)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees every 500 too
 
-    for module in (outages, faults, events, telemetry, grid, public, reliability, tokens, system):
+    for module in (
+        outages,
+        calls,
+        planned,
+        notices,
+        faults,
+        events,
+        telemetry,
+        grid,
+        public,
+        reliability,
+        tokens,
+        system,
+    ):
         app.include_router(module.router)
 
     _document_problems(app)

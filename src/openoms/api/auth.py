@@ -120,8 +120,8 @@ TransitionWriter = Annotated[User, Depends(require(Role.DISPATCHER, Role.CREW, R
 """Outage transitions; the route narrows crew and planner to their moves."""
 StepWriter = Annotated[User, Depends(require(Role.DISPATCHER, Role.CREW))]
 """Restoration steps; the route narrows a crew to repair steps."""
-OutageCreator = Annotated[User, Depends(require(Role.DISPATCHER, Role.PLANNER))]
-"""Creating outages; a planner only planned ones."""
+OutageCreator = Annotated[User, Depends(require(Role.DISPATCHER))]
+"""Recording outages by hand (planned work is booked: /planned-outages)."""
 EventSender = Annotated[User, Depends(require(Role.DISPATCHER, Role.CREW))]
 """Posting events; a crew only crew status."""
 EventReader = Annotated[User, Depends(require(Role.DISPATCHER))]

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from openoms.api.schemas import DeviceId, Note, RequestBody, UtcTime
 from openoms.outages.lifecycle import OutageState
+from openoms.outages.planned import PlannedState, WorkType
 from openoms.outages.records import AreaOff, OutageKind, OutageRecord, RestorationStep, StateChange
 
 __all__ = [
@@ -26,8 +27,10 @@ __all__ = [
     "OutageOut",
     "OutagePage",
     "PlanBriefOut",
+    "PublicLabel",
     "PublicOutage",
     "PublicOutageList",
+    "PublicPlanned",
     "RestorationHow",
     "RestorationStepIn",
     "StateChangeOut",
@@ -198,10 +201,10 @@ class RestorationStepIn(RequestBody):
 
 
 class OutageIn(RequestBody):
-    """A planned outage (or, for a dispatcher, a manually recorded one) by the devices that
-    will be opened; who is off comes from the network."""
+    """An outage a dispatcher records by hand, by the devices that opened; who is off comes
+    from the network. Planned work is booked at ``/api/v1/planned-outages`` instead."""
 
-    kind: OutageKind = OutageKind.PLANNED
+    kind: OutageKind = OutageKind.FAULT
     open: list[DeviceId] = Field(min_length=1, max_length=50, description="Switches / sections.")
     starts_at: UtcTime
     ends_at: UtcTime | None = Field(default=None, description="Planned end (the estimate).")
@@ -235,10 +238,56 @@ class PublicOutage(BaseModel):
     transformer_areas_off: int
     customers_off: int
     customers_restored: int
+    planned_id: int | None = Field(
+        default=None,
+        description="A planned outage under way: its booking (GET /public/planned/{id}).",
+    )
+
+
+class PublicLabel(BaseModel):
+    """A name in both languages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    zh: str
+    en: str
+
+
+class PublicPlanned(BaseModel):
+    """What anyone may see of a planned outage booked (approved, notified, postponed; under
+    way or completed on its own page). An allow-list: the window, the places, the line, the
+    counts and the kind of work; never the reason as typed, a crew, a switch, a customer's
+    name, phone number, account or the ids of HV customers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int = Field(description="The booking's id (its page: /planned/{id}).")
+    kind: Literal["planned"] = "planned"
+    state: PlannedState = Field(
+        description="approved, notified or postponed (then starts_at/ends_at are the new "
+        "window); in_progress or completed once the work started (its own page only)."
+    )
+    starts_at: datetime
+    ends_at: datetime
+    work_type: WorkType
+    work_type_name: PublicLabel
+    line: str | None = Field(description="The line (feeder) worked on, by name.")
+    villages: list[str]
+    streets: list[str]
+    townships: list[str]
+    transformer_areas: int = Field(description="Transformer areas the work puts off.")
+    customers: int = Field(description="LV and HV customers the work puts off.")
+    outage_id: int | None = Field(
+        description="The outage record once the work started (GET /public/outages/{id})."
+    )
 
 
 class PublicOutageList(BaseModel):
     area: str | None = Field(description="The village, street or township asked for.")
-    current: list[PublicOutage] = Field(description="Outages going on now, newest first.")
-    upcoming: list[PublicOutage] = Field(description="Planned outages booked to start later.")
+    current: list[PublicOutage] = Field(
+        description="Outages going on now (faults, and planned work under way), newest first."
+    )
+    upcoming: list[PublicPlanned] = Field(
+        description="Planned outages booked and announced, not begun yet, by start."
+    )
     customers_off: int = Field(description="Customers off now in the outages listed.")

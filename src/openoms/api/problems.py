@@ -35,8 +35,14 @@ from openoms.api.schemas import Problem
 from openoms.errors import InputError, TooLargeError, UnknownDeviceError
 from openoms.grid.topology import TopologyError
 from openoms.outages.lifecycle import TRANSITIONS, IllegalTransitionError
+from openoms.outages.planned import (
+    PLANNED_TRANSITIONS,
+    IllegalPlannedTransitionError,
+    NoticeTooLateError,
+)
 from openoms.store.faults import FaultEventNotFoundError
 from openoms.store.outages import AreaRestorationError, OutageNotFoundError
+from openoms.store.planned import PlannedWorkNotFoundError
 from openoms.store.restoration_plans import PlanConflictError, PlanNotFoundError
 from openoms.store.tokens import TokenNotFoundError
 
@@ -99,6 +105,29 @@ def _plan_conflict(exc: Exception) -> dict[str, Any]:
     return {"outage_id": exc.outage_id, "reason": exc.reason, **exc.details}
 
 
+def _planned_transition(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, IllegalPlannedTransitionError)
+    return {
+        "current_state": exc.current.value,
+        "target_state": exc.target.value,
+        "allowed": sorted(PLANNED_TRANSITIONS[exc.current]),
+    }
+
+
+def _notice(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, NoticeTooLateError)
+    return {
+        "rule": exc.rule,
+        "starts_at": exc.starts_at.isoformat(),
+        "deadline": exc.deadline.isoformat(),
+        "notice_hours": exc.notice.total_seconds() / 3600.0,
+    }
+
+
+def _work(exc: Exception) -> dict[str, Any]:
+    return {"planned_outage_id": getattr(exc, "work_id", None)}
+
+
 def _fault(exc: Exception) -> dict[str, Any]:
     assert isinstance(exc, FaultEventNotFoundError)
     return {"fault_id": exc.fault_id}
@@ -146,6 +175,18 @@ PROBLEM_TYPES: Final[Mapping[type[Exception], ProblemType]] = {
     FaultEventNotFoundError: ProblemType(404, "fault-not-found", "No such fault event", _fault),
     IllegalTransitionError: ProblemType(
         409, "illegal-transition", "Transition not allowed", _transition
+    ),
+    PlannedWorkNotFoundError: ProblemType(
+        404, "planned-outage-not-found", "No such planned outage", _work
+    ),
+    IllegalPlannedTransitionError: ProblemType(
+        409,
+        "illegal-planned-transition",
+        "Planned-outage transition not allowed",
+        _planned_transition,
+    ),
+    NoticeTooLateError: ProblemType(
+        422, "notice-too-late", "The notice lead time cannot be kept", _notice
     ),
     AreaRestorationError: ProblemType(422, "areas-not-off", "Areas not off in this outage", _areas),
     PlanNotFoundError: ProblemType(

@@ -6,8 +6,9 @@ folder or JSON document, or a pandapower JSON file) or by a bundled name: ``samp
 (the sample county) or ``sample:ieee33`` (the IEEE 33-bus feeder).
 
 Command groups live in their own modules (:mod:`.grid`, :mod:`.impact`, :mod:`.locate`,
-:mod:`.demo`, :mod:`.service`, :mod:`.roster`, :mod:`.reliability`, :mod:`.warmup`) and are
-imported only when invoked, so ``openoms --help`` loads none of the engines.
+:mod:`.demo`, :mod:`.service`, :mod:`.planned`, :mod:`.notices`, :mod:`.roster`,
+:mod:`.reliability`, :mod:`.warmup`) and are imported only when invoked, so
+``openoms --help`` loads none of the engines.
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     ),
     "db": ("openoms.cli.service:db_group", "The database (数据库)."),
     "token": ("openoms.cli.service:token_group", "API tokens (令牌)."),
+    "planned": (
+        "openoms.cli.planned:planned_group",
+        "Planned outages: preview, book, approve and notify (计划停电).",
+    ),
+    "calls": (
+        "openoms.cli.calls:calls_group",
+        "Trouble calls: predict the operated devices (故障报修研判).",
+    ),
+    "notices": (
+        "openoms.cli.notices:notices_group",
+        "Customer notices: customers, published notices, previews (停电通知).",
+    ),
     "roster": ("openoms.cli.roster:roster_group", "Duty rosters of the grid cells (值班表)."),
     "reliability": (
         "openoms.cli.reliability:reliability_group",

@@ -5,6 +5,7 @@ openoms reliability [--from 2024-01-01 --to 2025-01-01] [--by feeder] [--json] [
 openoms reliability import history.csv [--base units.csv] [--network sample:county]
 openoms reliability imports
 openoms reliability predict NETWORK [--json] [--report DIR]
+openoms reliability place NETWORK [--budget N | --cost-limit X] [--kinds ...] [--top 20] [--json]
 ```
 
 The database and settings are the service's (``--config``); the network is ``--network``, else
@@ -622,4 +623,252 @@ def _predict_text(out: dict[str, Any], names: dict[str, str], lang: Lang) -> str
     )
     if "report" in out:
         lines.append(say(lang, f"图表：{out['report']}", f"chart: {out['report']}"))
+    return "\n".join(lines)
+
+
+@reliability_group.command("place")
+@click.argument("path")
+@click.option("--budget", "count", type=click.IntRange(1), default=None, help="Devices to place.")
+@click.option(
+    "--cost-limit",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Money to spend, in the unit of the cost table (10k CNY, 万元).",
+)
+@click.option(
+    "--kinds",
+    default="remote_switch,new_ftu_switch,recloser",
+    show_default=True,
+    help="Candidate kinds: remote_switch, new_ftu_switch, recloser (tie: with --tie).",
+)
+@click.option(
+    "--tie",
+    "ties",
+    multiple=True,
+    metavar="NODE:NODE",
+    help="A new normally-open remote tie between two nodes on different feeders (repeatable).",
+)
+@click.option(
+    "--objective",
+    type=click.Choice(["saidi", "saifi", "eens"]),
+    default="saidi",
+    show_default=True,
+    help="The benefit ranked per cost: SAIDI minutes, SAIFI, or EENS kWh saved per year.",
+)
+@click.option(
+    "--top", type=click.IntRange(1, 10000), default=20, show_default=True, help="Rows ranked."
+)
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A class default of the prediction, as for 'reliability predict'.",
+)
+@click.option(
+    "--base",
+    type=click.Choice(["customers", "units"]),
+    default="customers",
+    show_default=True,
+    help="Weigh by LV customers (IEEE 1366) or count users.",
+)
+@click.option(
+    "--overrides",
+    "overrides_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV id,failure_rate,repair_h,switching_h, as for 'reliability predict'.",
+)
+@config_option
+@network_options
+def place_command(
+    path: str,
+    *,
+    count: int | None,
+    cost_limit: float | None,
+    kinds: str,
+    ties: tuple[str, ...],
+    objective: str,
+    top: int,
+    assignments: tuple[str, ...],
+    base: str,
+    overrides_path: Path | None,
+    config: Path | None,
+    options: NetworkOptions,
+) -> None:
+    """Where automation pays off: candidate changes (a manual switch made remote, a new FTU
+    switch on a section, a recloser for a fuse or sectionaliser, a new tie) ranked by
+    predicted benefit per cost, and with --budget / --cost-limit a greedy plan
+    (自动化改造选点：按单位投资的可靠性收益排序).
+
+    Costs are the settings' reliability_automation_costs (10k CNY; placeholder defaults)."""
+    from openoms.errors import InputError  # noqa: PLC0415
+    from openoms.reliability.placement import KINDS, Placement  # noqa: PLC0415
+
+    lang = options.lang
+    wanted = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    for kind in wanted:
+        if kind not in KINDS or kind == "tie":
+            known = "remote_switch, new_ftu_switch, recloser"
+            raise BadValue(
+                lang,
+                "--kinds",
+                f"未知类型 {kind!r}（可用：{known}）",
+                f"unknown kind {kind!r} ({known})",
+            )
+    pairs = []
+    for item in ties:
+        a, sep, b = item.partition(":")
+        if not sep or not a.strip() or not b.strip():
+            raise BadValue(
+                lang, "--tie", f"应为 节点:节点，得到 {item!r}", f"not NODE:NODE: {item!r}"
+            )
+        pairs.append((a.strip(), b.strip()))
+    costs = settings_of(config).reliability_automation_costs
+    overrides = _read_overrides(overrides_path, lang) if overrides_path is not None else {}
+    network = options.checked(path)
+    settings = _predict_settings(assignments, base, lang)
+    progress = _progress(lang) if not options.as_json and sys.stderr.isatty() else None
+    try:
+        placement = Placement(network, costs, settings, overrides)
+        candidates = placement.candidates(wanted, ties=pairs)
+        effects = placement.evaluate(candidates, objective=objective, progress=progress)
+        if progress is not None:
+            click.echo("", err=True)
+        plan = None
+        if count is not None or cost_limit is not None:
+            plan = placement.plan(
+                candidates,
+                count=count,
+                cost_limit=cost_limit,
+                objective=objective,
+                effects=effects,
+                on_pick=_pick_progress(lang) if progress is not None else None,
+            )
+            if progress is not None:
+                click.echo("", err=True)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from None
+    ranked = placement.rank(effects)
+    system = placement.system()
+    out: dict[str, Any] = {
+        "objective": objective,
+        "costs": costs,
+        "cost_unit": "10k CNY",
+        "settings": asdict(settings),
+        "system": {"saifi": system[0], "saidi_min": 60 * system[1], "eens_kwh": system[2]},
+        "candidates": len(effects),
+        "with_benefit": sum(1 for e in effects if e.benefit > 0),
+        "ranking": [e.as_dict() for e in ranked[:top]],
+        "plan": plan.as_dict() if plan is not None else None,
+    }
+    if options.as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    click.echo(_place_text(out, lang))
+
+
+def _progress(lang: Lang) -> Any:
+    step = {"every": 1}
+
+    def show(done: int, total: int) -> None:
+        step["every"] = max(1, total // 100)
+        if done % step["every"] == 0 or done == total:
+            text = say(
+                lang, f"评估候选方案 {done}/{total}", f"evaluating candidates {done}/{total}"
+            )
+            click.echo(f"\r… {text}", err=True, nl=False)
+
+    return show
+
+
+def _pick_progress(lang: Lang) -> Any:
+    def show(n: int) -> None:
+        text = say(lang, f"预算方案：已选 {n} 项", f"budget plan: {n} picked")
+        click.echo(f"\r… {text}", err=True, nl=False)
+
+    return show
+
+
+_KIND_TEXT: dict[str, tuple[str, str]] = {
+    "remote_switch": ("开关加装FTU（改遥控）", "make remote (FTU retrofit)"),
+    "new_ftu_switch": ("新增FTU分段开关", "new FTU switch on section"),
+    "recloser": ("更换为重合器", "replace by a recloser"),
+    "tie": ("新增联络开关", "new tie"),
+}
+
+
+def _place_text(out: dict[str, Any], lang: Lang) -> str:
+    def row(e: dict[str, Any]) -> str:
+        e = {k: (0.0 if isinstance(v, float) and abs(v) < 5e-9 else v) for k, v in e.items()}
+        kind = say(lang, *_KIND_TEXT[e["kind"]])
+        element = e["element"] + (f"—{e['other']}" if e.get("other") else "")
+        feeders = "、".join(f["name"] for f in e["feeders"]) or "—"
+        return (
+            f"  {kind} | {e['name']} ({element}) | {feeders} | {e['d_saidi_min']:+.3f} | "
+            f"{e['d_saifi']:+.5f} | {e['d_eens_kwh']:+,.1f} | {e['cost']:g} | "
+            f"{e['benefit_per_cost']:.4f}"
+        )
+
+    s = out["system"]
+    unit = {"saidi": ("分钟/户", "min per customer"), "saifi": ("次/户", "per customer")}.get(
+        out["objective"], ("kWh", "kWh")
+    )
+    lines = [
+        say(
+            lang,
+            f"自动化选点（预测法）：候选 {out['candidates']} 个，有收益 {out['with_benefit']} 个；"
+            f"现状 SAIDI {s['saidi_min']:.2f} 分钟/户·年，SAIFI {s['saifi']:.4f} 次/户·年，"
+            f"缺供电量 {s['eens_kwh']:,.0f} kWh/年",
+            f"Automation placement (predictive): {out['candidates']} candidates, "
+            f"{out['with_benefit']} with a benefit; now SAIDI {s['saidi_min']:.2f} min per "
+            f"customer-year, SAIFI {s['saifi']:.4f}, EENS {s['eens_kwh']:,.0f} kWh/yr",
+        ),
+        say(
+            lang,
+            "措施 | 设备（编号） | 线路 | ΔSAIDI 分钟/户·年 | ΔSAIFI 次/户·年 | ΔEENS kWh/年 | "
+            f"投资 万元 | 收益/投资（{unit[0]}/万元）",
+            "change | element (id) | feeder | ΔSAIDI min/customer·yr | ΔSAIFI /yr | "
+            f"ΔEENS kWh/yr | cost 10k CNY | benefit/cost ({unit[1]} per 10k CNY)",
+        ),
+    ]
+    lines += [row(e) for e in out["ranking"]]
+    plan = out["plan"]
+    if plan is not None:
+        lines.append(
+            say(
+                lang,
+                "预算方案（贪心，每选一项后重新评估）：",
+                "Budget plan (greedy, re-evaluated after each pick):",
+            )
+        )
+        for i, step in enumerate(plan["steps"], start=1):
+            lines.append(
+                f"  {i}. {row(step).strip()} | "
+                + say(lang, "累计投资 ", "total ")
+                + f"{step['cost_total']:g} | SAIDI → {step['saidi_min_after']:.2f}"
+            )
+        pct = plan["change_pct"]
+        change = "—" if pct["saidi"] is None else f"{pct['saidi']:+.1f} %"
+        saifi = "—" if pct["saifi"] is None else f"{pct['saifi']:+.1f} %"
+        lines.append(
+            say(
+                lang,
+                f"共 {plan['devices']} 项、投资 {plan['cost']:g} 万元：SAIDI "
+                f"{plan['before']['saidi_min']:.2f} → {plan['after']['saidi_min']:.2f} 分钟/户·年"
+                f"（{change}），SAIFI {saifi}",
+                f"With {plan['devices']} devices for {plan['cost']:g} (10k CNY): SAIDI "
+                f"{plan['before']['saidi_min']:.2f} → {plan['after']['saidi_min']:.2f} min per "
+                f"customer-year ({change}), SAIFI {saifi}",
+            )
+        )
+    lines.append(
+        say(
+            lang,
+            "收益来自模型的故障率与操作时间（默认假设值），非历史统计；投资单价为占位默认值，"
+            "请按本单位造价设置 reliability_automation_costs。",
+            "Benefits come from the model's rates and times (assumed defaults), not history; "
+            "the costs are placeholders: set reliability_automation_costs to your own.",
+        )
+    )
     return "\n".join(lines)

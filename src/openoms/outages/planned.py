@@ -19,24 +19,36 @@ the moment it is approved or booked; temporary maintenance that must tell import
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from openoms.errors import InputError
 from openoms.settings import STATUTORY_NOTICE_DAYS
 
 __all__ = [
+    "OPEN_PLANNED_STATES",
     "PLANNED_TRANSITIONS",
+    "PUBLIC_PLANNED_STATES",
     "STATUTORY_NOTICE_DAYS",
+    "WORK_TYPE_ZH",
+    "AreaLoad",
     "IllegalPlannedTransitionError",
+    "MethodComparison",
+    "MethodFigures",
     "NoticeCheck",
     "NoticeTooLateError",
     "PlannedState",
+    "PlannedStateChange",
+    "PlannedWork",
+    "WorkType",
     "check_notice_lead_time",
+    "compare_methods",
     "planned_transition",
+    "windows_overlap",
 ]
 
 
@@ -63,6 +75,199 @@ PLANNED_TRANSITIONS: Final[dict[PlannedState, frozenset[PlannedState]]] = {
 }
 """Allowed next states of each planned state. Work once started is not called off or put off:
 it ends, with supply restored, as ``completed``."""
+
+OPEN_PLANNED_STATES: Final = frozenset({P.APPROVED, P.NOTIFIED, P.IN_PROGRESS})
+"""States in which the switching of the work, inside its window, starts it."""
+PUBLIC_PLANNED_STATES: Final = frozenset({P.APPROVED, P.NOTIFIED, P.IN_PROGRESS, P.POSTPONED})
+"""States shown on the public page (a draft is the planner's own until approved)."""
+
+
+class WorkType(StrEnum):
+    """What the work is; ``temporary`` maintenance may keep the shorter notice rule."""
+
+    MAINTENANCE = "maintenance"  # 计划检修
+    CONSTRUCTION = "construction"  # 工程施工 (new line, reconstruction, connection)
+    TEMPORARY = "temporary"  # 临时检修
+    TESTING = "testing"  # 预防性试验
+
+
+WORK_TYPE_ZH: Final = {
+    WorkType.MAINTENANCE: "计划检修",
+    WorkType.CONSTRUCTION: "工程施工",
+    WorkType.TEMPORARY: "临时检修",
+    WorkType.TESTING: "预防性试验",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStateChange:
+    from_state: PlannedState | None
+    to_state: PlannedState
+    at: datetime
+    actor: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedWork:
+    """A planned outage as booked: the work, its window, its switching and who it puts off.
+
+    ``areas`` are the transformer areas and HV customers the work leaves off once its
+    switching is done (``summary`` has the counts, villages, streets, sensitive customers,
+    energy not supplied and the comparison with live-line work and temporary supply).
+    ``revision`` goes up with every change customers must hear of (a new window): notices
+    carry it, so a correction is never mistaken for the first notice. ``outage_id`` is the
+    outage record the switching made once the work started.
+    """
+
+    id: int
+    state: PlannedState
+    revision: int
+    network_version_id: int
+    work_type: WorkType
+    reason: str
+    crews: tuple[str, ...]
+    work_on: tuple[str, ...]  # the sections / devices worked on
+    opened: tuple[str, ...]  # the switches opened to isolate the work
+    switching: tuple[dict[str, Any], ...]  # the whole switching, in order
+    starts_at: datetime
+    ends_at: datetime
+    feeder_id: str | None
+    element_ids: tuple[str, ...]  # transformer areas and HV customers off
+    customers: int  # LV customers and HV customers off
+    summary: dict[str, Any]
+    notice: dict[str, Any]  # rule, notice, deadline (ISO 8601), flagged
+    outage_id: int | None
+    created_by: str
+    created_at: datetime
+    history: tuple[PlannedStateChange, ...] = field(default=())
+
+    @property
+    def hours(self) -> float:
+        return (self.ends_at - self.starts_at).total_seconds() / 3600.0
+
+
+def windows_overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> bool:
+    """Two windows ``[start, end)`` share some time (touching ends do not overlap)."""
+    return a[0] < b[1] and b[0] < a[1]
+
+
+# -- live-line work and temporary supply against the outage ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AreaLoad:
+    """One transformer area or HV customer the work would put off."""
+
+    element_id: str
+    customers: int
+    load_kw: float  # NaN when unknown
+    sensitive: bool  # a sensitive customer (nursing home, hospital, water works) is behind it
+
+
+@dataclass(frozen=True, slots=True)
+class MethodFigures:
+    method: str  # outage / live_line / temporary_supply
+    customers_off: int
+    customer_hours: float
+    energy_not_supplied_kwh: float
+    sensitive_off: int
+    supplied_by_generator: tuple[str, ...] = ()  # temporary supply: the areas a generator holds
+
+
+@dataclass(frozen=True, slots=True)
+class MethodComparison:
+    """The outage against the two ways of keeping customers on, for the planner."""
+
+    hours: float
+    outage: MethodFigures
+    live_line: MethodFigures
+    temporary_supply: MethodFigures
+
+    def saved(self, method: str) -> tuple[int, float]:
+        """Customers and customer-hours ``method`` keeps on compared with the outage."""
+        other = self.live_line if method == "live_line" else self.temporary_supply
+        return (
+            self.outage.customers_off - other.customers_off,
+            round(self.outage.customer_hours - other.customer_hours, 3),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        def one(f: MethodFigures) -> dict[str, Any]:
+            return {
+                "customers_off": f.customers_off,
+                "customer_hours": round(f.customer_hours, 2),
+                "energy_not_supplied_kwh": round(f.energy_not_supplied_kwh, 1),
+                "sensitive_off": f.sensitive_off,
+                "supplied_by_generator": list(f.supplied_by_generator),
+            }
+
+        live_c, live_h = self.saved("live_line")
+        temp_c, temp_h = self.saved("temporary_supply")
+        return {
+            "hours": round(self.hours, 3),
+            "outage": one(self.outage),
+            "live_line": one(self.live_line) | {"saves_customers": live_c, "saves_hours": live_h},
+            "temporary_supply": one(self.temporary_supply)
+            | {"saves_customers": temp_c, "saves_hours": temp_h},
+        }
+
+
+def _figures(method: str, areas: Sequence[AreaLoad], hours: float) -> MethodFigures:
+    customers = sum(a.customers for a in areas)
+    load = sum(a.load_kw for a in areas if a.load_kw == a.load_kw)  # NaN: unknown, not 0
+    return MethodFigures(
+        method,
+        customers,
+        customers * hours,
+        load * hours,
+        sum(1 for a in areas if a.sensitive),
+    )
+
+
+def compare_methods(
+    areas: Sequence[AreaLoad],
+    *,
+    hours: float,
+    generators: int,
+    generator_kw: float,
+    live_line_off: Sequence[str] = (),
+) -> MethodComparison:
+    """The outage, live-line work and temporary supply in customers and customer-hours.
+
+    - outage: every area in ``areas`` is off for the whole window;
+    - live-line work: the line stays energised; only the areas in ``live_line_off`` (work
+      that cannot be done live, such as replacing their own transformer) are off;
+    - temporary supply: ``generators`` mobile generators of ``generator_kw`` each hold one
+      transformer area or HV customer whose load fits: sensitive customers first, then the
+      most customers per kW of load (an area of unknown load is not given a generator). The
+      rest is off.
+
+    Customer-hours = customers off × the window's hours (the whole window: switching time
+    is not subtracted). Energy not supplied = load off × hours, from the areas' recorded load.
+    """
+    if hours <= 0:
+        raise InputError(f"the work's window must last some time, not {hours:g} h")
+    live_off = set(live_line_off)
+    fits = [
+        a for a in areas if a.load_kw == a.load_kw and 0 < a.load_kw <= generator_kw
+    ]  # NaN or zero load: no generator is sized on a guess
+    fits.sort(key=lambda a: (not a.sensitive, -a.customers / a.load_kw, a.element_id))
+    held = {a.element_id for a in fits[: max(generators, 0)]}
+    temporary = _figures("temporary_supply", [a for a in areas if a.element_id not in held], hours)
+    return MethodComparison(
+        hours,
+        _figures("outage", areas, hours),
+        _figures("live_line", [a for a in areas if a.element_id in live_off], hours),
+        MethodFigures(
+            temporary.method,
+            temporary.customers_off,
+            temporary.customer_hours,
+            temporary.energy_not_supplied_kwh,
+            temporary.sensitive_off,
+            tuple(sorted(held)),
+        ),
+    )
 
 
 class IllegalPlannedTransitionError(InputError):

@@ -266,6 +266,7 @@ class RestorationPlanner:
         *,
         tripped: Iterable[int] | None = None,
         failed: Iterable[int] = (),
+        stages: bool = True,
     ) -> RestorationPlan:
         """The plan for a fault on the ``region`` edges (sections or switches, edge indexes:
         one located section, a zone, or several tied candidates together).
@@ -274,13 +275,15 @@ class RestorationPlanner:
         states (see the module doc). An empty ``tripped`` with the region still live is a
         transient fault cleared by a successful reclose: nothing to switch. ``failed``:
         switches that cannot be operated (they are not used, and isolation goes past them to
-        the next switch)."""
+        the next switch). ``stages``: when the plan needs a crew, first what telecontrol
+        alone restores, then the crew's moves (a fault); ``False``: the full plan only
+        (planned work, where the crew is there from the start)."""
         region_edges = tuple(sorted({int(e) for e in region}))
         if not region_edges:
             raise ValueError("the faulted region is empty")
         failed_set = frozenset(int(e) for e in failed)
         full = _Planning(self, topology, region_edges, tripped, failed_set).run()
-        if all(step.remote for step in full.steps):
+        if not stages or all(step.remote for step in full.steps):
             return full
         first = _Planning(self, topology, region_edges, tripped, failed_set, remote_only=True).run()
         return self._two_stages(first, full)

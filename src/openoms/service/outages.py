@@ -2,9 +2,10 @@
 
 The HTTP routes and the event processor (crew status sent as events) both come here, so that
 a role may do the same things whichever way it asks: a crew reports its arrival and its own
-repairs; a planner books planned work and may call it off; everything else is the
-dispatcher's (and the administrator's). Each write leaves its audit entry with the real
-principal's name and role, in the caller's transaction.
+repairs; a planner may call off a planned outage record (the booking itself is
+:mod:`.planned`'s); everything else is the dispatcher's (and the administrator's). Each
+write leaves its audit entry with the real principal's name and role, in the caller's
+transaction.
 
 A crew-status event stands for the route of what it asks (:func:`apply_crew_status`), with
 that route's meaning and rules: ``restored`` is a repair restoration step of the areas still
@@ -25,11 +26,13 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from openoms.errors import ForbiddenError, InputError
-from openoms.outages.lifecycle import OutageState
+from openoms.outages.lifecycle import OPEN_STATES, OutageState
+from openoms.outages.planned import PlannedState
 from openoms.outages.records import OutageKind, OutageRecord, RestorationStep
 from openoms.outages.summary import areas_of, outage_summary
 from openoms.service.context import ServiceContext
 from openoms.store import outages as store
+from openoms.store import planned as planned_store
 from openoms.store.tokens import Role
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "check_crew_status_allowed",
     "check_restoration_allowed",
     "check_transition_allowed",
+    "complete_planned_work",
     "merge_outage",
     "transition_outage",
 ]
@@ -57,7 +61,6 @@ CREW_RESTORATION: Final = frozenset({"repair"})
 """A crew records supply restored by its own repair; switching steps are the dispatcher's."""
 CREW_STATUS_REPAIR: Final = "repair"
 """How the areas a crew status ``restored`` brings back were restored: by the crew's repair."""
-BOOKING_ROLES: Final = frozenset({Role.ADMIN, Role.DISPATCHER, Role.PLANNER})
 _DISPATCH: Final = frozenset({Role.ADMIN, Role.DISPATCHER})
 FUTURE_SLACK: Final = timedelta(minutes=1)
 """How far ahead of the service's clock a reported time may lie (clocks differ a little)."""
@@ -99,11 +102,18 @@ def book_outage(
     ends_at: datetime | None = None,
     note: str | None = None,
 ) -> OutageRecord:
-    """Record an outage (a planner: only a planned one) by the devices it opens."""
-    if who.role not in BOOKING_ROLES:
-        raise ForbiddenError(who.role, BOOKING_ROLES, what="outage bookings")
-    if who.role is Role.PLANNER and kind is not OutageKind.PLANNED:
-        raise ForbiddenError(who.role, _DISPATCH, what=f"{kind} outages")
+    """Record an outage by the devices it opened (a dispatcher's manual record).
+
+    Planned work is not recorded here: it is booked (:mod:`openoms.service.planned`), and its
+    outage record is made by its switching when the work starts."""
+    if kind is OutageKind.PLANNED:
+        raise InputError(
+            "planned work is booked as a planned outage (POST /api/v1/planned-outages: draft, "
+            "approval with the notice lead time, notices); its outage record follows from its "
+            "switching when the work starts"
+        )
+    if who.role not in _DISPATCH:
+        raise ForbiddenError(who.role, _DISPATCH, what=f"{kind} outage records")
     with context.lock:
         impact = context.analyser.of_opening(opened)
     if impact.is_empty:
@@ -167,9 +177,12 @@ def transition_outage(
             f"outage {outage_id}: a merge names the outage it is merged into; "
             "a plain move to merged is not allowed"
         )
-    return store.transition_outage(
+    record = store.transition_outage(
         session, outage_id, to, at=at, actor=who.name, role=who.role, note=note
     )
+    if complete_planned_work(session, outage_id, at=at):
+        record = store.get_outage(session, outage_id)
+    return record
 
 
 def merge_outage(
@@ -278,6 +291,34 @@ def add_restoration_step(
     check_restoration_allowed(who, how)
     if at > now + FUTURE_SLACK:
         raise InputError(f"a restoration step cannot be in the future ({at.isoformat()})")
-    return store.add_restoration_step(
+    step = store.add_restoration_step(
         session, outage_id, element_ids=element_ids, at=at, how=how, actor=who.name, role=who.role
     )
+    complete_planned_work(session, outage_id, at=at)
+    return step
+
+
+def complete_planned_work(session: Session, outage_id: int, *, at: datetime) -> bool:
+    """The planned work whose outage record this is, completed once all its customers are
+    back (the outage left the open states) and the record held the work's own areas (not
+    only customers moved to a tie in the first steps) or the window is over; True if so."""
+    work = planned_store.work_for_outage(session, outage_id)
+    if work is None or work.state is not PlannedState.IN_PROGRESS:
+        return False
+    outage = store.get_outage(session, outage_id)
+    if outage.state in OPEN_STATES:
+        return False
+    # Customers moved to a tie and back are a record of their own: the work is done when
+    # the record with its own zone's areas is back (or its window is over).
+    if not set(work.element_ids) & {a.element_id for a in outage.areas} and at < work.ends_at:
+        return False
+    planned_store.transition_work(
+        session,
+        work.id,
+        PlannedState.COMPLETED,
+        at=at,
+        actor="system",
+        role="system",
+        note=f"outage {outage_id} {outage.state}",
+    )
+    return True

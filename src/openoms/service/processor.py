@@ -14,8 +14,8 @@ What each event does (see also :mod:`.faults`, the fault workflow it drives):
 - breaker trip then successful reclose → a momentary outage record, restored at the reclose;
 - switch position change → the live topology follows; customers of an open outage who regain
   supply make a restoration step (all back → the outage is restored);
-- trouble call → attached to the open outage that has the caller's transformer area off, else a
-  new customer-side outage record to be checked;
+- trouble call → attached to the open outage that has the caller's area off, else grouped with
+  its feeder's calls and the operated device predicted (:mod:`.calls`, docs/calls.md);
 - crew status → the outage's crew and lifecycle state.
 
 After the fault workflow's tick, the restoration plans that are due (a located lockout whose
@@ -36,13 +36,12 @@ from sqlalchemy.orm import Session
 
 from openoms.errors import ForbiddenError, InputError
 from openoms.events import Event, EventKind
-from openoms.grid.model import ElementKind
 from openoms.i18n import Lang
 from openoms.outages.lifecycle import OutageState
-from openoms.outages.records import AreaOff, ElementKindOff, OutageKind
+from openoms.outages.records import OutageKind
 from openoms.outages.summary import areas_of, outage_summary
+from openoms.service import calls, planned, restoration
 from openoms.service import outages as workflows
-from openoms.service import restoration
 from openoms.service.context import ServiceContext
 from openoms.service.faults import AlertSender, FaultTracker
 from openoms.store import eventlog, outages
@@ -56,6 +55,7 @@ UNKNOWN_CREW = "unknown crew"  # a crew status with no sender and no crew named
 log = logging.getLogger("openoms.service")
 
 CALIBRATION_CHECK_S = 60.0  # how often to look for newly confirmed fault locations
+CALL_STATUS_CHECK_S = 30.0  # how often call predictions may turn probable by time alone
 
 
 @dataclass(slots=True)
@@ -70,6 +70,7 @@ class EventProcessor:
         self.context = context
         self.faults = FaultTracker(context, send_alert=send_alert)
         self._next_calibration = 0.0
+        self._next_call_refresh = 0.0
         self._pending_trips: dict[str, _PendingTrip] = {}
 
     def tick(self) -> int:
@@ -82,6 +83,13 @@ class EventProcessor:
                     self.faults.calibrate(session)
             except Exception:  # calibration never stops fault handling
                 log.exception("device rate calibration failed; keeping the previous rates")
+        if now >= self._next_call_refresh:
+            self._next_call_refresh = now + CALL_STATUS_CHECK_S
+            try:
+                with self.context.sessions.begin() as session, self.context.lock:
+                    calls.refresh_statuses(self.context, session, now=self.context.clock())
+            except Exception:  # never in the way of fault handling
+                log.exception("trouble-call predictions not refreshed; trying again later")
         if not self.faults.maybe_open:
             return 0
         with self.context.sessions.begin() as session, self.context.lock:
@@ -238,6 +246,10 @@ class EventProcessor:
         analyser.topology.operate([(edge, False)])
         if impact.is_empty:
             return f"{device} opened; no customer off", None
+        if not momentary:  # the switching of planned work inside its window starts it
+            started = planned.record_opening(self.context, session, device, impact, at=at)
+            if started is not None:
+                return started
         feeder = impact.feeders[0] if impact.feeders else None
         outage_id = outages.create_outage(
             session,
@@ -252,6 +264,10 @@ class EventProcessor:
             summary=outage_summary(impact),
             now=self.context.clock(),
         )
+        if not momentary:  # predictions from calls under this device are confirmed by it
+            self._safely(
+                session, lambda: len(calls.on_device_opened(session, device, outage_id, at=at))
+            )
         if momentary and restored_at is not None:
             analyser.topology.operate([(edge, True)])
             ids = [a.element_id for a in areas_of(impact, at=at)]
@@ -333,43 +349,15 @@ class EventProcessor:
                     actor=SYSTEM,
                 )
                 steps.append(f"outage {record.id}: {len(ids)} back")
+                if workflows.complete_planned_work(session, record.id, at=event.device_time):
+                    steps.append("its planned work completed")
         return f"{device} closed; " + ("; ".join(steps) if steps else "no open outage affected")
 
     # -- people -------------------------------------------------------------------------
     def _call(self, session: Session, event: Event) -> str:
-        area = event.payload.get("transformer_area")
-        if not isinstance(area, str) or area not in self.context.network:
-            return "call without a known transformer area; kept for the dispatcher"
-        kind, index = self.context.network.locate(area)
-        if kind is not ElementKind.TRANSFORMER_AREA:
-            return f"{area} is not a transformer area"
-        # A planned outage booked for later: the caller is off for another reason.
-        record = outages.open_outage_for_area(session, area, started_by=event.device_time)
-        if record is not None:
-            return f"call attached to outage {record.id}"
-        ta = self.context.network.transformer_areas
-        outage_id = outages.create_outage(
-            session,
-            kind=OutageKind.CUSTOMER,
-            network_version_id=self.context.network_version_id,
-            started_at=event.device_time,
-            actor=SYSTEM,
-            areas=[
-                AreaOff(
-                    area,
-                    ElementKindOff.TRANSFORMER_AREA,
-                    int(ta.lv_customers[index]),
-                    ta.village[index] or ta.street[index],
-                    event.device_time,
-                )
-            ],
-            summary={
-                "zh": f"{ta.name[index] or area} 用户报修，待核实",
-                "en": f"trouble call from {area}, to be checked",
-            },
-            now=self.context.clock(),
-        )
-        return f"new customer outage {outage_id} to check"
+        """A trouble call: merged into an open outage, else grouped and predicted
+        (:mod:`openoms.service.calls`)."""
+        return calls.handle_call(self.context, session, event)
 
     def _crew(self, session: Session, event: Event) -> str:
         """The crew status as its sender may make it (the same rules as the routes)."""

@@ -62,10 +62,12 @@ from openoms.store.tokens import Role
 __all__ = [
     "APPROVERS",
     "approve",
+    "element_name",
     "plan_fault",
     "plan_view",
     "recompute",
     "region_of_zones",
+    "who_is_in",
     "zones_of_location",
 ]
 
@@ -107,7 +109,8 @@ def region_of_zones(network: Network, zones: Sequence[Zone]) -> list[int]:
 
 
 # -- the plan as stored ---------------------------------------------------------------------
-def _name(network: Network, edge: int) -> str:
+def element_name(network: Network, edge: int) -> str:
+    """A section's or switch's name as people know it (its id when it has none)."""
     n_sections = len(network.sections.id)
     name = (
         network.switches.name[edge - n_sections]
@@ -117,7 +120,7 @@ def _name(network: Network, edge: int) -> str:
     return name or network.edge_id(edge)
 
 
-def _who(impact: Impact) -> dict[str, Any]:
+def who_is_in(impact: Impact) -> dict[str, Any]:
     """Who is in a set of nodes, by name: places, transformer areas, HV and sensitive
     customers, and the sentence a dispatcher reads."""
     net = impact.network
@@ -224,13 +227,15 @@ def _document(
         "zones": list(zones),
         "region": [net.edge_id(e) for e in plan.region],
         "trip_assumed": plan.trip_assumed,
-        "tripped": [{"device": net.edge_id(e), "name": _name(net, e)} for e in plan.tripped],
-        "isolation": [{"device": net.edge_id(e), "name": _name(net, e)} for e in plan.isolation],
+        "tripped": [{"device": net.edge_id(e), "name": element_name(net, e)} for e in plan.tripped],
+        "isolation": [
+            {"device": net.edge_id(e), "name": element_name(net, e)} for e in plan.isolation
+        ],
         "steps": [
             {
                 "number": i + 1,
                 "device": step.device,
-                "name": _name(net, step.edge),
+                "name": element_name(net, step.edge),
                 "close": step.close,
                 "operation": "close" if step.close else "open",
                 "remote": step.remote,
@@ -246,8 +251,8 @@ def _document(
         "customers_still_off": plan.customers_out - plan.customers_restored,
         "load_out_kw": round(plan.load_out_kw, 1),
         "load_restored_kw": round(plan.load_restored_kw, 1),
-        "restored": _who(analyser.impact_of_nodes((), plan.restored_nodes, nothing)),
-        "still_off": _who(analyser.impact_of_nodes((), plan.dark_nodes, nothing)),
+        "restored": who_is_in(analyser.impact_of_nodes((), plan.restored_nodes, nothing)),
+        "still_off": who_is_in(analyser.impact_of_nodes((), plan.dark_nodes, nothing)),
         "receiving_feeders": receiving,
         "power_flow": {
             "after": _figures(plan.final_check),
@@ -351,7 +356,7 @@ def _named(network: Network, element: str) -> str:
         name = network.feeders.name[network.feeders.id.index(element)]
     else:
         edge = network.edge_index(element)
-        name = _name(network, edge) if edge is not None else None
+        name = element_name(network, edge) if edge is not None else None
     return f"{name} ({element})" if name and name != element else element
 
 
@@ -370,7 +375,7 @@ def _changes(context: ServiceContext, plan: dict[str, Any]) -> list[dict[str, An
     changed = []
     for device in sorted(now_open ^ then_open):
         edge = net.edge_index(device)
-        name = _name(net, edge) if edge is not None else device
+        name = element_name(net, edge) if edge is not None else device
         changed.append({"device": device, "name": name, "open_now": device in now_open})
     return changed
 

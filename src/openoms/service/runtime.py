@@ -29,6 +29,7 @@ from openoms.outages.impact import ImpactAnalyser
 from openoms.samples import network_path
 from openoms.service.context import Database, ServiceContext, utc_now
 from openoms.service.crew_alert import CrewAlerter
+from openoms.service.notices import NoticeWorker, build_adapters
 from openoms.service.processor import EventProcessor
 from openoms.settings import Settings, SettingsError
 from openoms.store import db, networks
@@ -148,6 +149,7 @@ class Service:
         self._iec104: Iec104Master | None = None
         self._outbox: OutboxWorker | None = None
         self._sender: SmppSender | None = None
+        self.notices: NoticeWorker | None = None  # customer notices (service/notices.py)
         self.alerter = CrewAlerter(context, wake=self._wake_outbox)
         self.processor = EventProcessor(context, send_alert=self.alerter)
         with context.sessions() as session:
@@ -161,6 +163,12 @@ class Service:
         settings = self.context.settings
         if settings.smpp_host:
             self._start_outbox(settings.smpp_host)
+        # Customer notices: e-mail, group robots, the media feed, and SMS into the outbox
+        # (sent by the outbox worker when an SMSC is configured).
+        self.notices = NoticeWorker(
+            self.context, build_adapters(self.context, wake_sms=self._wake_outbox)
+        )
+        self.notices.start()
         worker = threading.Thread(target=self._process_loop, name="openoms-processor", daemon=True)
         worker.start()
         self._threads.append(worker)
@@ -202,6 +210,8 @@ class Service:
             worker.stop()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.notices is not None:
+            self.notices.stop()
         if self._outbox is not None:
             self._outbox.stop()
         if self._sender is not None:

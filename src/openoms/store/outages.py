@@ -44,6 +44,7 @@ __all__ = [
     "UNCHANGED",
     "AreaRestorationError",
     "OutageNotFoundError",
+    "add_areas",
     "add_restoration_step",
     "create_outage",
     "get_outage",
@@ -400,3 +401,44 @@ def update_outage(
             detail=changes,
         )
     return record_of(row)
+
+
+def add_areas(
+    session: Session,
+    outage_id: int,
+    areas: Sequence[AreaOff],
+    *,
+    at: datetime,
+    actor: str,
+    role: str = "system",
+) -> None:
+    """Areas put off later in an open outage (a further opening of the same planned work)."""
+    row = outage_row(session, outage_id, for_update=True)
+    known = {a.element_id for a in row.areas}
+    repeated = sorted({a.element_id for a in areas} & known)
+    if repeated:
+        raise InputError(f"outage {outage_id}: areas already in it: {', '.join(repeated)}")
+    for a in areas:
+        row.areas.append(
+            OutageArea(
+                element_id=a.element_id,
+                element_kind=a.element_kind,
+                customers=a.customers,
+                village=a.village,
+                off_at=a.off_at,
+                restored_at=None,
+                restored_in_step=None,
+            )
+        )
+    row.updated_at = at
+    session.flush()
+    record_audit(
+        session,
+        at=at,
+        actor=actor,
+        role=role,
+        action="outage.add_areas",
+        object_kind=_OBJECT_KIND,
+        object_id=outage_id,
+        detail={"areas": [a.element_id for a in areas]},
+    )

@@ -10,7 +10,10 @@ tables are declared per capability, on the one :class:`Base` of :mod:`.tables_ba
 - :mod:`.tables_notify`: the outbox and the duty roster;
 - :mod:`.tables_access`: API tokens and the audit log;
 - :mod:`.tables_history`: imported reliability history;
-- :mod:`.tables_telemetry`: telemetry, the latest value and sampled history per point.
+- :mod:`.tables_planned`: planned outages (bookings) and their state changes;
+- :mod:`.tables_telemetry`: telemetry, the latest value and sampled history per point;
+- :mod:`.tables_notices`: customers with contact data, subscriptions, notices, deliveries;
+- :mod:`.tables_calls`: trouble calls, their call groups and the outages explaining them.
 
 This module gathers them: import every table from here, so that ``Base.metadata`` holds the
 whole schema (Alembic and the tests read it). Every change to a table comes with an Alembic
@@ -25,12 +28,20 @@ from __future__ import annotations
 
 from openoms.store.tables_access import ApiToken, AuditEntry
 from openoms.store.tables_base import NAMING, Base, UTCDateTime
+from openoms.store.tables_calls import TroubleCall
 from openoms.store.tables_events import DeadLetter, EventRow
 from openoms.store.tables_faults import FaultEvent
 from openoms.store.tables_history import (
     ReliabilityHistoryRow,
     ReliabilityImport,
     ReliabilityUnit,
+)
+from openoms.store.tables_notices import (
+    CustomerRow,
+    CustomerSubscription,
+    NoticeDelivery,
+    NoticeRow,
+    NoticeSubjectRow,
 )
 from openoms.store.tables_notify import DutyShift, OutboxMessage, OutboxPart
 from openoms.store.tables_outages import (
@@ -40,6 +51,7 @@ from openoms.store.tables_outages import (
     OutageStep,
     OutageTransition,
 )
+from openoms.store.tables_planned import PlannedTransition, PlannedWorkRow
 from openoms.store.tables_telemetry import TelemetryHistoryRow, TelemetryLatest
 
 __all__ = [
@@ -47,22 +59,30 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CustomerRow",
+    "CustomerSubscription",
     "DeadLetter",
     "DutyShift",
     "EventRow",
     "FaultEvent",
     "NetworkVersion",
+    "NoticeDelivery",
+    "NoticeRow",
+    "NoticeSubjectRow",
     "Outage",
     "OutageArea",
     "OutageStep",
     "OutageTransition",
     "OutboxMessage",
     "OutboxPart",
+    "PlannedTransition",
+    "PlannedWorkRow",
     "ReliabilityHistoryRow",
     "ReliabilityImport",
     "ReliabilityUnit",
     "TelemetryHistoryRow",
     "TelemetryLatest",
+    "TroubleCall",
     "UTCDateTime",
 ]
 

@@ -1,8 +1,9 @@
 """The public web pages: server-rendered HTML with a little JavaScript, no login.
 
-``/`` lists the current and planned outages by area with a map, ``/outages/{id}`` (the link
-at the end of every crew SMS) shows one of them, and ``/public/outages.geojson`` is the same
-data as a GeoJSON feed for media and other apps. Every page is built from the same
+``/`` lists the current outages and the planned outages to come by area with a map,
+``/outages/{id}`` (the link at the end of every crew SMS) shows one outage, ``/planned/{id}``
+one planned outage as booked, and ``/public/outages.geojson`` is the same data as a GeoJSON
+feed for media and other apps. Every page is built from the same
 allow-list as the public JSON API (:func:`openoms.api.routes.public.public_outage`): places,
 counts, times and status, never a customer's name, phone number, account or address.
 

@@ -4,6 +4,8 @@
   category), the crew's stage, started and expected-back times, a map; refreshes itself.
 - ``/outages/{id}``: one outage, the link at the end of the crew SMS
   (:func:`openoms.notify.sms.outage_url`); an unknown or private id answers a 404 page.
+- ``/planned/{id}``: one planned outage as booked (its window, places, line, counts, the kind
+  of work); a draft, a cancelled booking or an unknown id answers the same 404 page.
 - ``/public/outages.geojson``: the outages of ``/`` as a GeoJSON FeatureCollection.
 
 ``?lang=en`` switches to English (zh-CN otherwise); times are shown in ``settings.timezone``.
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -26,28 +29,42 @@ from sqlalchemy.orm import Session
 
 from openoms.api.deps import ContextDep, SessionDep
 from openoms.api.docs_page import STATIC_PREFIX
-from openoms.api.routes.public import PUBLIC_KINDS
+from openoms.api.routes.public import (
+    PUBLIC_KINDS,
+    WORK_TYPE_NAMES,
+    public_data,
+    public_work,
+    work_of_outage,
+)
 from openoms.grid.model import Network
 from openoms.i18n import Lang
 from openoms.notify.sms import outage_url
 from openoms.outages.lifecycle import OPEN_STATES, OutageState
+from openoms.outages.planned import PlannedWork
 from openoms.outages.records import OutageRecord
 from openoms.service.context import ServiceContext
 from openoms.store import outages as store
 from openoms.store.outages import OutageNotFoundError
+from openoms.store.planned import PlannedWorkNotFoundError
 from openoms.web.html import Html, join, render
-from openoms.web.texts import CAUSE_NAMES, CREW_NAMES, KIND_NAMES, TEXTS
-from openoms.web.view import CREW_STAGES, PublicView, by_township, public_view
+from openoms.web.texts import CAUSE_NAMES, CREW_NAMES, KIND_NAMES, PLANNED_STATE_NAMES, TEXTS
+from openoms.web.view import (
+    CREW_STAGES,
+    PlannedView,
+    PublicView,
+    by_township,
+    planned_view,
+    public_view,
+)
 
-__all__ = ["FEED_PATH", "WEB_STATIC_PREFIX", "install_public_pages", "router"]
+__all__ = ["FEED_PATH", "PLANNED_PATH", "WEB_STATIC_PREFIX", "install_public_pages", "router"]
 
 WEB_STATIC_DIR: Final = Path(__file__).parent / "static"
 WEB_STATIC_PREFIX: Final = "/web"
 FEED_PATH: Final = "/public/outages.geojson"
+PLANNED_PATH: Final = "/planned"
 LEAFLET: Final = f"{STATIC_PREFIX}/vendor/leaflet/dist"
 REFRESH_S: Final = 60
-_PAGE: Final = 500
-_MAX_LISTED: Final = 5000
 _ID: Final = re.compile(r"[1-9][0-9]{0,9}")
 _LANG_TAGS: Final = {Lang.ZH: "zh-CN", Lang.EN: "en"}
 
@@ -79,39 +96,28 @@ def _t(key: str, lang: Lang, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def _records(session: Session) -> list[OutageRecord]:
-    records: list[OutageRecord] = []
-    while len(records) < _MAX_LISTED:
-        page = store.list_outages(
-            session, states=OPEN_STATES, kinds=PUBLIC_KINDS, limit=_PAGE, offset=len(records)
-        )
-        records += page
-        if len(page) < _PAGE:
-            break
-    return records
-
-
 def _area(value: str | None) -> str | None:
     """The place asked for, trimmed; ``None`` for none."""
     area = (value or "").strip()[:_AREA_CHARS]
     return area or None
 
 
-def _views(context: ServiceContext, session: Session, area: str | None = None) -> list[PublicView]:
-    """Current outages, then planned ones by start; only those in a township or village
-    whose name contains ``area`` when given (never matched against anything else)."""
-    now = context.clock()
+def _views(
+    context: ServiceContext, session: Session, area: str | None = None
+) -> tuple[list[PublicView], list[PlannedView]]:
+    """Current outages (newest first), and planned ones booked and not begun (by start);
+    only those in a township or village whose name contains ``area`` when given (never
+    matched against anything else)."""
     needle = area.casefold() if area else None
-    current: list[PublicView] = []
-    upcoming: list[PublicView] = []
-    for record in _records(session):
-        view = public_view(record, context.network, now)
-        places = (*view.outage.townships, *view.outage.villages)
-        if needle and not any(needle in place.casefold() for place in places):
-            continue
-        (upcoming if view.upcoming else current).append(view)
-    upcoming.sort(key=lambda v: v.outage.started_at)
-    return current + upcoming
+    data = public_data(session, context.clock())
+    current = [public_view(record, context.network, work) for record, work in data.current]
+    upcoming = [planned_view(work, context.network) for work in data.upcoming]
+
+    def shown(view: PublicView | PlannedView) -> bool:
+        places = (*view.townships, *view.places)
+        return needle is None or any(needle in place.casefold() for place in places)
+
+    return [v for v in current if shown(v)], [v for v in upcoming if shown(v)]
 
 
 class _Clock:
@@ -210,8 +216,6 @@ def _query(lang: Lang, area: str | None = None) -> str:
 
 def _status(view: PublicView, lang: Lang) -> str:
     state = view.outage.status
-    if view.upcoming:
-        return _t("scheduled", lang)
     if state in OPEN_STATES:
         return _t("ongoing", lang)
     if state is OutageState.CANCELLED:
@@ -238,10 +242,18 @@ def _crew(view: PublicView, lang: Lang) -> Html:
     return render('<ol class="stages">$steps</ol>', steps=join(steps))
 
 
+def _places_text(places: list[str], lang: Lang) -> str:
+    text = "、".join(places) if lang is Lang.ZH else ", ".join(places)
+    return text or _t("township_unknown", lang)
+
+
+def _rows(rows: list[tuple[str, Html | str]]) -> Html:
+    return join(render("<div><dt>$k</dt><dd>$v</dd></div>", k=k, v=v) for k, v in rows)
+
+
 def _card(view: PublicView, lang: Lang, clock: _Clock, *, level: int, link: bool) -> Html:
     o = view.outage
-    places = "、".join(view.places) if lang is Lang.ZH else ", ".join(view.places)
-    places = places or _t("township_unknown", lang)
+    places = _places_text(view.places, lang)
     title = (
         render('<a href="/outages/$id$q">$places</a>', id=o.id, q=_query(lang), places=places)
         if link
@@ -254,7 +266,7 @@ def _card(view: PublicView, lang: Lang, clock: _Clock, *, level: int, link: bool
     rows.append((_t("customers", lang), str(o.customers_off)))
     if o.customers_restored:
         rows.append((_t("restored_customers", lang), str(o.customers_restored)))
-    rows.append((_t("starts" if view.upcoming else "started", lang), clock(o.started_at)))
+    rows.append((_t("started", lang), clock(o.started_at)))
     if o.restored_at is not None:
         rows.append((_t("restored_at", lang), clock(o.restored_at)))
     else:
@@ -262,8 +274,23 @@ def _card(view: PublicView, lang: Lang, clock: _Clock, *, level: int, link: bool
         rows.append((_t("estimate", lang), estimate))
     cause = CAUSE_NAMES[view.cause][lang] if view.cause else _t("cause_unknown", lang)
     rows.append((_t("cause", lang), cause))
-    if not view.upcoming and o.status in OPEN_STATES:
+    if view.work_type is not None:
+        rows.append((_t("work_type", lang), WORK_TYPE_NAMES[view.work_type][lang]))
+    if o.status in OPEN_STATES and o.kind == "fault":
         rows.append((_t("crew", lang), _crew(view, lang)))
+    if o.planned_id is not None:
+        rows.append(
+            (
+                _t("booking", lang),
+                render(
+                    '<a href="$path/$id$q">$text</a>',
+                    path=PLANNED_PATH,
+                    id=o.planned_id,
+                    q=_query(lang),
+                    text=_t("booking_link", lang, id=o.planned_id),
+                ),
+            )
+        )
     return render(
         '<article class="outage $kind" id="outage-$id" aria-labelledby="outage-$id-h">'
         '<h$level id="outage-$id-h">$title <span class="badge">$kind_name</span></h$level>'
@@ -273,7 +300,59 @@ def _card(view: PublicView, lang: Lang, clock: _Clock, *, level: int, link: bool
         level=level,
         title=title,
         kind_name=KIND_NAMES[o.kind][lang],
-        rows=join(render("<div><dt>$k</dt><dd>$v</dd></div>", k=k, v=v) for k, v in rows),
+        rows=_rows(rows),
+    )
+
+
+def _planned_card(view: PlannedView, lang: Lang, clock: _Clock, *, level: int, link: bool) -> Html:
+    """A booking: where, the line, the state (a postponed one says so: its times are the new
+    window), the window, the counts affected and the kind of work."""
+    p = view.planned
+    places = _places_text(view.places, lang)
+    title = (
+        render(
+            '<a href="$path/$id$q">$places</a>',
+            path=PLANNED_PATH,
+            id=p.id,
+            q=_query(lang),
+            places=places,
+        )
+        if link
+        else render("$places", places=places)
+    )
+    rows: list[tuple[str, Html | str]] = []
+    if p.townships:
+        rows.append((_t("areas", lang), " / ".join([*p.townships, *p.villages])))
+    if p.line:
+        rows.append((_t("line", lang), p.line))
+    rows.append((_t("status", lang), PLANNED_STATE_NAMES[p.state][lang]))
+    rows.append((_t("starts", lang), clock(p.starts_at)))
+    rows.append((_t("ends", lang), clock(p.ends_at)))
+    rows.append((_t("customers_affected", lang), str(p.customers)))
+    rows.append((_t("areas_affected", lang), str(p.transformer_areas)))
+    rows.append((_t("work_type", lang), WORK_TYPE_NAMES[p.work_type][lang]))
+    if p.outage_id is not None:
+        rows.append(
+            (
+                _t("progress", lang),
+                render(
+                    '<a href="/outages/$id$q">$text</a>',
+                    id=p.outage_id,
+                    q=_query(lang),
+                    text=_t("progress_link", lang, id=p.outage_id),
+                ),
+            )
+        )
+    return render(
+        '<article class="outage planned $state" id="planned-$id" aria-labelledby="planned-$id-h">'
+        '<h$level id="planned-$id-h">$title <span class="badge">$kind_name</span></h$level>'
+        "<dl>$rows</dl></article>",
+        state=p.state.value,
+        id=p.id,
+        level=level,
+        title=title,
+        kind_name=KIND_NAMES["planned"][lang],
+        rows=_rows(rows),
     )
 
 
@@ -294,18 +373,19 @@ def _search(lang: Lang, area: str | None) -> Html:
 
 
 def _map(
-    context: ServiceContext, lang: Lang, *, outage_id: int | None = None, area: str | None = None
+    context: ServiceContext, lang: Lang, *, feature: str | None = None, area: str | None = None
 ) -> Html:
+    """The map of the feed's features (only ``feature``, a feature id, when given)."""
     lon, lat = _centre(context.network)
     settings = context.settings
     return render(
         '<section class="map" aria-labelledby="map-h"><h2 id="map-h" class="sr-only">$name</h2>'
-        '<div id="map" role="region" aria-label="$name" data-feed="$feed" data-outage="$outage"'
+        '<div id="map" role="region" aria-label="$name" data-feed="$feed" data-feature="$feature"'
         ' data-lon="$lon" data-lat="$lat" data-tiles="$tiles" data-attribution="$attribution">'
         '</div><p class="note">$note</p></section>',
         name=_t("map", lang),
         feed=FEED_PATH + _query(lang, area),
-        outage="" if outage_id is None else outage_id,
+        feature=feature or "",
         lon=lon,
         lat=lat,
         tiles=settings.public_map_tiles_url or "",
@@ -345,17 +425,22 @@ def _refreshed(context: ServiceContext, lang: Lang, clock: _Clock) -> Html:
     )
 
 
-def _grouped(views: list[PublicView], lang: Lang, clock: _Clock, empty: str) -> Html:
+def _grouped(
+    views: Sequence[PublicView | PlannedView], lang: Lang, clock: _Clock, empty: str
+) -> Html:
     if not views:
         return render('<p class="empty">$text</p>', text=empty)
+
+    def card(view: PublicView | PlannedView) -> Html:
+        if isinstance(view, PlannedView):
+            return _planned_card(view, lang, clock, level=4, link=True)
+        return _card(view, lang, clock, level=4, link=True)
+
     return join(
         render(
             '<h3>$township</h3><ul class="cards">$cards</ul>',
             township=township or _t("township_unknown", lang),
-            cards=join(
-                render("<li>$card</li>", card=_card(v, lang, clock, level=4, link=True))
-                for v in group
-            ),
+            cards=join(render("<li>$card</li>", card=card(v)) for v in group),
         )
         for township, group in by_township(views)
     )
@@ -374,9 +459,7 @@ def public_index(
     language = _lang(lang)
     place = _area(area)
     clock = _Clock(context.settings.timezone)
-    views = _views(context, session, place)
-    current = [v for v in views if not v.upcoming]
-    upcoming = [v for v in views if v.upcoming]
+    current, upcoming = _views(context, session, place)
     customers = sum(v.outage.customers_off for v in current)
     total = (
         render(
@@ -430,11 +513,11 @@ def public_outage_page(
     if record is None:
         return _not_found(language, f"/outages/{outage_id}")
     clock = _Clock(context.settings.timezone)
-    view = public_view(record, context.network, context.clock())
+    view = public_view(record, context.network, work_of_outage(session, record))
     content = render(
         '$refreshed$map<div id="outages">$card</div><p><a href="/$q">$back</a></p>',
         refreshed=_refreshed(context, language, clock),
-        map=_map(context, language, outage_id=record.id),
+        map=_map(context, language, feature=str(record.id)),
         card=_card(view, language, clock, level=2, link=False),
         q=_query(language),
         back=_t("back", language),
@@ -447,6 +530,44 @@ def public_outage_page(
         content=content,
         path=f"/outages/{record.id}",
     )
+
+
+@router.get(PLANNED_PATH + "/{planned_id}", include_in_schema=False)
+def public_planned_page(
+    context: ContextDep, session: SessionDep, planned_id: str, lang: LangQuery = None
+) -> HTMLResponse:
+    language = _lang(lang)
+    work = _public_work(session, planned_id)
+    if work is None:
+        return _not_found(language, f"{PLANNED_PATH}/{planned_id}")
+    clock = _Clock(context.settings.timezone)
+    view = planned_view(work, context.network)
+    feature = str(work.outage_id) if work.outage_id is not None else f"planned-{work.id}"
+    content = render(
+        '$refreshed$map<div id="outages">$card</div><p><a href="/$q">$back</a></p>',
+        refreshed=_refreshed(context, language, clock),
+        map=_map(context, language, feature=feature),
+        card=_planned_card(view, language, clock, level=2, link=False),
+        q=_query(language),
+        back=_t("back", language),
+    )
+    heading = _t("planned", language, id=work.id)
+    return _document(
+        language,
+        title=f"{heading} · {_t('title', language)}",
+        heading=heading,
+        content=content,
+        path=f"{PLANNED_PATH}/{work.id}",
+    )
+
+
+def _public_work(session: Session, planned_id: str) -> PlannedWork | None:
+    if not _ID.fullmatch(planned_id) or int(planned_id) > 2**31 - 1:
+        return None
+    try:
+        return public_work(session, int(planned_id))
+    except PlannedWorkNotFoundError:
+        return None  # unknown, a draft or cancelled: all the same to the public
 
 
 def _public_record(session: Session, outage_id: str) -> OutageRecord | None:
@@ -481,7 +602,7 @@ def _utc(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _geometry(view: PublicView) -> dict[str, Any] | None:
+def _geometry(view: PublicView | PlannedView) -> dict[str, Any] | None:
     """The transformer areas off (MultiPoint) and the lines between them (MultiLineString),
     longitude first; ``None`` when the network has no position for any of them."""
     if not view.positions and not view.lines:
@@ -498,6 +619,85 @@ def _geometry(view: PublicView) -> dict[str, Any] | None:
     }
 
 
+def _work_type(view: PublicView | PlannedView, lang: Lang) -> dict[str, Any]:
+    work_type = view.planned.work_type if isinstance(view, PlannedView) else view.work_type
+    return {
+        "work_type": None if work_type is None else work_type.value,
+        "work_type_name": None if work_type is None else WORK_TYPE_NAMES[work_type][lang],
+    }
+
+
+def _outage_feature(view: PublicView, lang: Lang, base: str) -> dict[str, Any]:
+    o = view.outage
+    return {
+        "type": "Feature",
+        "id": o.id,
+        "geometry": _geometry(view),
+        "properties": {
+            "id": o.id,
+            "url": outage_url(base, o.id),
+            "kind": o.kind,
+            "kind_name": KIND_NAMES[o.kind][lang],
+            "status": o.status.value,
+            "upcoming": False,
+            "townships": o.townships,
+            "villages": o.villages,
+            "places": view.places,
+            "customers_off": o.customers_off,
+            "customers_restored": o.customers_restored,
+            "transformer_areas_off": o.transformer_areas_off,
+            "cause": view.cause,
+            "cause_name": CAUSE_NAMES[view.cause][lang] if view.cause else None,
+            "crew": view.crew,
+            "crew_name": CREW_NAMES[view.crew][lang] if view.crew else None,
+            "started_at": _utc(o.started_at),
+            "estimated_restoration_at": _utc(o.estimated_restoration_at),
+            "restored_at": _utc(o.restored_at),
+            "planned_id": o.planned_id,
+            **_work_type(view, lang),
+        },
+    }
+
+
+def _planned_feature(view: PlannedView, lang: Lang, base: str) -> dict[str, Any]:
+    """A booking not begun: the same properties as an outage (``started_at`` and
+    ``estimated_restoration_at`` are its window) and its own (``starts_at``, ``ends_at``,
+    ``line``, the state as ``status``); its feature id is ``planned-<id>``."""
+    p = view.planned
+    return {
+        "type": "Feature",
+        "id": f"planned-{p.id}",
+        "geometry": _geometry(view),
+        "properties": {
+            "id": p.id,
+            "url": f"{base.rstrip('/')}{PLANNED_PATH}/{p.id}",
+            "kind": "planned",
+            "kind_name": KIND_NAMES["planned"][lang],
+            "status": p.state.value,
+            "status_name": PLANNED_STATE_NAMES[p.state][lang],
+            "upcoming": True,
+            "townships": p.townships,
+            "villages": p.villages,
+            "places": view.places,
+            "line": p.line,
+            "customers_off": p.customers,
+            "customers_restored": 0,
+            "transformer_areas_off": p.transformer_areas,
+            "cause": "maintenance",
+            "cause_name": CAUSE_NAMES["maintenance"][lang],
+            "crew": None,
+            "crew_name": None,
+            "started_at": _utc(p.starts_at),
+            "estimated_restoration_at": _utc(p.ends_at),
+            "restored_at": None,
+            "starts_at": _utc(p.starts_at),
+            "ends_at": _utc(p.ends_at),
+            "planned_id": p.id,
+            **_work_type(view, lang),
+        },
+    }
+
+
 @router.get(
     FEED_PATH,
     tags=["public"],
@@ -508,43 +708,16 @@ def _geometry(view: PublicView) -> dict[str, Any] | None:
 def public_outages_geojson(
     context: ContextDep, session: SessionDep, lang: LangQuery = None, area: AreaQuery = None
 ) -> JSONResponse:
-    """Every current and planned public outage as a Feature: a GeometryCollection of the
-    transformer areas off (MultiPoint) and the lines off (MultiLineString), ``null`` when the
-    network has no position for them, and the same places, counts, cause category, crew
-    stage and times as the page. Times are UTC (RFC 3339)."""
+    """Every current public outage, then every planned outage booked and not begun, as a
+    Feature: a GeometryCollection of the transformer areas off (MultiPoint) and the lines off
+    (MultiLineString), ``null`` when the network has no position for them, and the same
+    places, counts, cause category, crew stage and times as the page. Times are UTC
+    (RFC 3339)."""
     language = _lang(lang)
     base = context.settings.public_base_url
-    features: list[dict[str, Any]] = []
-    for view in _views(context, session, _area(area)):
-        o = view.outage
-        features.append(
-            {
-                "type": "Feature",
-                "id": o.id,
-                "geometry": _geometry(view),
-                "properties": {
-                    "id": o.id,
-                    "url": outage_url(base, o.id),
-                    "kind": o.kind,
-                    "kind_name": KIND_NAMES[o.kind][language],
-                    "status": o.status.value,
-                    "upcoming": view.upcoming,
-                    "townships": o.townships,
-                    "villages": o.villages,
-                    "places": view.places,
-                    "customers_off": o.customers_off,
-                    "customers_restored": o.customers_restored,
-                    "transformer_areas_off": o.transformer_areas_off,
-                    "cause": view.cause,
-                    "cause_name": CAUSE_NAMES[view.cause][language] if view.cause else None,
-                    "crew": view.crew,
-                    "crew_name": CREW_NAMES[view.crew][language] if view.crew else None,
-                    "started_at": _utc(o.started_at),
-                    "estimated_restoration_at": _utc(o.estimated_restoration_at),
-                    "restored_at": _utc(o.restored_at),
-                },
-            }
-        )
+    current, upcoming = _views(context, session, _area(area))
+    features = [_outage_feature(v, language, base) for v in current]
+    features += [_planned_feature(v, language, base) for v in upcoming]
     body = {
         "type": "FeatureCollection",
         "generated_at": _utc(context.clock()),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Final
 
 from openoms.i18n import Lang
+from openoms.outages.planned import PlannedState
 
-__all__ = ["CAUSE_NAMES", "CREW_NAMES", "KIND_NAMES", "TEXTS"]
+__all__ = ["CAUSE_NAMES", "CREW_NAMES", "KIND_NAMES", "PLANNED_STATE_NAMES", "TEXTS"]
 
 TEXTS: Final[dict[str, dict[Lang, str]]] = {
     "title": {Lang.ZH: "停电信息", Lang.EN: "Power outages"},
@@ -41,6 +42,16 @@ TEXTS: Final[dict[str, dict[Lang, str]]] = {
     "crew": {Lang.ZH: "抢修进度", Lang.EN: "Repair crew"},
     "started": {Lang.ZH: "停电时间", Lang.EN: "Off since"},
     "starts": {Lang.ZH: "计划开始", Lang.EN: "Starts"},
+    "ends": {Lang.ZH: "计划结束", Lang.EN: "Ends"},
+    "line": {Lang.ZH: "线路", Lang.EN: "Line"},
+    "work_type": {Lang.ZH: "工作内容", Lang.EN: "Work"},
+    "customers_affected": {Lang.ZH: "停电户数", Lang.EN: "Customers affected"},
+    "areas_affected": {Lang.ZH: "停电台区数", Lang.EN: "Transformer areas affected"},
+    "planned": {Lang.ZH: "计划停电 {id}", Lang.EN: "Planned outage {id}"},
+    "booking": {Lang.ZH: "计划停电公告", Lang.EN: "Planned-outage notice"},
+    "booking_link": {Lang.ZH: "查看计划停电 {id}", Lang.EN: "See planned outage {id}"},
+    "progress": {Lang.ZH: "停电进展", Lang.EN: "Progress"},
+    "progress_link": {Lang.ZH: "查看停电事件 {id}", Lang.EN: "See outage {id}"},
     "estimate": {Lang.ZH: "预计恢复", Lang.EN: "Expected back"},
     "restored_at": {Lang.ZH: "恢复时间", Lang.EN: "Restored at"},
     "not_known": {Lang.ZH: "待定", Lang.EN: "not known yet"},
@@ -52,7 +63,6 @@ TEXTS: Final[dict[str, dict[Lang, str]]] = {
     "status": {Lang.ZH: "状态", Lang.EN: "Status"},
     "over": {Lang.ZH: "已恢复供电", Lang.EN: "Supply restored"},
     "ongoing": {Lang.ZH: "停电中", Lang.EN: "Off supply"},
-    "scheduled": {Lang.ZH: "尚未开始", Lang.EN: "Not begun yet"},
     "not_found_title": {Lang.ZH: "未找到", Lang.EN: "Not found"},
     "not_found": {
         Lang.ZH: "没有找到这条停电信息。它可能编号有误，或不对外公布。",
@@ -77,6 +87,18 @@ KIND_NAMES: Final[dict[str, dict[Lang, str]]] = {
     "fault": {Lang.ZH: "故障停电", Lang.EN: "Fault"},
     "planned": {Lang.ZH: "计划停电", Lang.EN: "Planned work"},
 }
+
+PLANNED_STATE_NAMES: Final[dict[PlannedState, dict[Lang, str]]] = {
+    PlannedState.APPROVED: {Lang.ZH: "已安排", Lang.EN: "Scheduled"},
+    PlannedState.NOTIFIED: {Lang.ZH: "已公告", Lang.EN: "Announced"},
+    PlannedState.POSTPONED: {
+        Lang.ZH: "已延期，时间已改为下列新时间",
+        Lang.EN: "Postponed: the new times are below",
+    },
+    PlannedState.IN_PROGRESS: {Lang.ZH: "正在停电施工", Lang.EN: "Under way, off supply"},
+    PlannedState.COMPLETED: {Lang.ZH: "已完成，已恢复供电", Lang.EN: "Done, supply restored"},
+}
+"""The states of a booking the public sees (a draft or a cancelled one is never shown)."""
 
 CREW_NAMES: Final[dict[str, dict[Lang, str]]] = {
     "assigned": {Lang.ZH: "已安排抢修队", Lang.EN: "crew assigned"},

@@ -1,4 +1,5 @@
-"""What the public pages and the feed show of an outage, from the public allow-list.
+"""What the public pages and the feed show of an outage or a planned booking, from the public
+allow-list.
 
 :func:`public_view` adds to :func:`openoms.api.routes.public.public_outage` only values that
 cannot carry personal data: the cause as one of a fixed list of categories (the record's
@@ -7,6 +8,10 @@ outage's state (never the crew's name or phone), and the map positions of the tr
 areas off (the network's public transformers, each supplying many households) and the lines
 between them. HV customers count in the numbers but have no position on the map: one HV
 connection is one customer, and its place would say who is off.
+
+:func:`planned_view` does the same for a booked planned outage not begun
+(:func:`openoms.api.routes.public.public_planned`): its transformer areas and the lines from
+them up to the switches its work opens.
 
 The lines off are drawn on the network's normal (as-built) feeder trees: from every
 transformer area off up to where their paths meet, and on up to the device the outage opened
@@ -19,17 +24,27 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Final, Literal
 
-from openoms.api.outage_schemas import PublicOutage
-from openoms.api.routes.public import public_outage
+from openoms.api.outage_schemas import PublicOutage, PublicPlanned
+from openoms.api.routes.public import public_outage, public_planned
 from openoms.grid.model import ElementKind, Network
 from openoms.grid.topology import Topology
 from openoms.outages.lifecycle import OPEN_STATES, OutageState
+from openoms.outages.planned import PlannedWork, WorkType
 from openoms.outages.records import OutageKind, OutageRecord
 
-__all__ = ["CAUSES", "CREW_STAGES", "CrewStage", "PublicView", "cause_category", "public_view"]
+__all__ = [
+    "CAUSES",
+    "CREW_STAGES",
+    "CrewStage",
+    "PlannedView",
+    "PublicView",
+    "by_township",
+    "cause_category",
+    "planned_view",
+    "public_view",
+]
 
 CrewStage = Literal["assigned", "en_route", "on_site", "repairing"]
 CREW_STAGES: Final[tuple[CrewStage, ...]] = ("assigned", "en_route", "on_site", "repairing")
@@ -55,9 +70,13 @@ _PLACES: Final = 5  # decimals of a position: about a metre
 
 
 def cause_category(cause: str | None, kind: OutageKind) -> str | None:
-    """The public category of a free-text cause; ``None`` while it is not known."""
+    """The public category of a free-text cause; ``None`` while it is not known. A planned
+    outage's cause is its work: always ``maintenance`` (its record's cause is the work type,
+    and "construction" work is not third-party damage)."""
+    if kind is OutageKind.PLANNED:
+        return "maintenance"
     if cause is None or not cause.strip():
-        return "maintenance" if kind is OutageKind.PLANNED else None
+        return None
     text = cause.casefold()
     for category, words in CAUSES:
         if any(word in text for word in words):
@@ -96,25 +115,50 @@ class PublicView:
     crew: CrewStage | None
     positions: tuple[tuple[float, float], ...]  # (lon, lat) of the transformer areas shown
     lines: tuple[tuple[tuple[float, float], ...], ...]  # polylines of (lon, lat): lines off
-    upcoming: bool  # planned, not begun
+    work_type: WorkType | None = None  # a planned outage under way: the kind of work
+
+    upcoming = False  # begun
 
     @property
     def places(self) -> list[str]:
         """Villages, or townships where no village is known."""
         return self.outage.villages or self.outage.townships
 
+    @property
+    def townships(self) -> list[str]:
+        return self.outage.townships
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedView:
+    """One planned outage booked and not begun, as the public pages show it."""
+
+    planned: PublicPlanned
+    positions: tuple[tuple[float, float], ...]  # (lon, lat) of its transformer areas
+    lines: tuple[tuple[tuple[float, float], ...], ...]  # the lines it puts off
+
+    upcoming = True
+
+    @property
+    def places(self) -> list[str]:
+        """Villages, or townships where no village is known."""
+        return self.planned.villages or self.planned.townships
+
+    @property
+    def townships(self) -> list[str]:
+        return self.planned.townships
+
 
 Point = tuple[float, float]
 
 
-def _area_nodes(record: OutageRecord, network: Network) -> list[int]:
-    """Nodes of the transformer areas off (all of them once restored), in record order."""
-    off = [a for a in record.areas if a.restored_at is None] or list(record.areas)
+def _area_nodes(element_ids: Sequence[str], network: Network) -> list[int]:
+    """Nodes of the transformer areas among ``element_ids``, in their order."""
     nodes: dict[int, None] = {}
-    for area in off:
-        if area.element_id not in network:
+    for element_id in element_ids:
+        if element_id not in network:
             continue
-        kind, i = network.locate(area.element_id)
+        kind, i = network.locate(element_id)
         if kind is ElementKind.TRANSFORMER_AREA:  # an HV connection is one customer's
             nodes[int(network.transformer_areas.node[i])] = None
     return list(nodes)
@@ -176,13 +220,12 @@ def _meeting_node(trees: _Trees, nodes: list[int]) -> int:
     return top
 
 
-def _lines(record: OutageRecord, network: Network, nodes: list[int]) -> list[list[int]]:
+def _lines(network: Network, nodes: list[int], opened: Sequence[object]) -> list[list[int]]:
     """Node paths of the lines off: up from each area to where the paths meet, then on up
-    to the opened device when the outage names one on that path."""
+    to the opened device when one of ``opened`` is on that path."""
     if not nodes:
         return []
     trees = _trees(network)
-    opened = record.summary.get("opened") or [record.operated_device]
     stops = {network.edge_index(d) for d in opened if isinstance(d, str) and d in network}
     by_feeder: dict[int, list[int]] = {}
     for node in nodes:
@@ -220,12 +263,12 @@ def _lines(record: OutageRecord, network: Network, nodes: list[int]) -> list[lis
 
 
 def _geometry(
-    record: OutageRecord, network: Network
+    network: Network, element_ids: Sequence[str], opened: Sequence[object]
 ) -> tuple[tuple[Point, ...], tuple[tuple[Point, ...], ...]]:
-    nodes = _area_nodes(record, network)
+    nodes = _area_nodes(element_ids, network)
     positions = tuple(dict.fromkeys(p for n in nodes if (p := _point(network, n)) is not None))
     lines: list[tuple[Point, ...]] = []
-    for path in _lines(record, network, nodes):
+    for path in _lines(network, nodes, opened):
         run: list[Point] = []
         for node in [*path, -1]:  # a node without a position ends a run
             point = _point(network, node) if node >= 0 else None
@@ -239,22 +282,39 @@ def _geometry(
     return positions, tuple(lines)
 
 
-def public_view(record: OutageRecord, network: Network, now: datetime) -> PublicView:
-    positions, lines = _geometry(record, network)
+def public_view(
+    record: OutageRecord, network: Network, work: PlannedWork | None = None
+) -> PublicView:
+    """An outage record (``work``: the booking of a planned one) as the pages show it."""
+    off = [a for a in record.areas if a.restored_at is None] or list(record.areas)
+    opened = record.summary.get("opened") or [record.operated_device]
+    positions, lines = _geometry(
+        network, [a.element_id for a in off], opened if isinstance(opened, list) else []
+    )
     return PublicView(
-        outage=public_outage(record, network),
+        outage=public_outage(record, network, work),
         cause=cause_category(record.cause, record.kind),
         crew=crew_stage(record),
         positions=positions,
         lines=lines,
-        upcoming=record.started_at > now,
+        work_type=work.work_type if work is not None else None,
     )
 
 
-def by_township(views: Sequence[PublicView]) -> list[tuple[str | None, list[PublicView]]]:
+def planned_view(work: PlannedWork, network: Network) -> PlannedView:
+    """A booking as the pages show it: its areas and the lines up to the switches it opens."""
+    opened = [*work.opened, *(op.get("device") for op in work.switching if not op.get("close"))]
+    positions, lines = _geometry(network, work.element_ids, opened)
+    return PlannedView(planned=public_planned(work, network), positions=positions, lines=lines)
+
+
+AnyView = PublicView | PlannedView
+
+
+def by_township(views: Sequence[AnyView]) -> list[tuple[str | None, list[AnyView]]]:
     """Views grouped by their first township (``None``: not known), groups in name order."""
-    groups: dict[str | None, list[PublicView]] = {}
+    groups: dict[str | None, list[AnyView]] = {}
     for view in views:
-        township = view.outage.townships[0] if view.outage.townships else None
+        township = view.townships[0] if view.townships else None
         groups.setdefault(township, []).append(view)
     return sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or ""))

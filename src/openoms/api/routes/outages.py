@@ -1,4 +1,4 @@
-"""Outage records: list, detail, planned bookings, lifecycle transitions, restoration steps.
+"""Outage records: list, detail, manual records, lifecycle transitions, restoration steps.
 
 Every write goes through the outage workflows of :mod:`openoms.service.outages` (which role may
 do what) and the store's repository (the lifecycle, the audit entry with the caller's name and
@@ -88,7 +88,7 @@ def get_outage(session: SessionDep, _user: Reader, outage_id: OutageId) -> Outag
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    summary="Book a planned outage (or record one) by the devices it opens",
+    summary="Record an outage by hand, by the devices that opened",
     responses=problem_responses(404, 422),
 )
 def create_outage(

@@ -6,7 +6,9 @@ switched back on (restoration step 1), the repair is finished and the rest comes
 2), and the dispatcher closes the record. 09:05 a customer in the dark calls (attached to the
 outage). 13:05 a transient fault on another feeder trips the breaker, which recloses
 successfully (a momentary record). 15:20 a customer calls from a transformer area that is on
-supply (a customer-side record to check).
+supply: a lone call, screened as customer-side (one customer counted, no line crew). 16:40
+customers under a lateral fuse call: their calls roll up to one predicted device (the fuse,
+docs/calls.md); 17:30 the crew re-fuses it and the record is restored.
 
 The driver only speaks HTTP (stdlib ``urllib``), as any outside system would.
 """
@@ -40,6 +42,8 @@ class ScriptedDay:
     called_area_in_fault: str
     transient_breaker: str
     called_area_elsewhere: str
+    called_fuse: str  # the lateral fuse the 16:40 calls roll up to
+    fuse_calls: tuple[str, ...]  # the transformer areas of those calls, one call each
 
 
 def plan_day(network: Network, topology: Topology, *, day: datetime) -> ScriptedDay:
@@ -75,6 +79,8 @@ def plan_day(network: Network, topology: Topology, *, day: datetime) -> Scripted
     at_node = ta.node.tolist()
     elsewhere = next(ta.id[i] for i, n in enumerate(at_node) if n in set(elsewhere_node.tolist()))
     in_fault = ta.id[int(sc.transformer_area[home])]
+    busy = {feeder, other_feeder, (feeder + 2) % len(network.feeders.id)}
+    fuse, fuse_calls = _fuse_with_calls(network, topology, busy)
     return ScriptedDay(
         day=day,
         fault_breaker=network.edge_id(head),
@@ -84,7 +90,33 @@ def plan_day(network: Network, topology: Topology, *, day: datetime) -> Scripted
         called_area_in_fault=in_fault,
         transient_breaker=network.edge_id(int(network.feeders.head_edge[other_feeder])),
         called_area_elsewhere=elsewhere,
+        called_fuse=fuse,
+        fuse_calls=fuse_calls,
     )
+
+
+def _fuse_with_calls(
+    network: Network, topology: Topology, busy: set[int]
+) -> tuple[str, tuple[str, ...]]:
+    """The first lateral fuse (off the busy feeders) that one call from each of its first
+    three transformer areas predicts, with those areas."""
+    from openoms.outages.calls import Call, CallTree  # noqa: PLC0415
+
+    tree = CallTree(network, topology)
+    n_sections = len(network.sections.id)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    for edge in tree.candidate.nonzero()[0].tolist():
+        if network.switches.kind[edge - n_sections] != "fuse":
+            continue
+        child = int(tree.edge_child[edge])
+        units = [u for u in tree.units_below(child).tolist() if u < tree.n_areas][:3]
+        if int(tree.feeder[child]) in busy or len(units) < 2:
+            continue
+        calls = [Call(u, at + timedelta(minutes=i)) for i, u in enumerate(units)]
+        found = [o.device for o in tree.predict(calls).outages]
+        if found == [network.edge_id(edge)]:
+            return found[0], tuple(tree.unit_ids[u] for u in units)
+    raise ValueError("no lateral fuse for the demo's trouble calls")  # pragma: no cover
 
 
 class DemoClient:
@@ -201,6 +233,26 @@ def run_day(
         _event(
             "trouble_call", None, _at(day, 15, 20), {"transformer_area": day.called_area_elsewhere}
         )
+    )
+    say(f"16:40 {len(day.fuse_calls)} customers under {day.called_fuse} call")
+    post(
+        *[
+            _event("trouble_call", None, _at(day, 16, 40 + 3 * i), {"transformer_area": area})
+            for i, area in enumerate(day.fuse_calls)
+        ]
+    )
+    found = client.call("GET", "/api/v1/outages?kind=fault&limit=5")
+    predicted = next(i for i in found["items"] if i["operated_device"] == day.called_fuse)
+    detail = client.call("GET", f"/api/v1/outages/{predicted['id']}")
+    say(f"      predicted: {day.called_fuse} (outage {predicted['id']}); 17:30 re-fused")
+    client.call(
+        "POST",
+        f"/api/v1/outages/{predicted['id']}/restoration-steps",
+        {
+            "element_ids": [a["element_id"] for a in detail["areas"]],
+            "how": "repair",
+            "at": _at(day, 17, 30),
+        },
     )
     found = client.call("GET", "/api/v1/outages?limit=20")
     return [client.call("GET", f"/api/v1/outages/{item['id']}") for item in found["items"]]

@@ -18,17 +18,19 @@ from typing import Any
 
 import click
 
+from openoms.contacts.customers import parse_customers
 from openoms.contacts.phone import mask_phone
 from openoms.faults.lifecycle import AlertState
 from openoms.i18n import Lang
 from openoms.notify.smsc_sim import SmscSimulator
 from openoms.samples import data_file
 from openoms.samples.demo.day import LOCAL, DemoClient, plan_day, run_day
+from openoms.samples.demo.planned_day import run_planned
 from openoms.server import free_port, serving
 from openoms.service.context import ServiceContext
 from openoms.service.runtime import Service
 from openoms.settings import Settings
-from openoms.store import eventlog, roster, tokens
+from openoms.store import customers, eventlog, roster, tokens
 from openoms.store import faults as fault_store
 
 __all__ = ["run_service_day"]
@@ -52,6 +54,7 @@ def _wait_processed(context: ServiceContext, *, timeout_s: float = 30.0) -> None
 
 
 ROSTER = data_file("sample_county_roster.csv")
+CUSTOMERS = data_file("sample_county_customers.csv")
 
 
 def _draw_fault(service: Service, path: Path) -> Path | None:
@@ -82,10 +85,23 @@ def _report_faults(
             f"      fault #{fault['id']} on {fault['feeder_id']}: located at {where}"
             f" ({fault['fault_type']}, alert {fault['alert_state']})",
         )
+    customer_phones = {c.phone for c in parse_customers(CUSTOMERS.read_text("utf-8"), source="")}
+    notices = [m for m in smsc.messages if m.destination in customer_phones]
     for message in smsc.messages:
+        if message.destination not in customer_phones:
+            say(
+                f"      抢修短信 → {mask_phone(message.destination)}：{message.text}",
+                f"      crew SMS → {mask_phone(message.destination)}: {message.text}",
+            )
+    for message in notices[:2]:
         say(
-            f"      抢修短信 → {mask_phone(message.destination)}：{message.text}",
-            f"      crew SMS → {mask_phone(message.destination)}: {message.text}",
+            f"      停电通知短信 → {mask_phone(message.destination)}：{message.text}",
+            f"      notice SMS → {mask_phone(message.destination)}: {message.text}",
+        )
+    if notices:
+        say(
+            f"      停电通知短信共 {len(notices)} 条（有联系方式的受影响用户各一条）",
+            f"      {len(notices)} notice SMS in all (one per affected customer with a phone)",
         )
     (out / "faults.json").write_text(
         json.dumps(faults, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
@@ -146,11 +162,18 @@ def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
         smpp_port=smsc.port,
         smpp_password="demo",
         public_base_url=f"http://127.0.0.1:{port}",
+        # the day is replayed in seconds: the planned work's notice goes out at once, at
+        # whatever hour the demo runs (in service it waits notice_hold_s and quiet hours)
+        notice_hold_s=0.0,
+        notice_quiet_hours="",
     )
 
     def import_roster(context: ServiceContext) -> None:
+        text = CUSTOMERS.read_text(encoding="utf-8")
+        found = parse_customers(text, source=CUSTOMERS.name)
         with context.sessions.begin() as session:
             roster.import_roster(session, ROSTER, grid_cells=set(context.network.grid_cells.id))
+            customers.replace_customers(session, found, source=CUSTOMERS.name, now=context.clock())
 
     try:
         with serving(settings, port=port, prepare=import_roster) as running:
@@ -176,7 +199,23 @@ def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
                 wait=lambda: _wait_processed(context),
                 say=lambda text: click.echo(f"      {text}"),
             )
-            smsc.wait_for(1, timeout=10)
+            with context.sessions.begin() as session:
+                planner = tokens.create_token(
+                    session, name="demo planner", role=tokens.Role.PLANNER, now=context.clock()
+                )
+            planned = run_planned(
+                DemoClient(url, planner),
+                context.network,
+                context.analyser.topology,
+                say=lambda text: click.echo(f"      {text}"),
+            )
+            off = set(planned["element_ids"])
+            told = [
+                c
+                for c in parse_customers(CUSTOMERS.read_text("utf-8"), source="")
+                if c.element_id in off and c.phone and "sms" in c.channels
+            ]
+            smsc.wait_for(1 + len(told), timeout=30)  # the crew SMS and the notices
             faults = DemoClient(url, token).call("GET", "/api/v1/faults")
             fault_map = _draw_fault(running.service, out / "06-fault.png")
     finally:
@@ -196,6 +235,9 @@ def run_service_day(out: Path, lang: Lang) -> list[dict[str, Any]]:
             f"{' (momentary)' if record['momentary'] else ''} {record.get('feeder_id') or ''} "
             f"{steps} restoration step(s): {text}",
         )
+    (out / "planned.json").write_text(
+        json.dumps(planned, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     (out / "outages.json").write_text(
         json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8"
     )

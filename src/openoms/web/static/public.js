@@ -47,18 +47,20 @@
   }
 
   function draw(feed) {
-    var only = el.getAttribute("data-outage");
+    var only = el.getAttribute("data-feature"); // one feature's page: only it
     var bounds = [];
     layer.clearLayers();
     feed.features.forEach(function (f) {
       var props = f.properties;
-      if ((only && String(props.id) !== only) || !f.geometry) return;
+      if ((only && String(f.id) !== only) || !f.geometry) return;
       var colour = props.kind === "planned" ? "#1f5fa8" : "#b3261e";
       var points = parts(f.geometry, "MultiPoint").map(latLng);
       var lines = parts(f.geometry, "MultiLineString").map(function (l) { return l.map(latLng); });
       var name = props.places.join(feed.lang === "zh" ? "、" : ", ") + " · " + props.customers_off;
       var open = function () {
-        window.location.href = "/outages/" + props.id + (feed.lang === "en" ? "?lang=en" : "");
+        // A planned outage not begun has its own page; the others are outage records.
+        var page = props.upcoming ? "/planned/" : "/outages/";
+        window.location.href = page + props.id + (feed.lang === "en" ? "?lang=en" : "");
       };
       if (lines.length) {
         var drawn = L.polyline(lines, { color: colour, weight: 4, opacity: 0.85 });

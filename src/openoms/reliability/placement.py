@@ -1,0 +1,1009 @@
+"""Where the next automation pays off: candidate changes ranked by predicted benefit per cost.
+
+Pure: a :class:`~openoms.grid.model.Network`, the predictive settings and a cost table in;
+frozen results out. Each candidate is one change to the network:
+
+- ``remote_switch``: an existing manual switch (not a fuse) gets a remote terminal (FTU
+  retrofit): its switching time becomes the remote one;
+- ``new_ftu_switch``: a remote load-break switch (with its FTU) in the middle of a section: the
+  section is split in two halves of half its length (and half its own failure rate, when it
+  has one), joined by the new switch, which bounds a new zone;
+- ``recloser``: a fuse, or a closed non-protective switch, replaced by a remote-controlled
+  recloser: it clears faults below it by itself;
+- ``tie``: a normally-open remote tie switch between two given nodes on different feeders (or
+  a feeder node and a station busbar).
+
+Each is evaluated with :func:`openoms.reliability.predict.predict`: the change in SAIFI,
+SAIDI and EENS of the system and of each feeder it touches, and ranked by the benefit (the
+objective's reduction: SAIDI minutes per customer-year by default) per unit cost (the cost
+table, 10k CNY in the settings). :meth:`Placement.plan` picks greedily for a budget (a number
+of devices, a cost limit, or both) and re-evaluates after every pick, because benefits
+interact: the second FTU on a feeder is worth less than the first.
+
+Two evaluation paths give the same numbers (tests/reliability/test_placement.py): the
+*incremental* one predicts only the feeders a candidate touches, each on a sub-network of
+that feeder alone (its nodes and edges, its busbar, and its ties with their far ends moved
+onto that busbar: the engine only asks whether a tie's far end is energised from elsewhere);
+the *full* one applies the candidate to the whole network and predicts it all. The
+incremental one predicts the candidates of a feeder in batches: copies of the feeder's
+sub-network, one candidate made in each, side by side as separate feeders of one network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from itertools import chain
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from openoms.errors import InputError, UnsupportedOperationError
+from openoms.grid.model import ElementKind, Network
+from openoms.grid.schema import NodeKind, SectionKind, SwitchKind
+from openoms.grid.topology import STATION, Topology
+from openoms.reliability.predict import PROTECTIVE, Override, PredictSettings, predict
+
+__all__ = [
+    "KINDS",
+    "OBJECTIVES",
+    "Candidate",
+    "Effect",
+    "FeederChange",
+    "Placement",
+    "Plan",
+    "PlanStep",
+    "apply_candidate",
+]
+
+Floats = NDArray[np.float64]
+Progress = Callable[[int, int], None]
+
+KINDS: Final = ("remote_switch", "new_ftu_switch", "recloser", "tie")
+OBJECTIVES: Final = ("saidi", "saifi", "eens")
+_PROTECTIVE: Final = frozenset(k.value for k in PROTECTIVE)
+_TO_RECLOSER: Final = frozenset(
+    {
+        SwitchKind.FUSE.value,
+        SwitchKind.SECTIONALISER.value,
+        SwitchKind.LOAD_BREAK_SWITCH.value,
+        SwitchKind.DISCONNECTOR.value,
+    }
+)
+_LOOP: Final = "a closed edge off the feeders' trees (a loop), which the prediction ignores"
+_BATCH: Final = 32  # candidates of one feeder predicted together
+_EPS: Final = 1e-12  # a benefit below this (relative) is no benefit: rounding only
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One change: ``kind`` (:data:`KINDS`) on ``element`` (a switch id for remote_switch
+    and recloser, a section id for new_ftu_switch, the first node id for tie, ``other``
+    being the second)."""
+
+    kind: str
+    element: str
+    other: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.element}" + (f":{self.other}" if self.other else "")
+
+
+@dataclass(frozen=True, slots=True)
+class FeederChange:
+    """The change on one feeder (negative: better)."""
+
+    id: str
+    name: str
+    customers: float
+    d_saifi: float
+    d_saidi_h: float
+    d_eens_kwh: float
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A candidate's predicted change of the system (negative: better), its cost and its
+    benefit (the objective's reduction, > 0 is good) per cost."""
+
+    candidate: Candidate
+    name: str  # the element's name (the id when it has none); a tie: both node names
+    cost: float
+    d_saifi: float
+    d_saidi_h: float
+    d_eens_kwh: float
+    feeders: tuple[FeederChange, ...]
+    benefit: float  # saidi: minutes per customer-year; saifi: per customer-year; eens: kWh/yr
+    ratio: float  # benefit per unit cost
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.candidate.kind,
+            "element": self.candidate.element,
+            "other": self.candidate.other or None,
+            "name": self.name,
+            "cost": self.cost,
+            "d_saifi": self.d_saifi,
+            "d_saidi_min": 60.0 * self.d_saidi_h,
+            "d_eens_kwh": self.d_eens_kwh,
+            "benefit": self.benefit,
+            "benefit_per_cost": self.ratio,
+            "feeders": [
+                {
+                    "id": f.id,
+                    "name": f.name,
+                    "d_saifi": f.d_saifi,
+                    "d_saidi_min": 60.0 * f.d_saidi_h,
+                    "d_eens_kwh": f.d_eens_kwh,
+                }
+                for f in self.feeders
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStep:
+    effect: Effect  # its marginal effect when picked (after the earlier picks)
+    cost_total: float
+    saifi: float  # the system after this pick
+    saidi_h: float
+    eens_kwh: float
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    objective: str
+    count_limit: int | None
+    cost_limit: float | None
+    customers: float
+    base_saifi: float
+    base_saidi_h: float
+    base_eens_kwh: float
+    steps: tuple[PlanStep, ...]
+
+    @property
+    def cost(self) -> float:
+        return self.steps[-1].cost_total if self.steps else 0.0
+
+    def final(self) -> tuple[float, float, float]:
+        """System SAIFI, SAIDI (h) and EENS after every pick."""
+        if not self.steps:
+            return self.base_saifi, self.base_saidi_h, self.base_eens_kwh
+        last = self.steps[-1]
+        return last.saifi, last.saidi_h, last.eens_kwh
+
+    def as_dict(self) -> dict[str, Any]:
+        saifi, saidi, eens = self.final()
+
+        def pct(after: float, before: float) -> float | None:
+            return 100.0 * (after - before) / before if before > 0 else None
+
+        return {
+            "objective": self.objective,
+            "count_limit": self.count_limit,
+            "cost_limit": self.cost_limit,
+            "devices": len(self.steps),
+            "cost": self.cost,
+            "customers": self.customers,
+            "before": {
+                "saifi": self.base_saifi,
+                "saidi_min": 60.0 * self.base_saidi_h,
+                "eens_kwh": self.base_eens_kwh,
+            },
+            "after": {"saifi": saifi, "saidi_min": 60.0 * saidi, "eens_kwh": eens},
+            "change_pct": {
+                "saifi": pct(saifi, self.base_saifi),
+                "saidi": pct(saidi, self.base_saidi_h),
+                "eens": pct(eens, self.base_eens_kwh),
+            },
+            "steps": [
+                dict(
+                    s.effect.as_dict(),
+                    cost_total=s.cost_total,
+                    saifi_after=s.saifi,
+                    saidi_min_after=60.0 * s.saidi_h,
+                    eens_kwh_after=s.eens_kwh,
+                )
+                for s in self.steps
+            ],
+        }
+
+
+# -- per-feeder sums --------------------------------------------------------------------------
+
+
+def _sums(network: Network, settings: PredictSettings, over: Mapping[str, Override]) -> Floats:
+    """(feeders, 4): customers, customer interruptions, customer-hours and EENS per year."""
+    lp = predict(network, settings, over, top=0).load_points
+    ok = lp.feeder >= 0
+    f = lp.feeder[ok]
+    n = len(network.feeders.id)
+    return np.stack(
+        [
+            np.bincount(f, lp.customers[ok], minlength=n),
+            np.bincount(f, lp.failure_rate[ok] * lp.customers[ok], minlength=n),
+            np.bincount(f, lp.unavailability_h[ok] * lp.customers[ok], minlength=n),
+            np.bincount(f, lp.unavailability_h[ok] * lp.load_kw[ok], minlength=n),
+        ],
+        axis=1,
+    )
+
+
+# -- editing a network ------------------------------------------------------------------------
+
+
+def _take(table: Any, index: NDArray[np.int64], **columns: Any) -> Any:
+    """The rows ``index`` of a column table (tuples and arrays), some columns replaced."""
+    values: dict[str, Any] = {}
+    for f in fields(table):
+        if f.name in columns:
+            continue
+        column = getattr(table, f.name)
+        if isinstance(column, np.ndarray):
+            values[f.name] = column[index] if len(column) else column
+        elif isinstance(column, tuple) and (len(column) or f.name == "id"):
+            values[f.name] = tuple(column[i] for i in index.tolist())
+        else:
+            values[f.name] = column
+    return type(table)(**values, **columns)
+
+
+def _append(table: Any, row: Mapping[str, Any]) -> Any:
+    """``table`` with one more row (every column named in ``row``)."""
+    values: dict[str, Any] = {}
+    for f in fields(table):
+        column = getattr(table, f.name)
+        if isinstance(column, np.ndarray):
+            values[f.name] = np.append(column, np.asarray([row[f.name]], dtype=column.dtype))
+        elif isinstance(column, tuple) and (len(column) or f.name in row):
+            values[f.name] = (*column, row[f.name])
+        else:
+            values[f.name] = column
+    return type(table)(**values)
+
+
+def _fresh(network: Network, wanted: str) -> str:
+    out, k = wanted, 1
+    while out in network:
+        k += 1
+        out = f"{wanted}-{k}"
+    return out
+
+
+def _ids(network: Network) -> dict[str, tuple[ElementKind, int]]:
+    return dict(network._ids)
+
+
+def _with(network: Network, **tables: Any) -> Network:
+    return replace(network, **tables)
+
+
+def _add_switch(  # noqa: PLR0917  (internal)
+    network: Network,
+    ids: dict[str, tuple[ElementKind, int]],
+    switch_id: str,
+    name: str,
+    ends: tuple[int, int],
+    kind: str,
+    closed: bool,
+    rated_a: float,
+) -> Any:
+    sw = network.switches
+    ids[switch_id] = (ElementKind.SWITCH, len(sw.id))
+    return _append(
+        sw,
+        {
+            "id": switch_id,
+            "name": name,
+            "from_node": ends[0],
+            "to_node": ends[1],
+            "kind": kind,
+            "normal_closed": closed,
+            "present_closed": closed,
+            "remote": True,
+            "rated_a": rated_a,
+        },
+    )
+
+
+def _split(
+    network: Network, over: dict[str, Override], section: int
+) -> tuple[Network, dict[str, Override]]:
+    """A remote load-break switch in the middle of ``section``: ``a ─e─ m1 ─FTU─ m2 ─e'─ b``,
+    each half of half the length (and half an own failure rate)."""
+    sec, nodes = network.sections, network.nodes
+    ids = _ids(network)
+    sid = sec.id[section]
+    a, b = int(sec.from_node[section]), int(sec.to_node[section])
+    m1, m2 = _fresh(network, f"{sid}~a"), _fresh(network, f"{sid}~b")
+    new_nodes = nodes
+    for node_id in (m1, m2):
+        ids[node_id] = (ElementKind.NODE, len(new_nodes.id))
+        new_nodes = _append(
+            new_nodes,
+            {
+                "id": node_id,
+                "name": None,
+                "kind": NodeKind.POLE.value,
+                "lon_deg": (nodes.lon_deg[a] + nodes.lon_deg[b]) / 2,
+                "lat_deg": (nodes.lat_deg[a] + nodes.lat_deg[b]) / 2,
+                "grid_cell": nodes.grid_cell[a],
+            },
+        )
+    i1, i2 = len(nodes.id), len(nodes.id) + 1
+    half = sec.length_km[section] / 2
+    length = sec.length_km.copy()
+    length[section] = half
+    to_node = sec.to_node.copy()
+    to_node[section] = i1
+    second = _fresh(network, f"{sid}~2")
+    row = {f.name: getattr(sec, f.name)[section] for f in fields(sec)}
+    row.update(id=second, from_node=i2, to_node=b, length_km=half)
+    ids[second] = (ElementKind.SECTION, len(sec.id))
+    new_sec = _append(replace(sec, length_km=length, to_node=to_node), row)
+    # edges: a section appended shifts every switch edge by one
+    n_sec = len(sec.id)
+    head = network.feeders.head_edge
+    feeders = replace(network.feeders, head_edge=np.where(head >= n_sec, head + 1, head))
+    det = network.detectors
+    detectors = replace(det, edge=np.where(det.edge >= n_sec, det.edge + 1, det.edge))
+    moved = replace(network, sections=new_sec, nodes=new_nodes)
+    ftu = _fresh(network, f"FTU-{sid}")
+    name = f"{sec.name[section] or sid} FTU"
+    switches = _add_switch(
+        moved,
+        ids,
+        ftu,
+        name,
+        (i1, i2),
+        SwitchKind.LOAD_BREAK_SWITCH.value,
+        True,
+        float(sec.ampacity_a[section]),
+    )
+    out = _with(moved, switches=switches, feeders=feeders, detectors=detectors, _ids=ids)
+    o = over.get(sid)
+    if o is not None and o.failure_rate is not None:
+        over = dict(over)
+        over[sid] = replace(o, failure_rate=o.failure_rate / 2)
+        over[second] = replace(o, failure_rate=o.failure_rate / 2)
+    return out, over
+
+
+def _apply(
+    network: Network,
+    over: Mapping[str, Override],
+    candidate: Candidate,
+    outside: int | None = None,
+) -> tuple[Network, dict[str, Override]]:
+    """``network`` and its overrides with ``candidate`` made. ``outside``: the node that
+    stands for every node not in ``network`` (a feeder sub-network's busbar)."""
+    over = dict(over)
+    kind, element = candidate.kind, candidate.element
+    if kind in ("remote_switch", "recloser"):
+        k = network.locate(element)[1]
+        sw = network.switches
+        remote = sw.remote.copy()
+        remote[k] = True
+        kinds = list(sw.kind)
+        if kind == "recloser":
+            kinds[k] = SwitchKind.RECLOSER.value
+        o = over.get(element)
+        if o is not None and o.switching_h is not None:
+            over[element] = replace(o, switching_h=None)  # the remote time now
+        return _with(network, switches=replace(sw, remote=remote, kind=tuple(kinds))), over
+    if kind == "new_ftu_switch":
+        return _split(network, over, network.locate(element)[1])
+    # tie
+    ends = []
+    for node_id in (element, candidate.other):
+        if node_id in network:
+            ends.append(network.locate(node_id)[1])
+        elif outside is not None:
+            ends.append(outside)
+        else:
+            network.locate(node_id)  # raises: unknown
+    ids = _ids(network)
+    tie_id = _fresh(network, f"TIE-{element}-{candidate.other}")
+    name = f"{element}—{candidate.other}"
+    switches = _add_switch(
+        network,
+        ids,
+        tie_id,
+        name,
+        (ends[0], ends[1]),
+        SwitchKind.LOAD_BREAK_SWITCH.value,
+        False,
+        float("nan"),
+    )
+    return _with(network, switches=switches, _ids=ids), over
+
+
+def apply_candidate(
+    network: Network, candidate: Candidate, overrides: Mapping[str, Override] | None = None
+) -> tuple[Network, dict[str, Override]]:
+    """``network`` (and its overrides) with ``candidate`` made: the straightforward path,
+    for checks and for a plan's network after its picks. Does not check that the candidate
+    applies (:meth:`Placement.check` does)."""
+    return _apply(network, overrides or {}, candidate)
+
+
+_NODE_COLUMNS: Final = {"from_node", "to_node", "node", "busbar_node"}
+
+
+def _side_by_side(
+    made: Sequence[tuple[Network, Mapping[str, Override]]],
+) -> tuple[Network, dict[str, Override]]:
+    """One network of the one-feeder networks ``made`` as separate feeders, for the
+    engine only: its ids repeat, and its lookup holds only the overridden elements, under
+    ``id#k`` (``k`` the copy), as the overrides returned."""
+    n_sections = sum(len(net.sections.id) for net, _ in made)
+    heads = []
+    sec_at = sw_at = 0
+    for net, _ in made:
+        head = int(net.feeders.head_edge[0])
+        n_sec = len(net.sections.id)
+        heads.append(sec_at + head if head < n_sec else n_sections + sw_at + head - n_sec)
+        sec_at += n_sec
+        sw_at += len(net.switches.id)
+    node_offset = np.cumsum([0] + [len(net.nodes.id) for net, _ in made])
+    first = made[0][0]
+    values: dict[str, Any] = {}
+    starts: dict[str, list[int]] = {}
+    for name in (
+        "substations",
+        "feeders",
+        "nodes",
+        "sections",
+        "switches",
+        "transformer_areas",
+        "hv_customers",
+    ):
+        columns: dict[str, Any] = {}
+        template = getattr(first, name)
+        tables = [getattr(net, name) for net, _ in made]
+        starts[name] = np.cumsum([0] + [len(t.id) for t in tables]).tolist()
+        for f in fields(template):
+            parts = [getattr(t, f.name) for t in tables]
+            if f.name in _NODE_COLUMNS:
+                parts = [p + node_offset[k] for k, p in enumerate(parts)]
+            elif name == "feeders" and f.name == "substation":
+                parts = [p + k for k, p in enumerate(parts)]
+            if isinstance(parts[0], np.ndarray):
+                columns[f.name] = np.concatenate(parts).astype(parts[0].dtype)
+            else:
+                columns[f.name] = tuple(chain.from_iterable(parts))
+        if name == "feeders":
+            columns["head_edge"] = np.asarray(heads, dtype=template.head_edge.dtype)
+        values[name] = type(template)(**columns)
+    ids: dict[str, tuple[ElementKind, int]] = {}
+    over: dict[str, Override] = {}
+    for k, (net, own) in enumerate(made):
+        for element, o in own.items():
+            if element in net:
+                kind, index = net.locate(element)
+                key = f"{element}#{k}"
+                ids[key] = (
+                    (kind, index + starts[kind.value][k])
+                    if kind.value in starts
+                    else (
+                        kind,
+                        index,
+                    )
+                )
+                over[key] = o
+    none = np.zeros(0, dtype=np.int64)
+    network = replace(
+        first,
+        name=f"{first.name}+{len(made)}",
+        detectors=_take(first.detectors, none),
+        sensitive_customers=_take(first.sensitive_customers, none),
+        _ids=ids,
+        **values,
+    )
+    return network, over
+
+
+# -- one feeder alone -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Feeder:
+    network: Network
+    over: dict[str, Override]
+    busbar: int  # in ``network``
+    sums: Floats  # (4,)
+
+
+def _subnetwork(network: Network, feeder_of: NDArray[Any], f: int) -> tuple[Network, int]:
+    """Feeder ``f`` alone: its nodes, the busbar of its substation, its edges, and its open
+    switches to other feeders or the station with their far ends on that busbar. Closed
+    edges to other feeders (loop edges, ignored by the engine) and open ones to dead nodes
+    (no use as ties) are left out."""
+    busbar = int(network.substations.busbar_node[network.feeders.substation[f]])
+    here = feeder_of == f
+    here[busbar] = True
+    keep_nodes = np.flatnonzero(here)
+    new_index = np.full(len(here), -1, dtype=np.int64)
+    new_index[keep_nodes] = np.arange(len(keep_nodes))
+    energised = (feeder_of >= 0) | (feeder_of == STATION)
+
+    def edges(table: Any, closed: NDArray[np.bool_]) -> tuple[Any, NDArray[np.int64]]:
+        a, b = table.from_node.astype(np.int64), table.to_node.astype(np.int64)
+        both = here[a] & here[b]
+        a_out = here[b] & ~here[a] & energised[a] & ~closed
+        b_out = here[a] & ~here[b] & energised[b] & ~closed
+        keep = np.flatnonzero(both | a_out | b_out)
+        at = busbar
+        fa = np.where(a_out[keep], new_index[at], new_index[a[keep]])
+        fb = np.where(b_out[keep], new_index[at], new_index[b[keep]])
+        return _take(table, keep, from_node=fa.astype(np.int32), to_node=fb.astype(np.int32)), keep
+
+    sec, keep_sec = edges(network.sections, np.ones(len(network.sections.id), dtype=np.bool_))
+    sw, keep_sw = edges(network.switches, network.switches.normal_closed)
+    n_sec_old = len(network.sections.id)
+    head = int(network.feeders.head_edge[f])
+    if head < n_sec_old:
+        new_head = int(np.searchsorted(keep_sec, head))
+    else:
+        new_head = len(keep_sec) + int(np.searchsorted(keep_sw, head - n_sec_old))
+    s = int(network.feeders.substation[f])
+    substations = _take(network.substations, np.asarray([s]))
+    substations = replace(substations, busbar_node=np.asarray([new_index[busbar]], dtype=np.int32))
+    feeders = _take(
+        network.feeders,
+        np.asarray([f]),
+        substation=np.zeros(1, dtype=np.int32),
+        head_edge=np.asarray([new_head], dtype=np.int32),
+    )
+    ta, hv = network.transformer_areas, network.hv_customers
+    keep_ta = np.flatnonzero(feeder_of[ta.node] == f)
+    keep_hv = np.flatnonzero(feeder_of[hv.node] == f)
+    none = np.zeros(0, dtype=np.int64)
+    sub = Network(
+        name=f"{network.name}/{network.feeders.id[f]}",
+        substations=substations,
+        feeders=feeders,
+        nodes=_take(network.nodes, keep_nodes),
+        sections=sec,
+        switches=sw,
+        detectors=_take(network.detectors, none),
+        transformer_areas=_take(ta, keep_ta, node=new_index[ta.node[keep_ta]].astype(np.int32)),
+        hv_customers=_take(hv, keep_hv, node=new_index[hv.node[keep_hv]].astype(np.int32)),
+        sensitive_customers=_take(network.sensitive_customers, none),
+        grid_cells=network.grid_cells,
+        _ids={},
+    )
+    ids: dict[str, tuple[ElementKind, int]] = {}
+    for kind, table in (
+        (ElementKind.SUBSTATION, sub.substations),
+        (ElementKind.FEEDER, sub.feeders),
+        (ElementKind.NODE, sub.nodes),
+        (ElementKind.SECTION, sub.sections),
+        (ElementKind.SWITCH, sub.switches),
+        (ElementKind.TRANSFORMER_AREA, sub.transformer_areas),
+        (ElementKind.HV_CUSTOMER, sub.hv_customers),
+    ):
+        ids.update((element, (kind, i)) for i, element in enumerate(table.id))
+    return replace(sub, _ids=ids), int(new_index[busbar])
+
+
+# -- the evaluator ----------------------------------------------------------------------------
+
+
+class Placement:
+    """Candidates on ``network`` and their predicted effects (see the module docstring).
+
+    ``costs``: the cost of one change of each kind (the settings'
+    ``reliability_automation_costs``, 10k CNY); a kind without a cost cannot be evaluated.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        costs: Mapping[str, float],
+        settings: PredictSettings | None = None,
+        overrides: Mapping[str, Override] | None = None,
+        *,
+        topology: Topology | None = None,
+    ) -> None:
+        for kind, cost in costs.items():
+            if kind not in KINDS:
+                raise InputError(f"costs: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+            if not (np.isfinite(cost) and cost > 0):
+                raise InputError(f"costs: {kind} must be a number > 0, got {cost!r}")
+        self.network = network
+        self.costs = dict(costs)
+        self.settings = settings or PredictSettings()
+        self.overrides: dict[str, Override] = dict(overrides or {})
+        if topology is None:
+            topology = Topology.build(network.graph_arrays(), network.closed_edges(normal=True))
+        self.feeder_of = np.asarray(topology.feeder_of_nodes, dtype=np.int64)
+        # closed edges of the feeders' trees (a closed edge off them is a loop edge, which
+        # the engine ignores: no candidate there)
+        parent_edge = np.asarray(topology.parent_edge_of_nodes, dtype=np.int64)
+        self._tree = np.zeros(network.n_edges, dtype=np.bool_)
+        self._tree[parent_edge[(self.feeder_of >= 0) & (parent_edge >= 0)]] = True
+        self._base = _sums(network, self.settings, self.overrides)
+        self._feeders: dict[int, _Feeder] = {}
+        self._names = tuple(
+            network.feeders.name[i] or fid for i, fid in enumerate(network.feeders.id)
+        )
+
+    # -- what applies where --------------------------------------------------------------
+
+    def feeders_of(self, candidate: Candidate) -> tuple[int, ...]:
+        """The feeders a candidate changes (checks it; see :meth:`check`)."""
+        self.check(candidate)
+        net, fo = self.network, self.feeder_of
+        if candidate.kind == "tie":
+            nodes = [net.locate(n)[1] for n in (candidate.element, candidate.other)]
+        else:
+            table, index = net.locate(candidate.element)
+            t = net.sections if table is ElementKind.SECTION else net.switches
+            nodes = [int(t.from_node[index]), int(t.to_node[index])]
+        return tuple(sorted({int(fo[n]) for n in nodes if fo[n] >= 0}))
+
+    def check(self, candidate: Candidate) -> None:
+        """Raise a clear :class:`InputError` if ``candidate`` does not apply to the network:
+        an unknown kind or id, or a change that makes no sense for that element."""
+        kind, element, net = candidate.kind, candidate.element, self.network
+        if kind not in KINDS:
+            raise InputError(f"unknown candidate kind {kind!r} (known: {', '.join(KINDS)})")
+        if kind == "tie":
+            self._check_tie(candidate)
+            return
+        table, index = net.locate(element)  # UnknownDeviceError
+        fo = self.feeder_of
+        if kind == "new_ftu_switch":
+            if table is not ElementKind.SECTION:
+                raise UnsupportedOperationError(
+                    element, f"new_ftu_switch needs a section, this is one of {table.value}"
+                )
+            sec = net.sections
+            if sec.kind[index] == SectionKind.TRANSFORMER.value:
+                raise UnsupportedOperationError(
+                    element, "a transformer cannot be split by a switch"
+                )
+            if fo[sec.from_node[index]] < 0 and fo[sec.to_node[index]] < 0:
+                raise UnsupportedOperationError(element, "the section is on no feeder")
+            if not self._tree[index]:
+                raise UnsupportedOperationError(element, _LOOP)
+            return
+        if table is not ElementKind.SWITCH:
+            raise UnsupportedOperationError(
+                element, f"{kind} needs a switch, this is one of {table.value}"
+            )
+        sw = net.switches
+        what = sw.kind[index]
+        a, b = int(sw.from_node[index]), int(sw.to_node[index])
+        if fo[a] < 0 and fo[b] < 0:
+            raise UnsupportedOperationError(element, "the switch is on no feeder")
+        if sw.normal_closed[index] and not self._tree[len(net.sections.id) + index]:
+            raise UnsupportedOperationError(element, _LOOP)
+        if kind == "remote_switch":
+            if what == SwitchKind.FUSE.value:
+                raise UnsupportedOperationError(
+                    element, "a fuse cannot be made remote (kind 'recloser' replaces it)"
+                )
+            if bool(sw.remote[index]):
+                raise UnsupportedOperationError(element, "the switch is already remote")
+            if not sw.normal_closed[index] and not (_energised(fo[a]) and _energised(fo[b])):
+                raise UnsupportedOperationError(element, "an open switch to a dead node")
+            return
+        # recloser
+        if what not in _TO_RECLOSER:
+            raise UnsupportedOperationError(
+                element, f"a {what} is already protective: no recloser to put in its place"
+            )
+        if not sw.normal_closed[index]:
+            raise UnsupportedOperationError(element, "a normally-open switch cannot be a recloser")
+
+    def _check_tie(self, candidate: Candidate) -> None:
+        net, fo = self.network, self.feeder_of
+        ends = []
+        for node_id in (candidate.element, candidate.other):
+            table, index = net.locate(node_id)
+            if table is not ElementKind.NODE:
+                raise UnsupportedOperationError(
+                    node_id, f"a tie joins two nodes, this is one of {table.value}"
+                )
+            ends.append(int(fo[index]))
+        a, b = ends
+        if a < 0 and b < 0:
+            raise UnsupportedOperationError(candidate.element, "neither end is on a feeder")
+        if not (_energised(a) and _energised(b)):
+            raise UnsupportedOperationError(candidate.element, "one end is on no feeder")
+        if a == b:
+            raise UnsupportedOperationError(
+                candidate.element,
+                f"both ends are on feeder {net.feeders.id[a]}: a tie must join two feeders",
+            )
+
+    def candidates(
+        self,
+        kinds: Iterable[str] = ("remote_switch", "new_ftu_switch", "recloser"),
+        ties: Sequence[tuple[str, str]] = (),
+    ) -> list[Candidate]:
+        """Every candidate of ``kinds`` on the network (``tie``: the given node pairs)."""
+        kinds = tuple(kinds)
+        for kind in kinds:
+            if kind not in KINDS:
+                raise InputError(f"unknown candidate kind {kind!r} (known: {', '.join(KINDS)})")
+            if kind not in self.costs:
+                raise InputError(f"no cost for the candidate kind {kind!r} (costs table)")
+        net, fo = self.network, self.feeder_of
+        out: list[Candidate] = []
+        sw, sec = net.switches, net.sections
+        a_sw, b_sw = fo[sw.from_node], fo[sw.to_node]
+        n_sec = len(sec.id)
+        on = ((a_sw >= 0) | (b_sw >= 0)) & (~sw.normal_closed | self._tree[n_sec:])
+        live = _energised(a_sw) & _energised(b_sw)
+        if "remote_switch" in kinds:
+            ok = on & ~sw.remote & (np.asarray(sw.kind) != SwitchKind.FUSE.value)
+            ok &= sw.normal_closed | live
+            out += [Candidate("remote_switch", sw.id[k]) for k in np.flatnonzero(ok).tolist()]
+        if "new_ftu_switch" in kinds:
+            ok = self._tree[:n_sec] & (np.asarray(sec.kind) != SectionKind.TRANSFORMER.value)
+            out += [Candidate("new_ftu_switch", sec.id[e]) for e in np.flatnonzero(ok).tolist()]
+        if "recloser" in kinds:
+            ok = on & sw.normal_closed & np.isin(np.asarray(sw.kind), list(_TO_RECLOSER))
+            out += [Candidate("recloser", sw.id[k]) for k in np.flatnonzero(ok).tolist()]
+        if ties:
+            if "tie" not in self.costs:
+                raise InputError("no cost for the candidate kind 'tie' (costs table)")
+            for a, b in ties:
+                c = Candidate("tie", a, b)
+                self.check(c)
+                out.append(c)
+        return out
+
+    # -- evaluation ----------------------------------------------------------------------
+
+    def _feeder(self, f: int) -> _Feeder:
+        state = self._feeders.get(f)
+        if state is None:
+            sub, busbar = _subnetwork(self.network, self.feeder_of, f)
+            state = _Feeder(
+                sub, self.overrides, busbar, _sums(sub, self.settings, self.overrides)[0]
+            )
+            self._feeders[f] = state
+        return state
+
+    def evaluate(
+        self,
+        candidates: Sequence[Candidate],
+        *,
+        objective: str = "saidi",
+        incremental: bool = True,
+        progress: Progress | None = None,
+    ) -> list[Effect]:
+        """The effect of each candidate alone on the present network, in the given order.
+        ``incremental``: predict only the touched feeders (else the whole network). The
+        candidates of one feeder are predicted together, :data:`_BATCH` at a time: copies
+        of the feeder's sub-network, each with one candidate made, side by side as separate
+        feeders of one network (the engine is vectorised over feeders)."""
+        if objective not in OBJECTIVES:
+            raise InputError(f"unknown objective {objective!r} (known: {', '.join(OBJECTIVES)})")
+        if not incremental:
+            out = []
+            for i, c in enumerate(candidates):
+                out.append(self._full(c, objective))
+                if progress is not None:
+                    progress(i + 1, len(candidates))
+            return out
+        results: dict[int, Effect] = {}
+        by_feeder: dict[int, list[int]] = {}
+        for i, c in enumerate(candidates):
+            touched = self.feeders_of(c)
+            if len(touched) == 1:
+                by_feeder.setdefault(touched[0], []).append(i)
+            else:  # a tie, or a switch between two feeders: one at a time
+                results[i] = self._incremental(c, objective)
+        done = len(results)
+        for f, members in by_feeder.items():
+            for start in range(0, len(members), _BATCH):
+                part = members[start : start + _BATCH]
+                effects = self._batch(f, [candidates[i] for i in part], objective)
+                results.update(zip(part, effects, strict=True))
+                done += len(part)
+                if progress is not None:
+                    progress(done, len(candidates))
+        if progress is not None and not by_feeder:
+            progress(len(candidates), len(candidates))
+        return [results[i] for i in range(len(candidates))]
+
+    def _batch(self, f: int, candidates: list[Candidate], objective: str) -> list[Effect]:
+        state = self._feeder(f)
+        made = [_apply(state.network, state.over, c, state.busbar) for c in candidates]
+        net, over = _side_by_side(made)
+        after = _sums(net, self.settings, over)
+        return [
+            self._effect(c, [(f, state.sums, after[k])], objective)
+            for k, c in enumerate(candidates)
+        ]
+
+    def rank(self, effects: Iterable[Effect]) -> list[Effect]:
+        """Best benefit per cost first (then larger benefit, then the candidate's order)."""
+        return sorted(effects, key=lambda e: (-e.ratio, -e.benefit))
+
+    def _incremental(self, c: Candidate, objective: str) -> Effect:
+        changes = []
+        for f in self.feeders_of(c):
+            state = self._feeder(f)
+            net, over = _apply(state.network, state.over, c, state.busbar)
+            after = _sums(net, self.settings, over)[0]
+            changes.append((f, state.sums, after))
+        return self._effect(c, changes, objective)
+
+    def _full(self, c: Candidate, objective: str) -> Effect:
+        touched = self.feeders_of(c)
+        net, over = _apply(self.network, self.overrides, c)
+        after = _sums(net, self.settings, over)
+        return self._effect(c, [(f, self._base[f], after[f]) for f in touched], objective)
+
+    def _effect(
+        self, c: Candidate, changes: list[tuple[int, Floats, Floats]], objective: str
+    ) -> Effect:
+        total = float(self._base[:, 0].sum())
+        d = np.zeros(4)
+        rows = []
+        for f, before, after in changes:
+            delta = after - before
+            d += delta
+            n = float(before[0])
+            rows.append(
+                FeederChange(
+                    self.network.feeders.id[f],
+                    self._names[f],
+                    n,
+                    float(delta[1] / n) if n > 0 else 0.0,
+                    float(delta[2] / n) if n > 0 else 0.0,
+                    float(delta[3]),
+                )
+            )
+        d_saifi = float(d[1] / total) if total > 0 else 0.0
+        d_saidi = float(d[2] / total) if total > 0 else 0.0
+        d_eens = float(d[3])
+        benefit = {"saidi": -60.0 * d_saidi, "saifi": -d_saifi, "eens": -d_eens}[objective]
+        saifi, saidi, eens = self.system()
+        scale = {"saidi": 60.0 * saidi, "saifi": saifi, "eens": eens}[objective]
+        if abs(benefit) <= _EPS * max(scale, 1.0):
+            benefit = 0.0  # rounding of sums, not a change
+        cost = self.costs[c.kind]
+        return Effect(
+            c, self._name(c), cost, d_saifi, d_saidi, d_eens, tuple(rows), benefit, benefit / cost
+        )
+
+    def system(self) -> tuple[float, float, float]:
+        """System SAIFI, SAIDI (h) and EENS (kWh/yr) of the network as given."""
+        total = self._base.sum(axis=0)
+        n = float(total[0])
+        if n <= 0:
+            return 0.0, 0.0, float(total[3])
+        return float(total[1] / n), float(total[2] / n), float(total[3])
+
+    def _name(self, c: Candidate) -> str:
+        net = self.network
+        if c.kind == "tie":
+            names = []
+            for node_id in (c.element, c.other):
+                index = net.locate(node_id)[1]
+                names.append(net.nodes.name[index] or node_id)
+            return "—".join(names)
+        table, index = net.locate(c.element)
+        t = net.sections if table is ElementKind.SECTION else net.switches
+        return t.name[index] or c.element
+
+    # -- the budget plan -----------------------------------------------------------------
+
+    def plan(
+        self,
+        candidates: Sequence[Candidate],
+        *,
+        count: int | None = None,
+        cost_limit: float | None = None,
+        objective: str = "saidi",
+        effects: Sequence[Effect] | None = None,
+        progress: Progress | None = None,
+        on_pick: Callable[[int], None] | None = None,
+    ) -> Plan:
+        """Greedy: pick the best benefit per cost that fits the budget, make it, re-evaluate
+        the candidates of the feeders it touched, repeat until ``count`` devices, the
+        ``cost_limit``, or no candidate with a benefit left. ``effects``: the candidates'
+        effects on the network, if the caller has them; ``on_pick(n)`` is called after the
+        n-th pick (its re-evaluation done). The network itself is not changed:
+        after the plan, the evaluator answers for the network as it was."""
+        if count is None and cost_limit is None:
+            raise InputError("a plan needs a budget: a number of devices or a cost limit")
+        if count is not None and count < 1:
+            raise InputError(f"budget: the number of devices must be ≥ 1, got {count}")
+        if cost_limit is not None and not (np.isfinite(cost_limit) and cost_limit > 0):
+            raise InputError(f"budget: the cost limit must be a number > 0, got {cost_limit}")
+        current = (
+            list(effects)
+            if effects is not None
+            else self.evaluate(candidates, objective=objective, progress=progress)
+        )
+        saved = {f: replace(state) for f, state in self._feeders.items()}
+        try:
+            steps = self._greedy(current, count, cost_limit, objective, on_pick)
+        finally:
+            self._feeders = saved
+        return Plan(
+            objective, count, cost_limit, float(self._base[:, 0].sum()), *self.system(), steps
+        )
+
+    def _greedy(
+        self,
+        current: list[Effect],
+        count: int | None,
+        cost_limit: float | None,
+        objective: str,
+        on_pick: Callable[[int], None] | None,
+    ) -> tuple[PlanStep, ...]:
+        saifi, saidi, eens = self.system()
+        total_n = float(self._base[:, 0].sum())
+        ci, ch = saifi * total_n, saidi * total_n
+        steps: list[PlanStep] = []
+        spent = 0.0
+        while count is None or len(steps) < count:
+            left = None if cost_limit is None else cost_limit - spent
+            fits = [e for e in current if e.benefit > 0 and (left is None or e.cost <= left + 1e-9)]
+            if not fits:
+                break
+            best = self.rank(fits)[0]
+            touched = set(self.feeders_of(best.candidate))
+            for f in touched:
+                state = self._feeder(f)
+                state.network, state.over = _apply(
+                    state.network, state.over, best.candidate, state.busbar
+                )
+                state.sums = _sums(state.network, self.settings, state.over)[0]
+            spent += best.cost
+            ci += best.d_saifi * total_n
+            ch += best.d_saidi_h * total_n
+            eens += best.d_eens_kwh
+            steps.append(
+                PlanStep(
+                    best,
+                    spent,
+                    ci / total_n if total_n else 0.0,
+                    ch / total_n if total_n else 0.0,
+                    eens,
+                )
+            )
+            rest: list[Effect | Candidate] = []
+            again = []
+            for e in current:
+                if e.candidate == best.candidate:
+                    continue
+                if not touched & set(self.feeders_of(e.candidate)):
+                    rest.append(e)
+                elif self._still_applies(e.candidate):
+                    rest.append(e.candidate)
+                    again.append(e.candidate)
+            fresh = iter(self.evaluate(again, objective=objective))
+            current = [x if isinstance(x, Effect) else next(fresh) for x in rest]
+            if on_pick is not None:
+                on_pick(len(steps))
+        return tuple(steps)
+
+    def _still_applies(self, c: Candidate) -> bool:
+        """After picks: a switch made remote or a recloser takes no remote_switch."""
+        if c.kind not in ("remote_switch", "recloser"):
+            return True
+        for f in self.feeders_of(c):
+            sub = self._feeder(f).network
+            k = sub.locate(c.element)[1]
+            if c.kind == "remote_switch" and bool(sub.switches.remote[k]):
+                return False
+            if c.kind == "recloser" and sub.switches.kind[k] in _PROTECTIVE:
+                return False
+        return True
+
+
+def _energised(feeder: Any) -> Any:
+    """On a feeder or in a station zone (as numpy or a plain int)."""
+    return (feeder >= 0) | (feeder == STATION)
