@@ -557,6 +557,32 @@ def cancel_work(
     return work
 
 
+def _planned_record(
+    context: ServiceContext,
+    session: Session,
+    work: PlannedWork,
+    device: str,
+    impact: Impact,
+    *,
+    at: datetime,
+    texts: dict[str, str],
+) -> int:
+    """A new outage record of kind ``planned`` for an opening of ``work``'s switching."""
+    return outage_store.create_outage(
+        session,
+        kind=OutageKind.PLANNED,
+        network_version_id=context.network_version_id,
+        started_at=at,
+        actor=SYSTEM,
+        feeder_id=impact.feeders[0] if len(impact.feeders) == 1 else None,
+        operated_device=device,
+        cause=work.work_type.value,
+        areas=areas_of(impact, at=at),
+        summary=outage_summary(impact) | {"planned_work_id": work.id, "note": work.reason} | texts,
+        now=context.clock(),
+    )
+
+
 def record_opening(
     context: ServiceContext, session: Session, device: str, impact: Impact, *, at: datetime
 ) -> tuple[str, int] | None:
@@ -575,24 +601,17 @@ def record_opening(
         return None
     areas = areas_of(impact, at=at)
     if work.state is PlannedState.COMPLETED:  # putting the network back after the work
-        outage_id = outage_store.create_outage(
+        outage_id = _planned_record(
+            context,
             session,
-            kind=OutageKind.PLANNED,
-            network_version_id=context.network_version_id,
-            started_at=at,
-            actor=SYSTEM,
-            feeder_id=impact.feeders[0] if len(impact.feeders) == 1 else None,
-            operated_device=device,
-            cause=work.work_type.value,
-            areas=areas,
-            summary=outage_summary(impact)
-            | {
-                "planned_work_id": work.id,
-                "note": work.reason,
+            work,
+            device,
+            impact,
+            at=at,
+            texts={
                 "zh": f"计划工作 {work.id} 结束后恢复正常方式：{impact.summary(Lang.ZH)}",
                 "en": f"back to normal after planned work {work.id}: {impact.summary(Lang.EN)}",
             },
-            now=context.clock(),
         )
         return f"planned outage {outage_id}: {device} opened after work {work.id}", outage_id
     if work.outage_id is not None:
@@ -607,25 +626,18 @@ def record_opening(
                 f"{len(areas)} more area(s) off",
                 outage.id,
             )
-    summary = outage_summary(impact) | {
-        "planned_work_id": work.id,
-        "estimated_restoration_at": work.ends_at.isoformat(),
-        "note": work.reason,
-        "zh": f"计划停电（工作 {work.id}）：{impact.summary(Lang.ZH)}",
-        "en": f"planned outage (work {work.id}): {impact.summary(Lang.EN)}",
-    }
-    outage_id = outage_store.create_outage(
+    outage_id = _planned_record(
+        context,
         session,
-        kind=OutageKind.PLANNED,
-        network_version_id=context.network_version_id,
-        started_at=at,
-        actor=SYSTEM,
-        feeder_id=impact.feeders[0] if len(impact.feeders) == 1 else None,
-        operated_device=device,
-        cause=work.work_type.value,
-        areas=areas,
-        summary=summary,
-        now=context.clock(),
+        work,
+        device,
+        impact,
+        at=at,
+        texts={
+            "estimated_restoration_at": work.ends_at.isoformat(),
+            "zh": f"计划停电（工作 {work.id}）：{impact.summary(Lang.ZH)}",
+            "en": f"planned outage (work {work.id}): {impact.summary(Lang.EN)}",
+        },
     )
     store.link_outage(session, work.id, outage_id, at=at)
     if work.state is not PlannedState.IN_PROGRESS:
