@@ -67,6 +67,7 @@ __all__ = [
     "approve_work",
     "book_work",
     "cancel_work",
+    "notice_action",
     "notice_preview",
     "notice_subject",
     "plan_work",
@@ -491,10 +492,7 @@ def approve_work(
         window=window,
         notice=notice,
     )
-    changed = approved.revision > 1 or any(
-        h.to_state is PlannedState.NOTIFIED for h in approved.history
-    )
-    _publish(context, session, approved, "changed" if changed else "new", now=now)
+    _publish(context, session, approved, notice_action(approved), now=now)
     return store.transition_work(
         session,
         work_id,
@@ -533,7 +531,7 @@ def postpone_work(
         window=(starts_at, ends_at),
         notice=notice,
     )
-    if any(h.to_state is PlannedState.NOTIFIED for h in work.history):
+    if _told(work):
         _publish(context, session, work, "changed", now=now)
     return work
 
@@ -552,7 +550,7 @@ def cancel_work(
     work = store.transition_work(
         session, work_id, PlannedState.CANCELLED, at=now, actor=who.name, role=who.role, note=note
     )
-    if any(h.to_state is PlannedState.NOTIFIED for h in work.history):
+    if _told(work):
         _publish(context, session, work, "cancelled", now=now)
     return work
 
@@ -653,17 +651,23 @@ def record_opening(
     return f"planned outage {outage_id} (work {work.id}) started: {device} opened", outage_id
 
 
+def _told(work: PlannedWork) -> bool:
+    """Customers were told of this work at some revision."""
+    return any(h.to_state is PlannedState.NOTIFIED for h in work.history)
+
+
+def notice_action(work: PlannedWork) -> str:
+    """What the work's notice is now: a cancellation once cancelled, a correction once
+    customers told of it saw its window change, else the first notice."""
+    if work.state is PlannedState.CANCELLED:
+        return "cancelled"
+    return "changed" if _told(work) and work.revision > 1 else "new"
+
+
 def notice_preview(
     context: ServiceContext, work: PlannedWork, channel: NoticeChannel, *, lang: str
 ) -> tuple[str, str]:
     """The (title, body) of the notice ``work`` sends (or sent) on ``channel``: a correction
     once it was postponed, a cancellation once cancelled."""
-    told = any(h.to_state is PlannedState.NOTIFIED for h in work.history)
-    if work.state is PlannedState.CANCELLED:
-        action = "cancelled"
-    elif told and work.revision > 1:
-        action = "changed"
-    else:
-        action = "new"
-    subject = notice_subject(context.network, work, action)
+    subject = notice_subject(context.network, work, notice_action(work))
     return notices.preview_notice(subject, channel, lang=lang, settings=context.settings)
