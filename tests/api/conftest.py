@@ -25,7 +25,7 @@ from openoms.outages.summary import areas_of
 from openoms.service.context import ServiceContext
 from openoms.settings import Settings
 from openoms.store import networks, outages
-from openoms.store.db import make_engine, make_session_factory, upgrade
+from openoms.store.db import make_engine, make_session_factory
 from openoms.store.tokens import Role, create_token
 from tests.grid.small import small_raw
 
@@ -130,7 +130,6 @@ def small_network() -> Network:
 
 @pytest.fixture
 def api(database_url: str, small_network: Network) -> Iterator[Api]:
-    upgrade(database_url)
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     clock = Clock()

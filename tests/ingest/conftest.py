@@ -24,7 +24,7 @@ from openoms.grid.model import Network
 from openoms.ingest.intake import Intake
 from openoms.ingest.mqtt import MqttSubscriber
 from openoms.store import deadletters, eventlog
-from openoms.store.db import make_engine, make_session_factory, upgrade
+from openoms.store.db import make_engine, make_session_factory
 from tests.grid.small import small_raw
 
 Sessions = sessionmaker[Session]
@@ -43,7 +43,6 @@ def utility() -> str:
 
 @pytest.fixture
 def sessions(database_url: str) -> Iterator[Sessions]:
-    upgrade(database_url)
     engine = make_engine(database_url)
     try:
         yield make_session_factory(engine)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openoms.notify.smpp import SmppSender
 from openoms.notify.smsc_sim import SmscSimulator
 from openoms.store import outbox
-from openoms.store.db import make_engine, make_session_factory, upgrade
+from openoms.store.db import make_engine, make_session_factory
 
 T0 = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
 """16:00 in Asia/Shanghai."""
@@ -52,7 +52,6 @@ def enqueue_alert(
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
     engine = make_engine(database_url)
     yield engine
     engine.dispose()

@@ -23,7 +23,7 @@ from openoms.reliability.base import (
 from openoms.reliability.data import CustomerBase, OutageClass, RestoredBy
 from openoms.reliability.history_csv import HistoryRows, parse_history
 from openoms.store import history, networks, outages
-from openoms.store.db import make_engine, make_session_factory, upgrade
+from openoms.store.db import make_engine, make_session_factory
 from openoms.store.tables import ReliabilityHistoryRow, ReliabilityImport
 from tests.grid.small import small_raw
 
@@ -39,7 +39,6 @@ BASE = "unit_id,customers,kva,feeder,substation,grid_cell,village\nOLD1,120,315,
 
 @pytest.fixture
 def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(database_url)
     engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()

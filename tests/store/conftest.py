@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from openoms.store.db import make_engine, make_session_factory, upgrade
+from openoms.store.db import make_engine, make_session_factory
 
 T0 = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
 """A fixed "now" for the store tests (repositories never read the clock)."""
@@ -17,7 +17,6 @@ T0 = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
     engine = make_engine(database_url)
     yield engine
     engine.dispose()

@@ -33,11 +33,11 @@ def _differences(engine: Engine) -> list[object]:
         return list(compare_metadata(context, Base.metadata))
 
 
-def test_upgrade_builds_exactly_the_tables_of_the_model(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_upgrade_builds_exactly_the_tables_of_the_model(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     try:
         assert current_revision(engine) is None
-        assert upgrade(database_url) == head_revision()
+        assert upgrade(empty_database_url) == head_revision()
         assert current_revision(engine) == head_revision()
         assert set(inspect(engine).get_table_names()) == {*Base.metadata.tables, "alembic_version"}
         assert _differences(engine) == []
@@ -45,9 +45,9 @@ def test_upgrade_builds_exactly_the_tables_of_the_model(database_url: str) -> No
         engine.dispose()
 
 
-def test_the_comparison_would_see_a_difference(database_url: str) -> None:
+def test_the_comparison_would_see_a_difference(empty_database_url: str) -> None:
     """Guards the test above: a schema that differs from the model is reported."""
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     try:
         upgrade(engine)
         with engine.begin() as connection:
