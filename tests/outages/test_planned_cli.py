@@ -4,7 +4,7 @@ a fresh SQLite database with the sample county (the notice rule counts from now)
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from openoms.cli import main
+from openoms.events import Event, EventKind, EventSource
 from openoms.grid.native import write_csv_folder
+from openoms.store import eventlog
+from openoms.store.db import make_engine, make_session_factory
 from tests.grid.small import small_raw
 
 
@@ -98,3 +101,56 @@ def test_book_approve_list_and_show_on_the_database(
     missing = runner.invoke(main, ["planned", "show", "999", *db])
     assert missing.exit_code != 0
     assert "no planned outage with id 999" in str(missing.exception)
+
+
+@pytest.mark.slow
+def test_book_plans_on_the_live_switch_states_of_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI books on what the running service would see: the network's present states with
+    the processed switching events replayed. Here the switch above the work (BS-F05-K02) was
+    opened after the network was loaded, so the section is already off and there is nothing to
+    switch — on the network file alone the booking would open four switches."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPENOMS_CONFIG", raising=False)
+    monkeypatch.setenv("OPENOMS_DATA_DIR", str(tmp_path))
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    local = datetime.now(ZoneInfo("Asia/Shanghai")).replace(minute=0, second=0, microsecond=0)
+    start = (local + timedelta(days=10)).replace(hour=8, tzinfo=None)
+    book = [
+        "planned",
+        "book",
+        "--work-on",
+        "BS-F05-S0012",
+        "--reason",
+        "更换12号杆",
+        "--start",
+        start.isoformat(),
+        "--end",
+        (start + timedelta(hours=6)).isoformat(),
+        "--db",
+        url,
+        "--json",
+    ]
+    first = CliRunner().invoke(main, book)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["opened"] == [
+        "BS-F05-K02",
+        "BS-F05-K03",
+        "BS-F05-K10",
+        "BS-F05-K11",
+    ]
+    engine = make_engine(url)
+    try:
+        now = datetime.now(UTC)
+        opened = Event(
+            EventKind.SWITCH_POSITION, EventSource.HTTP, "BS-F05-K02", now, {"closed": False}
+        )
+        with make_session_factory(engine).begin() as session:
+            (event_id,) = eventlog.append_events(session, [opened], received_at=now).accepted
+            eventlog.mark_processed(session, event_id, at=now, outcome="switching")
+    finally:
+        engine.dispose()
+    second = CliRunner().invoke(main, book)
+    assert second.exit_code != 0
+    assert "BS-F05-S0012: already off supply; nothing to switch" in str(second.exception)

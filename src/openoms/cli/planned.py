@@ -3,7 +3,8 @@
 ``preview`` works on a network file alone: the switching that isolates the work and keeps
 everyone else on, who is off, and what live-line work or a mobile generator would keep on.
 ``book``, ``approve``, ``postpone``, ``cancel``, ``list`` and ``show`` work on the service's
-database (the current network there), as the HTTP routes do.
+database (the current network there, in the switch states its processed events left),
+as the HTTP routes do.
 """
 
 from __future__ import annotations
@@ -260,6 +261,13 @@ def _service(settings: Settings, db_url: str | None) -> Iterator[ServiceContext]
         settings = settings.model_copy(update={"database_url": db_url})
     context = build_context(settings)
     try:
+        # The switch states the running service would plan on: the network's present states
+        # with every processed switching event of the log replayed (a tie closed or a switch
+        # opened since the network was loaded counts).
+        from openoms.service.processor import EventProcessor  # noqa: PLC0415
+
+        with context.sessions() as session:
+            EventProcessor(context).rebuild_live_state(session)
         yield context
     finally:
         context.dispose()
@@ -335,8 +343,8 @@ def book_command(  # click passes options by name
     lang: str | None,
     as_json: bool,
 ) -> None:
-    """Book planned work as a draft on the current network (refused when its start is too
-    close for the notice)."""
+    """Book planned work as a draft on the current network in its live switch states (refused
+    when its start is too close for the notice)."""
     from openoms.service import planned  # noqa: PLC0415
 
     settings, language = settings_of(config), lang_of(lang)
