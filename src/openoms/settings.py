@@ -227,6 +227,24 @@ class Settings(BaseModel):
     reliability_target_rs1_pct: float | None = Field(
         default=None, ge=0, le=100, description="Report: the RS-1 target (%)."
     )
+    # What located faults and FLISR saved against patrol-only (reliability.location_savings).
+    reliability_patrol_speed_kmh: float = Field(
+        default=3.0,
+        gt=0,
+        description="Patrol-only comparison: a crew's speed walking a 10 kV line (km/h).",
+    )
+    reliability_patrol_found_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Patrol-only comparison: the share of the line walked before the fault "
+        "is found, on average.",
+    )
+    reliability_manual_switching_min: float = Field(
+        default=60.0,
+        ge=0,
+        description="Patrol-only comparison: travel to and operation of a manual switch (min).",
+    )
     # Automation placement: costs per kind, 10k CNY (万元), placeholders (_AUTOMATION_COSTS).
     reliability_automation_costs: dict[str, float] = Field(
         default_factory=lambda: dict(_AUTOMATION_COSTS),

@@ -6,6 +6,7 @@ openoms reliability import history.csv [--base units.csv] [--network sample:coun
 openoms reliability imports
 openoms reliability predict NETWORK [--json] [--report DIR]
 openoms reliability place NETWORK [--budget N | --cost-limit X] [--kinds ...] [--top 20] [--json]
+openoms reliability savings [--from ... --to ...] [--json]
 ```
 
 The database and settings are the service's (``--config``); the network is ``--network``, else
@@ -38,6 +39,7 @@ from openoms.cli._common import (
     writing,
 )
 from openoms.cli._db import database
+from openoms.cli.reliability_savings import savings_command
 from openoms.i18n import Lang
 from openoms.reliability.wording import (
     assumption_text,
@@ -872,3 +874,6 @@ def _place_text(out: dict[str, Any], lang: Lang) -> str:
         )
     )
     return "\n".join(lines)
+
+
+reliability_group.add_command(savings_command)
