@@ -17,12 +17,17 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from openoms.cli._common import config_option, json_option_with, lang_of, lang_option_with
+from openoms.cli._common import (
+    config_option,
+    json_option_with,
+    lang_of,
+    lang_option_with,
+    settings_of,
+)
 from openoms.cli._db import database
 from openoms.i18n import Lang
 from openoms.reliability.location_savings import PatrolSettings, SavingsTotal, savings
 from openoms.service.context import utc_now
-from openoms.service.location_savings import fault_histories
 from openoms.service.networks import current_network
 from openoms.service.reliability import parse_period
 
@@ -76,7 +81,7 @@ def savings_command(  # click passes options by name
     Patrol-only, the crew walks the line below the device that opened until it finds the
     fault and nothing comes back before; the assumptions are in docs/reliability.md
     ("What located faults and FLISR saved")."""
-    from openoms.cli._common import settings_of  # noqa: PLC0415
+    from openoms.service.location_savings import fault_histories  # noqa: PLC0415  (locator)
 
     settings = settings_of(config)
     language = lang_of(lang)
