@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +24,7 @@ from openoms.cli import main
 from openoms.grid.generate import generate_county
 from openoms.grid.load import load_network, network_from_raw, read_network_records
 from openoms.grid.model import Network
+from openoms.grid.topology import Topology
 from openoms.reliability import predict as predict_module
 from openoms.reliability.predict import Override, Prediction, PredictSettings, predict
 from openoms.samples import bundled_path
@@ -278,3 +279,72 @@ def test_cli_set_gives_the_hand_case() -> None:
     bad = CliRunner().invoke(main, [*args, "--set", "manual_switching_h=-1"])
     assert bad.exit_code != 0
     assert "manual_switching_h" in bad.output
+
+
+def test_tie_capacity_by_hand() -> None:
+    """The variants of the case README, "the tie's transfer capacity checked"."""
+    checked = replace(SETTINGS, tie_capacity=True)
+    unchecked = by_id(predict(small(), SETTINGS))
+    assert by_id(predict(small(), checked, {"T1": Override(transfer_kw=1e6)})) == unchecked
+    wide = predict(small(), checked, {"T1": Override(transfer_kw=360.0)})
+    got = by_id(wide)
+    assert got["TA-B"][1] == pytest.approx(2.93)
+    assert [got[u][1] for u in ("TA-A", "TA-C", "TA-D")] == pytest.approx([1.63, 1.20, 1.90])
+    assert wide.feeders[0].saidi_h == pytest.approx(1.869)
+    assert wide.feeders[0].eens_kwh == pytest.approx(934.5)
+    narrow = by_id(predict(small(), checked, {"T1": Override(transfer_kw=300.0)}))
+    assert [narrow[u][1] for u in ("TA-B", "TA-C", "TA-D")] == pytest.approx([2.93, 2.70, 1.90])
+
+
+def test_tie_capacity_from_the_ratings_by_hand() -> None:
+    network = small()
+    amps = network.sections.ampacity_a.copy()
+    amps[network.sections.id.index("M1")] = 25.0
+    rated = replace(network, sections=replace(network.sections, ampacity_a=amps))
+    topology = Topology.build(rated.graph_arrays(), rated.closed_edges(normal=True))
+    spare = predict_module.spare_capacity_kw(rated, topology, 0.9)
+    n21 = rated.nodes.id.index("N21")
+    assert spare[n21] == pytest.approx(np.sqrt(3) * 10 * 25 * 0.9 - 80)  # 309.71 kW
+    assert np.isinf(spare[rated.nodes.id.index("N8")])  # F1 has no rating: no limit
+    got = by_id(predict(rated, replace(SETTINGS, tie_capacity=True)))
+    assert [got[u][1] for u in ("TA-B", "TA-C", "TA-D")] == pytest.approx([2.93, 2.70, 1.90])
+    # Without the check the ratings change nothing.
+    assert by_id(predict(rated, SETTINGS)) == by_id(predict(small(), SETTINGS))
+
+
+def test_a_bad_power_factor_is_named() -> None:
+    with pytest.raises(ValueError, match=r"power_factor must be in \(0, 1\], got 1.5"):
+        PredictSettings(power_factor=1.5)
+
+
+def test_placement_refuses_the_tie_capacity_check_it_cannot_make() -> None:
+    from openoms.errors import InputError
+    from openoms.reliability.placement import Placement
+
+    with pytest.raises(InputError, match="placement does not check tie transfer capacity yet"):
+        Placement(small(), {"remote_switch": 1.0}, replace(SETTINGS, tie_capacity=True))
+
+
+def test_the_cli_checks_tie_capacity_from_the_overrides_file(tmp_path: Path) -> None:
+    overrides = tmp_path / "ties.csv"
+    overrides.write_text("id,failure_rate,repair_h,switching_h,transfer_kw\nT1,,,,360\n")
+    settings = [f"--set={k}={v:g}" for k, v in asdict(SETTINGS).items() if type(v) is float]
+    args = ["reliability", "predict", str(CASE), *settings, "--overrides", str(overrides)]
+    plain = CliRunner().invoke(main, [*args, "--json"])
+    checked = CliRunner().invoke(main, [*args, "--json", "--tie-capacity"])
+    assert plain.exit_code == 0, plain.output
+    assert checked.exit_code == 0, checked.output
+    f1 = json.loads(checked.stdout)["feeders"][0]
+    assert f1["saidi_h"] == pytest.approx(1.869)
+    assert json.loads(plain.stdout)["feeders"][0]["saidi_h"] == pytest.approx(1.749)
+    text = CliRunner().invoke(main, [*args, "--tie-capacity", "--lang", "en"])
+    assert "tie transfer capacity is checked" in text.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,transfer_kw\nT1,lots\n")
+    refused = CliRunner().invoke(
+        main, ["reliability", "predict", str(CASE), "--overrides", str(bad)]
+    )
+    assert refused.exit_code != 0
+    assert "row 2: transfer_kw is not a number ≥ 0: 'lots'" in refused.output + str(
+        refused.exception
+    )

@@ -450,7 +450,15 @@ def delete_import_command(import_id: int, config: Path | None) -> None:
     "overrides_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="CSV id,failure_rate,repair_h,switching_h: one element's own figures (empty: default).",
+    help="CSV id,failure_rate,repair_h,switching_h[,transfer_kw]: one element's own figures "
+    "(empty: default; transfer_kw: a tie's transfer capacity).",
+)
+@click.option(
+    "--tie-capacity",
+    is_flag=True,
+    default=False,
+    help="Check that a tie can carry the part it takes over (its transfer_kw, else the spare "
+    "rating of the receiving feeder's path).",
 )
 @network_options
 def predict_command(
@@ -461,6 +469,7 @@ def predict_command(
     assignments: tuple[str, ...],
     base: str,
     overrides_path: Path | None,
+    tie_capacity: bool,
     options: NetworkOptions,
 ) -> None:
     """Predicted reliability of a network from its structure (RELRAD): λ, r, U per load
@@ -474,7 +483,8 @@ def predict_command(
     lang = options.lang
     overrides = _read_overrides(overrides_path, lang) if overrides_path is not None else {}
     network = options.checked(path)
-    prediction = predict(network, _predict_settings(assignments, base, lang), overrides, top=top)
+    settings = _predict_settings(assignments, base, lang, tie_capacity=tie_capacity)
+    prediction = predict(network, settings, overrides, top=top)
     names = {fid: network.feeders.name[i] or fid for i, fid in enumerate(network.feeders.id)}
     out = prediction.as_dict(top=top)
     if report_dir is not None:
@@ -491,14 +501,17 @@ def predict_command(
     click.echo(_predict_text(out, names, lang))
 
 
-def _predict_settings(assignments: tuple[str, ...], base: str, lang: Lang) -> Any:
-    """``PredictSettings`` with the ``--set NAME=VALUE`` class defaults and ``--base``."""
+def _predict_settings(
+    assignments: tuple[str, ...], base: str, lang: Lang, *, tie_capacity: bool = False
+) -> Any:
+    """``PredictSettings`` with the ``--set NAME=VALUE`` class defaults, ``--base`` and
+    ``--tie-capacity``."""
     from dataclasses import fields  # noqa: PLC0415
 
     from openoms.reliability.predict import PredictSettings  # noqa: PLC0415
 
-    names = {f.name for f in fields(PredictSettings)} - {"base"}
-    values: dict[str, Any] = {"base": base}
+    names = {f.name for f in fields(PredictSettings)} - {"base", "tie_capacity"}
+    values: dict[str, Any] = {"base": base, "tie_capacity": tie_capacity}
     for item in assignments:
         name, _, text = item.partition("=")
         name = name.strip()
@@ -555,6 +568,7 @@ def _read_overrides(path: Path, lang: Lang) -> dict[str, Any]:
                 number(row, "failure_rate", line),
                 number(row, "repair_h", line),
                 number(row, "switching_h", line),
+                number(row, "transfer_kw", line),
             )
     return out
 
@@ -611,16 +625,21 @@ def _predict_text(out: dict[str, Any], names: dict[str, str], lang: Lang) -> str
     from openoms.reliability.predict import PredictSettings  # noqa: PLC0415
 
     default = asdict(PredictSettings())
-    changed = [f"{k}={v:g}" for k, v in out["settings"].items() if k != "base" and v != default[k]]
+    changed = [
+        f"{k}={v:g}"
+        for k, v in out["settings"].items()
+        if k not in ("base", "tie_capacity") and v != default[k]
+    ]
     if changed:
         lines.append(say(lang, "本次设定：", "settings of this run: ") + ", ".join(changed))
+    checked = bool(out["settings"].get("tie_capacity"))
     lines.append(
         say(
             lang,
             "其余故障率、修复与操作时间为默认假设值（见 docs/reliability.md），"
-            "联络线转供容量未校核。",
+            + ("联络线转供容量已校核。" if checked else "联络线转供容量未校核。"),
             "Other rates and times are assumed defaults (docs/reliability.md); tie transfer "
-            "capacity is not checked.",
+            + ("capacity is checked." if checked else "capacity is not checked."),
         )
     )
     if "report" in out:

@@ -616,6 +616,13 @@ class Placement:
         self.network = network
         self.costs = dict(costs)
         self.settings = settings or PredictSettings()
+        if self.settings.tie_capacity:
+            # Each feeder is evaluated alone, its ties ending on its own busbar: the receiving
+            # feeder's spare capacity is not there to check.
+            raise InputError(
+                "placement does not check tie transfer capacity yet: evaluate without "
+                "tie_capacity (predict --tie-capacity shows its effect on today's network)"
+            )
         self.overrides: dict[str, Override] = dict(overrides or {})
         if topology is None:
             topology = Topology.build(network.graph_arrays(), network.closed_edges(normal=True))

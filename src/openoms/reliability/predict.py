@@ -18,7 +18,12 @@ and effect analysis of every component for every load point; R. Billinton, R. N.
   does not feed the load point (time of that switch), or *downstream* by opening a switch on
   the load point's own path below the branching point and closing a tie whose other end is on
   another feeder (or a station busbar) in that switch's subtree (the later of the two times).
-  No such switch: the repair time. Transfer capacity of the ties is NOT checked.
+  No such switch: the repair time. With ``tie_capacity`` set, a tie takes the part only when
+  the part's load fits its transfer capacity: the tie's own ``transfer_kw`` (an override),
+  else the least spare capacity on the receiving feeder's path from its busbar to the tie
+  (per section √3 · U · I_rated · pf less the load the section already carries; sections
+  without a rating and switches are not limits; a tie to a station busbar is not limited).
+  Off by default, as in the classic method.
 - A transformer area's own transformer fails only that load point. HV customers' own
   equipment is the customer's and is not counted. A failed switch counts as a fault at its
   supply-side terminal (in the zone above it).
@@ -30,8 +35,9 @@ zone share their result. O(Σ zones² per feeder) pairs, in chunks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any, Final
 
 import numpy as np
@@ -51,6 +57,7 @@ __all__ = [
     "PredictSettings",
     "Prediction",
     "predict",
+    "spare_capacity_kw",
 ]
 
 Ints = NDArray[np.int64]
@@ -87,12 +94,18 @@ class PredictSettings:
     switch_repair_h: float = 4.0
     manual_switching_h: float = 1.0  # travel and operation of a manual switch
     remote_switching_h: float = 0.05  # 3 minutes: a remote-controlled switch or tie
+    power_factor: float = 0.9  # of the load, for a section's rating in kW (tie_capacity)
     base: str = "customers"  # "customers": LV customers per area, 1 per HV customer; "units"
+    tie_capacity: bool = False  # check that a tie can carry the part it takes over
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if name != "base" and not (np.isfinite(value) and value >= 0):
+            if name in ("base", "tie_capacity"):
+                continue
+            if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
+        if not 0 < self.power_factor <= 1:
+            raise ValueError(f"power_factor must be in (0, 1], got {self.power_factor!r}")
         if self.base not in ("customers", "units"):
             raise ValueError(f"base must be 'customers' or 'units', got {self.base!r}")
 
@@ -105,6 +118,7 @@ class Override:
     failure_rate: float | None = None
     repair_h: float | None = None
     switching_h: float | None = None
+    transfer_kw: float | None = None  # a tie's transfer capacity (with ``tie_capacity``)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -283,23 +297,82 @@ def _chain_min(cost: Floats, ancestors: Ints) -> Floats:
     return out
 
 
-def _tie_times(network: Network, topology: Topology, zones: _Zones, switching: Floats) -> Floats:
-    """Per zone: the shortest switching time of a usable tie in its subtree (∞: none). A tie
-    is a normally-open switch; usable from a feeder end when its other end is on another
-    feeder or in the station zone (energised whatever happens on this feeder)."""
+def _tie_times(
+    network: Network,
+    topology: Topology,
+    zones: _Zones,
+    switching: Floats,
+    capacity: Callable[[int, int], float],
+) -> Floats:
+    """Per zone: the shortest switching time of a usable tie in its subtree that can carry
+    the subtree's load (∞: none). A tie is a normally-open switch; usable from a feeder end
+    when its other end is on another feeder or in the station zone (energised whatever
+    happens on this feeder). ``capacity(tie, far_node)``: what the tie can take over (kW)."""
     sw = network.switches
     feeder = topology.feeder_of_nodes
     best = np.full(len(zones.top), _INF)
     ties = np.flatnonzero(~sw.normal_closed)
+    subtree_kw = _zone_loads(network, zones)
+    for d in range(zones.ancestors.shape[1] - 1, 0, -1):
+        at = np.flatnonzero(zones.depth == d)
+        np.add.at(subtree_kw, zones.parent[at], subtree_kw[at])
     for here, there in ((sw.from_node, sw.to_node), (sw.to_node, sw.from_node)):
         f_here, f_there = feeder[here[ties]], feeder[there[ties]]
         usable = (f_here >= 0) & ((f_there == STATION) | ((f_there >= 0) & (f_there != f_here)))
-        z = zones.of_node[here[ties[usable]]]
-        np.minimum.at(best, z, switching[ties[usable]])
-    for d in range(zones.ancestors.shape[1] - 1, 0, -1):
-        at = np.flatnonzero((zones.depth == d) & np.isfinite(best))
-        np.minimum.at(best, zones.parent[at], best[at])
+        for t in ties[usable].tolist():
+            zone = int(zones.of_node[here[t]])
+            chain = zones.ancestors[zone, : zones.depth[zone] + 1]
+            fits = chain[subtree_kw[chain] <= capacity(t, int(there[t]))]
+            best[fits] = np.minimum(best[fits], switching[t])
     return best
+
+
+def _zone_loads(network: Network, zones: _Zones) -> Floats:
+    """The load (kW) of the load points in each zone."""
+    ta, hv = network.transformer_areas, network.hv_customers
+    nodes = np.concatenate([ta.node, hv.node]).astype(np.int64)
+    load = np.concatenate([ta.load_kw, hv.load_kw]).astype(np.float64)
+    zone = zones.of_node[nodes]
+    on = zone >= 0
+    return np.bincount(zone[on], load[on], minlength=len(zones.top)).astype(np.float64)
+
+
+def spare_capacity_kw(network: Network, topology: Topology, power_factor: float) -> Floats:
+    """Per node: the load (kW) that could still be fed to it from its feeder's busbar — the
+    least, over the sections on the path, of √3 · U · I_rated · pf less the load the section
+    carries in ``topology``'s state (switches and sections without a rating are no limit).
+    ∞ in the station zone; NaN on no feeder."""
+    feeder = topology.feeder_of_nodes.astype(np.int64)
+    parent = topology.parent_of_nodes.astype(np.int64)
+    parent_edge = topology.parent_edge_of_nodes.astype(np.int64)
+    depth = topology.depth_of_nodes.astype(np.int64)
+    n = len(feeder)
+    ta, hv = network.transformer_areas, network.hv_customers
+    carried = np.zeros(n)
+    np.add.at(carried, ta.node.astype(np.int64), ta.load_kw)
+    np.add.at(carried, hv.node.astype(np.int64), hv.load_kw)
+    carried[feeder < 0] = 0.0
+    on = np.flatnonzero(feeder >= 0)
+    order = on[np.argsort(depth[on], kind="stable")]  # by depth, shallow first
+    levels = np.unique(depth[order])
+    bounds = [*np.searchsorted(depth[order], levels, side="left").tolist(), len(order)]
+    by_level = [order[a:b] for a, b in pairwise(bounds)]
+    for level in reversed(by_level):
+        below = level[depth[level] > 1]
+        np.add.at(carried, parent[below], carried[below])
+    kv = network.substations.voltage_kv[network.feeders.substation].astype(np.float64)
+    n_sections = len(network.sections.id)
+    margin = np.full(n, _INF)
+    sec = on[(parent_edge[on] >= 0) & (parent_edge[on] < n_sections)]
+    amps = network.sections.ampacity_a[parent_edge[sec]].astype(np.float64)
+    rated = np.isfinite(amps) & (amps > 0)
+    sec, amps = sec[rated], amps[rated]
+    margin[sec] = np.sqrt(3.0) * kv[feeder[sec]] * amps * power_factor - carried[sec]
+    spare = np.where(feeder == STATION, _INF, np.nan)
+    for at in by_level:
+        above = np.where(depth[at] > 1, spare[np.maximum(parent[at], 0)], _INF)
+        spare[at] = np.minimum(margin[at], above)
+    return spare
 
 
 # -- components -------------------------------------------------------------------------------
@@ -411,6 +484,30 @@ def _pairs(zones: _Zones, faulted: Ints) -> Iterator[tuple[Ints, Ints]]:
         cut = stop
 
 
+def _capacity(
+    network: Network, topology: Topology, settings: PredictSettings, over: Mapping[str, Override]
+) -> Callable[[int, int], float]:
+    """``capacity(tie, far_node)`` for :func:`_tie_times` (∞ without ``tie_capacity``)."""
+    if not settings.tie_capacity:
+        return lambda _tie, _far: _INF
+    spare = spare_capacity_kw(network, topology, settings.power_factor)
+    ids = network.switches.id
+    given = {
+        element: o.transfer_kw
+        for element, o in over.items()
+        if o.transfer_kw is not None and element in network
+    }
+
+    def capacity(tie: int, far: int) -> float:
+        own = given.get(ids[tie])
+        if own is not None:
+            return float(own)
+        value = float(spare[far])
+        return value if np.isfinite(value) or value == _INF else -_INF
+
+    return capacity
+
+
 def predict(
     network: Network,
     settings: PredictSettings | None = None,
@@ -439,7 +536,7 @@ def predict(
     has_switch = upper >= 0
     t_upper = np.where(has_switch, switching[np.maximum(upper, 0)], _INF)
     zone_protective = has_switch & protective[np.maximum(upper, 0)]
-    ties = _tie_times(network, topology, zones, switching)
+    ties = _tie_times(network, topology, zones, switching, _capacity(network, topology, s, over))
     cost_up = t_upper
     cost_down = np.where(np.isfinite(ties), np.maximum(t_upper, ties), _INF)
     m_up = _chain_min(cost_up, zones.ancestors)
