@@ -26,14 +26,14 @@ that feeder alone (its nodes and edges, its busbar, and its ties with their far 
 onto that busbar: the engine only asks whether a tie's far end is energised from elsewhere);
 the *full* one applies the candidate to the whole network and predicts it all. The
 incremental one predicts the candidates of a feeder in batches: copies of the feeder's
-sub-network, one candidate made in each, side by side as separate feeders of one network.
+sub-network, one candidate made in each, side by side as separate feeders of one network
+(the network editing is :mod:`openoms.reliability.network_edits`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
-from itertools import chain
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -41,8 +41,17 @@ from numpy.typing import NDArray
 
 from openoms.errors import InputError, UnsupportedOperationError
 from openoms.grid.model import ElementKind, Network
-from openoms.grid.schema import NodeKind, SectionKind, SwitchKind
+from openoms.grid.schema import SectionKind, SwitchKind
 from openoms.grid.topology import STATION, Topology
+from openoms.reliability.network_edits import (
+    add_switch,
+    feeder_alone,
+    fresh_id,
+    ids_of,
+    side_by_side,
+    split_section,
+    with_tables,
+)
 from openoms.reliability.predict import PROTECTIVE, Override, PredictSettings, predict
 
 __all__ = [
@@ -231,146 +240,6 @@ def _sums(network: Network, settings: PredictSettings, over: Mapping[str, Overri
     )
 
 
-# -- editing a network ------------------------------------------------------------------------
-
-
-def _take(table: Any, index: NDArray[np.int64], **columns: Any) -> Any:
-    """The rows ``index`` of a column table (tuples and arrays), some columns replaced."""
-    values: dict[str, Any] = {}
-    for f in fields(table):
-        if f.name in columns:
-            continue
-        column = getattr(table, f.name)
-        if isinstance(column, np.ndarray):
-            values[f.name] = column[index] if len(column) else column
-        elif isinstance(column, tuple) and (len(column) or f.name == "id"):
-            values[f.name] = tuple(column[i] for i in index.tolist())
-        else:
-            values[f.name] = column
-    return type(table)(**values, **columns)
-
-
-def _append(table: Any, row: Mapping[str, Any]) -> Any:
-    """``table`` with one more row (every column named in ``row``)."""
-    values: dict[str, Any] = {}
-    for f in fields(table):
-        column = getattr(table, f.name)
-        if isinstance(column, np.ndarray):
-            values[f.name] = np.append(column, np.asarray([row[f.name]], dtype=column.dtype))
-        elif isinstance(column, tuple) and (len(column) or f.name in row):
-            values[f.name] = (*column, row[f.name])
-        else:
-            values[f.name] = column
-    return type(table)(**values)
-
-
-def _fresh(network: Network, wanted: str) -> str:
-    out, k = wanted, 1
-    while out in network:
-        k += 1
-        out = f"{wanted}-{k}"
-    return out
-
-
-def _ids(network: Network) -> dict[str, tuple[ElementKind, int]]:
-    return dict(network._ids)
-
-
-def _with(network: Network, **tables: Any) -> Network:
-    return replace(network, **tables)
-
-
-def _add_switch(  # noqa: PLR0917  (internal)
-    network: Network,
-    ids: dict[str, tuple[ElementKind, int]],
-    switch_id: str,
-    name: str,
-    ends: tuple[int, int],
-    kind: str,
-    closed: bool,
-    rated_a: float,
-) -> Any:
-    sw = network.switches
-    ids[switch_id] = (ElementKind.SWITCH, len(sw.id))
-    return _append(
-        sw,
-        {
-            "id": switch_id,
-            "name": name,
-            "from_node": ends[0],
-            "to_node": ends[1],
-            "kind": kind,
-            "normal_closed": closed,
-            "present_closed": closed,
-            "remote": True,
-            "rated_a": rated_a,
-        },
-    )
-
-
-def _split(
-    network: Network, over: dict[str, Override], section: int
-) -> tuple[Network, dict[str, Override]]:
-    """A remote load-break switch in the middle of ``section``: ``a ─e─ m1 ─FTU─ m2 ─e'─ b``,
-    each half of half the length (and half an own failure rate)."""
-    sec, nodes = network.sections, network.nodes
-    ids = _ids(network)
-    sid = sec.id[section]
-    a, b = int(sec.from_node[section]), int(sec.to_node[section])
-    m1, m2 = _fresh(network, f"{sid}~a"), _fresh(network, f"{sid}~b")
-    new_nodes = nodes
-    for node_id in (m1, m2):
-        ids[node_id] = (ElementKind.NODE, len(new_nodes.id))
-        new_nodes = _append(
-            new_nodes,
-            {
-                "id": node_id,
-                "name": None,
-                "kind": NodeKind.POLE.value,
-                "lon_deg": (nodes.lon_deg[a] + nodes.lon_deg[b]) / 2,
-                "lat_deg": (nodes.lat_deg[a] + nodes.lat_deg[b]) / 2,
-                "grid_cell": nodes.grid_cell[a],
-            },
-        )
-    i1, i2 = len(nodes.id), len(nodes.id) + 1
-    half = sec.length_km[section] / 2
-    length = sec.length_km.copy()
-    length[section] = half
-    to_node = sec.to_node.copy()
-    to_node[section] = i1
-    second = _fresh(network, f"{sid}~2")
-    row = {f.name: getattr(sec, f.name)[section] for f in fields(sec)}
-    row.update(id=second, from_node=i2, to_node=b, length_km=half)
-    ids[second] = (ElementKind.SECTION, len(sec.id))
-    new_sec = _append(replace(sec, length_km=length, to_node=to_node), row)
-    # edges: a section appended shifts every switch edge by one
-    n_sec = len(sec.id)
-    head = network.feeders.head_edge
-    feeders = replace(network.feeders, head_edge=np.where(head >= n_sec, head + 1, head))
-    det = network.detectors
-    detectors = replace(det, edge=np.where(det.edge >= n_sec, det.edge + 1, det.edge))
-    moved = replace(network, sections=new_sec, nodes=new_nodes)
-    ftu = _fresh(network, f"FTU-{sid}")
-    name = f"{sec.name[section] or sid} FTU"
-    switches = _add_switch(
-        moved,
-        ids,
-        ftu,
-        name,
-        (i1, i2),
-        SwitchKind.LOAD_BREAK_SWITCH.value,
-        True,
-        float(sec.ampacity_a[section]),
-    )
-    out = _with(moved, switches=switches, feeders=feeders, detectors=detectors, _ids=ids)
-    o = over.get(sid)
-    if o is not None and o.failure_rate is not None:
-        over = dict(over)
-        over[sid] = replace(o, failure_rate=o.failure_rate / 2)
-        over[second] = replace(o, failure_rate=o.failure_rate / 2)
-    return out, over
-
-
 def _apply(
     network: Network,
     over: Mapping[str, Override],
@@ -392,9 +261,9 @@ def _apply(
         o = over.get(element)
         if o is not None and o.switching_h is not None:
             over[element] = replace(o, switching_h=None)  # the remote time now
-        return _with(network, switches=replace(sw, remote=remote, kind=tuple(kinds))), over
+        return with_tables(network, switches=replace(sw, remote=remote, kind=tuple(kinds))), over
     if kind == "new_ftu_switch":
-        return _split(network, over, network.locate(element)[1])
+        return split_section(network, over, network.locate(element)[1])
     # tie
     ends = []
     for node_id in (element, candidate.other):
@@ -404,10 +273,10 @@ def _apply(
             ends.append(outside)
         else:
             network.locate(node_id)  # raises: unknown
-    ids = _ids(network)
-    tie_id = _fresh(network, f"TIE-{element}-{candidate.other}")
+    ids = ids_of(network)
+    tie_id = fresh_id(network, f"TIE-{element}-{candidate.other}")
     name = f"{element}—{candidate.other}"
-    switches = _add_switch(
+    switches = add_switch(
         network,
         ids,
         tie_id,
@@ -417,7 +286,7 @@ def _apply(
         False,
         float("nan"),
     )
-    return _with(network, switches=switches, _ids=ids), over
+    return with_tables(network, switches=switches, _ids=ids), over
 
 
 def apply_candidate(
@@ -429,82 +298,6 @@ def apply_candidate(
     return _apply(network, overrides or {}, candidate)
 
 
-_NODE_COLUMNS: Final = {"from_node", "to_node", "node", "busbar_node"}
-
-
-def _side_by_side(
-    made: Sequence[tuple[Network, Mapping[str, Override]]],
-) -> tuple[Network, dict[str, Override]]:
-    """One network of the one-feeder networks ``made`` as separate feeders, for the
-    engine only: its ids repeat, and its lookup holds only the overridden elements, under
-    ``id#k`` (``k`` the copy), as the overrides returned."""
-    n_sections = sum(len(net.sections.id) for net, _ in made)
-    heads = []
-    sec_at = sw_at = 0
-    for net, _ in made:
-        head = int(net.feeders.head_edge[0])
-        n_sec = len(net.sections.id)
-        heads.append(sec_at + head if head < n_sec else n_sections + sw_at + head - n_sec)
-        sec_at += n_sec
-        sw_at += len(net.switches.id)
-    node_offset = np.cumsum([0] + [len(net.nodes.id) for net, _ in made])
-    first = made[0][0]
-    values: dict[str, Any] = {}
-    starts: dict[str, list[int]] = {}
-    for name in (
-        "substations",
-        "feeders",
-        "nodes",
-        "sections",
-        "switches",
-        "transformer_areas",
-        "hv_customers",
-    ):
-        columns: dict[str, Any] = {}
-        template = getattr(first, name)
-        tables = [getattr(net, name) for net, _ in made]
-        starts[name] = np.cumsum([0] + [len(t.id) for t in tables]).tolist()
-        for f in fields(template):
-            parts = [getattr(t, f.name) for t in tables]
-            if f.name in _NODE_COLUMNS:
-                parts = [p + node_offset[k] for k, p in enumerate(parts)]
-            elif name == "feeders" and f.name == "substation":
-                parts = [p + k for k, p in enumerate(parts)]
-            if isinstance(parts[0], np.ndarray):
-                columns[f.name] = np.concatenate(parts).astype(parts[0].dtype)
-            else:
-                columns[f.name] = tuple(chain.from_iterable(parts))
-        if name == "feeders":
-            columns["head_edge"] = np.asarray(heads, dtype=template.head_edge.dtype)
-        values[name] = type(template)(**columns)
-    ids: dict[str, tuple[ElementKind, int]] = {}
-    over: dict[str, Override] = {}
-    for k, (net, own) in enumerate(made):
-        for element, o in own.items():
-            if element in net:
-                kind, index = net.locate(element)
-                key = f"{element}#{k}"
-                ids[key] = (
-                    (kind, index + starts[kind.value][k])
-                    if kind.value in starts
-                    else (
-                        kind,
-                        index,
-                    )
-                )
-                over[key] = o
-    none = np.zeros(0, dtype=np.int64)
-    network = replace(
-        first,
-        name=f"{first.name}+{len(made)}",
-        detectors=_take(first.detectors, none),
-        sensitive_customers=_take(first.sensitive_customers, none),
-        _ids=ids,
-        **values,
-    )
-    return network, over
-
-
 # -- one feeder alone -------------------------------------------------------------------------
 
 
@@ -514,79 +307,6 @@ class _Feeder:
     over: dict[str, Override]
     busbar: int  # in ``network``
     sums: Floats  # (4,)
-
-
-def _subnetwork(network: Network, feeder_of: NDArray[Any], f: int) -> tuple[Network, int]:
-    """Feeder ``f`` alone: its nodes, the busbar of its substation, its edges, and its open
-    switches to other feeders or the station with their far ends on that busbar. Closed
-    edges to other feeders (loop edges, ignored by the engine) and open ones to dead nodes
-    (no use as ties) are left out."""
-    busbar = int(network.substations.busbar_node[network.feeders.substation[f]])
-    here = feeder_of == f
-    here[busbar] = True
-    keep_nodes = np.flatnonzero(here)
-    new_index = np.full(len(here), -1, dtype=np.int64)
-    new_index[keep_nodes] = np.arange(len(keep_nodes))
-    energised = (feeder_of >= 0) | (feeder_of == STATION)
-
-    def edges(table: Any, closed: NDArray[np.bool_]) -> tuple[Any, NDArray[np.int64]]:
-        a, b = table.from_node.astype(np.int64), table.to_node.astype(np.int64)
-        both = here[a] & here[b]
-        a_out = here[b] & ~here[a] & energised[a] & ~closed
-        b_out = here[a] & ~here[b] & energised[b] & ~closed
-        keep = np.flatnonzero(both | a_out | b_out)
-        at = busbar
-        fa = np.where(a_out[keep], new_index[at], new_index[a[keep]])
-        fb = np.where(b_out[keep], new_index[at], new_index[b[keep]])
-        return _take(table, keep, from_node=fa.astype(np.int32), to_node=fb.astype(np.int32)), keep
-
-    sec, keep_sec = edges(network.sections, np.ones(len(network.sections.id), dtype=np.bool_))
-    sw, keep_sw = edges(network.switches, network.switches.normal_closed)
-    n_sec_old = len(network.sections.id)
-    head = int(network.feeders.head_edge[f])
-    if head < n_sec_old:
-        new_head = int(np.searchsorted(keep_sec, head))
-    else:
-        new_head = len(keep_sec) + int(np.searchsorted(keep_sw, head - n_sec_old))
-    s = int(network.feeders.substation[f])
-    substations = _take(network.substations, np.asarray([s]))
-    substations = replace(substations, busbar_node=np.asarray([new_index[busbar]], dtype=np.int32))
-    feeders = _take(
-        network.feeders,
-        np.asarray([f]),
-        substation=np.zeros(1, dtype=np.int32),
-        head_edge=np.asarray([new_head], dtype=np.int32),
-    )
-    ta, hv = network.transformer_areas, network.hv_customers
-    keep_ta = np.flatnonzero(feeder_of[ta.node] == f)
-    keep_hv = np.flatnonzero(feeder_of[hv.node] == f)
-    none = np.zeros(0, dtype=np.int64)
-    sub = Network(
-        name=f"{network.name}/{network.feeders.id[f]}",
-        substations=substations,
-        feeders=feeders,
-        nodes=_take(network.nodes, keep_nodes),
-        sections=sec,
-        switches=sw,
-        detectors=_take(network.detectors, none),
-        transformer_areas=_take(ta, keep_ta, node=new_index[ta.node[keep_ta]].astype(np.int32)),
-        hv_customers=_take(hv, keep_hv, node=new_index[hv.node[keep_hv]].astype(np.int32)),
-        sensitive_customers=_take(network.sensitive_customers, none),
-        grid_cells=network.grid_cells,
-        _ids={},
-    )
-    ids: dict[str, tuple[ElementKind, int]] = {}
-    for kind, table in (
-        (ElementKind.SUBSTATION, sub.substations),
-        (ElementKind.FEEDER, sub.feeders),
-        (ElementKind.NODE, sub.nodes),
-        (ElementKind.SECTION, sub.sections),
-        (ElementKind.SWITCH, sub.switches),
-        (ElementKind.TRANSFORMER_AREA, sub.transformer_areas),
-        (ElementKind.HV_CUSTOMER, sub.hv_customers),
-    ):
-        ids.update((element, (kind, i)) for i, element in enumerate(table.id))
-    return replace(sub, _ids=ids), int(new_index[busbar])
 
 
 # -- the evaluator ----------------------------------------------------------------------------
@@ -771,7 +491,7 @@ class Placement:
     def _feeder(self, f: int) -> _Feeder:
         state = self._feeders.get(f)
         if state is None:
-            sub, busbar = _subnetwork(self.network, self.feeder_of, f)
+            sub, busbar = feeder_alone(self.network, self.feeder_of, f)
             state = _Feeder(
                 sub, self.overrides, busbar, _sums(sub, self.settings, self.overrides)[0]
             )
@@ -824,7 +544,7 @@ class Placement:
     def _batch(self, f: int, candidates: list[Candidate], objective: str) -> list[Effect]:
         state = self._feeder(f)
         made = [_apply(state.network, state.over, c, state.busbar) for c in candidates]
-        net, over = _side_by_side(made)
+        net, over = side_by_side(made)
         after = _sums(net, self.settings, over)
         return [
             self._effect(c, [(f, state.sums, after[k])], objective)
