@@ -348,6 +348,7 @@ def test_small_net_maps_each_element(small: Any) -> None:
         "name": "Grid",
         "busbar_node": "bus:1",
         "voltage_kv": 10.0,
+        "transformer_mva": 25.0,  # trafo 0, "25 MVA 110/10 kV"
         "neutral_earthing": None,
     }
     assert _rows(raw, "feeders") == [

@@ -179,6 +179,7 @@ class _Importer:
                 name=sub.name,
                 busbar_node=f"bus:{sub.busbar}",
                 voltage_kv=sub.voltage_kv,
+                transformer_mva=sub.transformer_mva,
             )
         return {sub.busbar: sub.id for sub in stations.substations}
 

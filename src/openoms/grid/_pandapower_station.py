@@ -34,6 +34,7 @@ class Substation:
     name: str
     busbar: int
     voltage_kv: float
+    transformer_mva: float | None = None  # the station's transformers feeding the busbar
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ def find_stations(
     summarised = {(t, i) for t, i, a, b in links if i >= 0 and a in owner and b in owner}
     sources = [g["bus"] for _, g in sorted(ext_grids.items())]
     groups, busbar = _busbar_groups(tables, zone, closed_b, sources, vn_kv)
+    ratings = _busbar_ratings(tables, summarised, busbar)
     substations: list[Substation] = []
     for e, grid in sorted(ext_grids.items()):
         if owner.get(grid["bus"]) != e:
@@ -116,13 +118,38 @@ def find_stations(
             if len(busbars) > 1:
                 sid = f"ext_grid:{e}/bus:{bb}"
                 name += " / " + (text(tables["bus"][bb].get("name")) or f"bus {bb}")
-            substations.append(Substation(e, sid, name, bb, vn_kv[bb]))
+            substations.append(Substation(e, sid, name, bb, vn_kv[bb], ratings.get(bb)))
         notes.extend(
             _station_notes(
                 e, busbars, tables=tables, owner=owner, busbar=busbar, summarised=summarised
             )
         )
     return Stations(zone, busbar, summarised, substations, notes)
+
+
+def _busbar_ratings(
+    tables: Mapping[str, Mapping[int, Row]],
+    summarised: Set[tuple[str, int]],
+    busbar: Mapping[int, int],
+) -> dict[int, float]:
+    """Per busbar group: the rated MVA of the station's in-service transformers whose low
+    (or, for a three-winding one, medium or low) side is on it, summed (``sn_mva``,
+    ``sn_mv_mva``, ``sn_lv_mva``)."""
+    out: dict[int, float] = defaultdict(float)
+    for table, i in summarised:
+        row = tables[table][i]
+        if table == "trafo":
+            sides = [("lv_bus", "sn_mva")]
+        elif table == "trafo3w":
+            sides = [("mv_bus", "sn_mv_mva"), ("lv_bus", "sn_lv_mva")]
+        else:
+            continue
+        for bus_key, rating_key in sides:
+            group = busbar.get(row[bus_key])
+            rating = row.get(rating_key)
+            if group is not None and isinstance(rating, int | float) and rating > 0:
+                out[group] += float(rating)
+    return dict(out)
 
 
 def _station_notes(

@@ -177,6 +177,7 @@ def _build(parsed: ParsedNetwork, ids: dict[str, IdEntry]) -> Network:
             busbar_node=r.rows(t["substations"], "busbar_node"),
             voltage_kv=_floats(t["substations"], "voltage_kv"),
             neutral_earthing=tuple(t["substations"].column("neutral_earthing")),
+            transformer_mva=_floats(t["substations"], "transformer_mva"),
         ),
         feeders=Feeders(
             id=tuple(t["feeders"].column("id")),

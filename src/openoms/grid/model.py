@@ -73,6 +73,15 @@ class Substations:
     voltage_kv: Floats
     # NeutralEarthing values; empty (a network built without the column): the default
     neutral_earthing: tuple[str, ...] = ()
+    # rated MVA of the main transformers feeding each busbar, NaN where unknown; empty (a
+    # network built without the column): none known
+    transformer_mva: Floats = field(default_factory=lambda: np.zeros(0))
+
+    def transformer_rating_mva(self, substation: int) -> float:
+        """The busbar's transformer rating (MVA), NaN when not known."""
+        if substation < len(self.transformer_mva):
+            return float(self.transformer_mva[substation])
+        return float("nan")
 
     def earthing(self, substation: int) -> str:
         """The neutral earthing of ``substation`` (the format's default when not given)."""

@@ -227,6 +227,15 @@ TABLES: Final[tuple[TableSpec, ...]] = (
                 exclusive_minimum=0.0,
                 default=10.0,
             ),
+            Field(
+                "transformer_mva",
+                FieldType.FLOAT,
+                "Rated power of the main transformer(s) feeding the busbar, together (N-1 not "
+                "considered); empty: not known. The pandapower import sums the station's "
+                "transformers.",
+                unit="MVA",
+                exclusive_minimum=0.0,
+            ),
             _choice(
                 "neutral_earthing",
                 NeutralEarthing,
