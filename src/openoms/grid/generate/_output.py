@@ -24,6 +24,29 @@ def _line_prefix(county: County, line: int) -> str:
     return _line_prefix(county, parent) + (name or f"{county.line_number[line]}号") + suffix
 
 
+# Standard main-transformer sizes (MVA) of 110 kV and 35 kV substations (GB/T 6451 series).
+_TRANSFORMER_MVA = (6.3, 8.0, 10.0, 12.5, 16.0, 20.0, 25.0, 31.5, 40.0, 50.0, 63.0, 80.0)
+
+
+def _transformer_ratings(county: County) -> list[float]:
+    """Per substation: two main transformers of the smallest standard size that carry its
+    feeders' load (power factor 0.9) at no more than 60 % of the pair — an assumption of the
+    generator, the usual sizing for N-1 (one unit can take most of the load); more 80 MVA
+    units when two are not enough."""
+    index = {node: i for i, node in enumerate(county.node_id)}
+    load_mw = [0.0] * len(county.sub_ids)
+    for row in (*county.areas, *county.hv):
+        feeder = county.node_feeder[index[str(row["node"])]]
+        if feeder >= 0:
+            load_mw[county.feeders[feeder].substation] += float(row["load_kw"]) / 1000.0
+    out = []
+    for load in load_mw:
+        need = load / 0.9 / 0.6
+        pair = next((2 * size for size in _TRANSFORMER_MVA if 2 * size >= need), None)
+        out.append(pair if pair is not None else 80.0 * math.ceil(need / 80.0))
+    return out
+
+
 def emit(county: County) -> RawNetwork:
     raw = RawNetwork(name=f"county-{county.seed}")
     source = f"generator:{county.seed}"
@@ -41,6 +64,7 @@ def emit(county: County) -> RawNetwork:
             for i, (name, crew) in enumerate(zip(cell_names, crews, strict=True))
         ],
     )
+    ratings = _transformer_ratings(county)
     fill(
         "substations",
         [
@@ -49,11 +73,12 @@ def emit(county: County) -> RawNetwork:
                 "name": name,
                 "busbar_node": county.node_id[busbar],
                 "voltage_kv": 10.0,
+                "transformer_mva": rating,
                 # rural overhead feeders, capacitive current above 10 A: arc-suppression coil
                 "neutral_earthing": "petersen_coil",
             }
-            for sub_id, name, busbar in zip(
-                county.sub_ids, county.sub_names, county.sub_busbars, strict=True
+            for sub_id, name, busbar, rating in zip(
+                county.sub_ids, county.sub_names, county.sub_busbars, ratings, strict=True
             )
         ],
     )
