@@ -72,18 +72,19 @@ def test_flisr_modes_default_and_per_feeder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", ["automatic", "restore_only"])
-def test_flisr_modes_that_would_send_commands_are_refused_saying_why(
-    tmp_path: Path, mode: str
-) -> None:
+def test_flisr_modes_that_send_commands_need_the_iec104_master(tmp_path: Path, mode: str) -> None:
     config = tmp_path / "openoms.toml"
     config.write_text(f'flisr_modes = {{ "CG-F01" = "{mode}" }}\n', encoding="utf-8")
     with pytest.raises(SettingsError) as raised:
         load_settings(config, environ={})
     message = str(raised.value)
-    assert "flisr_modes.CG-F01" in message
-    assert "does not send IEC 104 switching commands yet" in message
+    assert f"flisr_modes.CG-F01 = {mode}" in message
+    assert "iec104_enabled is false" in message
     with pytest.raises(SettingsError, match="use 'advisory'"):
         load_settings(environ={"OPENOMS_FLISR_MODE": mode})
+    enabled = load_settings(config, environ={"OPENOMS_IEC104_ENABLED": "true"})
+    assert enabled.flisr_mode_of("CG-F01") == mode
+    assert enabled.flisr_mode_of("BS-F05") == "advisory"
 
 
 def test_a_flisr_mode_not_known_and_a_malformed_table_are_named() -> None:

@@ -302,3 +302,38 @@ def test_the_switching_order_in_both_languages() -> None:
     assert "严禁合闸于故障区段" in text
     assert "Interlocks: never close onto the faulted" in render(en)
     assert plan.steps[1].action is StepAction.SPLIT
+
+
+def test_a_tie_whose_substation_transformers_cannot_take_the_island() -> None:
+    # As above, but s5 400 A: T1's line could carry the whole island (91 A); 乙变 (SB)'s main
+    # transformers, 1.3 MVA, cannot: 1,200 kW of the island + F2's own 300 kW = 1,500 kW →
+    # 1,579 kVA > 1,300. A5…A8 after the manual K2 is 1,200 kW → 1,263 kVA plus about 1 % of
+    # line losses: it fits; so does A7–A8 (800 kW → 842 kVA). The plan is the one of the 80 A
+    # case, for the transformers' sake.
+    raw = flisr_raw(s5_ampacity=400.0, s6_ampacity=20.0)
+    raw.table("substations").rows[1]["transformer_mva"] = 1.3
+    result = check_raw(raw)
+    assert result.network is not None, result.problems
+    net = result.network
+    plan = planner(net).plan(live(net), edges(net, "s1"))
+    assert steps(plan) == [
+        ("open K1", "isolate"),
+        ("open K3", "split"),
+        ("close T1", "restore_tie"),
+        ("open K2", "split"),
+        ("close K3", "restore_switch"),
+    ]
+    assert plan.customers_restored == 200
+    whole = [c for c in plan.candidates if c.ops == tuple((e, True) for e in edges(net, "T1"))]
+    (overload,) = [v for c in whole for v in c.violations]
+    assert overload.kind is ViolationKind.TRANSFORMER_OVERLOAD
+    assert overload.element == "SB"
+    assert 1.579 < overload.value < 1.61
+    assert plan.final_check is not None
+    assert plan.final_check.ok
+    # Without the rating, T1 takes the whole island (the first case's plan).
+    unrated = network(400.0, 20.0)
+    assert steps(planner(unrated).plan(live(unrated), edges(unrated, "s1"))) == [
+        ("open K1", "isolate"),
+        ("close T1", "restore_tie"),
+    ]

@@ -3,10 +3,11 @@ of the receiving feeder."""
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from openoms.cli import main
-from openoms.grid.load import check_raw, load_network
+from openoms.grid.load import check_raw, load_network, network_from_raw
 from openoms.grid.topology import Topology
 from openoms.i18n import Lang
 from openoms.outages.impact import ImpactAnalyser
@@ -14,6 +15,7 @@ from openoms.outages.switching import Operation, switching_effect, unchanged_ope
 from openoms.restoration.powerflow import PowerFlowModel, ViolationKind
 from openoms.restoration.preview import switching_check
 from openoms.samples import bundled_path
+from tests.grid.small import small_raw
 from tests.restoration.networks import flisr_raw
 
 
@@ -92,3 +94,45 @@ def test_the_command_warns_and_checks() -> None:
     assert result.output.splitlines()[-1] == "no limit newly violated"
     help_text = CliRunner().invoke(main, ["switching", "--help"]).output
     assert "open:CG-F01-K06 close:CG-F01-K13" in help_text
+
+
+def _small_with_ratings(sa_mva: float | None) -> tuple[PowerFlowModel, Topology]:
+    raw = small_raw()
+    if sa_mva is not None:
+        raw.table("substations").rows[0]["transformer_mva"] = sa_mva
+    network = network_from_raw(raw)
+    return PowerFlowModel(network), Topology.build(network.graph_arrays(), network.closed_edges())
+
+
+def test_the_busbar_transformers_count_the_feeders_outside_the_check() -> None:
+    # tests/grid/small.py, every area 200 kVA at the default 30 % = 60 kW, the HV customer
+    # 1,000 kVA → 300 kW, power factor 0.95. 甲变 (SA) feeds F1 (TA1–TA3, HV1: 480 kW) and F2
+    # (TA4: 60 kW); 乙变 feeds F3 (TA5: 60 kW). "open CB3, close T1" moves F3 onto F1: SA then
+    # delivers 480 + 60 + 60 = 600 kW → 600 / 0.95 = 631.6 kVA, plus the losses of a few
+    # kilometres of line (well under 1 kVA). F2 is not in the checked sub-network (only F1 and
+    # F3 are touched): its 60 kW must still be counted.
+    model, topology = _small_with_ratings(0.62)
+    check = switching_check(model, topology, _transfer_f3(model))
+    (overload,) = [v for v in check.new_violations if v.kind is ViolationKind.TRANSFORMER_OVERLOAD]
+    assert overload.element == "SA"
+    assert overload.limit == pytest.approx(0.62)
+    assert 0.6316 <= overload.value < 0.6330
+    assert overload.describe(True) == "SA 主变过载：0.63 MVA > 0.62 MVA"
+    assert not check.ok
+    # Before the transfer SA delivers 540 kW → 568 kVA: within 0.62 MVA.
+    assert not [v for v in check.before.violations if v.kind is ViolationKind.TRANSFORMER_OVERLOAD]
+    # At 0.64 MVA it fits; without a rating nothing is checked.
+    assert check_ok(0.64)
+    assert check_ok(None)
+
+
+def _transfer_f3(model: PowerFlowModel) -> list[tuple[int, bool]]:
+    cb3, t1 = model.network.edge_index("CB3"), model.network.edge_index("T1")
+    assert cb3 is not None
+    assert t1 is not None
+    return [(cb3, False), (t1, True)]
+
+
+def check_ok(sa_mva: float | None) -> bool:
+    model, topology = _small_with_ratings(sa_mva)
+    return switching_check(model, topology, _transfer_f3(model)).ok

@@ -4,6 +4,7 @@ and approves, as stored by :mod:`openoms.service.restoration`."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -93,13 +94,52 @@ class StaleOut(BaseModel):
     changed: list[dict[str, str | bool]]
 
 
+class ExecutionOut(BaseModel):
+    id: int
+    revision: int = Field(description="The plan revision executed (a widened plan: the next).")
+    mode: str = Field(description="advisory (after approval), automatic or restore_only.")
+    state: str = Field(
+        description="queued, waiting_isolation (restore_only: for the crew's isolation), "
+        "running, done, stopped (a manual step: the rest is the crew's switching order; or a "
+        "failed closing), interrupted (OpenOMS restarted with a command in flight)."
+    )
+    started_by: str
+    started_at: datetime
+    finished_at: datetime | None
+    note: Texts | None = Field(description="Why it stopped and what is left, or null.")
+
+
+class CommandOut(BaseModel):
+    id: int
+    revision: int
+    step: int = Field(description="The step number in that plan revision.")
+    device: str
+    close: bool
+    operation: str
+    unit: str | None = Field(description="The telecontrol unit commanded (null: not sent).")
+    ioa: int | None
+    asdu_type: str | None = Field(description="C_SC_NA_1, C_DC_NA_1, C_SC_TA_1 or C_DC_TA_1.")
+    state: str = Field(
+        description="intent (sent, no outcome yet), confirmed, failed, unconfirmed (a restart "
+        "found it in flight: never resent; check the switch), skipped (already in position), "
+        "manual (left to the crew)."
+    )
+    stage: str | None = Field(description="link, select, execute, feedback or done.")
+    reason: str | None
+    reason_zh: str | None
+    actor: str
+    created_at: datetime = Field(description="When the intent was recorded (before sending).")
+    finished_at: datetime | None
+    outcome: dict[str, Any] | None
+
+
 class RestorationPlanOut(BaseModel):
     outage_id: int
     revision: int = Field(description="1 for the first plan, one more at each recompute.")
     fault_event_id: int | None
     feeder_id: str
     feeder_name: str
-    mode: str = Field(description="The feeder's FLISR mode (advisory).")
+    mode: str = Field(description="The feeder's FLISR mode: advisory, automatic, restore_only.")
     computed_at: datetime
     computed_by: str
     zones: list[str] = Field(description="The located zones (tied ones: all) isolated.")
@@ -122,6 +162,18 @@ class RestorationPlanOut(BaseModel):
     approved_at: datetime | None
     stale: StaleOut | None = Field(
         description="Why the plan no longer fits the live switch states (recompute it), or null."
+    )
+    widened_after: dict[str, Any] | None = Field(
+        default=None,
+        description="This revision widened the isolation after a switch failed to open: "
+        "the switch and the reason.",
+    )
+    execution: ExecutionOut | None = Field(
+        default=None, description="The latest execution over IEC 104, or null (none)."
+    )
+    commands: list[CommandOut] = Field(
+        default_factory=list,
+        description="Every step executed, skipped or left to the crew, of every execution.",
     )
 
 

@@ -231,8 +231,9 @@ TABLES: Final[tuple[TableSpec, ...]] = (
                 "transformer_mva",
                 FieldType.FLOAT,
                 "Rated power of the main transformer(s) feeding the busbar, together (N-1 not "
-                "considered); empty: not known. The pandapower import sums the station's "
-                "transformers.",
+                "considered): restoration plans and the switching preview keep the busbar's "
+                "load within it; empty: not known, not checked. The pandapower import sums the "
+                "station's transformers.",
                 unit="MVA",
                 exclusive_minimum=0.0,
             ),

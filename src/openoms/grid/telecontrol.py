@@ -25,10 +25,12 @@ from openoms.grid.schema import DetectorKind, SwitchKind, TelecontrolAsduType
 
 __all__ = [
     "BREAKER_POINTS",
+    "COMMAND_POINTS",
     "FLAG_ASDU_TYPES",
     "NUMBER_ASDU_TYPES",
     "POSITION_POINT",
     "REPORT_POINTS",
+    "TIMED_COMMAND_POINT",
     "PointValue",
     "TelecontrolPoint",
     "check_telecontrol",
@@ -106,6 +108,15 @@ BREAKER_POINTS: Final = {
 """Substation relay points of a breaker or recloser: a trip (reclose to follow), a trip to
 lockout, a successful and a failed reclose. Each sets ``1`` when it happens."""
 
+COMMAND_POINT: Final = "switch_command"
+TIMED_COMMAND_POINT: Final = "switch_command_timed"
+COMMAND_POINTS: Final = {
+    name: TelecontrolPoint(name, PointValue.FLAG) for name in (COMMAND_POINT, TIMED_COMMAND_POINT)
+}
+"""Control direction (遥控) of a switch: the IOA OpenOMS sends select-before-operate commands
+to (``single``: C_SC_NA_1 / 45, ``double``: C_DC_NA_1 / 46; ``switch_command_timed``: the
+time-tagged C_SC_TA_1 / 58, C_DC_TA_1 / 59). Never sent by the unit."""
+
 FLAG_ASDU_TYPES: Final = frozenset({TelecontrolAsduType.SINGLE, TelecontrolAsduType.DOUBLE})
 NUMBER_ASDU_TYPES: Final = frozenset(
     {TelecontrolAsduType.NORMALIZED, TelecontrolAsduType.SCALED, TelecontrolAsduType.FLOAT}
@@ -114,14 +125,16 @@ _BREAKERS: Final = frozenset({SwitchKind.BREAKER.value, SwitchKind.RECLOSER.valu
 
 
 def telecontrol_point(name: str) -> TelecontrolPoint | None:
-    """The point called ``name`` (a report point or a breaker point), or ``None``."""
-    return REPORT_POINTS.get(name) or BREAKER_POINTS.get(name)
+    """The point called ``name`` (a report, breaker or command point), or ``None``."""
+    return REPORT_POINTS.get(name) or BREAKER_POINTS.get(name) or COMMAND_POINTS.get(name)
 
 
 def _detector_problem(point: TelecontrolPoint, kind: str) -> str | None:
     """Why ``point`` cannot belong to a detector of ``kind`` (None: it can)."""
     if point.breaker:
         return f"{point.name} is a breaker point: its element must be a breaker or recloser"
+    if point.name in COMMAND_POINTS:
+        return f"{point.name} is a switch's command address: its element must be a switch"
     if kind == DetectorKind.RELAY.value:
         return "a relay detector reports through its breaker: name the breaker as element"
     if point.ftu_only and kind == DetectorKind.FAULT_INDICATOR.value:
@@ -135,9 +148,9 @@ def _element_problem(point: TelecontrolPoint, table: str, kind: str) -> str | No
         return _detector_problem(point, kind)
     if point.breaker:
         return None if kind in _BREAKERS else f"{point.name} needs a breaker or recloser"
-    if point.name != POSITION_POINT:
+    if point.name != POSITION_POINT and point.name not in COMMAND_POINTS:
         return (
-            f"a switch only has the points {POSITION_POINT} and "
+            f"a switch only has the points {POSITION_POINT}, {', '.join(COMMAND_POINTS)} and "
             f"{', '.join(BREAKER_POINTS)}; {point.name} belongs to a detector"
         )
     return None

@@ -27,6 +27,22 @@ one report. Events go through ``Intake.accept_events`` (source ``iec104``, chann
 and any measured value sent periodically or by background scan: causes 1 and 2) goes to
 ``Intake.accept_telemetry`` instead, never to the event log.
 
+Control direction (遥控, :meth:`Iec104Master.operate`): a switch with a ``switch_command`` (or
+``switch_command_timed``) row in its unit's point table is operated select-before-operate on
+the open link: select (C_SC_NA_1 / C_DC_NA_1, or C_SC_TA_1 / C_DC_TA_1 time-tagged, S/E = 1)
+→ its activation confirmation → execute (S/E = 0) → its confirmation → position feedback
+(the switch's ``switch_closed`` point reaches the commanded position, spontaneous or
+interrogated) → activation termination. Each wait has its timeout (``select_timeout_s``,
+``execute_timeout_s``, ``feedback_timeout_s``, ``termination_timeout_s``). A negative
+confirmation, a cause naming an unknown type / address, a timeout, feedback that does not
+come, or a link that is down or drops = the command failed, with the stage and the reason in
+Chinese and English (an execute that gets no answer at all is broken off with a deactivation;
+a refused one is not sent again in any form). The activation termination is recorded but not
+required: many FTUs send none for single and double commands, and the position feedback is
+what says that the switch moved.
+One command at a time per unit. The feedback point is still written as a ``switch_position``
+event like any other change.
+
 Dead letters, each with the raw ASDU: an ASDU that cannot be decoded (``undecodable``, the
 bytes as received); an address not in the point table (``unknown_point``); a type that does
 not fit the point or a time tag that is no date (``malformed``); a time tag further ahead of
@@ -48,6 +64,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from hat.drivers import iec104, net
@@ -66,6 +83,7 @@ from openoms.ingest.iec104_asdu import (
     decode_data_asdu,
 )
 from openoms.ingest.iec104_points import (
+    CommandRef,
     UnitPoints,
     object_value,
     time_of,
@@ -78,7 +96,7 @@ from openoms.ingest.rejections import RejectReason
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-__all__ = ["Iec104Master", "UnitStatus"]
+__all__ = ["CommandOutcome", "CommandStage", "Iec104Master", "UnitStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +104,36 @@ _INTERROGATION_TIMEOUT_S: Final = 30.0  # an answer not terminated by then is wr
 _STOP_TIMEOUT_S: Final = 10.0
 _CYCLIC: Final = frozenset({1, 2})  # causes of transmission: periodic, background scan
 _INTERROGATED: Final = frozenset(range(20, 37))  # station and group interrogation
+
+
+_REFUSALS: Final = {
+    iec104.CommandResCause.UNKNOWN_TYPE: "unknown_type",
+    iec104.CommandResCause.UNKNOWN_CAUSE: "unknown_cause",
+    iec104.CommandResCause.UNKNOWN_ASDU_ADDRESS: "unknown_asdu_address",
+    iec104.CommandResCause.UNKNOWN_IO_ADDRESS: "unknown_io_address",
+}
+
+
+def _why(code: str, phase: str, timeout: float) -> tuple[str, str]:
+    """The reason (English, Chinese) a select / execute failed."""
+    zh_phase = "选择" if phase == "select" else "执行"
+    match code:
+        case "":
+            return (
+                f"no confirmation of the {phase} within {timeout:g} s",
+                f"{timeout:g} 秒内未收到{zh_phase}确认",
+            )
+        case "negative":
+            return (
+                f"the unit refused the {phase} (negative confirmation)",
+                f"终端否定{zh_phase}（否定确认）",
+            )
+        case "link":
+            return "the link dropped during the command", "命令过程中链路中断"
+    return (
+        f"the unit refused the {phase}: {code.replace('_', ' ')}",
+        f"终端拒绝{zh_phase}：{code}",
+    )
 
 
 def _offset(delta: timedelta) -> str:
@@ -109,6 +157,68 @@ class UnitStatus:
     events: int = 0  # events handed to the intake (stored or duplicate)
     samples: int = 0  # telemetry samples handed to the intake
     clock_skews: int = 0  # time tags refused as clock_skew
+
+
+class CommandStage(StrEnum):
+    """Where a command got to (the last stage reached, or the one that failed)."""
+
+    LINK = "link"  # the unit is not connected (nothing sent)
+    SELECT = "select"
+    EXECUTE = "execute"
+    FEEDBACK = "feedback"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """What became of one select-before-operate command. ``ok``: the switch reached the
+    commanded position; otherwise ``stage`` is the one that failed and ``reason`` /
+    ``reason_zh`` say why. Times are UTC (the master's clock)."""
+
+    switch_id: str
+    close: bool
+    unit_id: str
+    ioa: int
+    type_name: str
+    ok: bool
+    stage: CommandStage
+    reason: str | None = None
+    reason_zh: str | None = None
+    selected_at: datetime | None = None
+    executed_at: datetime | None = None
+    feedback_at: datetime | None = None
+    terminated: bool = False  # an activation termination (ACT_TERM) was received
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(at: datetime | None) -> str | None:
+            return None if at is None else at.isoformat()
+
+        return {
+            "switch_id": self.switch_id,
+            "close": self.close,
+            "unit": self.unit_id,
+            "ioa": self.ioa,
+            "type": self.type_name,
+            "ok": self.ok,
+            "stage": self.stage.value,
+            "reason": self.reason,
+            "reason_zh": self.reason_zh,
+            "selected_at": iso(self.selected_at),
+            "executed_at": iso(self.executed_at),
+            "feedback_at": iso(self.feedback_at),
+            "terminated": self.terminated,
+        }
+
+
+@dataclass(slots=True)
+class _Watch:
+    """A command in flight on a unit: its confirmations and the position it waits for."""
+
+    ref: CommandRef
+    wanted: float  # the feedback value: 1 closed, 0 open
+    responses: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    feedback: asyncio.Event = field(default_factory=asyncio.Event)
+    feedback_at: datetime | None = None
 
 
 class _Link:
@@ -143,6 +253,7 @@ class _Unit:
     samples: list[TelemetrySample] = field(default_factory=list)
     skewed: bool = False  # a time tag was refused as clock_skew since the last check
     synced_at: float = float("-inf")  # loop time of the last clock synchronisation
+    watch: _Watch | None = None  # the command in flight
 
 
 class Iec104Master:
@@ -160,6 +271,10 @@ class Iec104Master:
         group_window_s: float = 0.05,
         response_timeout_s: float = 15.0,
         resync_min_s: float = 60.0,
+        select_timeout_s: float = 5.0,
+        execute_timeout_s: float = 5.0,
+        feedback_timeout_s: float = 30.0,
+        termination_timeout_s: float = 2.0,
         registry: CollectorRegistry | None = None,
     ) -> None:
         chosen = network.telecontrol_units.id if units is None else tuple(units)
@@ -170,6 +285,17 @@ class Iec104Master:
         self._window = group_window_s
         self._response_timeout = response_timeout_s
         self._resync_min = resync_min_s
+        self._command_timeouts = (
+            select_timeout_s,
+            execute_timeout_s,
+            feedback_timeout_s,
+            termination_timeout_s,
+        )
+        self._commands = {
+            switch: ref for points in self._points for switch, ref in points.commands.items()
+        }
+        self._live: dict[str, _Unit] = {}  # unit id → its open session
+        self._command_locks: dict[str, asyncio.Lock] = {}
         self._status = {p.unit_id: UnitStatus(p.unit_id) for p in self._points}
         self._status_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -228,6 +354,208 @@ class Iec104Master:
         with self._status_lock:
             return dict(self._status)
 
+    # -- control direction -----------------------------------------------------------------
+    def command_ref(self, switch_id: str) -> CommandRef | None:
+        """The command address of ``switch_id`` among the polled units (None: it has none)."""
+        return self._commands.get(switch_id)
+
+    def operate(self, switch_id: str, close: bool) -> CommandOutcome:
+        """Close (``close``) or open ``switch_id`` select-before-operate and wait for the
+        outcome (blocking; call from any thread but the master's own). Raises ``KeyError``
+        for a switch without a command address (:meth:`command_ref`)."""
+        ref = self._commands[switch_id]
+        loop = self._loop
+        if loop is None:
+            return self._failed(
+                ref,
+                close,
+                CommandStage.LINK,
+                "the IEC 104 master is not running",
+                "IEC 104 主站未运行",
+            )
+        total = sum(self._command_timeouts) + _STOP_TIMEOUT_S
+        future = asyncio.run_coroutine_threadsafe(self._operate(ref, close), loop)
+        return future.result(total)
+
+    @staticmethod
+    def _failed(
+        ref: CommandRef, close: bool, stage: CommandStage, reason: str, reason_zh: str, **times: Any
+    ) -> CommandOutcome:
+        return CommandOutcome(
+            ref.switch_id,
+            close,
+            ref.unit_id,
+            ref.ioa,
+            ref.type_name,
+            ok=False,
+            stage=stage,
+            reason=reason,
+            reason_zh=reason_zh,
+            **times,
+        )
+
+    def _command_msg(
+        self, unit: _Unit, ref: CommandRef, close: bool, *, select: bool, deactivate: bool = False
+    ) -> Any:
+        command: Any
+        if ref.double:
+            value = iec104.DoubleValue.ON if close else iec104.DoubleValue.OFF
+            command = iec104.DoubleCommand(value=value, select=select, qualifier=0)
+        else:
+            single = iec104.SingleValue.ON if close else iec104.SingleValue.OFF
+            command = iec104.SingleCommand(value=single, select=select, qualifier=0)
+        return iec104.CommandMsg(
+            is_test=False,
+            originator_address=0,
+            asdu_address=unit.points.common_address,
+            io_address=ref.ioa,
+            command=command,
+            is_negative_confirm=False,
+            time=time_of(self._clock(), unit.points.zone) if ref.timed else None,
+            cause=(
+                iec104.CommandReqCause.DEACTIVATION
+                if deactivate
+                else iec104.CommandReqCause.ACTIVATION
+            ),
+        )
+
+    async def _confirmation(
+        self, watch: _Watch, *, select: bool, timeout: float, cause: Any
+    ) -> tuple[bool | None, str]:
+        """Wait for the response of cause ``cause`` to the select / execute: (True, "") when
+        positive, (False, why) when negative or refused, (None, "") on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                return None, ""
+            try:
+                msg = await asyncio.wait_for(watch.responses.get(), left)
+            except TimeoutError:
+                return None, ""
+            if msg is None:
+                return False, "link"
+            if bool(getattr(msg.command, "select", False)) != select and msg.cause == cause:
+                continue  # the other phase's late answer
+            if msg.cause == cause:
+                return (False, "negative") if msg.is_negative_confirm else (True, "")
+            if msg.cause in _REFUSALS:
+                return False, _REFUSALS[msg.cause]
+
+    async def _operate(self, ref: CommandRef, close: bool) -> CommandOutcome:
+        lock = self._command_locks.setdefault(ref.unit_id, asyncio.Lock())
+        async with lock:
+            return await self._operate_locked(ref, close)
+
+    async def _operate_locked(  # noqa: PLR0911  (one return per stage that can fail)
+        self, ref: CommandRef, close: bool
+    ) -> CommandOutcome:
+        unit = self._live.get(ref.unit_id)
+        what = f"{'close' if close else 'open'} {ref.switch_id}"
+        what_zh = f"{'合上' if close else '拉开'} {ref.switch_id}"
+        if unit is None:
+            return self._failed(
+                ref,
+                close,
+                CommandStage.LINK,
+                f"{what}: unit {ref.unit_id} is not connected; nothing sent",
+                f"{what_zh}：终端 {ref.unit_id} 未连接，未发送命令",
+            )
+        t_select, t_execute, t_feedback, t_term = self._command_timeouts
+        watch = _Watch(ref, 1.0 if close else 0.0)
+        unit.watch = watch
+        con = iec104.CommandResCause.ACTIVATION_CONFIRMATION
+        try:
+            # select
+            await self._send(unit, [self._command_msg(unit, ref, close, select=True)])
+            ok, why = await self._confirmation(watch, select=True, timeout=t_select, cause=con)
+            if not ok:
+                reason, reason_zh = _why(why, "select", t_select)
+                return self._failed(
+                    ref, close, CommandStage.SELECT, f"{what}: {reason}", f"{what_zh}：{reason_zh}"
+                )
+            selected_at = self._clock()
+            # execute
+            await self._send(unit, [self._command_msg(unit, ref, close, select=False)])
+            ok, why = await self._confirmation(watch, select=False, timeout=t_execute, cause=con)
+            if not ok:
+                if why == "":  # no answer: break the selection off (never after a refusal)
+                    with contextlib.suppress(ConnectionError):
+                        await self._send(
+                            unit,
+                            [self._command_msg(unit, ref, close, select=False, deactivate=True)],
+                        )
+                reason, reason_zh = _why(why, "execute", t_execute)
+                return self._failed(
+                    ref,
+                    close,
+                    CommandStage.EXECUTE,
+                    f"{what}: {reason}",
+                    f"{what_zh}：{reason_zh}",
+                    selected_at=selected_at,
+                )
+            executed_at = self._clock()
+            # position feedback
+            if ref.feedback_ioa is None:
+                return self._failed(
+                    ref,
+                    close,
+                    CommandStage.FEEDBACK,
+                    f"{what}: the unit has no switch_closed point for {ref.switch_id}; the "
+                    "position cannot be confirmed",
+                    f"{what_zh}：终端无该开关的位置遥信，无法确认分合",
+                    selected_at=selected_at,
+                    executed_at=executed_at,
+                )
+            if unit.tracker.known(ref.feedback_ioa) == watch.wanted:
+                watch.feedback_at = watch.feedback_at or executed_at
+                watch.feedback.set()
+            try:
+                await asyncio.wait_for(watch.feedback.wait(), t_feedback)
+            except TimeoutError:
+                position = unit.tracker.known(ref.feedback_ioa)
+                now = "unknown" if position is None else ("closed" if position == 1 else "open")
+                now_zh = {"unknown": "未知", "closed": "合位", "open": "分位"}[now]
+                return self._failed(
+                    ref,
+                    close,
+                    CommandStage.FEEDBACK,
+                    f"{what}: executed, but no position feedback within {t_feedback:g} s "
+                    f"(the switch is {now})",
+                    f"{what_zh}：已执行，但 {t_feedback:g} 秒内未收到位置变位（开关现为{now_zh}）",
+                    selected_at=selected_at,
+                    executed_at=executed_at,
+                )
+            # activation termination (recorded, not required)
+            term = iec104.CommandResCause.ACTIVATION_TERMINATION
+            terminated, _ = await self._confirmation(
+                watch, select=False, timeout=t_term, cause=term
+            )
+            return CommandOutcome(
+                ref.switch_id,
+                close,
+                ref.unit_id,
+                ref.ioa,
+                ref.type_name,
+                ok=True,
+                stage=CommandStage.DONE,
+                selected_at=selected_at,
+                executed_at=executed_at,
+                feedback_at=watch.feedback_at,
+                terminated=bool(terminated),
+            )
+        except ConnectionError:
+            return self._failed(
+                ref,
+                close,
+                CommandStage.LINK,
+                f"{what}: the link to unit {ref.unit_id} dropped during the command",
+                f"{what_zh}：命令过程中与终端 {ref.unit_id} 的链路中断",
+            )
+        finally:
+            unit.watch = None
+
     def _run(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -273,11 +601,16 @@ class Iec104Master:
                 connections = self._status[points.unit_id].connections + 1
             self._update(points.unit_id, connected=True, connections=connections)
             log.info("IEC 104 unit %s connected", points.unit_id)
+            live = _Unit(conn, points, tracker)
+            self._live[points.unit_id] = live
             try:
-                await self._session(_Unit(conn, points, tracker))
+                await self._session(live)
             except ConnectionError:
                 log.warning("IEC 104 unit %s: link lost; reconnecting", points.unit_id)
             finally:
+                self._live.pop(points.unit_id, None)
+                if live.watch is not None:
+                    live.watch.responses.put_nowait(None)  # the command in flight fails
                 self._update(points.unit_id, connected=False)
                 await asyncio.shield(conn.async_close())
             await asyncio.sleep(first)
@@ -391,6 +724,10 @@ class Iec104Master:
         except Exception as exc:  # whatever hat-drivers raises for bytes it cannot read
             await self._undecodable(unit, raw, f"{type(exc).__name__}: {exc}", received_at)
             return False
+        for msg in msgs:
+            watch = unit.watch
+            if isinstance(msg, iec104.CommandMsg) and watch and msg.io_address == watch.ref.ioa:
+                watch.responses.put_nowait(msg)
         return any(
             isinstance(msg, iec104.InterrogationMsg)
             and msg.cause == iec104.CommandResCause.ACTIVATION_TERMINATION
@@ -415,6 +752,15 @@ class Iec104Master:
         if change is None:
             return
         ref = change.ref
+        watch = unit.watch
+        if (
+            watch is not None
+            and ref.ioa == watch.ref.feedback_ioa
+            and change.value == watch.wanted
+            and not watch.feedback.is_set()
+        ):
+            watch.feedback_at = change.at or received_at
+            watch.feedback.set()
         cyclic = asdu.cause in _CYCLIC
         if ref.is_number and (ref.is_telemetry or cyclic):
             unit.samples.append(

@@ -20,7 +20,7 @@ to the reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
@@ -29,11 +29,18 @@ from hat.drivers import iec104
 from openoms.errors import InputError
 from openoms.grid.model import Network
 from openoms.grid.schema import TelecontrolAsduType
-from openoms.grid.telecontrol import BREAKER_POINTS, POSITION_POINT, clock_zone
+from openoms.grid.telecontrol import (
+    BREAKER_POINTS,
+    COMMAND_POINTS,
+    POSITION_POINT,
+    TIMED_COMMAND_POINT,
+    clock_zone,
+)
 from openoms.ingest.iec104_asdu import InfoObject
 
 __all__ = [
     "TELEMETRY_STEMS",
+    "CommandRef",
     "PointRef",
     "UnitPoints",
     "UnknownTelecontrolUnitError",
@@ -102,6 +109,33 @@ class PointRef:
         return self.is_number and stem in TELEMETRY_STEMS
 
 
+@dataclass(frozen=True, slots=True)
+class CommandRef:
+    """The remote control (遥控) address of a switch: a ``switch_command`` row of the point
+    table (``switch_command_timed``: the time-tagged variant).
+
+    ``double``: a double command (C_DC_NA_1, 46; timed C_DC_TA_1, 59), else a single command
+    (C_SC_NA_1, 45; timed C_SC_TA_1, 58). ``feedback_ioa``: the switch's ``switch_closed``
+    point in the same unit, whose change to the commanded position confirms the operation
+    (``None``: the unit does not report it; a command to it can never be confirmed)."""
+
+    unit_id: str
+    switch_id: str
+    ioa: int
+    double: bool
+    timed: bool
+    feedback_ioa: int | None
+
+    @property
+    def type_id(self) -> int:
+        return (59 if self.double else 58) if self.timed else (46 if self.double else 45)
+
+    @property
+    def type_name(self) -> str:
+        kind = "DC" if self.double else "SC"
+        return f"C_{kind}_{'TA' if self.timed else 'NA'}_1"
+
+
 class UnknownTelecontrolUnitError(InputError, KeyError):
     """A unit id (a setting, a command-line argument) that is not a telecontrol unit of the
     network."""
@@ -129,6 +163,7 @@ class UnitPoints:
     clock: str = "UTC"  # the unit's clock setting, as written in the network data
     zone: tzinfo = UTC  # ... as a zone
     clock_sync: bool = True  # OpenOMS sets the unit's clock
+    commands: dict[str, CommandRef] = field(default_factory=dict)  # by switch id
 
 
 def unit_points(network: Network, unit_id: str) -> UnitPoints:
@@ -141,8 +176,12 @@ def unit_points(network: Network, unit_id: str) -> UnitPoints:
         raise UnknownTelecontrolUnitError(unit_id, network=network.name) from None
     tp = network.telecontrol_points
     by_ioa: dict[int, PointRef] = {}
+    command_rows: list[int] = []
     for row in range(len(tp.point)):
         if int(tp.unit[row]) != u:
+            continue
+        if tp.point[row] in COMMAND_POINTS:  # control direction: not a point the unit sends
+            command_rows.append(row)
             continue
         detector = int(tp.detector[row])
         ref = PointRef(
@@ -155,6 +194,19 @@ def unit_points(network: Network, unit_id: str) -> UnitPoints:
             scale=float(tp.scale[row]) if tp.scale[row] == tp.scale[row] else 1.0,
         )
         by_ioa[ref.ioa] = ref
+    by_element_point = {(r.element_id, r.point): r for r in by_ioa.values()}
+    commands: dict[str, CommandRef] = {}
+    for row in command_rows:
+        switch_id = tp.element_id(network, row)
+        feedback = by_element_point.get((switch_id, POSITION_POINT))
+        commands[switch_id] = CommandRef(
+            unit_id=unit_id,
+            switch_id=switch_id,
+            ioa=int(tp.ioa[row]),
+            double=tp.asdu_type[row] == TelecontrolAsduType.DOUBLE.value,
+            timed=tp.point[row] == TIMED_COMMAND_POINT,
+            feedback_ioa=None if feedback is None else feedback.ioa,
+        )
     clock = units.clock[u] if u < len(units.clock) else None
     return UnitPoints(
         unit_id=unit_id,
@@ -163,10 +215,11 @@ def unit_points(network: Network, unit_id: str) -> UnitPoints:
         port=int(units.port[u]),
         common_address=int(units.common_address[u]),
         by_ioa=by_ioa,
-        by_element_point={(r.element_id, r.point): r for r in by_ioa.values()},
+        by_element_point=by_element_point,
         clock=clock or "UTC",
         zone=clock_zone(clock),  # checked when the network was loaded
         clock_sync=bool(units.clock_sync[u]) if u < len(units.clock_sync) else True,
+        commands=commands,
     )
 
 

@@ -12,10 +12,21 @@ demo drive it from ordinary code:
 
 It answers a general interrogation (C_IC_NA_1) with the current value of every point
 (untagged types, cause "interrogated by station"), confirms clock synchronisation
-(C_CS_NA_1) and commands, sends :meth:`set_points` changes spontaneously with CP56Time2a time
+(C_CS_NA_1), sends :meth:`set_points` changes spontaneously with CP56Time2a time
 tags (wall time in the unit's ``clock`` zone) to every connected master (nothing is buffered
 while none is connected: a master learns such changes from its next interrogation), and
 records what it received.
+
+Commands to a switch's command address (``switch_command`` / ``switch_command_timed`` rows)
+are answered as a select-before-operate FTU does: a select (S/E = 1) is confirmed and the
+switch selected; an execute (S/E = 0) of a selected switch is confirmed, the switch moves
+(after ``operate_delay_s``: its ``switch_closed`` point changes and is sent spontaneously,
+time-tagged), then the activation is terminated (ACT_TERM). An execute without a select, or
+with another value than selected, is confirmed negatively; a command to an address that is no
+command address is answered "unknown information object address"; a command of another type
+than the point table's (single / double, timed or not) "unknown type". :meth:`fail` makes a
+switch refuse its selects (``"refuse"``) or confirm them and not move (``"stuck"``). A
+deactivation breaks a selection off. Other commands are confirmed as before.
 Every public method is thread-safe.
 """
 
@@ -24,14 +35,21 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, Final
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
 
 from hat.drivers import iec104, net
 
 from openoms.errors import InputError
 from openoms.grid.model import Network
-from openoms.ingest.iec104_points import PointRef, data_of, datetime_of, time_of, unit_points
+from openoms.ingest.iec104_points import (
+    CommandRef,
+    PointRef,
+    data_of,
+    datetime_of,
+    time_of,
+    unit_points,
+)
 
 __all__ = ["SimulatedOutstation", "UnknownPointError"]
 
@@ -65,8 +83,14 @@ class SimulatedOutstation:
         *,
         host: str = "127.0.0.1",
         port: int | None = None,
+        operate_delay_s: float = 0.05,
     ) -> None:
         self.points = unit_points(network, unit_id)
+        self.operate_delay_s = operate_delay_s
+        self._commands: dict[int, CommandRef] = {c.ioa: c for c in self.points.commands.values()}
+        self._selected: dict[int, bool] = {}  # command IOA → the value selected (close)
+        self._failing: dict[str, str] = {}  # switch id → "refuse" / "stuck"
+        self._operations: list[tuple[str, bool]] = []
         self.unit_id = unit_id
         self.host = host
         self.port = self.points.port if port is None else port
@@ -215,6 +239,21 @@ class SimulatedOutstation:
         with self._lock:
             return list(self._clock_syncs)
 
+    def fail(self, switch_id: str, how: Literal["refuse", "stuck"] | None) -> None:
+        """Make ``switch_id`` refuse its selects (``"refuse"``: negative confirmation) or
+        confirm its commands and not move (``"stuck"``); ``None``: work again."""
+        with self._lock:
+            if how is None:
+                self._failing.pop(switch_id, None)
+            else:
+                self._failing[switch_id] = how
+
+    @property
+    def operations(self) -> list[tuple[str, bool]]:
+        """The switch operations carried out: (switch id, closed), in order."""
+        with self._lock:
+            return list(self._operations)
+
     @property
     def interrogations(self) -> int:
         with self._lock:
@@ -290,5 +329,61 @@ class SimulatedOutstation:
             answer.append(msg._replace(cause=term))
             await conn.send(answer)
         elif isinstance(msg, iec104.CommandMsg):
-            con = iec104.CommandResCause.ACTIVATION_CONFIRMATION
-            await conn.send([msg._replace(cause=con)])
+            ref = self._commands.get(msg.io_address)
+            if ref is None and not isinstance(
+                msg.command, iec104.SingleCommand | iec104.DoubleCommand
+            ):
+                con = iec104.CommandResCause.ACTIVATION_CONFIRMATION
+                await conn.send([msg._replace(cause=con)])
+                return
+            await self._switch_command(conn, msg, ref)
+
+    async def _switch_command(self, conn: Any, msg: Any, ref: CommandRef | None) -> None:
+        """Select-before-operate of a switch (see the module docstring)."""
+        con = iec104.CommandResCause.ACTIVATION_CONFIRMATION
+        if ref is None:
+            cause = iec104.CommandResCause.UNKNOWN_IO_ADDRESS
+            await conn.send([msg._replace(cause=cause, is_negative_confirm=True)])
+            return
+        double = isinstance(msg.command, iec104.DoubleCommand)
+        if double != ref.double or (msg.time is not None) != ref.timed:
+            cause = iec104.CommandResCause.UNKNOWN_TYPE
+            await conn.send([msg._replace(cause=cause, is_negative_confirm=True)])
+            return
+        value = msg.command.value
+        close = bool(value == (iec104.DoubleValue.ON if double else iec104.SingleValue.ON))
+        if double and value not in (iec104.DoubleValue.ON, iec104.DoubleValue.OFF):
+            await conn.send([msg._replace(cause=con, is_negative_confirm=True)])
+            return
+        with self._lock:
+            failing = self._failing.get(ref.switch_id)
+        if msg.cause == iec104.CommandReqCause.DEACTIVATION:
+            self._selected.pop(ref.ioa, None)
+            deact = iec104.CommandResCause.DEACTIVATION_CONFIRMATION
+            await conn.send([msg._replace(cause=deact)])
+            return
+        if msg.command.select:
+            refused = failing == "refuse"
+            if not refused:
+                self._selected[ref.ioa] = close
+            await conn.send([msg._replace(cause=con, is_negative_confirm=refused)])
+            return
+        if self._selected.pop(ref.ioa, None) is not close:  # execute without its select
+            await conn.send([msg._replace(cause=con, is_negative_confirm=True)])
+            return
+        await conn.send([msg._replace(cause=con)])
+        if failing != "stuck" and ref.feedback_ioa is not None:
+            await asyncio.sleep(self.operate_delay_s)
+            position = self.points.by_ioa[ref.feedback_ioa]
+            with self._lock:
+                self._state[ref.feedback_ioa] = 1.0 if close else 0.0
+                self._operations.append((ref.switch_id, close))
+            data = self._data(position, 1.0 if close else 0.0, datetime.now(UTC))
+            for other in list(self._connections):
+                if other.is_open and other.is_enabled:
+                    try:
+                        await other.send([data])
+                    except ConnectionError:
+                        continue
+        term = iec104.CommandResCause.ACTIVATION_TERMINATION
+        await conn.send([msg._replace(cause=term)])

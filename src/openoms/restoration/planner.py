@@ -751,7 +751,11 @@ class _Planning:
         nodes, sources = self._sub_network(area, [e for ops in ops_of for e, close in ops if close])
         self.pf_nodes = nodes
         scenarios: list[Sequence[tuple[int, bool]]] = [(), *ops_of]
-        results = p.model.check(nodes, sources, closed, scenarios) if len(nodes) else []
+        results = (
+            p.model.check(nodes, sources, closed, scenarios, outside_feeders=topo.feeder_of_nodes)
+            if len(nodes)
+            else []
+        )
         base_check = results[0] if results else None
         candidates = []
         for i, ((island, k, srcs), ops) in enumerate(zip(specs, ops_of, strict=True)):
@@ -841,7 +845,8 @@ class _Planning:
         def together(picked: Sequence[Candidate]) -> list[tuple[int, bool]]:
             return [op for c in picked for op in c.ops]
 
-        result = model.check(nodes, sources, closed, [together(best)])[0]
+        feeders = self.topology.feeder_of_nodes
+        result = model.check(nodes, sources, closed, [together(best)], outside_feeders=feeders)[0]
         if result.ok:
             return best, result
         chosen: list[Candidate] = []
@@ -849,7 +854,13 @@ class _Planning:
         order = sorted(by_island, key=lambda i: -islands[i].customers)
         for i in order:
             options = by_island[i]
-            results = model.check(nodes, sources, closed, [together([*chosen, c]) for c in options])
+            results = model.check(
+                nodes,
+                sources,
+                closed,
+                [together([*chosen, c]) for c in options],
+                outside_feeders=feeders,
+            )
             fit = next((k for k, r in enumerate(results) if r.ok), None)
             if fit is not None:
                 chosen.append(options[fit])

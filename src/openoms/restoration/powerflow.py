@@ -9,12 +9,16 @@ sub-network of those nodes: sections are lines, switches are links (no impedance
 station-zone node in the set is a source at ``source_u_pu``, every transformer area and HV
 customer a constant-power load. Each scenario's result says whether it converged and lists
 every limit it violates: a section above its ampacity, a switch above its rating, an energised
-node outside the voltage band.
+node outside the voltage band, a substation whose busbar would draw more than its main
+transformers' rating (``transformer_mva``: the sub-network's draw from the busbar plus the load
+of the busbar's other feeders, which the caller passes as ``outside_feeders``).
 
 Assumptions (docs/restoration.md): the native format has no reactive load, so loads take the
 power factor of :class:`Limits` unless kvar columns are given; a section whose impedance is
 unknown takes the default per-km impedance; unknown ratings are not checked; the substation
-transformers are not in the model (a busbar is an ideal source behind ``source_sk_va``).
+transformers are not in the model as impedances (a busbar is an ideal source behind
+``source_sk_va``): their rating is checked against the apparent power the busbar delivers,
+the load of feeders outside the sub-network counted without their losses.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ class ViolationKind(StrEnum):
     NOT_CONVERGED = "not_converged"  # no power-flow solution (voltage collapse)
     PARALLEL = "parallel"  # two feeders (or a loop) closed, not allowed
     ONTO_FAULT = "onto_fault"  # the faulted section would be energised
+    TRANSFORMER_OVERLOAD = "transformer_overload"  # a busbar above its transformers' MVA
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,10 @@ _VIOLATION_TEXTS: Final[dict[ViolationKind, tuple[str, str]]] = {
     ViolationKind.OVERLOAD: (
         "{v.element} 过载：{v.value:.0f} A > {v.limit:.0f} A",
         "{v.element} overloaded: {v.value:.0f} A > {v.limit:.0f} A",
+    ),
+    ViolationKind.TRANSFORMER_OVERLOAD: (
+        "{v.element} 主变过载：{v.value:.2f} MVA > {v.limit:.2f} MVA",
+        "{v.element} main transformers overloaded: {v.value:.2f} MVA > {v.limit:.2f} MVA",
     ),
     ViolationKind.UNDERVOLTAGE: (
         "{v.element} 电压过低：{v.value:.3f} pu（限值 {v.limit:.3f}）",
@@ -199,6 +208,14 @@ class PowerFlowModel:
         # per node; every node takes the network's (single) distribution voltage
         kv = network.substations.voltage_kv
         self._u_rated = float(np.nanmax(kv)) * 1e3 if len(kv) and np.isfinite(kv).any() else 10e3
+        subs = network.substations
+        # busbar node → (substation index, rating in VA), for the substations with a rating
+        self._busbar_rating = {
+            int(subs.busbar_node[i]): (i, subs.transformer_rating_mva(i) * 1e6)
+            for i in range(len(subs.id))
+            if subs.transformer_rating_mva(i) > 0
+        }
+        self._feeder_busbar = subs.busbar_node[network.feeders.substation].astype(np.int64)
 
     # -- the sub-network ------------------------------------------------------------------
     def check(
@@ -207,17 +224,45 @@ class PowerFlowModel:
         source_nodes: Ints,
         base_closed: Bools,
         scenarios: Sequence[Sequence[tuple[int, bool]]],
+        *,
+        outside_feeders: NDArray[np.integer] | None = None,
     ) -> list[ScenarioResult]:
         """Each scenario's power flow over the sub-network of ``nodes`` (sorted unique node
         indexes), with sources at ``source_nodes`` (a subset) and the branch states
         ``base_closed`` (every edge of the network) changed by the scenario's operations.
         One power-grid-model batch for all of them. Raises :class:`PowerFlowError` when
-        power-grid-model refuses the data."""
+        power-grid-model refuses the data.
+
+        ``outside_feeders``: the feeder of every node in the base state (a topology's
+        ``feeder_of_nodes``), for the busbars' transformer check: the load of the nodes outside
+        the sub-network is added to what their busbar delivers. Without it the busbars'
+        transformers are not checked."""
         try:
-            return self._check(nodes, source_nodes, base_closed, scenarios)
+            busbar_va = self._outside_load(nodes, source_nodes, outside_feeders)
+            return self._check(nodes, source_nodes, base_closed, scenarios, busbar_va)
         except RuntimeError as error:  # power-grid-model's errors are RuntimeErrors
             message = str(error).strip().splitlines()
             raise PowerFlowError(message[0] if message else type(error).__name__) from error
+
+    def _outside_load(
+        self, nodes: Ints, sources: Ints, feeder_of: NDArray[np.integer] | None
+    ) -> dict[int, tuple[int, complex]]:
+        """Per rated source busbar (position in ``sources``): the busbar node and the complex
+        power (VA) its other feeders draw, outside the sub-network of ``nodes``, losses left
+        out."""
+        rated = [k for k, b in enumerate(np.asarray(sources).tolist()) if b in self._busbar_rating]
+        if feeder_of is None or not rated:
+            return {}
+        inside = np.zeros(len(self.network.nodes.id), dtype=np.bool_)
+        inside[nodes] = True
+        feeder = np.asarray(feeder_of, dtype=np.int64)[self._load_node]
+        out = (~inside[self._load_node]) & (feeder >= 0)
+        busbar = self._feeder_busbar[feeder[out]]
+        p = np.bincount(busbar, self._load_p[out], minlength=len(self.network.nodes.id))
+        q = np.bincount(busbar, self._load_q[out], minlength=len(self.network.nodes.id))
+        return {
+            k: (int(sources[k]), complex(p[int(sources[k])], q[int(sources[k])])) for k in rated
+        }
 
     def _check(
         self,
@@ -225,6 +270,7 @@ class PowerFlowModel:
         source_nodes: Ints,
         base_closed: Bools,
         scenarios: Sequence[Sequence[tuple[int, bool]]],
+        busbar_va: dict[int, tuple[int, complex]],
     ) -> list[ScenarioResult]:
         net = self.network
         nodes = np.asarray(nodes, dtype=np.int32)
@@ -309,6 +355,8 @@ class PowerFlowModel:
         link_update["from_status"] = link_update["to_status"] = link_status
         updates = {ComponentType.line: line_update, ComponentType.link: link_update}
         outputs = {ComponentType.node, ComponentType.line, ComponentType.link}
+        if busbar_va:
+            outputs.add(ComponentType.source)
         present = {c for c in outputs if len(components[c])}
         changed = {ComponentType.line: line_changed, ComponentType.link: True}
         update = {c: u for c, u in updates.items() if c in present and changed[c]}
@@ -317,7 +365,14 @@ class PowerFlowModel:
         if not update:  # no branch at all: nodes and sources only, every scenario the same
             single = model.calculate_power_flow(output_component_types=present)
             result = {c: np.repeat(a[None, :], k, axis=0) for c, a in single.items()}
-            return self._judge(result, present, k, set(), (nodes, line_edges, switch_of_link))
+            return self._judge(
+                result,
+                present,
+                k,
+                set(),
+                (nodes, line_edges, switch_of_link),
+                busbar_va=busbar_va,
+            )
         result = model.calculate_power_flow(
             update_data=update,
             calculation_method=CalculationMethod.newton_raphson,
@@ -334,6 +389,7 @@ class PowerFlowModel:
             k,
             failed,
             (nodes, line_edges, switch_of_link),
+            busbar_va=busbar_va,
         )
 
     def _judge(
@@ -343,10 +399,13 @@ class PowerFlowModel:
         k: int,
         failed: set[int],
         elements: tuple[Ints, Ints, Ints],
+        *,
+        busbar_va: dict[int, tuple[int, complex]],
     ) -> list[ScenarioResult]:
         """Every scenario's figures and violations, the checks vectorised over the batch."""
         net = self.network
         nodes, line_edges, switches = elements
+        transformer = self._transformer_violations(result, k, busbar_va)
         n = len(nodes)
         node_out = result[ComponentType.node]
         energised = node_out["energized"].astype(np.bool_)
@@ -375,6 +434,7 @@ class PowerFlowModel:
         u_on_low = np.where(energised, u, np.inf).min(axis=1) if n else np.full(k, np.inf)
         u_on_high = np.where(energised, u, -np.inf).max(axis=1) if n else np.full(k, -np.inf)
         bad = under.any(axis=1) | over.any(axis=1) | hot_line.any(axis=1) | hot_link.any(axis=1)
+        bad |= np.asarray([bool(t) for t in transformer], dtype=np.bool_)
         n_lines = len(line_edges)
         out: list[ScenarioResult] = []
         for s in range(k):
@@ -423,6 +483,7 @@ class PowerFlowModel:
                             float(rated[i]),
                         )
                     )
+                violations.extend(transformer[s])
             w = int(worst[s])
             if w < 0:
                 element = ""
@@ -443,6 +504,35 @@ class PowerFlowModel:
                     float(losses[s]),
                 )
             )
+        return out
+
+    def _transformer_violations(
+        self,
+        result: dict[ComponentType, NDArray[np.void]],
+        k: int,
+        busbar_va: dict[int, tuple[int, complex]],
+    ) -> list[list[Violation]]:
+        """Per scenario: the busbars that would deliver more than their transformers' rating
+        (the sub-network's draw from the source plus the outside load)."""
+        out: list[list[Violation]] = [[] for _ in range(k)]
+        if not busbar_va or ComponentType.source not in result:
+            return out
+        src = result[ComponentType.source]
+        subs = self.network.substations
+        for position, (busbar, outside) in busbar_va.items():
+            substation, rating_va = self._busbar_rating[busbar]
+            p = src["p"][:, position] + outside.real
+            q = src["q"][:, position] + outside.imag
+            drawn = np.hypot(p, q)
+            for s in np.flatnonzero(drawn > rating_va * (1 + _MARGIN)).tolist():
+                out[s].append(
+                    Violation(
+                        ViolationKind.TRANSFORMER_OVERLOAD,
+                        subs.id[substation],
+                        float(drawn[s]) / 1e6,
+                        rating_va / 1e6,
+                    )
+                )
         return out
 
 

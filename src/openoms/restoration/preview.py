@@ -100,6 +100,8 @@ def switching_check(
         parts.append(np.asarray([graph.edge_from[head], graph.edge_to[head]], dtype=np.int32))
     nodes = np.unique(np.concatenate(parts)).astype(np.int32)
     sources = nodes[before_codes[nodes] == STATION].astype(np.int32)
-    before, after = model.check(nodes, sources, before_closed, [(), list(ops)])
+    before, after = model.check(
+        nodes, sources, before_closed, [(), list(ops)], outside_feeders=before_codes
+    )
     ids = tuple(network.feeders.id[f] for f in sorted(feeders_before | feeders_after))
     return SwitchingCheck(ids, before, after)

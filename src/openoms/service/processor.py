@@ -40,7 +40,7 @@ from openoms.i18n import Lang
 from openoms.outages.lifecycle import OutageState
 from openoms.outages.records import OutageKind
 from openoms.outages.summary import areas_of, outage_summary
-from openoms.service import calls, planned, restoration
+from openoms.service import calls, planned, restoration, switching_exec
 from openoms.service import outages as workflows
 from openoms.service.context import ServiceContext
 from openoms.service.faults import AlertSender, FaultTracker
@@ -339,13 +339,22 @@ class EventProcessor:
                 a.element_id for a in record.areas if a.restored_at is None and a.element_id in back
             ]
             if ids:
+                off_at = min(a.off_at for a in record.areas if a.element_id in ids)
+                how, operations = switching_exec.restoration_how(
+                    self.context.settings,
+                    session,
+                    device,
+                    close=True,
+                    off_at=off_at,
+                    at=event.device_time,
+                )
                 outages.add_restoration_step(
                     session,
                     record.id,
                     element_ids=ids,
                     at=event.device_time,
-                    how="switching",
-                    operations=({"device": device, "close": True},),
+                    how=how,
+                    operations=operations,
                     actor=SYSTEM,
                 )
                 steps.append(f"outage {record.id}: {len(ids)} back")

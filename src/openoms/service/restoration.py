@@ -1,9 +1,12 @@
-"""FLISR in advisory mode: a restoration plan for each permanent fault, for a dispatcher to
-approve (docs/restoration.md, "In the running service").
+"""FLISR in the service: a restoration plan for each permanent fault, approved by a dispatcher
+or executed over IEC 104 (docs/restoration.md, "In the running service").
 
 When a permanent fault (a lockout) is located and the reports have gone quiet, the event
 processor asks :func:`plan_fault` for a plan on the feeders whose mode
-(``settings.flisr_mode`` / ``flisr_modes``) is ``advisory``: the faulted region is the located
+(``settings.flisr_mode`` / ``flisr_modes``) is ``advisory``, ``automatic`` or
+``restore_only``; in the last two the plan is queued for execution at once
+(:mod:`.switching_exec`), in advisory mode when a dispatcher approves it and the IEC 104
+master runs (``iec104_enabled``). The faulted region is the located
 zone (tied zones: their union), the switch states are the live topology's, the planner the
 one kept for the network (:class:`~openoms.service.planner_cache.PlannerCache`). The plan
 is stored on the outage (:mod:`openoms.store.restoration_plans`) with everything a dispatcher
@@ -12,14 +15,16 @@ and who stays off (places, transformer areas, sensitive customers), the power-fl
 and the switching order in Chinese and English. At the final location it is planned again if
 the located zones changed.
 
-A dispatcher approves it (:func:`approve`); nothing is sent to a switch. Refused with a
+A dispatcher approves it (:func:`approve`); with the IEC 104 master running the approval
+queues its execution. Refused with a
 :class:`~openoms.store.restoration_plans.PlanConflictError` (HTTP 409): a plan already approved,
 a plan recomputed since it was read (``revision``), a stale plan (a switch it depends on, on
 the outage area or a feeder its power flow covered, changed position since it was computed:
 :func:`recompute` plans again from the live states), a plan using a
-switch or receiving feeder of another open outage's approved plan, an outage that has ended.
-The switching itself is carried out by hand or telecontrol as before, and each switch event
-records its restoration step on the outage.
+switch or receiving feeder of another open outage's approved plan or of an execution going on
+(``executing``), an outage that has ended. Without the master the switching is carried out by
+hand or telecontrol as before. Each switch event records its restoration step on the outage.
+A plan is neither recomputed nor replanned at the final location while it is being executed.
 """
 
 from __future__ import annotations
@@ -52,9 +57,11 @@ from openoms.restoration import (
 from openoms.service.context import ServiceContext
 from openoms.service.fault_locating import FaultLocating
 from openoms.service.outages import Principal
+from openoms.service.switching_exec import queue_execution
 from openoms.store import faults as fault_store
 from openoms.store import outages as outage_store
 from openoms.store import restoration_plans as store
+from openoms.store import switching as switching_store
 from openoms.store.faults import FaultEventRecord
 from openoms.store.restoration_plans import PlanConflictError
 from openoms.store.tokens import Role
@@ -67,7 +74,9 @@ __all__ = [
     "plan_view",
     "recompute",
     "region_of_zones",
+    "store_widened",
     "who_is_in",
+    "widened_document",
     "zones_of_location",
 ]
 
@@ -75,6 +84,8 @@ log = logging.getLogger("openoms.restoration")
 
 APPROVERS: Final = frozenset({Role.ADMIN, Role.DISPATCHER})
 ADVISORY: Final = "advisory"
+PLANNED_MODES: Final = frozenset({"advisory", "automatic", "restore_only"})
+EXECUTING_MODES: Final = frozenset({"automatic", "restore_only"})
 ZoneOf = Callable[[FaultEventRecord, str], Zone]
 
 
@@ -197,6 +208,7 @@ def _document(
     zones: Sequence[str],
     at: datetime,
     actor: str,
+    mode: str = ADVISORY,
 ) -> dict[str, Any]:
     """The plan as stored and shown (call with ``context.lock`` held: it reads the live
     topology for the receiving feeders and the switch states it was planned on)."""
@@ -220,7 +232,7 @@ def _document(
         "fault_event_id": fault_id,
         "feeder_id": feeder_id,
         "feeder_name": feeder_name,
-        "mode": ADVISORY,
+        "mode": mode,
         "network_version_id": context.network_version_id,
         "computed_at": at.isoformat(),
         "computed_by": actor,
@@ -280,6 +292,7 @@ def _compute(
     region: Sequence[int],
     actor: str,
     role: str,
+    mode: str = ADVISORY,
 ) -> dict[str, Any]:
     now = context.clock()
     with context.lock:  # the planner previews candidates on the live topology
@@ -297,21 +310,75 @@ def _compute(
             zones=zones,
             at=now,
             actor=actor,
+            mode=mode,
         )
     return store.save_plan(session, outage_id, document, at=now, actor=actor, role=role)
 
 
+def widened_document(
+    context: ServiceContext,
+    outage_id: int,
+    plan: RestorationPlan,
+    *,
+    previous: dict[str, Any],
+    failed: dict[str, Any],
+) -> dict[str, Any]:
+    """``plan`` (replanned after the switch ``failed`` did not open, during execution) as the
+    next revision of ``previous`` is stored (:func:`store_widened`); ``widened_after`` names
+    the switch, and who had approved the plan it replaces (the execution goes on under that
+    approval). Takes ``context.lock``: call it outside a write transaction."""
+    with context.lock:
+        document = _document(
+            context,
+            plan,
+            outage_id=outage_id,
+            fault_id=previous.get("fault_event_id"),
+            feeder_id=str(previous["feeder_id"]),
+            zones=list(previous["zones"]),
+            at=context.clock(),
+            actor="system",
+            mode=str(previous.get("mode", ADVISORY)),
+        )
+    document["widened_after"] = failed | {
+        "revision": previous["revision"],
+        "approved_by": previous.get("approved_by"),
+        "approved_at": previous.get("approved_at"),
+    }
+    return document
+
+
+def store_widened(
+    context: ServiceContext, session: Session, outage_id: int, document: dict[str, Any]
+) -> dict[str, Any]:
+    """Store a :func:`widened_document` as the plan's next revision."""
+    return store.save_plan(session, outage_id, document, at=context.clock(), actor="system")
+
+
 # -- the processor's entry ------------------------------------------------------------------
+def _executing(session: Session, outage_id: int, zones: Sequence[str]) -> bool:
+    """Whether the outage's plan is being executed (then it is not planned again)."""
+    if switching_store.active_execution_of(session, outage_id) is None:
+        return False
+    log.warning(
+        "outage %s: the fault moved to %s while its plan is being executed; not replanned",
+        outage_id,
+        ", ".join(zones),
+    )
+    return True
+
+
 def plan_fault(
     context: ServiceContext, session: Session, fault_id: int, zone_of: ZoneOf
 ) -> dict[str, Any] | None:
-    """The plan of a permanent fault on an advisory feeder, stored on its outage; ``None``
-    when there is nothing to plan (disabled feeder, no lockout, nothing located, outage ended)
-    or the stored plan already covers the located zones."""
+    """The plan of a permanent fault on a feeder whose FLISR mode plans, stored on its outage
+    (automatic / restore_only: queued for execution too); ``None`` when there is nothing to
+    plan (disabled feeder, no lockout, nothing located, outage ended), the stored plan already
+    covers the located zones, or the outage's plan is being executed."""
     record = fault_store.get_fault_event(session, fault_id)
     if not record.lockout or record.outage_id is None:
         return None
-    if context.settings.flisr_mode_of(record.feeder_id) != ADVISORY:
+    mode = context.settings.flisr_mode_of(record.feeder_id)
+    if mode not in PLANNED_MODES:
         return None
     zones = zones_of_location(dict(record.location) if record.location else None)
     if not zones:
@@ -320,7 +387,10 @@ def plan_fault(
     if outage.state not in OPEN_STATES:
         return None
     previous = store.find_plan(session, record.outage_id)
-    if previous and previous.get("zones") == zones and previous.get("fault_event_id") == fault_id:
+    same = previous is not None and previous.get("zones") == zones
+    if (same and previous is not None and previous.get("fault_event_id") == fault_id) or _executing(
+        session, record.outage_id, zones
+    ):
         return None
     if previous and previous.get("approved_by"):
         log.warning(
@@ -331,7 +401,7 @@ def plan_fault(
             previous["approved_by"],
         )
     region = region_of_zones(context.network, [zone_of(record, z) for z in zones])
-    return _compute(
+    stored = _compute(
         context,
         session,
         record.outage_id,
@@ -341,7 +411,23 @@ def plan_fault(
         region=region,
         actor="system",
         role="system",
+        mode=mode,
     )
+    if mode in EXECUTING_MODES and stored["steps"]:
+        try:
+            with session.begin_nested():
+                queue_execution(
+                    session,
+                    record.outage_id,
+                    stored,
+                    mode=mode,
+                    at=context.clock(),
+                    actor="system",
+                    role="system",
+                )
+        except PlanConflictError as exc:
+            log.warning("outage %s: plan not executed: %s", record.outage_id, exc)
+    return stored
 
 
 # -- the dispatcher's ---------------------------------------------------------------------------
@@ -407,7 +493,27 @@ def _stale_reason(context: ServiceContext, plan: dict[str, Any]) -> dict[str, An
 def plan_view(context: ServiceContext, session: Session, outage_id: int) -> dict[str, Any]:
     """The stored plan, with whether it is stale now (``stale``: the reason, else None)."""
     plan = store.get_plan(session, outage_id)
-    return plan | {"stale": _stale_reason(context, plan)}
+    return plan | {"stale": _stale_reason(context, plan)} | _execution_view(session, outage_id)
+
+
+def _execution_view(session: Session, outage_id: int) -> dict[str, Any]:
+    """The latest execution of the outage's plan and every command of every execution."""
+    executions = switching_store.executions_of(session, outage_id)
+    return {
+        "execution": executions[-1] if executions else None,
+        "commands": switching_store.commands_of(session, outage_id),
+    }
+
+
+def _refuse_while_executing(session: Session, outage_id: int, what: str, what_zh: str) -> None:
+    execution = switching_store.active_execution_of(session, outage_id)
+    if execution is not None:
+        raise switching_store.ExecutionConflictError(
+            outage_id,
+            "executing",
+            f"the plan (revision {execution.revision}) is being executed; {what}",
+            detail_zh=f"方案（第 {execution.revision} 版）正在执行，{what_zh}",
+        )
 
 
 def recompute(
@@ -423,6 +529,9 @@ def recompute(
             f"the outage is {outage.state}: nothing to restore",
             detail_zh=f"停电事件已为 {outage.state} 状态，无需恢复",
         )
+    _refuse_while_executing(
+        session, outage_id, "it is not recomputed until that ends", "执行结束前不能重新计算"
+    )
     previous = store.find_plan(session, outage_id)
     if previous:
         zones = list(previous["zones"])
@@ -440,6 +549,7 @@ def recompute(
         locating = FaultLocating(context)
         region = region_of_zones(context.network, [locating.zone(record, z) for z in zones])
         fault_id, feeder_id = record.id, record.feeder_id
+    mode = context.settings.flisr_mode_of(feeder_id)
     document = _compute(
         context,
         session,
@@ -450,8 +560,9 @@ def recompute(
         region=region,
         actor=who.name,
         role=who.role,
+        mode=mode if mode in PLANNED_MODES else ADVISORY,
     )
-    return document | {"stale": None}
+    return document | {"stale": None} | _execution_view(session, outage_id)
 
 
 def approve(
@@ -516,4 +627,15 @@ def approve(
     stored = store.approve_plan(
         session, outage_id, revision=revision, at=context.clock(), actor=who.name, role=who.role
     )
-    return stored | {"stale": None}
+    if context.settings.iec104_enabled and stored["steps"]:  # the master executes it
+        _refuse_while_executing(session, outage_id, "it is not started twice", "不能重复执行")
+        queue_execution(
+            session,
+            outage_id,
+            stored,
+            mode=ADVISORY,
+            at=context.clock(),
+            actor=who.name,
+            role=who.role,
+        )
+    return stored | {"stale": None} | _execution_view(session, outage_id)

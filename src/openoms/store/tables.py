@@ -13,7 +13,8 @@ tables are declared per capability, on the one :class:`Base` of :mod:`.tables_ba
 - :mod:`.tables_planned`: planned outages (bookings) and their state changes;
 - :mod:`.tables_telemetry`: telemetry, the latest value and sampled history per point;
 - :mod:`.tables_notices`: customers with contact data, subscriptions, notices, deliveries;
-- :mod:`.tables_calls`: trouble calls, their call groups and the outages explaining them.
+- :mod:`.tables_calls`: trouble calls, their call groups and the outages explaining them;
+- :mod:`.tables_switching`: FLISR executions, the switches they hold, their commands.
 
 This module gathers them: import every table from here, so that ``Base.metadata`` holds the
 whole schema (Alembic and the tests read it). Every change to a table comes with an Alembic
@@ -52,6 +53,11 @@ from openoms.store.tables_outages import (
     OutageTransition,
 )
 from openoms.store.tables_planned import PlannedTransition, PlannedWorkRow
+from openoms.store.tables_switching import (
+    SwitchingCommandRow,
+    SwitchingExecution,
+    SwitchingReservation,
+)
 from openoms.store.tables_telemetry import TelemetryHistoryRow, TelemetryLatest
 
 __all__ = [
@@ -80,6 +86,9 @@ __all__ = [
     "ReliabilityHistoryRow",
     "ReliabilityImport",
     "ReliabilityUnit",
+    "SwitchingCommandRow",
+    "SwitchingExecution",
+    "SwitchingReservation",
     "TelemetryHistoryRow",
     "TelemetryLatest",
     "TroubleCall",
