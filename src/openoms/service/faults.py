@@ -39,12 +39,14 @@ from openoms.faults.observations import DeviceRates
 from openoms.faults.reports import ReportGroup, feeder_of_edge, is_alarm
 from openoms.faults.result import FaultLocation
 from openoms.faults.zones import Zone
+from openoms.outages.lifecycle import OutageState
 from openoms.service.context import ServiceContext
 from openoms.service.fault_history import advisory_text, rates_from_confirmed
 from openoms.service.fault_locating import FaultLocating
 from openoms.store import eventlog, outages
 from openoms.store import faults as store
 from openoms.store.faults import UNCHANGED, FaultEventRecord
+from openoms.store.outage_queries import outage_row
 
 __all__ = ["AlertSender", "FaultTracker"]
 
@@ -227,12 +229,21 @@ class FaultTracker:
         store.update_fault_event(session, fault_id, now=self.context.clock(), outage_id=outage_id)
         record = store.get_fault_event(session, fault_id)
         if record.located_zone is not None:
-            outages.update_outage(
+            self._record_location(session, outage_id, record.located_zone)
+
+    def _record_location(self, session: Session, outage_id: int, zone: str) -> None:
+        """The outage's located section, and its move from ``detected`` to ``located`` (the
+        dispatcher sees that the fault is located; later states are left alone)."""
+        now = self.context.clock()
+        outages.update_outage(session, outage_id, located_section=zone, at=now, actor="system")
+        if outage_row(session, outage_id).state == OutageState.DETECTED.value:
+            outages.transition_outage(
                 session,
                 outage_id,
-                located_section=record.located_zone,
-                at=self.context.clock(),
+                OutageState.LOCATED,
+                at=now,
                 actor="system",
+                note="located by the fault indicators (故障指示器定位)",
             )
 
     # -- locating -------------------------------------------------------------------------
@@ -266,13 +277,7 @@ class FaultTracker:
             fault_type=location.fault_type.value,
         )
         if record.outage_id is not None and location.best:
-            outages.update_outage(
-                session,
-                record.outage_id,
-                located_section=location.best[0],
-                at=self.context.clock(),
-                actor="system",
-            )
+            self._record_location(session, record.outage_id, location.best[0])
         return location
 
     # -- calibration ----------------------------------------------------------------------
