@@ -5,9 +5,10 @@
     python benchmarks/cli.py --sizes 100000,1000000  # also a 1M-node county (slow to generate)
 
 Commands, each run as its own process exactly as a user types it: ``openoms --help``,
-``openoms grid check NET``, ``openoms impact NET --open SWITCH`` and ``openoms locate NET
---reports FILE``, on the sample county (``sample:county`` with the recorded fault
-``docs/examples/fault-bs-f05.txt``) and on counties made by ``openoms.grid.generate`` with
+``openoms grid check NET``, ``openoms impact NET --open SWITCH``, ``openoms switching NET
+open:… close:…`` and ``openoms locate NET --reports FILE``, on the sample county
+(``sample:county`` with the recorded fault ``docs/examples/fault-bs-f05.txt``; switching: the
+transfer of ``openoms switching --help``) and on counties made by ``openoms.grid.generate`` with
 about ``--sizes`` nodes (written as CSV folders; the switch and a recorded fault, trip,
 failed reclose and the alarms on the path to the deepest indicator of the feeder with the
 most detectors, are picked from the network).
@@ -54,6 +55,7 @@ ROOT: Final = Path(__file__).resolve().parents[1]
 RESULTS: Final = ROOT / "benchmarks" / "results" / "cli.json"
 COUNTY_FAULT: Final = ROOT / "docs" / "examples" / "fault-bs-f05.txt"
 COUNTY_SWITCH: Final = "CG-F01-K03"
+COUNTY_SWITCHING: Final = ("open:CG-F01-K06", "close:CG-F01-K13")  # the --help example
 NODES_PER_FEEDER: Final = 210  # of the generated county, about
 KNOWN_SIZES: Final = {100_000: 40, 1_000_000: 390}  # substations, as benchmarks/generate.py
 FEEDERS_PER_SUBSTATION: Final = 12
@@ -163,6 +165,7 @@ class Net:
     reports: Path
     how: str
     info: dict[str, Any] = field(default_factory=dict)
+    switching: tuple[str, ...] = ()  # the operations of ``openoms switching``
 
 
 def generated(n_nodes: int, folder: Path) -> Net:
@@ -189,6 +192,7 @@ def generated(n_nodes: int, folder: Path) -> Net:
         nodes=len(network.nodes.id),
         switch=switch,
         reports=reports,
+        switching=(f"open:{switch}",),
         how=f"generate_county(substations={substations}, feeders_per_substation="
         f"{FEEDERS_PER_SUBSTATION}) in {made_s:.1f} s, CSV {size / 2**20:.0f} MiB",
         info={
@@ -255,6 +259,7 @@ def county() -> Net:
         nodes=(bundled_path("sample:county") / "nodes.csv").read_text("utf-8").count("\n") - 1,
         switch=COUNTY_SWITCH,
         reports=COUNTY_FAULT,
+        switching=COUNTY_SWITCHING,
         how="bundled sample:county, docs/examples/fault-bs-f05.txt",
     )
 
@@ -288,6 +293,9 @@ def measure_command(
     elif command == "impact":
         args = [*base, "impact", net.path, "--open", net.switch, "--lang", "en"]
         cacheable = True
+    elif command == "switching":
+        args = [*base, "switching", net.path, *net.switching, "--lang", "en"]
+        cacheable = True
     else:
         args = [*base, "locate", net.path, "--reports", str(net.reports), "--lang", "en"]
         cacheable = True
@@ -313,7 +321,7 @@ def measure_command(
     first = [run_process(args, env(data))]  # and saves the snapshot
     say(f"{net.name}: {command}: repeated")
     repeated = [run_process(args, env(data)) for _ in range(repeats)]
-    out = {
+    out: dict[str, Any] = {
         **label,
         "old": summary(old),
         "first_cold": summary(cold),
@@ -410,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the sample county only")
     parser.add_argument("--repeats", type=int, default=5, help="runs of the warm columns")
     parser.add_argument("--big-repeats", type=int, default=2, help="the same above 500k nodes")
-    parser.add_argument("--commands", default="grid check,impact,locate")
+    parser.add_argument("--commands", default="grid check,impact,switching,locate")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args(argv)

@@ -44,10 +44,11 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def modules_after(*commands: list[str]) -> set[str]:
-    """``sys.modules`` of a fresh interpreter after invoking ``commands`` in it."""
+def modules_after(*commands: list[str], prefix: str = "") -> set[str]:
+    """``sys.modules`` of a fresh interpreter after invoking ``commands`` in it (``prefix``:
+    code run first)."""
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(list(commands))],
+        [sys.executable, "-c", prefix + _PROBE, json.dumps(list(commands))],
         capture_output=True,
         text=True,
         check=False,
@@ -56,9 +57,10 @@ def modules_after(*commands: list[str]) -> set[str]:
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def heavy_after(*commands: list[str]) -> list[str]:
+def heavy_after(*commands: list[str], prefix: str = "") -> list[str]:
     """The heavy packages among them."""
-    return sorted({m.split(".")[0] for m in modules_after(*commands)} & set(HEAVY))
+    modules = modules_after(*commands, prefix=prefix)
+    return sorted({m.split(".")[0] for m in modules} & set(HEAVY))
 
 
 @pytest.mark.parametrize(
@@ -112,3 +114,29 @@ def test_help_starts_fast() -> None:
     # above is the precise one)
     assert _best_wall_time(["--help"]) < 1.0
     assert _best_wall_time(["grid", "--help"]) < 1.0
+
+
+def test_a_repeated_locate_and_switching_on_the_county_load_no_engine(tmp_path: Path) -> None:
+    # the county's feeders are small: the kernels run their Python source, numba stays out
+    # (openoms.grid.jit); the first run saves the snapshot
+    fault = str(Path(__file__).parents[1] / "docs" / "examples" / "fault-bs-f05.txt")
+    locate = ["locate", "sample:county", "--reports", fault, "--json"]
+    switching = ["switching", "sample:county", "open:CG-F01-K06", "close:CG-F01-K13", "--json"]
+    env_probe = f"import os; os.environ['OPENOMS_DATA_DIR'] = {str(tmp_path)!r}\n"
+    for args in (locate, switching):
+        assert modules_after(args, prefix=env_probe)  # the first run reads and saves
+        assert heavy_after(args, prefix=env_probe) == []
+
+
+def test_the_timezone_without_pydantic_is_the_settings_one(tmp_path: Path) -> None:
+    from openoms.cli._common import DEFAULT_TIMEZONE, timezone_of
+    from openoms.settings import Settings, load_settings
+
+    assert Settings.model_fields["timezone"].default == DEFAULT_TIMEZONE
+    for environ in (
+        {},
+        {"OPENOMS_TIMEZONE": "Asia/Urumqi"},
+        {"OPENOMS_DATA_DIR": str(tmp_path), "OPENOMS_TIMEZONE": "Europe/Berlin"},
+        {"OPENOMS_UTILITY": "x", "OPENOMS_TIMEZONE": "Asia/Urumqi"},  # read by the settings
+    ):
+        assert timezone_of(environ) == load_settings(environ=environ).timezone, environ

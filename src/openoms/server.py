@@ -132,8 +132,8 @@ def serve_forever(
 
 def served_urls(host: str, port: int) -> list[str]:
     """What ``openoms serve`` prints once it accepts requests: where to point a browser, an
-    integrator and a monitoring system, and the public outage page, then ``ready`` (a line
-    scripts may wait for)."""
+    integrator and a monitoring system, the public outage page and the operator console,
+    then ``ready`` (a line scripts may wait for)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
     lines = [
@@ -142,6 +142,7 @@ def served_urls(host: str, port: int) -> list[str]:
         f"health 健康检查        {base}/api/v1/health",
         f"metrics 监控指标       {base}/api/v1/metrics",
         f"public page 停电信息   {base}/",
+        f"console 抢修指挥       {base}/console",
     ]
     if shown != host:
         lines.append(f"listening on every interface (所有网络接口), port {port}")

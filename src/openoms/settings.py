@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from openoms.errors import InputError
@@ -69,24 +70,18 @@ SmppNpi = Annotated[int, AfterValidator(_smpp_npi)]
 """An SMPP 3.4 numbering plan indicator (§5.2.6): 0 unknown, 1 ISDN (E.164), 8 national, …"""
 
 FLISR_MODES: Final = ("disabled", "advisory", "automatic", "restore_only")
-FLISR_NOT_BUILT: Final = frozenset({"automatic", "restore_only"})
+FLISR_EXECUTING: Final = frozenset({"automatic", "restore_only"})  # send IEC 104 commands
 
 
 def _flisr_mode(value: str) -> str:
-    if value in FLISR_NOT_BUILT:
-        raise ValueError(
-            f"FLISR mode {value!r} is not available: OpenOMS does not send IEC 104 switching "
-            "commands yet, so it cannot execute a plan by itself; use 'advisory' (a dispatcher "
-            "approves each plan and the switching is done and recorded as today) or 'disabled'"
-        )
     if value not in FLISR_MODES:
         raise ValueError(f"a FLISR mode is one of {', '.join(FLISR_MODES)}")
     return value
 
 
 FlisrMode = Annotated[str, AfterValidator(_flisr_mode)]
-"""A feeder's FLISR mode: ``disabled`` or ``advisory`` (``automatic`` and ``restore_only`` are
-named and refused until OpenOMS sends switching commands)."""
+"""A feeder's FLISR mode: ``disabled``, ``advisory``, ``automatic`` or ``restore_only`` (the
+last two send IEC 104 commands: they need ``iec104_enabled``)."""
 
 
 class NoticeRobot(BaseModel):
@@ -145,6 +140,19 @@ class Settings(BaseModel):
     )
     iec104_units: list[str] | None = Field(
         default=None, description="Only these telecontrol unit ids; empty: every unit."
+    )
+    # select-before-operate commands (docs/restoration.md, "Execution over IEC 104")
+    iec104_select_timeout_s: float = Field(
+        default=5.0, gt=0, description="Wait this long for the confirmation of a select."
+    )
+    iec104_execute_timeout_s: float = Field(
+        default=5.0, gt=0, description="Wait this long for the confirmation of an execute."
+    )
+    iec104_feedback_timeout_s: float = Field(
+        default=30.0, gt=0, description="Wait this long for the switch's position feedback."
+    )
+    iec104_termination_timeout_s: float = Field(
+        default=2.0, gt=0, description="Wait this long for the activation termination."
     )
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -293,6 +301,39 @@ class Settings(BaseModel):
     smpp_throttle_max_s: float = Field(
         default=30.0, gt=0, description="Longest pause between PDUs while throttled."
     )
+    # The SMS protocol (docs/notify.md): SMPP 3.4 (smpp_*) or CMPP 3.0 to a mainland ISMG.
+    sms_protocol: Literal["smpp", "cmpp"] = Field(
+        default="smpp", description="SMS protocol: smpp (smpp_* settings) or cmpp (cmpp_*)."
+    )
+    cmpp_host: str | None = Field(
+        default=None, description="The carrier's ISMG (CMPP 3.0), used when sms_protocol=cmpp."
+    )
+    cmpp_port: int = Field(default=7890, description="ISMG port (7890 is the usual one).")
+    cmpp_source_addr: str = Field(
+        default="", max_length=6, description="SP enterprise code (Source_Addr, Msg_src)."
+    )
+    cmpp_shared_secret: str = Field(default="", description="CMPP shared secret (CONNECT).")
+    cmpp_service_id: str = Field(
+        default="", max_length=10, description="CMPP_SUBMIT Service_Id (业务代码)."
+    )
+    cmpp_src_id: str = Field(
+        default="", max_length=21, description="CMPP_SUBMIT Src_Id: the SP number customers see."
+    )
+    cmpp_msg_fmt: Literal["ucs2", "gbk"] = Field(
+        default="ucs2", description="Msg_Fmt of the texts: ucs2 (8) or gbk (15)."
+    )
+    cmpp_window: int = Field(
+        default=16, ge=1, le=64, description="Most CMPP_SUBMITs waiting for their answer."
+    )
+    cmpp_max_per_s: float | None = Field(
+        default=None, gt=0, description="Most CMPP_SUBMITs per second (the contract's rate)."
+    )
+    cmpp_backoff_s: float = Field(
+        default=1.0, gt=0, description="First wait after a failed CONNECT; doubles each failure."
+    )
+    cmpp_backoff_max_s: float = Field(
+        default=300.0, gt=0, description="Longest wait between two CONNECT attempts."
+    )
     sms_receipt_timeout_s: float = Field(
         default=600.0,
         gt=0,
@@ -311,6 +352,26 @@ class Settings(BaseModel):
     )
     public_map_tiles_attribution: str = Field(
         default="", description="Attribution the tile server's licence asks for (plain text)."
+    )
+    # Public forms (docs/public.md): lookups, fault reports and subscriptions per client.
+    public_lookups_per_minute: int = Field(
+        default=20, ge=1, le=10_000, description="Supply lookups per client address a minute."
+    )
+    public_forms_per_minute: int = Field(
+        default=5,
+        ge=1,
+        le=10_000,
+        description="Fault reports and subscription changes per client address a minute.",
+    )
+    # Operator console (docs/console.md): its live stream of changes.
+    console_max_streams: int = Field(
+        default=32, ge=1, le=1000, description="Console live streams open at once; more: 503."
+    )
+    console_poll_s: float = Field(
+        default=0.5, gt=0, le=10, description="How often a console stream looks for changes."
+    )
+    console_heartbeat_s: float = Field(
+        default=15.0, gt=0, le=300, description="A comment line this often on a quiet stream."
     )
     # Fault location (docs/faults.md): the grouping window around the trip, by device time.
     fault_window_before_s: float = Field(
@@ -343,7 +404,9 @@ class Settings(BaseModel):
     flisr_mode: FlisrMode = Field(
         default="advisory",
         description="disabled: no plan; advisory: a restoration plan for the dispatcher to "
-        "approve. automatic / restore_only are refused (no IEC 104 commands are sent yet).",
+        "approve (executed over IEC 104 once approved when iec104_enabled); automatic: "
+        "planned and executed over IEC 104; restore_only: the crew isolates, the "
+        "restoration steps are executed over IEC 104 once the isolation is confirmed.",
     )
     flisr_modes: dict[str, FlisrMode] = Field(
         default_factory=dict,
@@ -457,6 +520,17 @@ class Settings(BaseModel):
         ge=1,
         description="Most messages per minute to each kind of group robot (WeCom allows 20).",
     )
+    notice_fault_outages: bool = Field(
+        default=True,
+        description="Tell the customers of fault outages (a probable or confirmed trouble-call "
+        "prediction, a device outage) through the notice engine.",
+    )
+    notice_daily_cap: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most notice messages per customer and channel (SMS, e-mail) per local "
+        "day; the rest wait for the next day, except to sensitive customers. None: no cap.",
+    )
     notice_max_attempts: int = Field(
         default=6, ge=1, le=50, description="Attempts per notice delivery before it fails."
     )
@@ -505,6 +579,25 @@ class Settings(BaseModel):
     def flisr_mode_of(self, feeder_id: str) -> str:
         """The FLISR mode of ``feeder_id``: its own in ``flisr_modes``, else ``flisr_mode``."""
         return self.flisr_modes.get(feeder_id, self.flisr_mode)
+
+    @model_validator(mode="after")
+    def _executing_needs_iec104(self) -> Settings:
+        """automatic / restore_only send IEC 104 commands: refused without the master."""
+        executing = (
+            [f"flisr_mode = {self.flisr_mode}"] if self.flisr_mode in FLISR_EXECUTING else []
+        )
+        executing += [
+            f"flisr_modes.{feeder} = {mode}"
+            for feeder, mode in sorted(self.flisr_modes.items())
+            if mode in FLISR_EXECUTING
+        ]
+        if executing and not self.iec104_enabled:
+            raise ValueError(
+                f"{', '.join(executing)}: OpenOMS executes these plans by sending IEC 104 "
+                "commands, but iec104_enabled is false; enable the IEC 104 master or use "
+                "'advisory'"
+            )
+        return self
 
     @field_validator("planned_notice_days")
     @classmethod

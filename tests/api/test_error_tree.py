@@ -29,6 +29,12 @@ SERVER_SIDE: Final[dict[str, str]] = {
     "openoms.notify.smpp.SmppUnavailableError": _SMSC,
     "openoms.notify.smpp.SmppRejectedError": _SMSC,
     "openoms.notify.smpp.SmppOutcomeUnknownError": _SMSC,
+    "openoms.notify.cmpp.CmppUnavailableError": _SMSC,
+    "openoms.notify.cmpp.CmppRejectedError": _SMSC,
+    "openoms.notify.cmpp.CmppOutcomeUnknownError": _SMSC,
+    "openoms.notify.cmpp_pdus.CmppDecodeError": "a CMPP PDU from the gateway that cannot be "
+    "decoded: raised and handled in the CMPP link's thread (the link is dropped and "
+    "re-opened), never in a request",
     "openoms.notify.channels.ChannelError": _CHANNEL,
     "openoms.notify.channels.ChannelUnavailableError": _CHANNEL,
     "openoms.notify.channels.ChannelRejectedError": _CHANNEL,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from openoms.api.routes.public import public_planned
+from openoms.contacts.customers import Customer
 from openoms.grid import network_from_raw
 from openoms.outages.lifecycle import OutageState
 from openoms.outages.planned import PlannedState, WorkType
@@ -22,6 +23,7 @@ from openoms.service.outages import Principal
 from openoms.service.processor import EventProcessor
 from openoms.store import outages
 from openoms.store import planned as planned_store
+from openoms.store.customers import replace_customers
 from openoms.store.tokens import Role
 from tests.api.conftest import Api, operations
 from tests.grid.small import small_raw, small_rows
@@ -202,7 +204,35 @@ def test_no_public_response_holds_personal_data(api: Api) -> None:
         ("GET", "/api/v1/public/outages"),
         ("GET", "/api/v1/public/outages/{outage_id}"),
         ("GET", "/api/v1/public/planned/{planned_id}"),
+        ("POST", "/api/v1/public/lookup"),
+        ("POST", "/api/v1/public/reports"),
+        ("POST", "/api/v1/public/subscriptions"),
     }
+    with api.context.sessions.begin() as session:  # a customer made of personal data
+        customer = Customer(
+            "ACCT-7700123", "张秀英", "13912345678", None, "张营 3 号 Wang Xiaoming", "", "张营",
+            "TA5",
+        )  # fmt: skip
+        replace_customers(session, [customer], source="tests", now=api.clock.now)
+
+    def forms() -> list[httpx.Response]:
+        """The forms asked about that customer, in a fresh rate-limit minute."""
+        api.clock.advance(minutes=1)
+        account = {"account": "ACCT-7700123"}
+        responses = [
+            api.post("/api/v1/public/lookup", json=account),
+            api.post("/api/v1/public/lookup", json={"address": "张营 3 号 Wang Xiaoming"}),
+            api.post(
+                "/api/v1/public/reports",
+                json={**account, "description": "张秀英 0371-8888-1234", "phone": "13912345678"},
+            ),
+            api.post(
+                "/api/v1/public/subscriptions",
+                json={**account, "channel": "sms", "contact": "13912345678", "subscribed": False},
+            ),
+        ]
+        assert [r.status_code for r in responses] == [200, 200, 202, 200]
+        return responses
 
     def everything() -> list[httpx.Response]:
         responses = [api.get("/api/v1/public/outages")]
@@ -212,7 +242,7 @@ def test_no_public_response_holds_personal_data(api: Api) -> None:
         ]
         responses += [api.get(f"/api/v1/public/outages/{i}") for i in [*outage_ids, 999]]
         responses += [api.get(f"/api/v1/public/planned/{i}") for i in [*planned_ids, 999]]
-        return responses
+        return forms() + responses
 
     before = everything()
     # outages newest first: customer (private), fault, unknown; bookings: notified, draft,

@@ -210,3 +210,31 @@ def test_the_kernel_sort_sorts(values: list[int], unique: bool, order: str) -> N
             _kernels._DEPTH_FACTOR = saved
         assert a[_kernels.HEADER : stop].tolist() == want
         assert a[-1] == 9
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 5_000),
+    st.lists(st.integers(0, 60), max_size=200) | st.lists(st.integers(0, 4_000), max_size=200),
+    st.sampled_from(["as drawn", "sorted", "reversed"]),
+)
+def test_the_dense_sort_equals_the_kernel_sort(base: int, offsets: list[int], order: str) -> None:
+    """``_sort_dense`` (marks read back in order when the values lie close together, the
+    introsort otherwise) gives what ``_sort(..., unique=True)`` gives, compiled and as Python,
+    and leaves its scratch marks as zeros."""
+    values = [base + v for v in offsets]
+    drawn = sorted(values) if order == "sorted" else values[::-1] if order == "reversed" else values
+    _kernels.compiled()
+    dense: Any = _kernels._sort_dense
+    sort: Any = _kernels._sort
+    start, stop = _kernels.HEADER, _kernels.HEADER + len(drawn)
+    reference = np.array([7] * _kernels.HEADER + drawn + [9], dtype=np.int32)
+    end = sort(reference, start, stop, True)
+    assert reference[start:end].tolist() == sorted(set(values))
+    for fn in (dense, dense.py_func):
+        a = np.array([7] * _kernels.HEADER + drawn + [9], dtype=np.int32)
+        scratch = np.zeros(base + 4_001, dtype=np.uint8)
+        got = fn(a, start, stop, scratch)
+        assert a[start:got].tolist() == reference[start:end].tolist()
+        assert a[-1] == 9
+        assert not scratch.any()

@@ -16,9 +16,10 @@ def test_serve_prints_the_urls_it_serves_then_ready(served: tuple[Service, str])
     assert "ready 就绪" in lines, lines[-20:]
     ready = lines.index("ready 就绪")
     urls = [m.group(0) for line in lines[:ready] for m in re.finditer(r"http://\S+", line)]
-    assert len(urls) == 5, lines[:ready]
+    assert len(urls) == 6, lines[:ready]
     base = f"http://127.0.0.1:{service.port}/"
-    assert [url for url in urls if not url.startswith(f"{base}api/v1/")] == [base]  # public page
+    pages = [url for url in urls if not url.startswith(f"{base}api/v1/")]
+    assert pages == [base, f"{base}console"]  # the public page, the operator console
     for url in urls:
         assert httpx.get(url, timeout=10).status_code == 200, url
 

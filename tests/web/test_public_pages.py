@@ -267,12 +267,15 @@ def test_no_page_or_feed_holds_personal_data(web: Api) -> None:
         "/public/outages.geojson",
         *(f"/outages/{i}" for i in outage_ids),
         *(f"/planned/{i}" for i in planned_ids),  # notified, draft, cancelled
+        "/lookup",
+        "/report",
+        "/subscribe",
     ]
     before = [web.get(path, params=params) for path in paths for params in ({}, {"lang": "en"})]
     assert [r.status_code for r in before] == [200] * 4 + [404, 404, 200, 200] + [
         200,
         200,
-    ] + [404] * 4
+    ] + [404] * 4 + [200] * 6
     record = start_planned(web, planned_ids[0])  # the planned outage has begun
     after = [
         web.get(path, params=params)

@@ -23,6 +23,8 @@ from openoms.api.problems import install_problem_handlers, problems_in_openapi
 from openoms.api.routes import (
     API_PREFIX,
     calls,
+    console,
+    console_stream,
     events,
     faults,
     grid,
@@ -30,6 +32,7 @@ from openoms.api.routes import (
     outages,
     planned,
     public,
+    public_forms,
     reliability,
     system,
     telemetry,
@@ -60,6 +63,7 @@ _TAGS: Final = [
     {"name": "notices", "description": "Customer notices, their deliveries, the media feed."},
     {"name": "public", "description": "What the public may see: no personal data, no token."},
     {"name": "reliability", "description": "Reliability indices (IEEE 1366, DL/T 836)."},
+    {"name": "console", "description": "What the operator console draws, and its live stream."},
     {"name": "tokens", "description": "API tokens (admin)."},
     {"name": "system", "description": "Health and Prometheus metrics."},
 ]
@@ -115,7 +119,10 @@ def create_app(
         telemetry,
         grid,
         public,
+        public_forms,
         reliability,
+        console,
+        console_stream,
         tokens,
         system,
     ):

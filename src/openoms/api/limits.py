@@ -43,6 +43,9 @@ log = logging.getLogger("openoms.api")
 MONITORING: Final = frozenset({f"{API_PREFIX}/health", f"{API_PREFIX}/metrics"})
 """Paths with their own small budget (``MONITORING_IN_FLIGHT``), beside the API's."""
 MONITORING_IN_FLIGHT: Final = 4
+LONG_LIVED: Final = frozenset({f"{API_PREFIX}/console/stream"})
+"""Streams held open for minutes (server-sent events): outside the gate, capped by their route
+(``console_max_streams``) and holding no worker thread while they wait."""
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -170,6 +173,9 @@ class LimitsMiddleware:
             await self.app(scope, receive, send)
             return
         path = str(scope.get("path", ""))
+        if path in LONG_LIVED:
+            await self.app(scope, receive, send)
+            return
         gate = self.monitoring if path in MONITORING else self.api
         if not await gate.enter(self.limits.queue_timeout_s):
             self._count("saturated")

@@ -31,6 +31,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openoms.api.auth import AuthenticationError, ForbiddenError
+from openoms.api.public_schemas import CustomerNotFoundError
+from openoms.api.rate import RateLimitedError
 from openoms.api.schemas import Problem
 from openoms.errors import InputError, TooLargeError, UnknownDeviceError
 from openoms.grid.topology import TopologyError
@@ -143,6 +145,11 @@ def _too_large(exc: Exception) -> dict[str, Any]:
     return {"size": exc.size, "limit": exc.limit}
 
 
+def _rate(exc: Exception) -> dict[str, Any]:
+    assert isinstance(exc, RateLimitedError)
+    return {"limit": exc.limit, "retry_after_s": exc.retry_after_s}
+
+
 def _forbidden(exc: Exception) -> dict[str, Any]:
     assert isinstance(exc, ForbiddenError)
     return {"role": exc.role, "allowed_roles": sorted(exc.allowed)}
@@ -199,6 +206,8 @@ PROBLEM_TYPES: Final[Mapping[type[Exception], ProblemType]] = {
         422, "topology-query", "No answer in the network's topology", _topology
     ),
     TooLargeError: ProblemType(413, "request-too-large", "Request too large", _too_large),
+    CustomerNotFoundError: ProblemType(404, "customer-not-found", "No such customer"),
+    RateLimitedError: ProblemType(429, "rate-limited", "Too many requests", _rate),
     InputError: ProblemType(422, "invalid-input", "Invalid input"),
     RequestValidationError: ProblemType(422, "invalid-request", "Invalid request"),
     AuthenticationError: ProblemType(401, "unauthenticated", "Authentication required"),
@@ -285,6 +294,8 @@ def mapped_problem(request: Request, exc: Exception) -> ProblemResponse:
         detail = entry.detail or str(exc) or entry.title
     if isinstance(exc, AuthenticationError):
         headers["WWW-Authenticate"] = exc.www_authenticate
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(exc.retry_after_s)
     if entry.retry_after:
         headers["Retry-After"] = str(_retry_after_s(request))
         cause = getattr(exc, "orig", None) or exc  # the driver's error: its class, no SQL

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import click
 
@@ -42,6 +42,7 @@ __all__ = [
     "say",
     "settings_of",
     "step",
+    "timezone_of",
     "writing",
 ]
 
@@ -235,6 +236,28 @@ def data_dir_of(environ: Mapping[str, str] | None = None) -> Path:
     return load_settings(environ=env).data_dir
 
 
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"  # Settings.timezone's default (a test checks)
+_LIGHT_SETTINGS: Final = frozenset({"OPENOMS_DATA_DIR", "OPENOMS_TIMEZONE"})
+
+
+def timezone_of(environ: Mapping[str, str] | None = None) -> str:
+    """``Settings.timezone`` as :func:`settings_of` (no ``--config``) would give it, without
+    importing pydantic when no settings file and no other ``OPENOMS_*`` variable is there
+    (those are loaded, and checked, by the settings)."""
+    env = os.environ if environ is None else environ
+    light = (
+        not env.get("OPENOMS_CONFIG")
+        and not Path("openoms.toml").is_file()
+        and all(k in _LIGHT_SETTINGS for k in env if k.startswith("OPENOMS_"))
+        and env.get("OPENOMS_TIMEZONE") != ""
+    )
+    if light:
+        return env.get("OPENOMS_TIMEZONE") or DEFAULT_TIMEZONE
+    from openoms.settings import load_settings  # noqa: PLC0415
+
+    return load_settings(environ=env).timezone
+
+
 @contextmanager
 def step(lang: Lang, zh: str, en: str, *, quiet: bool) -> Iterator[None]:
     """Show a long step on stderr with its duration, on a terminal only: a pipe or a log
@@ -305,9 +328,11 @@ def _load(
             click.echo(f"{shown} ({elapsed:.2f} s)", err=True)
         return snapshot
     network = _read_checked(path, source, lang, quiet=quiet, encoding=encoding)
+    from openoms.grid.jit import runs_compiled  # noqa: PLC0415
     from openoms.grid.snapshot import indexed  # noqa: PLC0415
 
-    compile_notice(lang, ("topology",), quiet=quiet)
+    if runs_compiled(2 * network.n_edges):  # (a county's index is built without numba)
+        compile_notice(lang, ("topology",), quiet=quiet)
     snapshot = indexed(network)
     store.save(source, snapshot, key, encoding)
     return snapshot

@@ -19,7 +19,7 @@ from openoms.cli._common import (
     compile_notice,
     map_option,
     network_options,
-    settings_of,
+    timezone_of,
     writing,
 )
 from openoms.i18n import Lang
@@ -37,7 +37,7 @@ def _checked_timezone(value: str | None, lang: Lang) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
 
     if value is None:
-        return settings_of(None).timezone
+        return timezone_of()
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -48,6 +48,18 @@ def _checked_timezone(value: str | None, lang: Lang) -> str:
             f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)",
         ) from exc
     return value
+
+
+def _needs_numba(topology: Topology) -> bool:
+    """Whether locating on the largest feeder runs the compiled kernels (a feeder of a
+    county's size runs them interpreted, without loading numba: :mod:`openoms.grid.jit`)."""
+    import numpy as np  # noqa: PLC0415
+
+    from openoms.faults.kernels import runs_compiled  # noqa: PLC0415
+
+    feeders = topology.feeder_of_nodes
+    largest = feeders[feeders >= 0]
+    return runs_compiled(int(np.bincount(largest).max()) if largest.size else 0)
 
 
 def _text(result: ReplayResult, network: Network, lang: Lang, timezone: str) -> str:
@@ -149,7 +161,8 @@ def locate_command(  # click passes options by name
     text_encoding(reports)  # a file that is not text fails before the network is read
     zone = _checked_timezone(timezone, options.lang)
     network, topology = options.indexed(path)
-    compile_notice(options.lang, ("topology", "faults"), quiet=options.as_json)
+    if _needs_numba(topology):
+        compile_notice(options.lang, ("faults",), quiet=options.as_json)
     click.echo(
         run_locate(
             network,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from operator import attrgetter
 from typing import Final
@@ -22,7 +22,14 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from openoms.faults.kernels import Float64Array, Int64Array, mark_paths, place_reports
+from openoms.faults.kernels import (
+    Float64Array,
+    Int64Array,
+    contradicting,
+    mark_paths,
+    place_reports,
+    runs_compiled,
+)
 from openoms.faults.likelihood import (
     ALARM,
     MINUS,
@@ -49,6 +56,7 @@ __all__ = [
     "DeviceTable",
     "Evidence",
     "TreeDevices",
+    "Workspace",
     "check",
     "expected_reports",
     "gather",
@@ -73,6 +81,7 @@ _PLAIN: Final = (None, (), False, (), (), None, None)  # what a bare status carr
 _MODE: Final = {Signal.SHORT_CIRCUIT: 0, Signal.EARTH_FAULT: 1, Signal.LOSS_OF_VOLTAGE: 2}
 _NO_DETAIL_AT: Final = np.empty(0, dtype=np.int64)
 _NO_DETAILS: Final = DetailColumns.of(())
+_POOL: Final = 4  # workspaces kept per tree (one per thread locating on it at once)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -97,10 +106,73 @@ class TreeDevices:
     order rather than all over the network's detector table."""
 
     slot_of_detector: NDArray[np.int32]  # per detector of the network, -1 if not on the tree
+    detector: Int64Array  # per slot: its detector (the inverse)
     zone: Int64Array  # per slot
     w_alarm: Float64Array
     w_quiet: Float64Array
     directional: NDArray[np.bool_]
+    # scratch for placing an event's reports, kept between events (see Workspace)
+    workspaces: list[Workspace] = field(default_factory=list)
+
+    def workspace(self, n_reports: int) -> Workspace:
+        """A workspace for ``n_reports`` reports on this tree, from the pool when one fits
+        (give it back with :meth:`release` once nothing refers to its arrays)."""
+        try:
+            work = self.workspaces.pop()  # (atomic: threads each get their own)
+        except IndexError:
+            return Workspace(n_reports, self.slot_of_detector.shape[0], self.zone.shape[0])
+        return work if work.reports >= n_reports else Workspace(n_reports, *work.sizes[1:])
+
+    def release(self, work: Workspace) -> None:
+        if len(self.workspaces) < _POOL:
+            self.workspaces.append(work)
+
+
+class Workspace:
+    """The arrays :func:`_place` fills for one event, made once and reused: on a feeder of a
+    million zones they are tens of megabytes, and fresh ones cost their page faults again at
+    every event (several milliseconds, more than the work itself). The marks are zeros between
+    uses; the rest is overwritten."""
+
+    __slots__ = (
+        "codes",
+        "directional",
+        "ignored",
+        "out",
+        "scores",
+        "seen",
+        "seen_slot",
+        "weight",
+        "zone_weight",
+    )
+
+    def __init__(self, n_reports: int, n_detectors: int, n_slots: int) -> None:
+        rows = n_reports + 1  # a row more: the implicit head breaker's alarm
+        self.out = np.empty((2, rows), dtype=np.int64)
+        self.codes = np.empty((2, rows), dtype=np.int8)
+        self.weight = np.empty(rows, dtype=np.float64)
+        self.directional = np.empty(rows, dtype=np.bool_)
+        self.ignored = np.empty(n_reports, dtype=np.int64)
+        self.seen = np.zeros(n_detectors, dtype=np.uint8)
+        self.seen_slot = np.zeros(n_slots, dtype=np.uint8)
+        self.zone_weight: Float64Array | None = None  # per zone, made at the first use
+        self.scores: Float64Array | None = None
+
+    def zone_arrays(self, n_zones: int) -> tuple[Float64Array, Float64Array]:
+        """Two arrays of one float per zone: the weights, the scores."""
+        if self.zone_weight is None or self.zone_weight.shape[0] != n_zones:
+            self.zone_weight = np.empty(n_zones, dtype=np.float64)
+            self.scores = np.empty(n_zones, dtype=np.float64)
+        assert self.scores is not None
+        return self.zone_weight, self.scores
+
+    @property
+    def reports(self) -> int:
+        return self.ignored.shape[0]
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        return self.reports, self.seen.shape[0], self.seen_slot.shape[0]
 
 
 def tree_devices(devices: DeviceTable, tree: ZoneTree) -> TreeDevices:
@@ -111,6 +183,7 @@ def tree_devices(devices: DeviceTable, tree: ZoneTree) -> TreeDevices:
     slot[order] = np.arange(order.size, dtype=np.int32)
     return TreeDevices(
         slot_of_detector=slot,
+        detector=order.astype(np.int64),
         zone=tree.zone_of_detector[order],
         w_alarm=devices.w_alarm[order],
         w_quiet=devices.w_quiet[order],
@@ -152,7 +225,8 @@ class Evidence:
     observed code, the "off" expectation (QUIET, MINUS, or MIXED where distributed generation
     below feeds detectable current with a probability below 1), directional flag, weight; which of
     them are alarms carrying nothing but their status (``plain_alarm``) and, for the other
-    alarms, their rows in the event's detail columns (``detail_alarm``, ``details``)."""
+    alarms, their rows in the event's detail columns (``detail_of``, at the reports
+    ``detail_rows``, in report order; the columns are ``details``)."""
 
     signal: Signal
     detector: Int64Array
@@ -164,12 +238,22 @@ class Evidence:
     ignored: tuple[str, ...]
     no_data: int
     plain_alarm: NDArray[np.bool_]  # per report: an alarm with nothing but its status
-    detail_alarm: Int64Array  # per report: its row in ``details`` if a detailed alarm, else -1
+    detail_rows: Int64Array  # the reports that are detailed alarms, ascending
+    detail_of: Int64Array  # and their rows in ``details``
     details: DetailColumns
 
     @property
     def reports_used(self) -> int:
-        return int(np.count_nonzero(self.detector >= 0))
+        """The reports of detectors (the implicit head breaker's alarm, -1, is the last)."""
+        n = int(self.detector.shape[0])
+        return n - 1 if n and self.detector[n - 1] < 0 else n
+
+    @property
+    def detail_alarm(self) -> Int64Array:
+        """Per report: its row in ``details`` if a detailed alarm, else -1."""
+        rows = np.full(self.detector.shape[0], -1, dtype=np.int64)
+        rows[self.detail_rows] = self.detail_of
+        return rows
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -241,18 +325,33 @@ def gather(
     observations: Sequence[Observation],
     *,
     trip_seen: bool,
+    work: Workspace | None = None,
 ) -> Evidence:
     """Check the observations (raising :class:`InvalidObservationError` naming every bad
-    one) and place those with data on ``tree`` (whose detectors are ``slots``)."""
+    one) and place those with data on ``tree`` (whose detectors are ``slots``). ``work``: the
+    arrays to fill (the evidence's arrays are then views of them), else fresh ones."""
     reports = _Reports.of(devices, observations)
-    problems = reports.problems()
-    if problems:
-        raise InvalidObservationError(problems + reports.duplicates())
+    if reports.details.problems:
+        raise InvalidObservationError(reports.problems() + reports.duplicates())
+
+    def every_problem() -> list[str]:
+        """(the ids that are not detectors stop the pass: then the whole list is made)"""
+        problems = reports.problems()
+        return problems + reports.duplicates() if problems else []
 
     def twice(_: int) -> str:
         return reports.duplicates()[0]
 
-    return _place(devices, tree, slots, reports, trip_seen=trip_seen, twice=twice)
+    return _place(
+        devices,
+        tree,
+        slots,
+        reports,
+        trip_seen=trip_seen,
+        twice=twice,
+        work=work,
+        problems=every_problem,
+    )
 
 
 def gather_status(
@@ -263,6 +362,7 @@ def gather_status(
     status: NDArray[np.int8],
     *,
     trip_seen: bool,
+    work: Workspace | None = None,
 ) -> Evidence:
     """:func:`gather` for arrays of detector indexes and statuses (1 alarm, 0 no alarm, -1 no
     data): short-circuit reports without direction, time tags or phases. O(reports), compiled."""
@@ -295,7 +395,7 @@ def gather_status(
     def twice(position: int) -> str:
         return f"detectors reported more than once: [{devices.ids[int(det[position])]!r}]"
 
-    return _place(devices, tree, slots, reports, trip_seen=trip_seen, twice=twice)
+    return _place(devices, tree, slots, reports, trip_seen=trip_seen, twice=twice, work=work)
 
 
 def _place(
@@ -306,9 +406,13 @@ def _place(
     *,
     trip_seen: bool,
     twice: Callable[[int], str],
+    work: Workspace | None = None,
+    problems: Callable[[], list[str]] | None = None,
 ) -> Evidence:
     """The checked reports on the tree: the signal, one compiled pass for every report, then
-    the detailed alarms by the full observation model (array operations over them)."""
+    the detailed alarms by the full observation model (array operations over them). The
+    arrays are ``work``'s when given (large enough for the reports), else fresh. When the
+    pass stops at a bad report, ``problems()`` (if given and not empty) is the error raised."""
     det, status, details = reports.det, reports.status, reports.details
     n = det.shape[0]
     slot_of = slots.slot_of_detector
@@ -318,38 +422,49 @@ def _place(
     at = reports.detail_at
     rich = np.flatnonzero(details.status == ALARM)
     rich = rich[slot_of[det[at[rich]]] >= 0]
-    plain = status == ALARM
-    plain[at] = False  # the plain alarms; then those on the tree
+    plain = np.flatnonzero(status == ALARM)  # the plain alarms; then those on the tree
+    if at.size and plain.size:
+        plain = plain[~np.isin(plain, at)]
     alarmed = det[plain]
     alarmed = alarmed[(alarmed >= 0) & (alarmed < slot_of.shape[0])]  # (bad ones: see below)
     if alarmed.size and bool(np.any(slot_of[alarmed] >= 0)):
         signal = Signal.SHORT_CIRCUIT
     else:
         signal = _signal(details, rich)
-    out = np.empty((3, n), dtype=np.int64)
-    codes = np.empty((2, n), dtype=np.int8)
-    weight = np.empty(n, dtype=np.float64)
-    directional = np.empty(n, dtype=np.bool_)
-    ignored_at = np.empty(n, dtype=np.int64)
+    if work is None:
+        work = Workspace(n, slot_of.shape[0], slots.zone.shape[0])
+    out, codes = work.out[:, : n + 1], work.codes[:, : n + 1]
+    weight, directional = work.weight[: n + 1], work.directional[: n + 1]
+    ignored_at = work.ignored[:n]
+    seen, seen_slot = work.seen, work.seen_slot
     kept, error, position, n_ignored = place_reports(
         det,
         status,
         slot_of,
+        slots.detector,
         slots.zone,
         slots.w_alarm,
         slots.w_quiet,
         slots.directional,
         tree.source_below,
         _MODE[signal],
-        np.zeros(slot_of.shape[0], dtype=np.uint8),
-        np.zeros(slots.zone.shape[0], dtype=np.uint8),
+        seen,
+        seen_slot,
         out,
         codes,
         weight,
         directional,
         ignored_at,
     )
+    seen_slot.fill(0)  # the marks back to zeros
     if error:
+        seen.fill(0)
+    else:
+        seen[det[ignored_at[:n_ignored]]] = 0
+    if error:
+        found = problems() if problems is not None else []
+        if found:
+            raise InvalidObservationError(found)
         n_detectors = slot_of.shape[0]
         if error == 1:
             message = f"detectors[{position}] = {det[position]} is outside 0..{n_detectors - 1}"
@@ -359,16 +474,26 @@ def _place(
             message = twice(position)
         raise InvalidObservationError([message])
     ignored = tuple(map(reports.id_of, ignored_at[:n_ignored].tolist()))
-    det_k, zone, position_k = out[0, :kept], out[1, :kept], out[2, :kept]
-    observed, off = codes[0, :kept], codes[1, :kept]
-    weight, directional = weight[:kept], directional[:kept]
-    q = _mixed_off(devices, tree, signal, reports=(det_k, zone, observed, off, weight))
+    relay_row = tree.implicit_root and trip_seen and signal is Signal.SHORT_CIRCUIT
+    end = kept + relay_row  # (the workspace has a row more than the reports for it)
+    det_k, zone = out[0, :end], out[1, :end]
+    observed, off = codes[0, :end], codes[1, :end]
+    weight, directional = weight[:end], directional[:end]
+    placed = (det_k[:kept], zone[:kept], observed[:kept], off[:kept], weight[:kept])
+    q = _mixed_off(devices, tree, signal, reports=placed)
     plain_alarm = observed == ALARM
-    detail_alarm = np.full(kept, -1, dtype=np.int64)
+    detail_rows, detail_of = _NO_DETAIL_AT, _NO_DETAIL_AT
     if rich.size:  # the detailed alarms: their code for the signal, weighed by the full model
-        rows = np.searchsorted(position_k, at[rich])
+        # a report's row: its position less the reports before it not placed (no data, or
+        # not on the tree)
+        placed_at = at[rich]
+        skipped = np.union1d(np.flatnonzero(status < 0), ignored_at[:n_ignored])
+        rows = placed_at - np.searchsorted(skipped, placed_at)
         plain_alarm[rows] = False
-        detail_alarm[rows] = rich
+        detail_rows, detail_of = rows, rich
+        if rows.size > 1 and bool(np.any(rows[1:] < rows[:-1])):  # in report order
+            by_row = np.argsort(rows)
+            detail_rows, detail_of = rows[by_row], rich[by_row]
         code = _hit(details, rich, signal, directional[rows])
         rows = rows[code != ALARM]  # (read as a plain alarm: the pass weighed it already)
         if rows.size:
@@ -380,16 +505,13 @@ def _place(
                 observed[rows],
                 off[rows],
                 (devices.false_alarm[d], devices.miss[d], devices.direction_error[d]),
-                q=q[rows],
+                q=None if q is None else q[rows],
             )
-    if tree.implicit_root and trip_seen and signal is Signal.SHORT_CIRCUIT:
+    if relay_row:  # the implicit head breaker's alarm, last
         relay = tuple(np.array([r]) for r in devices.relay)
-        det_k, zone = np.append(det_k, -1), np.append(zone, 0)
-        observed, off = np.append(observed, np.int8(ALARM)), np.append(off, np.int8(QUIET))
-        directional, plain_alarm = np.append(directional, False), np.append(plain_alarm, False)
-        detail_alarm = np.append(detail_alarm, -1)
-        relay_weight = weights(observed[-1:], off[-1:], *relay)
-        weight = np.append(weight, relay_weight)
+        det_k[kept], zone[kept], directional[kept], plain_alarm[kept] = -1, 0, False, False
+        observed[kept], off[kept] = ALARM, QUIET
+        weight[kept] = weights(observed[kept:], off[kept:], *relay)[0]
     return Evidence(
         signal=signal,
         detector=det_k,
@@ -399,9 +521,10 @@ def _place(
         directional=directional,
         weight=weight,
         ignored=ignored,
-        no_data=tree.n_devices - int(np.count_nonzero(det_k >= 0)),
+        no_data=tree.n_devices - kept,
         plain_alarm=plain_alarm,
-        detail_alarm=detail_alarm,
+        detail_rows=detail_rows,
+        detail_of=detail_of,
         details=details,
     )
 
@@ -412,17 +535,16 @@ def _mixed_off(
     signal: Signal,
     *,
     reports: tuple[Int64Array, Int64Array, NDArray[np.int8], NDArray[np.int8], Float64Array],
-) -> Float64Array:
+) -> Float64Array | None:
     """Short circuits with distributed generation below a device that feeds detectable current
     with probability 0 < q < 1: its "off" expectation is the mixture MIXED ("−1" with
     probability q, else "0"), weighed by the full model. ``reports``: detector, zone,
     observed, off and weight per report (off and weight are updated in place). Returns q
-    per report."""
+    per report, ``None`` when it is 0 for every one."""
     det, zone, observed, off, weight = reports
-    q: Float64Array = np.zeros(det.shape[0], dtype=np.float64)
     if signal is not Signal.SHORT_CIRCUIT or not tree.source_below.any():
-        return q
-    q = tree.source_probability[zone]
+        return None
+    q: Float64Array = tree.source_probability[zone]
     rows = np.flatnonzero((q > 0.0) & (q < 1.0))
     if rows.size:
         off[rows] = MIXED
@@ -475,15 +597,21 @@ def _hit(
     return out
 
 
-def expected_reports(tree: ZoneTree, ev: Evidence, faults: Sequence[int]) -> NDArray[np.int8]:
-    """What each report of ``ev`` should read if the faults are in zones ``faults``: PLUS for
-    devices above a fault (below a break, for loss of voltage), else their "off" code."""
+def _on_zone(tree: ZoneTree, ev: Evidence, faults: Sequence[int]) -> NDArray[np.bool_]:
+    """Per zone: whether its devices should read +1 if the faults are in zones ``faults``."""
     on_zone = np.zeros(tree.n_zones, dtype=np.bool_)
     if ev.signal is Signal.LOSS_OF_VOLTAGE:  # the devices strictly below the break
         for f in faults:
             on_zone[f + 1 : f + int(tree.size[f])] = True
     else:  # the devices above the faults: the paths to the root
         mark_paths(tree.parent, list(faults), on_zone)
+    return on_zone
+
+
+def expected_reports(tree: ZoneTree, ev: Evidence, faults: Sequence[int]) -> NDArray[np.int8]:
+    """What each report of ``ev`` should read if the faults are in zones ``faults``: PLUS for
+    devices above a fault (below a break, for loss of voltage), else their "off" code."""
+    on_zone = _on_zone(tree, ev, faults)
     expected: NDArray[np.int8] = np.where(on_zone[ev.zone], np.int8(PLUS), ev.off).astype(np.int8)
     return expected
 
@@ -522,21 +650,43 @@ def check(
     alarms (their rows in ``ev.details``, in report order) and how many plain alarms are
     consistent. With ``ties`` (the zones tied with a single fault), a device counts as
     contradicting only when it contradicts every tied zone: a report one tied zone explains
-    is not a suspected faulty device while the reports cannot tell the ties apart."""
-    expected = expected_reports(tree, ev, faults)
-    bad = contradiction_mask(ev.observed, expected)
-    if ties is not None and ties.size > 1 and len(faults) == 1:
-        bad &= _contradicts_every_tie(tree, ev, ties)
+    is not a suspected faulty device while the reports cannot tell the ties apart.
+
+    One compiled pass over the reports finds the contradicting ones (few), the rest is work
+    on those and on the detailed alarms; with several ties, array operations over the
+    reports."""
+    on_zone = _on_zone(tree, ev, faults)
+    several = ties is not None and ties.size > 1 and len(faults) == 1
+    if several or not runs_compiled(ev.zone.shape[0]):  # (interpreted, the masks are faster)
+        expected_all = np.where(on_zone[ev.zone], np.int8(PLUS), ev.off).astype(np.int8)
+        bad_mask = contradiction_mask(ev.observed, expected_all)
+        if several:
+            assert ties is not None
+            bad_mask &= _contradicts_every_tie(tree, ev, ties)
+        bad = np.flatnonzero(bad_mask)
+    else:
+        bad = contradicting(ev.zone, ev.observed, ev.off, on_zone)
+    zone, detector = ev.zone[bad], ev.detector[bad]
+    expected = np.where(on_zone[zone], np.int8(PLUS), ev.off[bad]).astype(np.int8)
     contradictions = [
         Contradiction(
-            ids[int(ev.detector[i])] if ev.detector[i] >= 0 else tree.ids[0],
-            displayed(int(expected[i]), directional=bool(ev.directional[i])),
-            displayed(int(ev.observed[i]), directional=bool(ev.directional[i])),
+            ids[d] if d >= 0 else tree.ids[0],
+            displayed(e, directional=directional),
+            displayed(o, directional=directional),
         )
-        for i in np.flatnonzero(bad).tolist()
+        for d, e, o, directional in zip(
+            detector.tolist(),
+            expected.tolist(),
+            ev.observed[bad].tolist(),
+            ev.directional[bad].tolist(),
+            strict=True,
+        )
     ]
     contradictions.sort(key=lambda c: c.detector)
-    good = ~bad
-    consistent = ev.detail_alarm[good & (ev.detail_alarm >= 0) & (ev.observed != QUIET)]
-    plain = int(np.count_nonzero(ev.plain_alarm & good))
+    rows = ev.detail_rows
+    keep = ev.observed[rows] != QUIET
+    if bad.size and rows.size:
+        keep &= ~np.isin(rows, bad)
+    consistent = ev.detail_of[keep]
+    plain = int(np.count_nonzero(ev.plain_alarm)) - int(np.count_nonzero(ev.plain_alarm[bad]))
     return contradictions, consistent, plain

@@ -5,30 +5,41 @@ A zone tree is given as ``parent`` (zone index of the parent, ``-1`` at the root
 and no Python objects, so that they run directly on trees of a million zones; the locator
 (:mod:`openoms.faults.locator`) builds the arrays once per topology state.
 
+Each kernel runs as numba's machine code or, in a process that has not loaded numba and has
+done little work, as its Python source (:mod:`openoms.grid.jit`): a command locating one fault
+on a county's feeder of a few hundred zones answers without the second numba's start costs.
+The answers are the same (tests/faults/test_kernels_paths.py runs both).
+
 Typing: as in :mod:`openoms.grid._kernels`, each kernel's annotations are its typed wrapper and
 numba compiles for the dtypes actually passed (int64 indexes, float64 weights).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Final, TypeVar, cast
+from typing import Final
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
+from openoms.grid.jit import INTERPRETED_BUDGET, LazyKernels, kernel_mode, runs_compiled
+
 __all__ = [
+    "INTERPRETED_BUDGET",
     "Float64Array",
     "Int64Array",
+    "compile_kernels",
+    "contradicting",
+    "kernel_mode",
     "mark_paths",
     "multi_fault_dp",
     "multi_fault_dp_limited",
     "place_reports",
+    "runs_compiled",
     "single_fault_scores",
     "single_fault_scores_and_best",
     "subtree_sums",
     "summarise",
+    "zone_weights",
 ]
 
 Int64Array = NDArray[np.int64]
@@ -37,12 +48,12 @@ BoolArray = NDArray[np.bool_]
 
 _NEG: Final = -1e300  # "impossible" in the limited DP (finite, so sums stay well defined)
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+_kernel: Final = LazyKernels(globals())
 
 
-def _kernel(fn: _F) -> _F:
-    """Compile ``fn`` in nopython mode, cached on disk, keeping its Python signature for mypy."""
-    return cast(_F, njit(cache=True, nogil=True)(fn))
+def compile_kernels() -> None:
+    """Load numba for the kernels of this module (``openoms warm-up``)."""
+    _kernel.compile()
 
 
 @_kernel
@@ -81,10 +92,15 @@ def single_fault_scores(
 
 
 def single_fault_scores_and_best(
-    parent: Int64Array, order: Int64Array, weight: Float64Array, log_prior: Float64Array
+    parent: Int64Array,
+    order: Int64Array,
+    weight: Float64Array,
+    log_prior: Float64Array,
+    out: Float64Array | None = None,
 ) -> tuple[Float64Array, int]:
-    """:func:`single_fault_scores` and the lowest-numbered zone with the highest score."""
-    scores = np.empty(parent.shape[0], dtype=np.float64)
+    """:func:`single_fault_scores` and the lowest-numbered zone with the highest score; the
+    scores in ``out`` when given (one per zone)."""
+    scores = np.empty(parent.shape[0], dtype=np.float64) if out is None else out
     first = _path_scores(parent, order, weight, log_prior, scores)
     return scores, int(first)
 
@@ -148,6 +164,7 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
     det: Int64Array,
     status: NDArray[np.int8],
     slot_of_detector: NDArray[np.int32],
+    detector_of_slot: Int64Array,
     slot_zone: Int64Array,
     slot_w_alarm: Float64Array,
     slot_w_quiet: Float64Array,
@@ -164,14 +181,17 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
 ) -> tuple[int, int, int, int]:
     """One pass over an event's reports (detector index, status 1 alarm, 0 no alarm, -1 no
     data): checks them and writes, in report order, for each report with data on the tree
-    ``out[0, k]`` its detector, ``out[1, k]`` its zone, ``out[2, k]`` its position,
+    ``out[0, k]`` its detector, ``out[1, k]`` its zone,
     ``out_codes[0, k]`` its status, ``out_codes[1, k]`` its "off" code (3 = −1, else 0),
     ``out_directional[k]`` whether it is read as directional and ``out_weight[k]`` its weight
     as a plain report (``ln((1 − m)/a)`` for an alarm, ``ln(m/(1 − a))`` for a silence, 0
     against −1: a plain device reads the same either way).
 
     The tree's detectors come as slots (zone order): ``slot_of_detector`` per detector of the
-    network (-1 when not on the tree), then per slot its zone, weights and directional flag.
+    network (-1 when not on the tree) and its inverse ``detector_of_slot``, then per slot its
+    zone, weights and directional flag. Reports in slot order (a feeder's detectors listed
+    in order) are found by the inverse, read in order, rather than looked up all over the
+    network's detectors.
     ``mode``: 0 short circuit (−1 where a source lies below the zone), 1 earth fault (−1 for
     directional devices), 2 loss of voltage (0 everywhere, directions ignored). ``seen`` and
     ``seen_slot``: zeros, one per detector of the network and one per slot (a report of a
@@ -182,8 +202,10 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
     positions of reports of detectors not on the tree go to ``ignored``.
     """
     n_detectors = slot_of_detector.shape[0]
+    n_slots = detector_of_slot.shape[0]
     kept = 0
     n_ignored = 0
+    last = -1  # the slot of the last report on the tree
     for i in range(det.shape[0]):
         d = det[i]
         if d < 0 or d >= n_detectors:
@@ -191,7 +213,10 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
         code = status[i]
         if code < -1 or code > 1:
             return kept, 2, i, n_ignored
-        s = slot_of_detector[d]
+        if last + 1 < n_slots and detector_of_slot[last + 1] == d:  # the next slot's
+            s = last + 1
+        else:
+            s = slot_of_detector[d]
         if s < 0:
             if seen[d]:
                 return kept, 3, i, n_ignored
@@ -202,6 +227,7 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
         if seen_slot[s]:
             return kept, 3, i, n_ignored
         seen_slot[s] = 1
+        last = s
         if code < 0:
             continue
         zone = slot_zone[s]
@@ -214,7 +240,6 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
             minus = False
         out[0, kept] = d
         out[1, kept] = zone
-        out[2, kept] = i
         out_codes[0, kept] = code
         out_directional[kept] = directional
         if minus:
@@ -228,6 +253,72 @@ def place_reports(  # noqa: PLR0917  (numba: no keyword-only parameters)
 
 
 @_kernel
+def _zone_weights(zone: Int64Array, weight: Float64Array, out: Float64Array) -> int:
+    for z in range(out.shape[0]):
+        out[z] = 0.0
+    n = 0
+    for i in range(zone.shape[0]):
+        w = weight[i]
+        out[zone[i]] += w
+        if zone[i] > 0 and w != 0.0:
+            n += 1
+    return n
+
+
+def zone_weights(zone: Int64Array, weight: Float64Array, out: Float64Array) -> int:
+    """``out[z]``: the sum of the reports' ``weight`` in zone ``z``, added in report order
+    (the floats of ``np.bincount(zone, weight, minlength=len(out))``, which runs instead where
+    the kernel would run interpreted). Returns how many reports below the root zone weigh
+    anything. Compiled, no array is made: ``out`` can be kept between events."""
+    if runs_compiled(zone.shape[0] + out.shape[0]):
+        return int(_zone_weights(zone, weight, out))
+    out[:] = np.bincount(zone, weights=weight, minlength=out.shape[0])
+    return int(np.count_nonzero((zone > 0) & (weight != 0.0)))
+
+
+# report codes, as in openoms.faults.likelihood (a test checks they agree)
+_QUIET: Final = 0
+_PLUS: Final = 2
+_MIXED: Final = 4
+
+
+@_kernel
+def _contradicting(
+    zone: Int64Array,
+    observed: NDArray[np.int8],
+    off: NDArray[np.int8],
+    on_zone: BoolArray,
+    bad: Int64Array,
+) -> int:
+    n_bad = 0
+    for i in range(zone.shape[0]):
+        seen = observed[i]
+        expected = _PLUS if on_zone[zone[i]] else off[i]
+        if expected == _MIXED:
+            wrong = seen == _PLUS
+        else:
+            wrong = ((seen == _QUIET) != (expected == _QUIET)) or (
+                seen >= _PLUS and expected >= _PLUS and seen != expected
+            )
+        if wrong:
+            bad[n_bad] = i
+            n_bad += 1
+    return n_bad
+
+
+def contradicting(
+    zone: Int64Array, observed: NDArray[np.int8], off: NDArray[np.int8], on_zone: BoolArray
+) -> Int64Array:
+    """The reports (ascending) that contradict the expectation "+1 where ``on_zone`` holds for
+    the report's zone, else its ``off`` code": ``np.flatnonzero(contradiction_mask(observed,
+    expected))`` of :mod:`openoms.faults.likelihood` in one pass, without an array per
+    report. O(reports)."""
+    bad = np.empty(zone.shape[0], dtype=np.int64)  # (only the pages written are touched)
+    n_bad = _contradicting(zone, observed, off, on_zone, bad)
+    return bad[:n_bad].copy()
+
+
+@_kernel.weighing(lambda *_: 0)  # O(depth)
 def _mark_up(parent: Int64Array, zone: int, mark: BoolArray) -> None:
     z = zone
     while z >= 0 and not mark[z]:
@@ -341,7 +432,7 @@ def multi_fault_dp(
     return chosen, leaf, float(best[order[0]])
 
 
-@_kernel
+@_kernel.weighing(lambda parent, order, weight, lam, k, *_: len(parent) * k * k)
 def _dp_limited(  # noqa: PLR0917  (numba: no keyword-only parameters)
     parent: Int64Array,
     order: Int64Array,

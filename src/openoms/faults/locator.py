@@ -26,6 +26,7 @@ from openoms.faults.evidence import (
     DeviceTable,
     Evidence,
     TreeDevices,
+    Workspace,
     check,
     gather,
     gather_status,
@@ -287,8 +288,10 @@ class FaultLocator:
         _check_options(max_faults, extra_fault_probability, region_mass)
         feeder = self._feeder_index(feeder_id)
         tree = self._tree(feeder)
-        ev = self.evidence(tree, observations, trip_seen=trip_seen)
-        return self._answer(
+        slots = self._tree_devices(tree)
+        work = slots.workspace(len(observations))  # (the answer keeps none of its arrays)
+        ev = gather(self._devices, tree, slots, observations, trip_seen=trip_seen, work=work)
+        answer = self._answer(
             feeder_id,
             tree,
             ev,
@@ -296,7 +299,10 @@ class FaultLocator:
             extra_fault_probability=extra_fault_probability,
             reclosed=reclosed,
             region_mass=region_mass,
+            work=work,
         )
+        slots.release(work)
+        return answer
 
     def locate_status(
         self,
@@ -320,8 +326,11 @@ class FaultLocator:
         feeder = self._feeder_index(feeder_id)
         tree = self._tree(feeder)
         slots = self._tree_devices(tree)
-        ev = gather_status(self._devices, tree, slots, detectors, status, trip_seen=trip_seen)
-        return self._answer(
+        work = slots.workspace(len(detectors))
+        ev = gather_status(
+            self._devices, tree, slots, detectors, status, trip_seen=trip_seen, work=work
+        )
+        answer = self._answer(
             feeder_id,
             tree,
             ev,
@@ -329,7 +338,10 @@ class FaultLocator:
             extra_fault_probability=extra_fault_probability,
             reclosed=reclosed,
             region_mass=region_mass,
+            work=work,
         )
+        slots.release(work)
+        return answer
 
     def _answer(
         self,
@@ -341,17 +353,17 @@ class FaultLocator:
         extra_fault_probability: float,
         reclosed: bool | None,
         region_mass: float,
+        work: Workspace | None = None,
     ) -> FaultLocation:
-        """Scores, the best hypothesis, posteriors, region and summary from the evidence."""
+        """Scores, the best hypothesis, posteriors, region and summary from the evidence;
+        the weights and single-fault scores per zone in ``work``'s arrays when given."""
         signal = ev.signal
-        weight: kernels.Float64Array
-        if ev.zone.size * 16 > tree.n_zones:
-            weight = np.bincount(ev.zone, weights=ev.weight, minlength=tree.n_zones).astype(
-                np.float64, copy=False
-            )
-        else:  # a few reports on a large tree
-            weight = np.zeros(tree.n_zones, dtype=np.float64)
-            np.add.at(weight, ev.zone, ev.weight)
+        scores_out: kernels.Float64Array | None = None
+        if work is None:
+            weight = np.empty(tree.n_zones, dtype=np.float64)
+        else:
+            weight, scores_out = work.zone_arrays(tree.n_zones)
+        evidence = kernels.zone_weights(ev.zone, ev.weight, weight)
         faults: list[int] | None = None
         first = -1
         if signal is Signal.LOSS_OF_VOLTAGE:
@@ -359,7 +371,7 @@ class FaultLocator:
             scores = below - weight + tree.log_prior
         elif max_faults == 1:
             scores, first = kernels.single_fault_scores_and_best(
-                tree.parent, tree.order, weight, tree.log_prior
+                tree.parent, tree.order, weight, tree.log_prior, scores_out
             )
         else:
             lam = math.log((1.0 - extra_fault_probability) / extra_fault_probability)
@@ -418,7 +430,7 @@ class FaultLocator:
             ignored=ev.ignored,
             signal=signal.value,
             region_target=region_mass,
-            evidence=int(np.count_nonzero((ev.zone > 0) & (ev.weight != 0.0))),
+            evidence=evidence,
         )
 
     @staticmethod

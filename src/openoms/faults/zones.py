@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
 from openoms.faults.kernels import Float64Array, Int64Array, subtree_sums
+from openoms.grid.jit import LazyKernels
 from openoms.grid.model import Network
 from openoms.grid.topology import STATION, Topology
 
-__all__ = ["Zone", "ZoneTree", "build_zone_tree"]
+__all__ = ["Zone", "ZoneTree", "build_zone_tree", "compile_kernels"]
 
 Ints = NDArray[np.int32]
 ZONE_FLOOR_KM: Final = 0.01  # prior floor: a zone without line length counts as 10 m of line
@@ -49,7 +49,15 @@ class Zone:
     implicit: bool = False  # the root zone of a feeder without a detector on its head
 
 
-@njit(cache=True, nogil=True)
+_kernel: Final = LazyKernels(globals())  # numba only when needed (openoms.grid.jit)
+
+
+def compile_kernels() -> None:
+    """Load numba for the kernels of this module (``openoms warm-up``)."""
+    _kernel.compile()
+
+
+@_kernel
 def _assign_zones(  # noqa: PLR0917  (numba: no keyword-only parameters)
     order: Ints,
     parent: Ints,

@@ -2,11 +2,12 @@
 
 Every kernel is compiled with ``njit(cache=True)``: the machine code is written to
 ``__pycache__`` beside this file on first use and reloaded afterwards (numba's user-wide cache,
-or ``$NUMBA_CACHE_DIR``, when that folder is read-only). Numba itself is imported on the first
-call of any kernel, not with this module: a topology restored from a network snapshot answers
-queries without it (:meth:`openoms.grid.topology.Topology.restore`). The kernels only read and
-write the arrays they are given; every array is allocated by the caller, so that ``tracemalloc``
-sees all memory the engine uses.
+or ``$NUMBA_CACHE_DIR``, when that folder is read-only). Numba itself is imported only when a
+kernel runs compiled (:mod:`openoms.grid.jit`): a topology restored from a network snapshot
+answers queries without it (:meth:`openoms.grid.topology.Topology.restore`), and a process
+that has done little work runs the kernels' Python source (switching on a county). The kernels
+only read and write the arrays they are given; every array is allocated by the caller, so that
+``tracemalloc`` sees all memory the engine uses.
 
 Typing: numba has no type information, so :func:`_kernel` casts the compiled dispatcher back to
 the annotated Python function. Each kernel's annotations are therefore its typed wrapper: mypy
@@ -30,13 +31,12 @@ A dead node has ``-1`` in every row.
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Callable
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
+
+from openoms.grid.jit import LazyKernels
 
 __all__ = [
     "DEAD",
@@ -69,44 +69,18 @@ DEPTH: Final = 3
 TIN: Final = 4
 TOUT: Final = 5
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 
-
-_PENDING: dict[str, Callable[..., Any]] = {}  # kernels not yet handed to numba, by name
-_PENDING_LOCK: Final = threading.Lock()
-
-
-def _kernel(fn: _F) -> _F:
-    """Compile ``fn`` in nopython mode, cached on disk, keeping its Python signature for mypy.
-
-    Lazily: the module attribute is a stand-in until a kernel is first called; that call
-    replaces every kernel of the module by its numba dispatcher (:func:`compile_kernels`), so
-    that kernels calling kernels see dispatchers, and later calls through ``_kernels.name`` go
-    straight to numba.
-    """
-    _PENDING[fn.__name__] = fn
-
-    @functools.wraps(fn)
-    def first_call(*args: Any) -> Any:
-        compile_kernels()
-        return globals()[fn.__name__](*args)
-
-    return cast(_F, first_call)
+_kernel: Final = LazyKernels(globals())
 
 
 def compile_kernels() -> None:
     """Import numba and make every kernel of this module a (disk-cached) dispatcher; machine
-    code is loaded or compiled per argument types at each kernel's first call."""
-    if not _PENDING:
-        return
-    with _PENDING_LOCK:
-        if not _PENDING:
-            return
-        from numba import njit  # noqa: PLC0415  (half a second: only when a kernel runs)
+    code is loaded or compiled per argument types at each kernel's first compiled call."""
+    _kernel.compile()
 
-        dispatchers = {name: njit(cache=True, nogil=True)(fn) for name, fn in _PENDING.items()}
-        globals().update(dispatchers)
-        _PENDING.clear()
+
+def _inner(*_: Any) -> int:
+    return 0  # a kernel only kernels call: its work counts in its caller's
 
 
 @_kernel
@@ -136,7 +110,7 @@ def fill_csr(  # noqa: PLR0917  (numba: no keyword-only parameters)
         adj_edge[k] = e
 
 
-@_kernel
+@_kernel.weighing(_inner)
 def _mark_station(  # noqa: PLR0917  (numba: no keyword-only parameters)
     sources: Ints, csr: Csr, closed: Bools, head_feeder: Ints, state: Ints, stack: Ints
 ) -> None:
@@ -168,7 +142,7 @@ def _mark_station(  # noqa: PLR0917  (numba: no keyword-only parameters)
                     top += 1
 
 
-@_kernel
+@_kernel.weighing(_inner)
 def _dfs(  # noqa: PLR0917  (numba: no keyword-only parameters)
     f: int,
     root: int,
@@ -246,7 +220,7 @@ def _dfs(  # noqa: PLR0917  (numba: no keyword-only parameters)
             v = parent[v]
 
 
-@_kernel
+@_kernel.weighing(_inner)
 def _grow_feeders(  # noqa: PLR0917  (numba: no keyword-only parameters)
     edge_from: Ints,
     edge_to: Ints,
@@ -292,7 +266,7 @@ def _grow_feeders(  # noqa: PLR0917  (numba: no keyword-only parameters)
     return n_grown
 
 
-@_kernel
+@_kernel.weighing(lambda *args: 2 * len(args[1]))  # O(n + m)
 def build_state(  # noqa: PLR0917  (numba: no keyword-only parameters)
     sources: Ints,
     edge_from: Ints,
@@ -319,7 +293,7 @@ def build_state(  # noqa: PLR0917  (numba: no keyword-only parameters)
     )
 
 
-@_kernel
+@_kernel.weighing(lambda *args: 2 * len(args[0]))  # O(cleared + grown)
 def regrow(  # noqa: PLR0917  (numba: no keyword-only parameters)
     cleared: Ints,
     edge_from: Ints,
@@ -344,7 +318,7 @@ def regrow(  # noqa: PLR0917  (numba: no keyword-only parameters)
     )
 
 
-@_kernel
+@_kernel.weighing(lambda *args: len(args[-1]))  # O(depth)
 def path_up(node: int, parent: Ints, parent_edge: Ints, nodes: Ints, edges: Ints) -> None:
     """Walk parent pointers from ``node``: ``nodes`` gets node, its parent, ... and ``edges``
     the tree edges between them; their lengths (depth + 1 and depth) bound the walk. O(depth).

@@ -489,6 +489,26 @@ class Topology:
         below: Ints = self._orders[self._feeder[child]][self._tin[child] : self._tout[child]]
         return below
 
+    def radial_subtree(self, edge: int) -> tuple[Ints, int] | None:
+        """What opening ``edge`` alone cuts off when that needs no preview: ``(nodes, feeder)``,
+        the subtree of :meth:`nodes_below_edge` and its feeder, or ``(empty, -1)`` when the
+        edge is open or dead; ``None`` when the exact answer needs :meth:`preview`: the
+        feeder has a loop or parallel (part of the subtree could be fed around it), the edge
+        is a closed loop or parallel edge itself, or it lies inside the station zone. O(1)."""
+        try:
+            child = self._child(edge)
+        except TopologyError:  # a closed edge inside the station zone
+            return None
+        if child < 0:
+            if self._closed[edge] and self._feeder[self._edge_from[edge]] != DEAD:
+                return None  # a closed loop or parallel edge
+            return _EMPTY, -1
+        feeder = int(self._feeder[child])
+        if len(self._loops[feeder]):
+            return None
+        below: Ints = self._orders[feeder][self._tin[child] : self._tout[child]]
+        return below, feeder
+
     def count_below_edge(self, edge: int) -> int:
         """``len(nodes_below_edge(edge))``. O(1)."""
         child = self._child(edge)

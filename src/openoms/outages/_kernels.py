@@ -45,6 +45,7 @@ TABLES: Final = (
 STACK: Final = 8  # out[STACK:HEADER]: the sort's stack (no allocation per call)
 HEADER: Final = STACK + 3 * 64  # out[0:6]: where each part ends; the parts start at out[HEADER]
 _SMALL: Final = 48  # ranges left to the final insertion sort (nearly sorted runs are the rule)
+_DENSE: Final = 8  # _sort_dense marks values when they span less than 8 times their number
 _DEPTH_FACTOR = 2  # quicksort down to 2 log2 n, then heapsort (a test sets 0)
 
 _LOCK: Final = threading.Lock()
@@ -136,6 +137,34 @@ def _sort(a: Ints, start: int, stop: int, unique: bool) -> int:
     return write
 
 
+def _sort_dense(a: Ints, start: int, stop: int, scratch: NDArray[np.uint8]) -> int:
+    """Sort ``a[start:stop]`` in place without repeats, like ``_sort(a, start, stop, True)``;
+    returns the stop. When the values span a range of at most ``_DENSE`` times their number
+    (the rule: the indexes of a subtree's elements lie close together) it marks them in
+    ``scratch`` (zeros, at least as long as the largest value + 1; left as zeros) and reads
+    the marks back in order, O(n + range) without a comparison; else it is ``_sort``."""
+    n = stop - start
+    if n < 2:
+        return stop
+    lo = hi = a[start]
+    for i in range(start + 1, stop):
+        v = a[i]
+        if v < lo:
+            lo = v
+        elif v > hi:
+            hi = v
+    if hi - lo >= _DENSE * n:
+        return _sort(a, start, stop, True)
+    for i in range(start, stop):
+        scratch[a[i]] = 1
+    pos = start
+    for v in range(lo, hi + 1):  # (branch-free: the marks are mostly set)
+        a[pos] = v
+        pos += scratch[v]
+        scratch[v] = 0
+    return pos
+
+
 def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
     nodes: Ints,
     opened: Ints,
@@ -156,7 +185,9 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
 
     ``tables``/``layout``: the tables of :data:`TABLES`, packed: what a node needs, side by
     side, so that the nodes of a subtree (whose indexes are mostly close) read few cache lines.
-    ``mark``: zeros, one per node (left as zeros). ``out`` must hold every part.
+    ``mark``: zeros, one per node and then as many as the longest of the sections, transformer
+    areas, HV customers and sensitive customers (scratch for :func:`_sort_dense`; left as
+    zeros). ``out`` must hold every part.
     """
     node_ptr = tables[layout[0] : layout[1]]
     section_to = tables[layout[1] : layout[2]]
@@ -167,16 +198,30 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
     sensitive_hv_ptr = tables[layout[6] : layout[7]]
     sensitive_hv_rows = tables[layout[7] : layout[8]]
     n_sections = layout[9]
+    scratch = mark[feeder_of_nodes.shape[0] :]
 
     first = HEADER
     k = first
+    lo, hi = 0, -1
+    if nodes.shape[0]:
+        lo = hi = nodes[0]
     for i in range(nodes.shape[0]):
         v = nodes[i]
         if mark[v] == 0:
             mark[v] = 1
             out[k] = v
             k += 1
-    _sort(out, first, k, False)
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+    if hi - lo < _DENSE * (k - first):  # the marks read back in order (as in _sort_dense)
+        k = first
+        for v in range(lo, hi + 1):
+            out[k] = v
+            k += mark[v]
+    else:
+        _sort(out, first, k, False)
     out[0] = k - first
     pos = k
     # sections with both ends off (each listed at its from-end), and the opened sections
@@ -191,7 +236,7 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
         if opened[i] < n_sections:
             out[pos] = opened[i]
             pos += 1
-    pos = _sort(out, start, pos, True)
+    pos = _sort_dense(out, start, pos, scratch)
     out[1] = pos - first
     # transformer areas, then HV customers, at the nodes (each at one node: no repeats)
     ta_start = pos
@@ -200,7 +245,7 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
         for j in range(node_ptr[3 * v + 1], node_ptr[3 * v + 4]):
             out[pos] = ta_idx[j]
             pos += 1
-    _sort(out, ta_start, pos, False)
+    pos = _sort_dense(out, ta_start, pos, scratch)
     out[2] = pos - first
     hv_start = pos
     for i in range(first, k):
@@ -208,7 +253,7 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
         for j in range(node_ptr[3 * v + 2], node_ptr[3 * v + 5]):
             out[pos] = hv_idx[j]
             pos += 1
-    _sort(out, hv_start, pos, False)
+    pos = _sort_dense(out, hv_start, pos, scratch)
     hv_stop = pos
     out[3] = pos - first
     # sensitive customers of those (each under one transformer area or HV customer)
@@ -223,7 +268,7 @@ def impact_arrays(  # noqa: PLR0917  (numba: no keyword-only parameters)
         for j in range(sensitive_hv_ptr[h], sensitive_hv_ptr[h + 1]):
             out[pos] = sensitive_hv_rows[j]
             pos += 1
-    pos = _sort(out, start, pos, True)
+    pos = _sort_dense(out, start, pos, scratch)
     out[4] = pos - first
     # feeders (runs of one feeder are the rule: skip repeats of the last one)
     start = pos
@@ -254,7 +299,7 @@ def compiled() -> Callable[..., None]:
                 from numba import njit  # noqa: PLC0415  (only where numba is loaded anyway)
 
                 # the kernel calls the helpers as globals: the compiled ones
-                for helper in ("_sort",):
+                for helper in ("_sort", "_sort_dense"):
                     globals()[helper] = njit(cache=True, nogil=True)(globals()[helper])
                 kernel = njit(cache=True, nogil=True)(impact_arrays)
                 _COMPILED.append(cast(Callable[..., None], kernel))

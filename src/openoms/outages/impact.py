@@ -336,7 +336,15 @@ class ImpactAnalyser:
             + len(network.hv_customers.id)
             + len(sc.id)
         )
-        self._mark = np.zeros(n_nodes, dtype=np.uint8)
+        # one mark per node, then the kernel's scratch for sorting the other parts
+        longest = max(
+            self._n_sections,
+            len(network.transformer_areas.id),
+            len(network.hv_customers.id),
+            len(sc.id),
+        )
+        self._mark = np.zeros(n_nodes + longest, dtype=np.uint8)
+        self._one_edge = np.empty(1, dtype=np.int32)  # the opened edge of a one-switch query
         self._out: Ints | None = None  # the kernel's output, made at the first query
         self._nobody: Impact | None = None
         self._nobody = self.nobody()
@@ -401,7 +409,12 @@ class ImpactAnalyser:
         if self._kernel is None or not len(nodes):
             return self._impact(opened, nodes, edges, feeder)
         # (the subtrees are read-only int32 arrays already: straight to the kernel)
-        parts = self._compiled_parts(nodes, np.array(edges, dtype=np.int32), feeder)
+        if len(edges) == 1:  # the kernel only reads it: one scratch array
+            opened_edges = self._one_edge
+            opened_edges[0] = edges[0]
+        else:
+            opened_edges = np.array(edges, dtype=np.int32)
+        parts = self._compiled_parts(nodes, opened_edges, feeder)
         return Impact.of_parts(self.network, opened, parts)
 
     def _radial_lost(self, edges: Sequence[int]) -> Ints | None:
@@ -421,6 +434,8 @@ class ImpactAnalyser:
     def _subtrees(self, edges: Sequence[int]) -> tuple[Ints, int] | None:
         """:meth:`subtrees` and the feeder they are all on (-1 when several or none)."""
         topology = self.topology
+        if len(edges) == 1:  # the common query: one switch (the topology's own check)
+            return topology.radial_subtree(edges[0])
         below: list[Ints] = []
         feeders: set[int] = set()
         for edge in edges:

@@ -70,6 +70,7 @@ from openoms.outages.notices import (
     view_of,
 )
 from openoms.service.context import ServiceContext
+from openoms.service.notice_cap import hold_over_cap
 from openoms.settings import Settings, parse_quiet_hours
 from openoms.store import customers as customer_store
 from openoms.store import db
@@ -490,6 +491,9 @@ def deliver_due(
             if quiet_end is not None:
                 with sessions.begin() as session:
                     notice_store.postpone(session, item.id, until=quiet_end, reason="quiet hours")
+                counts["postponed"] += 1
+                continue
+            if hold_over_cap(sessions, item, at=at, settings=settings):
                 counts["postponed"] += 1
                 continue
             outcome = _send(sessions, adapter, item, policy=policy, now=now, clock=context.clock)

@@ -23,20 +23,26 @@ from openoms.grid.problems import InvalidNetworkError
 from openoms.ingest.iec104 import Iec104Master, UnitStatus
 from openoms.ingest.intake import Intake
 from openoms.ingest.mqtt import MqttSubscriber
+from openoms.notify.cmpp import CmppSender, cmpp_sender_from_settings
 from openoms.notify.smpp import SmppSender, sender_from_settings
 from openoms.notify.worker import OutboxWorker
 from openoms.outages.impact import ImpactAnalyser
 from openoms.samples import network_path
 from openoms.service.context import Database, ServiceContext, utc_now
 from openoms.service.crew_alert import CrewAlerter
+from openoms.service.fault_notices import publish_fault_notices
 from openoms.service.notices import NoticeWorker, build_adapters
 from openoms.service.processor import EventProcessor
+from openoms.service.switching_exec import SwitchingExecutor
 from openoms.settings import Settings, SettingsError
 from openoms.store import db, networks
 
 __all__ = ["Service", "Subscriber", "Worker", "build_context", "pool_settings"]
 
 log = logging.getLogger("openoms.service")
+
+FAULT_NOTICES_EVERY_S = 5.0
+"""How often the service looks for fault notices to publish (notice_fault_outages)."""
 
 
 def pool_settings(settings: Settings, kind: str) -> db.PoolSettings:
@@ -148,7 +154,7 @@ class Service:
         self._mqtt: Subscriber | None = None
         self._iec104: Iec104Master | None = None
         self._outbox: OutboxWorker | None = None
-        self._sender: SmppSender | None = None
+        self._sender: SmppSender | CmppSender | None = None
         self.notices: NoticeWorker | None = None  # customer notices (service/notices.py)
         self.alerter = CrewAlerter(context, wake=self._wake_outbox)
         self.processor = EventProcessor(context, send_alert=self.alerter)
@@ -161,8 +167,9 @@ class Service:
 
     def start(self) -> None:
         settings = self.context.settings
-        if settings.smpp_host:
-            self._start_outbox(settings.smpp_host)
+        sms_host = settings.cmpp_host if settings.sms_protocol == "cmpp" else settings.smpp_host
+        if sms_host:
+            self._start_outbox(sms_host)
         # Customer notices: e-mail, group robots, the media feed, and SMS into the outbox
         # (sent by the outbox worker when an SMSC is configured).
         self.notices = NoticeWorker(
@@ -190,16 +197,28 @@ class Service:
                 self.context.network,
                 clock=self.context.clock,
                 units=settings.iec104_units,
+                select_timeout_s=settings.iec104_select_timeout_s,
+                execute_timeout_s=settings.iec104_execute_timeout_s,
+                feedback_timeout_s=settings.iec104_feedback_timeout_s,
+                termination_timeout_s=settings.iec104_termination_timeout_s,
             )
             master.start()
             self._iec104 = master
             self._workers.append(master)
+            # FLISR execution over the master (service/switching_exec.py); stopped first
+            executor = SwitchingExecutor(self.context, master)
+            executor.start()
+            self._workers.append(executor)
 
     def _start_outbox(self, host: str) -> None:
         settings = self.context.settings
         # hat-drivers logs whole PDUs (phone numbers included) at DEBUG: never below INFO.
         logging.getLogger("hat.drivers").setLevel(max(logging.INFO, log.getEffectiveLevel()))
-        sender = sender_from_settings(settings).start()  # smpp_host == host
+        sender: SmppSender | CmppSender
+        if settings.sms_protocol == "cmpp":  # cmpp_host == host
+            sender = cmpp_sender_from_settings(settings).start()
+        else:  # smpp_host == host
+            sender = sender_from_settings(settings).start()
         self._outbox = OutboxWorker(self.context.sessions, sender, self.context.clock)
         self._outbox.start()
         self._sender = sender
@@ -217,6 +236,19 @@ class Service:
         if self._sender is not None:
             self._sender.close()
 
+    def _publish_fault_notices(self) -> None:
+        """Tell the customers of fault outages what changed (service/fault_notices.py)."""
+        if not self.context.settings.notice_fault_outages:
+            return
+        try:
+            with self.context.sessions.begin() as session, self.context.lock:
+                published = publish_fault_notices(self.context, session, now=self.context.clock())
+        except Exception:  # never in the way of event processing
+            log.exception("fault notices not published; trying again later")
+            return
+        if published and self.notices is not None:
+            self.notices.wake()
+
     def iec104_status(self) -> dict[str, UnitStatus]:
         """The IEC 104 master's link per unit (empty without a master), for the metrics."""
         return {} if self._iec104 is None else self._iec104.status()
@@ -227,13 +259,16 @@ class Service:
         return None if self._mqtt is None else self._mqtt.connected
 
     def _process_loop(self) -> None:
-        next_tick = 0.0
+        next_tick = next_notices = 0.0
         while not self._stop.is_set():
             try:
                 done = self.processor.process_pending()
                 if time.monotonic() >= next_tick:
                     self.processor.tick()
                     next_tick = time.monotonic() + self.tick_s
+                if time.monotonic() >= next_notices:
+                    self._publish_fault_notices()
+                    next_notices = time.monotonic() + FAULT_NOTICES_EVERY_S
                 if done == 0:
                     time.sleep(self.poll_s)
             except Exception:

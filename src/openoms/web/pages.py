@@ -146,9 +146,7 @@ _DOCUMENT: Final = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>$title</title>
-<link rel="stylesheet" href="$leaflet/leaflet.css">
-<link rel="stylesheet" href="$web/public.css">
-<noscript><meta http-equiv="refresh" content="$refresh"></noscript>
+$head_extra<link rel="stylesheet" href="$web/public.css">
 </head>
 <body>
 <a class="skip" href="#main">$skip</a>
@@ -158,6 +156,7 @@ _DOCUMENT: Final = """<!doctype html>
 <a href="$other_href" hreflang="$other_tag" lang="$other_tag">$other</a>
 </nav>
 </header>
+<nav class="services" aria-label="$services_label"><ul>$services</ul></nav>
 <main id="main" tabindex="-1">
 $content
 </main>
@@ -165,9 +164,7 @@ $content
 <p>$privacy</p>
 <p><a href="$feed">$feed_name</a></p>
 </footer>
-<script src="$leaflet/leaflet.js"></script>
-<script src="$web/public.js"></script>
-</body>
+$scripts</body>
 </html>
 """
 
@@ -181,8 +178,11 @@ def _document(
     path: str,
     status: int = 200,
     keep: str = "",
+    live: bool = True,
 ) -> HTMLResponse:
-    """The page around ``content``; ``keep`` is query text the language switch keeps."""
+    """The page around ``content``; ``keep`` is query text the language switch keeps.
+    ``live``: the map library and the refresh every minute (not on the forms, where a
+    reload would lose what was typed)."""
     other = Lang.ZH if lang is Lang.EN else Lang.EN
     switch = "&".join(q for q in ("lang=en" if other is Lang.EN else "", keep) if q)
     page = render(
@@ -190,9 +190,24 @@ def _document(
         lang_tag=_LANG_TAGS[lang],
         title=title,
         heading=heading,
-        leaflet=LEAFLET,
+        head_extra=render(
+            '<link rel="stylesheet" href="$leaflet/leaflet.css">\n'
+            '<noscript><meta http-equiv="refresh" content="$refresh"></noscript>\n',
+            leaflet=LEAFLET,
+            refresh=REFRESH_S,
+        )
+        if live
+        else Html(""),
+        scripts=render(
+            '<script src="$leaflet/leaflet.js"></script>\n<script src="$web/public.js"></script>\n',
+            leaflet=LEAFLET,
+            web=WEB_STATIC_PREFIX,
+        )
+        if live
+        else Html(""),
         web=WEB_STATIC_PREFIX,
-        refresh=REFRESH_S,
+        services_label=_t("services", lang),
+        services=_services(lang, path),
         skip=_t("skip", lang),
         lang_nav=_t("other_lang_label", lang),
         other_href=path + (f"?{switch}" if switch else ""),
@@ -204,6 +219,26 @@ def _document(
         feed_name=_t("feed", lang),
     )
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-cache"})
+
+
+SERVICES: Final = (("/", "title"), ("/lookup", "lookup"), ("/report", "report"),
+                   ("/subscribe", "subscribe"))  # fmt: skip
+"""The public pages every page links to, in this order (path, text key)."""
+
+
+def _services(lang: Lang, path: str) -> Html:
+    """Links to the outage list and the three forms; the page shown is marked current."""
+    q = "?lang=en" if lang is Lang.EN else ""
+    return join(
+        render(
+            '<li><a href="$href$q"$current>$text</a></li>',
+            href=href,
+            q=q,
+            current=Html(' aria-current="page"') if href == path else Html(""),
+            text=_t(key, lang),
+        )
+        for href, key in SERVICES
+    )
 
 
 def _query(lang: Lang, area: str | None = None) -> str:

@@ -76,6 +76,10 @@ TEXTS: Final[dict[str, dict[Lang, str]]] = {
         Lang.EN: "“{area}”: {outages} outage(s) now, {customers} customers off; {planned} planned.",
     },
     "show_all": {Lang.ZH: "查看全部停电信息", Lang.EN: "Show all outages"},
+    "services": {Lang.ZH: "便民服务", Lang.EN: "Services"},
+    "lookup": {Lang.ZH: "查询我家是否停电", Lang.EN: "Is my supply off?"},
+    "report": {Lang.ZH: "故障报修", Lang.EN: "Report a fault"},
+    "subscribe": {Lang.ZH: "订阅停电通知", Lang.EN: "Outage notices"},
     "privacy": {
         Lang.ZH: "本页只公布地区、户数和时间，不含任何用户的姓名、电话、户号或地址。",
         Lang.EN: "This page shows areas, counts and times only: never a customer's name, "
