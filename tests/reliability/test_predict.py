@@ -342,7 +342,7 @@ def test_the_cli_checks_tie_capacity_from_the_overrides_file(tmp_path: Path) -> 
     bad = tmp_path / "bad.csv"
     bad.write_text("id,transfer_kw\nT1,lots\n")
     refused = CliRunner().invoke(
-        main, ["reliability", "predict", str(CASE), "--overrides", str(bad)]
+        main, ["reliability", "predict", str(CASE), "--overrides", str(bad), "--lang", "en"]
     )
     assert refused.exit_code != 0
     assert "row 2: transfer_kw is not a number ≥ 0: 'lots'" in refused.output + str(
