@@ -33,13 +33,11 @@ import contextlib
 import itertools
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from openoms.contacts.phone import mask_phone
@@ -65,6 +63,7 @@ from openoms.notify.cmpp_pdus import (
     submit_result_text,
     timestamp_of,
 )
+from openoms.notify.link_thread import LinkThread, capped_backoff
 from openoms.notify.smpp import (
     DeliveryReceipt,
     SmppOutcomeUnknownError,
@@ -143,7 +142,7 @@ class _Part:
     left: bool = False
 
 
-class CmppSender:
+class CmppSender(LinkThread):
     """A CMPP 3.0 SP connection to ``host:port``, kept authenticated in a thread of its own."""
 
     def __init__(
@@ -176,7 +175,7 @@ class CmppSender:
         self.host, self.port = host, port
         self._source_addr, self._secret = source_addr, shared_secret
         self.options = options or SubmitOptions(msg_src=source_addr)
-        self._on_receipt, self._on_bound = on_receipt, on_bound
+        super().__init__(on_receipt, on_bound)
         self._clock = clock or (lambda: datetime.now(ZoneInfo("Asia/Shanghai")))
         self._connect_timeout_s = connect_timeout_s
         self._response_timeout_s = response_timeout_s
@@ -195,61 +194,21 @@ class CmppSender:
         self._next_send_at = 0.0
         self._sequences = itertools.count(random.randrange(1, 0x7FFF))
         self._references = itertools.count(random.randrange(0, 0xFF))
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._link: _Link | None = None
         self._connect_lock: asyncio.Lock | None = None
         self._send_lock: asyncio.Lock | None = None
         self._slots: asyncio.Semaphore | None = None
-        self._supervisor: asyncio.Task[None] | None = None
+
+    thread_name = "cmpp-sender"
 
     def __repr__(self) -> str:
         return f"CmppSender({self.host}:{self.port}, source_addr={self._source_addr!r})"
 
     # -- life cycle ------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Start the connection thread; connecting happens in the background."""
-        if self._thread is not None:
-            return self
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(ready,), name="cmpp-sender", daemon=True
-        )
-        self._thread.start()
-        ready.wait(timeout=10)
-        return self
-
-    def close(self) -> None:
-        """CMPP_TERMINATE and stop the thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        with contextlib.suppress(concurrent.futures.TimeoutError):
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def set_receipt_callback(self, callback: Callable[[DeliveryReceipt], None]) -> None:
-        self._on_receipt = callback
-
-    def set_bound_callback(self, callback: Callable[[], None]) -> None:
-        self._on_bound = callback
-
     def backoff_delay(self, failures: int) -> float:
         """The wait before the next CONNECT after ``failures`` failed ones in a row."""
-        if failures <= 0:
-            return 0.0
-        return float(min(self._backoff_s * 2 ** (failures - 1), self._backoff_max_s))
+        return capped_backoff(failures, self._backoff_s, self._backoff_max_s)
 
     @property
     def bound(self) -> bool:
@@ -278,26 +237,12 @@ class CmppSender:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def _run(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
+    def _loop_started(self) -> None:
         self._connect_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(self._window)
-        self._supervisor = loop.create_task(self._supervise())
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
 
-    async def _shutdown(self) -> None:
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+    async def _close_link(self) -> None:
         link, self._link = self._link, None
         if link is None or link.closed.is_set():
             return

@@ -38,18 +38,17 @@ import contextlib
 import itertools
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from hat.drivers import net  # type: ignore[import-untyped,unused-ignore]
 from hat.drivers.smpp import transport  # type: ignore[import-untyped,unused-ignore]
 
 from openoms.contacts.phone import mask_phone
 from openoms.errors import OpenOMSError
+from openoms.notify.link_thread import LinkThread, capped_backoff
 from openoms.notify.smpp_pdus import (
     PAYLOAD_REFUSED_STATUSES,
     TRANSIENT_STATUSES,
@@ -117,7 +116,7 @@ class SmsChannel(Protocol):
         ...
 
 
-class SmppSender:
+class SmppSender(LinkThread):
     """An SMPP 3.4 transceiver session to ``host:port``, kept bound in a thread of its own."""
 
     def __init__(
@@ -141,10 +140,9 @@ class SmppSender:
         throttle_max_s: float = 30.0,
         throttle_retries: int = 5,
     ) -> None:
+        super().__init__(on_receipt, on_bound)
         self.host, self.port = host, port
         self._system_id, self._password, self._source_addr = system_id, password, source_addr
-        self._on_receipt = on_receipt
-        self._on_bound = on_bound
         self.options = options or SmppOptions()
         self._connect_timeout_s = connect_timeout_s
         self._response_timeout_s = response_timeout_s
@@ -164,59 +162,19 @@ class SmppSender:
         self._pace_s = 0.0  # spacing between PDUs after throttling
         self._last_pdu_at = 0.0
         self._references = itertools.count(random.randrange(1, 0xFFFF))
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._conn: Any = None
         self._bind_lock: asyncio.Lock | None = None
-        self._supervisor: asyncio.Task[None] | None = None
+
+    thread_name = "smpp-sender"
 
     def __repr__(self) -> str:
         return f"SmppSender({self.host}:{self.port}, system_id={self._system_id!r})"
 
     # -- life cycle ------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Start the session thread; binding happens in the background and on each submit."""
-        if self._thread is not None:
-            return self
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(ready,), name="smpp-sender", daemon=True
-        )
-        self._thread.start()
-        ready.wait(timeout=10)
-        return self
-
-    def close(self) -> None:
-        """Unbind and stop the thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        with contextlib.suppress(concurrent.futures.TimeoutError):
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def set_receipt_callback(self, callback: Callable[[DeliveryReceipt], None]) -> None:
-        self._on_receipt = callback
-
-    def set_bound_callback(self, callback: Callable[[], None]) -> None:
-        self._on_bound = callback
-
     def bind_delay(self, failures: int) -> float:
         """The wait before the next bind after ``failures`` failed binds in a row."""
-        if failures <= 0:
-            return 0.0
-        return float(min(self._bind_backoff_s * 2 ** (failures - 1), self._bind_backoff_max_s))
+        return capped_backoff(failures, self._bind_backoff_s, self._bind_backoff_max_s)
 
     @property
     def bound(self) -> bool:
@@ -239,24 +197,10 @@ class SmppSender:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def _run(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
+    def _loop_started(self) -> None:
         self._bind_lock = asyncio.Lock()
-        self._supervisor = loop.create_task(self._supervise())
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
 
-    async def _shutdown(self) -> None:
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+    async def _close_link(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None and conn.is_open:
             with contextlib.suppress(Exception):
