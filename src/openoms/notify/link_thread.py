@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
@@ -27,7 +28,7 @@ def capped_backoff(failures: int, base_s: float, cap_s: float) -> float:
     return float(min(base_s * 2 ** (failures - 1), cap_s))
 
 
-class LinkThread:
+class LinkThread(ABC):
     """An asyncio loop in a daemon thread named ``thread_name`` running :meth:`_supervise`.
 
     Subclasses implement :meth:`_supervise` (keep the link up), :meth:`_close_link` (say
@@ -104,11 +105,13 @@ class LinkThread:
                 await self._supervisor
         await self._close_link()
 
-    def _loop_started(self) -> None:
+    def _loop_started(self) -> None:  # noqa: B027  (an optional hook, not abstract)
         """Create what belongs to the loop (locks, semaphores): called in the loop's thread."""
 
-    async def _supervise(self) -> None:  # pragma: no cover - every sender has its own
-        raise NotImplementedError
+    @abstractmethod
+    async def _supervise(self) -> None:
+        """Keep the link up (re-connect after a loss, after the back-off when it fails)."""
 
-    async def _close_link(self) -> None:  # pragma: no cover - every sender has its own
-        raise NotImplementedError
+    @abstractmethod
+    async def _close_link(self) -> None:
+        """Say goodbye to the gateway (unbind, terminate) and close the link."""
