@@ -302,16 +302,26 @@ def _tie_times(
     topology: Topology,
     zones: _Zones,
     switching: Floats,
-    capacity: Callable[[int, int], float],
+    capacity: Callable[[int, int], float] | None,
 ) -> Floats:
     """Per zone: the shortest switching time of a usable tie in its subtree that can carry
     the subtree's load (∞: none). A tie is a normally-open switch; usable from a feeder end
     when its other end is on another feeder or in the station zone (energised whatever
-    happens on this feeder). ``capacity(tie, far_node)``: what the tie can take over (kW)."""
+    happens on this feeder). ``capacity(tie, far_node)``: what the tie can take over (kW);
+    ``None``: unlimited, the classic method (vectorised)."""
     sw = network.switches
     feeder = topology.feeder_of_nodes
     best = np.full(len(zones.top), _INF)
     ties = np.flatnonzero(~sw.normal_closed)
+    if capacity is None:
+        for here, there in ((sw.from_node, sw.to_node), (sw.to_node, sw.from_node)):
+            f_here, f_there = feeder[here[ties]], feeder[there[ties]]
+            usable = (f_here >= 0) & ((f_there == STATION) | ((f_there >= 0) & (f_there != f_here)))
+            np.minimum.at(best, zones.of_node[here[ties[usable]]], switching[ties[usable]])
+        for d in range(zones.ancestors.shape[1] - 1, 0, -1):
+            at = np.flatnonzero((zones.depth == d) & np.isfinite(best))
+            np.minimum.at(best, zones.parent[at], best[at])
+        return best
     subtree_kw = _zone_loads(network, zones)
     for d in range(zones.ancestors.shape[1] - 1, 0, -1):
         at = np.flatnonzero(zones.depth == d)
@@ -486,10 +496,11 @@ def _pairs(zones: _Zones, faulted: Ints) -> Iterator[tuple[Ints, Ints]]:
 
 def _capacity(
     network: Network, topology: Topology, settings: PredictSettings, over: Mapping[str, Override]
-) -> Callable[[int, int], float]:
-    """``capacity(tie, far_node)`` for :func:`_tie_times` (∞ without ``tie_capacity``)."""
+) -> Callable[[int, int], float] | None:
+    """``capacity(tie, far_node)`` for :func:`_tie_times` (``None`` without
+    ``tie_capacity``: every tie unlimited)."""
     if not settings.tie_capacity:
-        return lambda _tie, _far: _INF
+        return None
     spare = spare_capacity_kw(network, topology, settings.power_factor)
     ids = network.switches.id
     given = {
