@@ -258,11 +258,13 @@ class PowerFlowModel:
         feeder = np.asarray(feeder_of, dtype=np.int64)[self._load_node]
         out = (~inside[self._load_node]) & (feeder >= 0)
         busbar = self._feeder_busbar[feeder[out]]
-        p = np.bincount(busbar, self._load_p[out], minlength=len(self.network.nodes.id))
-        q = np.bincount(busbar, self._load_q[out], minlength=len(self.network.nodes.id))
-        return {
-            k: (int(sources[k]), complex(p[int(sources[k])], q[int(sources[k])])) for k in rated
-        }
+        p, q = self._load_p[out], self._load_q[out]
+        loads: dict[int, tuple[int, complex]] = {}
+        for k in rated:
+            node = int(sources[k])
+            mine = busbar == node
+            loads[k] = (node, complex(float(p[mine].sum()), float(q[mine].sum())))
+        return loads
 
     def _check(
         self,
